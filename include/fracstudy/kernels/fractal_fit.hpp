@@ -1,0 +1,37 @@
+#pragma once
+/// Fractal dimension from the growth history: a least-squares line through
+/// log Rg against log N.
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace fracstudy::kernels {
+
+/// One point of the growth history: the cluster's radius of gyration at size n.
+struct GrowthSample {
+  std::int64_t n;  ///< particles in the cluster
+  double rg;       ///< its radius of gyration in particle radii
+};
+
+/// The fitted power law N = kf (Rg/a)^df and the range it was fitted over.
+struct PowerLawFit {
+  double df = 0;
+  double kf = 0;
+  std::int64_t n_min = 0;
+  std::int64_t n_max = 0;
+};
+
+/// Fits log N = log kf + df log(Rg/a) over the samples with n_min <= n <= n_max
+/// (regressing log Rg on log N, then inverting, as is usual for growth fits). Rg is in
+/// units of the particle radius a. Needs two distinct sizes; returns NaNs otherwise.
+PowerLawFit fit_power_law(std::span<const GrowthSample> samples, std::int64_t n_min,
+                          std::int64_t n_max);
+
+/// Sizes at which to record the growth history: about `per_decade` log-spaced sizes
+/// per decade from 1 to n_final, always ending at n_final.
+std::vector<std::int64_t> log_spaced_sizes(std::int64_t n_final, int per_decade);
+
+/// Radius of gyration of points (row-major, `dimension` coordinates each).
+double radius_of_gyration(std::span<const double> positions, int dimension);
+
+}  // namespace fracstudy::kernels

@@ -1,0 +1,69 @@
+#pragma once
+/// The aggregation models and the physical parameters they take.
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace fracstudy::kernels {
+
+/// The aggregation models fracstudy knows.
+enum class Algorithm { DLA, CCA, BALLISTIC, EDEN };
+
+/// Every parameter a model may take; each model uses a subset (`parameters_of`).
+enum class Parameter { NParticles, Dimension, ParticleRadius, StickingProbability, VolumeFraction };
+
+/// The values of every parameter; only those of the chosen model are meaningful.
+struct SimulationParameters {
+  std::int64_t n_particles = 1000;    ///< particles in the final cluster (monomers for CCA)
+  int dimension = 2;                  ///< 2 or 3
+  double particle_radius = 1.0;       ///< radius a of one particle, the length unit
+  double sticking_probability = 1.0;  ///< probability that a contact sticks, 0 < p <= 1
+  double volume_fraction = 0.01;      ///< CCA only: monomer share of the periodic box
+};
+
+/// How a parameter's values are checked.
+struct ParameterRule {
+  Parameter parameter;
+  std::string_view name;        ///< its key in study files and JSON, e.g. "n_particles"
+  bool integer;                 ///< only whole numbers are allowed
+  double minimum;               ///< smallest allowed value (see minimum_inclusive)
+  bool minimum_inclusive;       ///< whether `minimum` itself is allowed
+  double maximum;               ///< largest allowed value (see maximum_inclusive)
+  bool maximum_inclusive;       ///< whether `maximum` itself is allowed
+  std::string_view allowed;     ///< the rule in words, for error messages
+  std::string_view description; ///< meaning and unit, for help texts and tool schemas
+};
+
+/// The rule of one parameter.
+const ParameterRule& rule_of(Parameter parameter);
+/// Looks a parameter up by its key; nullopt when unknown.
+std::optional<Parameter> parameter_from_name(std::string_view name);
+/// The key of a parameter, e.g. "n_particles".
+std::string_view name_of(Parameter parameter);
+/// Every parameter, in the canonical column order.
+std::span<const Parameter> all_parameters();
+
+/// The parameters a model uses, in canonical order.
+std::span<const Parameter> parameters_of(Algorithm algorithm);
+/// Whether a model uses a parameter.
+bool uses_parameter(Algorithm algorithm, Parameter parameter);
+
+/// The model's name as written in study files ("DLA").
+std::string_view name_of(Algorithm algorithm);
+/// Looks a model up by name (exact, upper case); nullopt when unknown.
+std::optional<Algorithm> algorithm_from_name(std::string_view name);
+/// Every model, in declaration order.
+std::span<const Algorithm> all_algorithms();
+
+/// Reads one parameter's value as a double.
+double get_parameter(const SimulationParameters& parameters, Parameter parameter);
+/// Sets one parameter from a double (integers are rounded; callers validate first).
+void set_parameter(SimulationParameters& parameters, Parameter parameter, double value);
+
+/// Checks a value against the parameter's rule; returns the broken rule in words, or
+/// nullopt when the value is allowed.
+std::optional<std::string> check_parameter(Parameter parameter, double value);
+
+}  // namespace fracstudy::kernels

@@ -1,0 +1,54 @@
+#pragma once
+/// The kernel interface: one simulation is a pure function of (model, parameters, seed,
+/// deadline). No MPI, no file I/O, no clock-seeded randomness.
+#include <chrono>
+#include <cstdint>
+#include <stdexcept>
+#include <vector>
+
+#include "fracstudy/kernels/parameters.hpp"
+
+namespace fracstudy::kernels {
+
+using Clock = std::chrono::steady_clock;
+
+/// The moment a simulation must stop; `Deadline::none()` never expires.
+struct Deadline {
+  Clock::time_point at = Clock::time_point::max();
+  static Deadline none() { return {}; }
+  static Deadline after(double seconds);
+  bool expired() const { return at != Clock::time_point::max() && Clock::now() >= at; }
+};
+
+/// Thrown by a kernel that reached its deadline; the task fails with reason "timeout".
+class DeadlineExceeded : public std::runtime_error {
+ public:
+  DeadlineExceeded() : std::runtime_error("timeout") {}
+};
+
+/// Thrown for parameters a kernel cannot simulate (callers validate first).
+class InvalidParameters : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+/// What a simulation measured.
+struct SimulationResult {
+  double df = 0;                 ///< fractal dimension: 1 / slope of log Rg against log N
+  double kf = 0;                 ///< prefactor in N = kf (Rg / a)^df over the same fit
+  double rg = 0;                 ///< radius of gyration of the final cluster (particle centres)
+  std::int64_t n_particles = 0;  ///< particles in the final cluster
+  std::int64_t fit_n_min = 0;    ///< smallest N used in the df fit
+  std::int64_t fit_n_max = 0;    ///< largest N used in the df fit
+  std::vector<double> positions; ///< particle centres, n_particles x dimension, row-major
+};
+
+/// Whether this build has a kernel for the model.
+bool is_implemented(Algorithm algorithm);
+
+/// Runs one simulation. Throws DeadlineExceeded at the deadline, InvalidParameters for
+/// parameters outside the rules.
+SimulationResult simulate(Algorithm algorithm, const SimulationParameters& parameters,
+                          std::uint64_t seed, Deadline deadline);
+
+}  // namespace fracstudy::kernels

@@ -1,0 +1,1 @@
+#include "fracstudy/kernels/dla.hpp"

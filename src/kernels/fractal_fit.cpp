@@ -1,0 +1,1 @@
+#include "fracstudy/kernels/fractal_fit.hpp"

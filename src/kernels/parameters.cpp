@@ -1,0 +1,152 @@
+#include "fracstudy/kernels/parameters.hpp"
+
+#include <array>
+#include <cmath>
+#include <limits>
+
+namespace fracstudy::kernels {
+namespace {
+
+constexpr double kInfinity = std::numeric_limits<double>::infinity();
+
+// Canonical column order in result files and tables.
+constexpr std::array kAllParameters = {Parameter::NParticles, Parameter::Dimension,
+                                       Parameter::ParticleRadius, Parameter::StickingProbability,
+                                       Parameter::VolumeFraction};
+
+constexpr std::array kRules = {
+    ParameterRule{Parameter::NParticles, "n_particles", true, 1, true, 1e9, true,
+                  "an integer from 1 to 1000000000",
+                  "number of particles in the final cluster (CCA: number of monomers)"},
+    ParameterRule{Parameter::Dimension, "dimension", true, 2, true, 3, true, "2 or 3",
+                  "space dimension of the simulation"},
+    ParameterRule{Parameter::ParticleRadius, "particle_radius", false, 0, false, kInfinity, false,
+                  "a number > 0", "radius of one particle; lengths such as rg are in its unit"},
+    ParameterRule{Parameter::StickingProbability, "sticking_probability", false, 0, false, 1, true,
+                  "a number with 0 < p <= 1",
+                  "probability that a contact sticks (1: diffusion-limited; small: reaction-limited)"},
+    ParameterRule{Parameter::VolumeFraction, "volume_fraction", false, 0, false, 1, false,
+                  "a number with 0 < phi < 1",
+                  "CCA only: share of the periodic box filled by the monomers"},
+};
+
+constexpr std::array kAlgorithms = {Algorithm::DLA, Algorithm::CCA, Algorithm::BALLISTIC,
+                                    Algorithm::EDEN};
+constexpr std::array kParticleClusterParameters = {Parameter::NParticles, Parameter::Dimension,
+                                                   Parameter::ParticleRadius,
+                                                   Parameter::StickingProbability};
+constexpr std::array kClusterClusterParameters = {
+    Parameter::NParticles, Parameter::Dimension, Parameter::ParticleRadius,
+    Parameter::StickingProbability, Parameter::VolumeFraction};
+constexpr std::array kLatticeParameters = {Parameter::NParticles, Parameter::Dimension,
+                                           Parameter::ParticleRadius};
+
+}  // namespace
+
+const ParameterRule& rule_of(Parameter parameter) {
+  return kRules[static_cast<std::size_t>(parameter)];
+}
+
+std::optional<Parameter> parameter_from_name(std::string_view name) {
+  for (const auto& rule : kRules) {
+    if (rule.name == name) return rule.parameter;
+  }
+  return std::nullopt;
+}
+
+std::string_view name_of(Parameter parameter) { return rule_of(parameter).name; }
+
+std::span<const Parameter> all_parameters() { return kAllParameters; }
+
+std::span<const Parameter> parameters_of(Algorithm algorithm) {
+  switch (algorithm) {
+    case Algorithm::DLA:
+    case Algorithm::BALLISTIC:
+      return kParticleClusterParameters;
+    case Algorithm::CCA:
+      return kClusterClusterParameters;
+    case Algorithm::EDEN:
+      return kLatticeParameters;
+  }
+  return {};
+}
+
+bool uses_parameter(Algorithm algorithm, Parameter parameter) {
+  for (Parameter used : parameters_of(algorithm)) {
+    if (used == parameter) return true;
+  }
+  return false;
+}
+
+std::string_view name_of(Algorithm algorithm) {
+  switch (algorithm) {
+    case Algorithm::DLA:
+      return "DLA";
+    case Algorithm::CCA:
+      return "CCA";
+    case Algorithm::BALLISTIC:
+      return "BALLISTIC";
+    case Algorithm::EDEN:
+      return "EDEN";
+  }
+  return "?";
+}
+
+std::optional<Algorithm> algorithm_from_name(std::string_view name) {
+  for (Algorithm algorithm : kAlgorithms) {
+    if (name_of(algorithm) == name) return algorithm;
+  }
+  return std::nullopt;
+}
+
+std::span<const Algorithm> all_algorithms() { return kAlgorithms; }
+
+double get_parameter(const SimulationParameters& parameters, Parameter parameter) {
+  switch (parameter) {
+    case Parameter::NParticles:
+      return static_cast<double>(parameters.n_particles);
+    case Parameter::Dimension:
+      return parameters.dimension;
+    case Parameter::ParticleRadius:
+      return parameters.particle_radius;
+    case Parameter::StickingProbability:
+      return parameters.sticking_probability;
+    case Parameter::VolumeFraction:
+      return parameters.volume_fraction;
+  }
+  return 0;
+}
+
+void set_parameter(SimulationParameters& parameters, Parameter parameter, double value) {
+  switch (parameter) {
+    case Parameter::NParticles:
+      parameters.n_particles = std::llround(value);
+      break;
+    case Parameter::Dimension:
+      parameters.dimension = static_cast<int>(std::lround(value));
+      break;
+    case Parameter::ParticleRadius:
+      parameters.particle_radius = value;
+      break;
+    case Parameter::StickingProbability:
+      parameters.sticking_probability = value;
+      break;
+    case Parameter::VolumeFraction:
+      parameters.volume_fraction = value;
+      break;
+  }
+}
+
+std::optional<std::string> check_parameter(Parameter parameter, double value) {
+  const ParameterRule& rule = rule_of(parameter);
+  const bool finite = std::isfinite(value);
+  const bool whole = finite && std::floor(value) == value;
+  const bool above = rule.minimum_inclusive ? value >= rule.minimum : value > rule.minimum;
+  const bool below = rule.maximum_inclusive ? value <= rule.maximum : value < rule.maximum;
+  if (!finite || (rule.integer && !whole) || !above || !below) {
+    return "must be " + std::string(rule.allowed);
+  }
+  return std::nullopt;
+}
+
+}  // namespace fracstudy::kernels
