@@ -8,6 +8,8 @@
 
 namespace fracstudy::kernels {
 
+__extension__ using Uint128 = unsigned __int128;  // GCC/Clang extension, for Lemire's method
+
 /// One step of SplitMix64: a strong 64-bit mixer, used to seed and to hash.
 constexpr std::uint64_t split_mix64(std::uint64_t& state) {
   std::uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
@@ -36,7 +38,8 @@ constexpr std::uint64_t hash_combine(std::uint64_t hash, std::string_view text) 
 class Rng {
  public:
   explicit Rng(std::uint64_t seed) {
-    for (auto& word : state_) word = split_mix64(seed);
+    for (auto& word : state_)
+      word = split_mix64(seed);
   }
 
   /// The next raw 64-bit output.
@@ -60,12 +63,12 @@ class Rng {
 
   /// Uniform integer in [0, n) without modulo bias (Lemire's method).
   std::uint64_t below(std::uint64_t n) {
-    unsigned __int128 product = static_cast<unsigned __int128>(next()) * n;
+    Uint128 product = static_cast<Uint128>(next()) * n;
     auto low = static_cast<std::uint64_t>(product);
     if (low < n) {
       const std::uint64_t threshold = (0 - n) % n;
       while (low < threshold) {
-        product = static_cast<unsigned __int128>(next()) * n;
+        product = static_cast<Uint128>(next()) * n;
         low = static_cast<std::uint64_t>(product);
       }
     }

@@ -1,0 +1,32 @@
+#pragma once
+/// The whole coordinator–worker protocol in one place.
+///
+///   worker -> 0  WorkRequest  outcomes of the attempts finished since the last message;
+///                             "and give me more work"
+///   worker -> 0  Results      outcomes only, sent during a long chunk so they reach the
+///                             next checkpoint
+///   0 -> worker  Assignment   a chunk of (task, attempt) pairs
+///   0 -> worker  Stop         no more work: leave the loop
+///
+/// Every rank expanded the same study file into the same task list, so tasks travel
+/// as indices. Failures travel as data: a worker never dies of a task.
+#include <cstddef>
+#include <vector>
+
+#include "fracstudy/sched/scheduler.hpp"
+
+namespace fracstudy::exec {
+
+/// Message tags.
+enum class Tag : int { WorkRequest = 1, Results = 2, Assignment = 3, Stop = 4 };
+
+/// Encodes outcomes for a WorkRequest or Results message.
+std::vector<std::byte> encode_outcomes(const std::vector<sched::Outcome>& outcomes);
+/// Decodes a WorkRequest or Results payload; throws std::runtime_error when malformed.
+std::vector<sched::Outcome> decode_outcomes(const std::vector<std::byte>& payload);
+/// Encodes a chunk for an Assignment message.
+std::vector<std::byte> encode_assignments(const std::vector<sched::Assignment>& chunk);
+/// Decodes an Assignment payload; throws std::runtime_error when malformed.
+std::vector<sched::Assignment> decode_assignments(const std::vector<std::byte>& payload);
+
+}  // namespace fracstudy::exec

@@ -1,0 +1,70 @@
+#pragma once
+/// The HDF5 result file (see shared/contract.md): written whole to a temporary file and
+/// renamed over the old one, so a reader, or a job killed at any moment, only ever sees
+/// a complete file.
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "fracstudy/io/table.hpp"
+#include "fracstudy/study/spec.hpp"
+#include "fracstudy/study/status.hpp"
+#include "fracstudy/study/tasks.hpp"
+
+namespace fracstudy::io {
+
+inline constexpr const char* kFormatName = "fracstudy-results";
+inline constexpr std::int64_t kFormatVersion = 1;
+
+/// Status and timestamps of one study (ISO 8601 UTC; "" when not reached yet).
+struct StudyRun {
+  study::StudyStatus status = study::StudyStatus::Created;
+  std::string created_at, started_at, completed_at;
+};
+
+/// Everything a result file is written from.
+struct ResultSnapshot {
+  const study::StudyFile* file = nullptr;
+  const std::vector<study::Task>* tasks = nullptr;          ///< every task, all studies
+  const std::vector<study::TaskRecord>* records = nullptr;  ///< one per task
+  std::vector<StudyRun> runs;                               ///< one per study
+  int ranks = 1;                                            ///< ranks of the run
+};
+
+/// Writes the whole file atomically: `path`.tmp, fsync, rename over `path`.
+void write_result_file(const std::string& path, const ResultSnapshot& snapshot);
+
+/// One study as read back.
+struct StudyData {
+  std::string name;
+  std::string algorithm;
+  std::string status;
+  std::int64_t total = 0, completed = 0, failed = 0;
+  std::string created_at, started_at, completed_at;
+  Table tasks;
+  Table summary;
+};
+
+/// A result file as read back.
+struct ResultData {
+  std::string software_version;
+  std::int64_t format_version = 0;
+  std::string study_yaml;  ///< the study file's text
+  std::string study_path;  ///< the study file's path when the run started
+  std::int64_t ranks = 0;
+  std::vector<StudyData> studies;
+};
+
+/// Reads a result file; throws study::InputError for a missing, foreign or corrupt file.
+ResultData read_result_file(const std::string& path);
+
+/// The task records of a study as read back, in task_id order (for resuming).
+std::vector<study::TaskRecord> records_of(const StudyData& study);
+
+/// The current time as ISO 8601 UTC, e.g. "2026-11-28T13:17:36Z".
+std::string utc_now_iso8601();
+/// A time as ISO 8601 UTC.
+std::string utc_iso8601(std::chrono::system_clock::time_point time);
+
+}  // namespace fracstudy::io

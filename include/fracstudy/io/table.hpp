@@ -1,0 +1,36 @@
+#pragma once
+/// A typed table: the in-memory form of a result file's compound datasets.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace fracstudy::io {
+
+/// What a column holds.
+enum class ColumnType { Int64, UInt64, Float64, String };
+
+/// One column's name and type.
+struct Column {
+  std::string name;
+  ColumnType type;
+};
+
+/// One cell.
+using Cell = std::variant<std::int64_t, std::uint64_t, double, std::string>;
+
+/// Rows of cells under named, typed columns.
+struct Table {
+  std::vector<Column> columns;
+  std::vector<std::vector<Cell>> rows;
+
+  /// Index of a column by name; nullopt when absent.
+  std::optional<std::size_t> find(const std::string& name) const;
+  /// A numeric cell as double (NaN for strings).
+  static double number(const Cell& cell);
+  /// A cell as text: integers exactly, doubles with 17 significant digits, "nan" for NaN.
+  static std::string text(const Cell& cell);
+};
+
+}  // namespace fracstudy::io

@@ -1,0 +1,109 @@
+#pragma once
+/// The coordinator's bookkeeping as a plain state machine: which tasks wait, which run
+/// where, what finished, what to retry and when. No MPI, no clock: time comes in as
+/// arguments, so every decision is unit-testable.
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fracstudy/study/status.hpp"
+
+namespace fracstudy::sched {
+
+using study::TaskRecord;
+using study::TaskStatus;
+
+/// How the scheduler hands out and retries work.
+struct SchedulerOptions {
+  int worker_count = 1;                    ///< ranks that compute
+  std::optional<std::int64_t> chunk_size;  ///< fixed chunk size; nullopt = automatic
+  int max_retries = 3;                     ///< further attempts after the first
+  double retry_backoff_s = 1.0;            ///< wait before the first retry; doubles each time
+  double retry_backoff_max_s = 60.0;       ///< longest wait before a retry
+  double target_chunk_s = 1.0;             ///< automatic chunks aim at about this much work
+  std::int64_t max_auto_chunk = 256;       ///< automatic chunks never exceed this
+};
+
+/// One attempt handed to a worker.
+struct Assignment {
+  std::size_t task = 0;  ///< global task index
+  int attempt = 1;       ///< 1 for the first attempt
+};
+
+/// What a worker reports for one attempt.
+struct Outcome {
+  std::size_t task = 0;  ///< global task index
+  bool succeeded = false;
+  double wall_time_s = 0;
+  std::string error;  ///< reason when it failed ("timeout", an exception's message, ...)
+  double df = study::kNoValue;
+  double rg = study::kNoValue;
+  double kf = study::kNoValue;
+};
+
+/// Task counts of one study.
+struct StudyCounts {
+  std::int64_t total = 0, pending = 0, running = 0, completed = 0, failed = 0;
+  std::optional<double> started_s;  ///< when its first task was handed out in this run
+  std::optional<double> ended_s;    ///< when its last task ended in this run
+  bool ended() const { return pending == 0 && running == 0; }
+};
+
+/// Hands out tasks in chunks on request, records outcomes, retries failures.
+class Scheduler {
+ public:
+  /// `study_of_task[i]` is the study of global task i; `records` holds what is already
+  /// known (all PENDING for a fresh run; earlier results when resuming).
+  Scheduler(std::vector<std::size_t> study_of_task, std::vector<TaskRecord> records,
+            std::size_t study_count, SchedulerOptions options);
+
+  /// The next chunk for `worker` at time `now_s`; empty when nothing is ready now.
+  std::vector<Assignment> next_chunk(int worker, double now_s);
+
+  /// Records the outcome of an attempt that `worker` ran.
+  void record(int worker, const Outcome& outcome, double now_s);
+
+  /// Returns the tasks `worker` still runs to the queue without using up a retry (the
+  /// worker was stopped or lost, which is not the tasks' fault).
+  void release_worker(int worker);
+
+  /// No task waits or runs any more.
+  bool finished() const { return unfinished_ == 0; }
+  /// Some task waits (now or after a backoff).
+  bool has_waiting() const { return !queue_.empty() || !retries_.empty(); }
+  /// The earliest time a delayed retry becomes ready; nullopt when none waits.
+  std::optional<double> next_retry_time() const;
+
+  const std::vector<TaskRecord>& records() const { return records_; }
+  StudyCounts counts(std::size_t study) const { return counts_[study]; }
+  std::size_t study_count() const { return counts_.size(); }
+  /// Tasks whose record changed since the last call (for incremental checkpoints).
+  std::size_t take_change_count();
+  /// The chunk size an automatic request would get now.
+  std::int64_t current_chunk_size() const;
+
+ private:
+  struct DelayedRetry {
+    std::size_t task;
+    double ready_at_s;
+  };
+  void move_status(std::size_t task, TaskStatus to);
+  void promote_ready_retries(double now_s);
+  void task_ended(std::size_t task, double now_s);
+
+  std::vector<std::size_t> study_of_task_;
+  std::vector<TaskRecord> records_;
+  std::vector<StudyCounts> counts_;
+  SchedulerOptions options_;
+  std::deque<std::size_t> queue_;                     // ready to run, in order
+  std::vector<DelayedRetry> retries_;                 // failed attempts waiting for their backoff
+  std::vector<std::vector<std::size_t>> running_on_;  // per worker rank
+  std::size_t unfinished_ = 0;
+  std::size_t changes_ = 0;
+  double completed_time_s_ = 0;  // summed wall time of successful attempts
+  std::int64_t completed_attempts_ = 0;
+};
+
+}  // namespace fracstudy::sched

@@ -1,0 +1,20 @@
+#pragma once
+/// Reading and validating study files. Every error is a StudyFileError that names the
+/// file, the line, the key and what is allowed.
+#include <string>
+
+#include "fracstudy/study/spec.hpp"
+
+namespace fracstudy::study {
+
+/// Reads and validates a study file; throws StudyFileError (or InputError when the file
+/// cannot be read).
+StudyFile load_study_file(const std::string& path);
+
+/// Validates study-file text; `path` is only used in messages and kept in the result.
+StudyFile parse_study_text(const std::string& text, const std::string& path);
+
+/// The known key closest to `key` by edit distance, or "" when none is close.
+std::string nearest_key(const std::string& key, const std::vector<std::string>& known);
+
+}  // namespace fracstudy::study

@@ -1,0 +1,54 @@
+#pragma once
+/// The study model: what a study file says, after validation.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fracstudy/kernels/parameters.hpp"
+
+namespace fracstudy::study {
+
+using kernels::Algorithm;
+using kernels::Parameter;
+using kernels::SimulationParameters;
+
+/// The `execution` section: how the coordinator runs the tasks.
+struct ExecutionOptions {
+  std::optional<std::int64_t> chunk_size;  ///< tasks per request; nullopt = chosen automatically
+  int max_retries = 3;                     ///< further attempts of a failed task
+  double task_time_limit_s = 0;            ///< per attempt; 0 = no limit
+  double checkpoint_interval_s = 10;       ///< longest time a finished result waits for disk
+};
+
+/// One study: a model, fixed parameters, and the parameter points to run.
+struct StudySpec {
+  std::string name;                          ///< unique in the file, [A-Za-z0-9_-]{1,64}
+  Algorithm algorithm = Algorithm::DLA;      ///< the aggregation model
+  SimulationParameters base;                 ///< defaults overlaid with base_parameters
+  std::vector<Parameter> varied;             ///< swept or grid parameters, in file order
+  std::vector<SimulationParameters> points;  ///< every parameter point, expanded
+  int repetitions = 1;                       ///< samples per point (Monte Carlo)
+  int line = 0;                              ///< where it starts in the file (1-based)
+
+  /// Tasks in this study: points x repetitions.
+  std::int64_t task_count() const { return static_cast<std::int64_t>(points.size()) * repetitions; }
+};
+
+/// A whole study file.
+struct StudyFile {
+  std::string path;                   ///< as given by the user, for messages
+  std::string text;                   ///< the file's exact text (stored in result files)
+  std::optional<std::string> output;  ///< `output:`; the command line's -o wins
+  std::uint64_t seed = 0;             ///< master seed
+  ExecutionOptions execution;
+  std::vector<StudySpec> studies;
+
+  /// Tasks over every study.
+  std::int64_t task_count() const;
+};
+
+/// The largest number of tasks one file may expand into (keeps memory bounded).
+inline constexpr std::int64_t kMaxTasksPerFile = 50'000'000;
+
+}  // namespace fracstudy::study

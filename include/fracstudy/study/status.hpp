@@ -1,0 +1,45 @@
+#pragma once
+/// Task and study status, as stored in result files.
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace fracstudy::study {
+
+/// Where one task stands.
+enum class TaskStatus { Pending, Running, Completed, Failed };
+
+/// Where one study stands: CREATED -> QUEUED -> RUNNING -> COMPLETED | PARTIALLY_FAILED | FAILED.
+enum class StudyStatus { Created, Queued, Running, Completed, PartiallyFailed, Failed };
+
+/// "PENDING", "RUNNING", ...
+std::string_view name_of(TaskStatus status);
+/// "CREATED", "PARTIALLY_FAILED", ...
+std::string_view name_of(StudyStatus status);
+/// Parses a task status name; nullopt when unknown.
+std::optional<TaskStatus> task_status_from_name(std::string_view name);
+/// Parses a study status name; nullopt when unknown.
+std::optional<StudyStatus> study_status_from_name(std::string_view name);
+
+/// The final status of a study whose tasks all ended: COMPLETED when none failed,
+/// FAILED when none completed, PARTIALLY_FAILED otherwise.
+StudyStatus final_status(std::int64_t completed, std::int64_t failed);
+
+inline constexpr double kNoValue = std::numeric_limits<double>::quiet_NaN();
+
+/// What is known of one task: its status, its attempts and, once completed, its metrics.
+struct TaskRecord {
+  TaskStatus status = TaskStatus::Pending;
+  int attempts = 0;               ///< attempts started so far
+  int worker_rank = -1;           ///< rank of the last attempt; -1 before any
+  double wall_time_s = kNoValue;  ///< duration of the last attempt
+  std::string error;              ///< reason of the last failure ("" when none)
+  double df = kNoValue;           ///< fractal dimension (NaN until completed)
+  double rg = kNoValue;           ///< radius of gyration, in the unit of particle_radius
+  double kf = kNoValue;           ///< fractal prefactor, N = kf (Rg/a)^df
+};
+
+}  // namespace fracstudy::study

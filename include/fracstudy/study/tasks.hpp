@@ -1,0 +1,27 @@
+#pragma once
+/// Expansion of studies into tasks, each with a reproducible seed.
+#include <cstdint>
+#include <vector>
+
+#include "fracstudy/study/spec.hpp"
+
+namespace fracstudy::study {
+
+/// One simulation to run: a parameter point of a study and a repetition.
+struct Task {
+  std::size_t study = 0;     ///< index into StudyFile::studies
+  std::int64_t task_id = 0;  ///< 0-based within its study: point * repetitions + repetition
+  std::size_t point = 0;     ///< index into StudySpec::points
+  int repetition = 0;        ///< 0-based sample number at this point
+  std::uint64_t seed = 0;    ///< derived from (master seed, study, point, repetition)
+};
+
+/// The seed of one task. It depends on the master seed, the study name, the values of
+/// the model's parameters and the repetition only, never on rank, order or timing.
+std::uint64_t derive_seed(std::uint64_t master_seed, const StudySpec& study,
+                          const SimulationParameters& point, int repetition);
+
+/// Every task of every study, study by study, in task_id order.
+std::vector<Task> expand_tasks(const StudyFile& file);
+
+}  // namespace fracstudy::study

@@ -1,0 +1,85 @@
+#include "fracstudy/cli/cli.hpp"
+
+#include <boost/program_options/errors.hpp>
+#include <exception>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "commands.hpp"
+#include "fracstudy/study/errors.hpp"
+#include "fracstudy/version.hpp"
+
+namespace fracstudy::cli {
+namespace {
+
+constexpr const char* kUsage =
+    R"(fracstudy: parametric studies of fractal aggregation (DLA, CCA, BALLISTIC, EDEN)
+
+Usage: fracstudy COMMAND [OPTIONS]
+
+Commands:
+  run STUDY.yaml [-o OUT.h5] [--resume] [--force]
+                       run every study in the file; under `mpirun -n N` rank 0
+                       coordinates and ranks 1..N-1 compute
+  validate STUDY.yaml  check a study file and print the task count per study
+  simulate --algorithm DLA --n-particles N [--dimension 2] [--seed S] ...
+                       one simulation, metrics as JSON on stdout
+  status OUT.h5 [--json]
+                       progress of every study in a result file
+  export OUT.h5 [--format csv|json] [--table tasks|summary] [--study NAME]
+                       a result table on stdout
+
+Run `fracstudy COMMAND --help` for the options and an example of each command.
+
+Example:
+  fracstudy validate configs/examples/dla_sweep.yaml
+  mpirun -n 4 fracstudy run configs/examples/dla_sweep.yaml -o dla.h5
+  fracstudy status dla.h5
+  fracstudy export dla.h5 --table summary
+
+Exit codes: 0 success, 1 the run failed, 2 bad input (nothing started),
+3 interrupted after a clean checkpoint (resume it with --resume).
+)";
+
+int dispatch(int argc, char** argv, const std::string& command,
+             const std::vector<std::string>& args) {
+  if (command == "run") return run_command(argc, argv, args);
+  if (command == "validate") return validate_command(args);
+  if (command == "simulate") return simulate_command(args);
+  if (command == "status") return status_command(args);
+  if (command == "export") return export_command(args);
+  throw study::InputError("unknown command '" + command +
+                          "' (commands: run, validate, simulate, status, export; see --help)");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    (args.empty() ? std::cerr : std::cout) << kUsage;
+    return args.empty() ? kBadInput : kSuccess;
+  }
+  if (args[0] == "--version" || args[0] == "-V") {
+    std::cout << "fracstudy " << kVersion << "\n";
+    return kSuccess;
+  }
+  const std::string command = args[0];
+  args.erase(args.begin());
+  try {
+    return dispatch(argc, argv, command, args);
+  } catch (const study::InputError& error) {
+    std::cerr << "fracstudy " << command << ": " << error.what() << "\n";
+    return kBadInput;
+  } catch (const boost::program_options::error& error) {
+    std::cerr << "fracstudy " << command << ": " << error.what() << " (see fracstudy " << command
+              << " --help)\n";
+    return kBadInput;
+  } catch (const std::exception& error) {
+    std::cerr << "fracstudy " << command << ": error: " << error.what() << "\n";
+    return kFailure;
+  }
+}
+
+}  // namespace fracstudy::cli

@@ -1,0 +1,14 @@
+#pragma once
+// The subcommands (private to the CLI layer). Each returns an exit code.
+#include <string>
+#include <vector>
+
+namespace fracstudy::cli {
+
+int run_command(int argc, char** argv, const std::vector<std::string>& args);
+int validate_command(const std::vector<std::string>& args);
+int simulate_command(const std::vector<std::string>& args);
+int status_command(const std::vector<std::string>& args);
+int export_command(const std::vector<std::string>& args);
+
+}  // namespace fracstudy::cli

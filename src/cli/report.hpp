@@ -1,0 +1,22 @@
+#pragma once
+// Human and JSON reports of a result file (private to the CLI layer).
+#include <nlohmann/json.hpp>
+#include <ostream>
+
+#include "fracstudy/io/result_file.hpp"
+
+namespace fracstudy::cli {
+
+/// Per-value summary tables of every study: the parameters that vary, n, df and rg.
+void print_summaries(std::ostream& out, const io::ResultData& data);
+
+/// One line per study: status, counts, percentage, estimated time left, failures.
+void print_status_table(std::ostream& out, const io::ResultData& data);
+
+/// The status of one study in the product brief's JSON shape.
+nlohmann::json study_status_json(const io::StudyData& study, std::int64_t ranks);
+
+/// "3 minutes", "45 seconds", "2.5 hours".
+std::string duration_in_words(double seconds);
+
+}  // namespace fracstudy::cli

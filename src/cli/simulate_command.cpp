@@ -1,0 +1,98 @@
+#include <chrono>
+#include <cmath>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "commands.hpp"
+#include "fracstudy/kernels/simulation.hpp"
+#include "fracstudy/study/errors.hpp"
+#include "options.hpp"
+
+namespace fracstudy::cli {
+namespace {
+
+/// The command-line flag of a parameter: n_particles -> n-particles.
+std::string flag_of(kernels::Parameter parameter) {
+  std::string flag(kernels::name_of(parameter));
+  for (char& c : flag)
+    c = c == '_' ? '-' : c;
+  return flag;
+}
+
+nlohmann::json number_or_null(double value) {
+  return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(nullptr);
+}
+
+}  // namespace
+
+int simulate_command(const std::vector<std::string>& args) {
+  CommandSpec spec{
+      "fracstudy simulate --algorithm ALG [--n-particles N] [--dimension D] "
+      "[--seed S] [...]",
+      "Runs one simulation and prints its metrics as one JSON object. Parameters\n"
+      "the model does not use are an error. Lengths are in the unit of\n"
+      "--particle-radius.",
+      "  fracstudy simulate --algorithm DLA --n-particles 10000 --dimension 2 "
+      "--seed 7"};
+  spec.options.add_options()("algorithm", po::value<std::string>()->required(),
+                             "DLA | CCA | BALLISTIC | EDEN");
+  for (kernels::Parameter p : kernels::all_parameters()) {
+    const auto& rule = kernels::rule_of(p);
+    spec.options.add_options()(
+        flag_of(p).c_str(), po::value<double>(),
+        (std::string(rule.description) + " (" + std::string(rule.allowed) + ")").c_str());
+  }
+  spec.options.add_options()("seed", po::value<std::uint64_t>()->default_value(0), "random seed")(
+      "time-limit", po::value<double>()->default_value(0),
+      "stop after this many seconds (0: none)");
+  const auto values = parse_command(args, spec);
+  if (!values) return 0;
+  const std::string name = (*values)["algorithm"].as<std::string>();
+  const auto algorithm = kernels::algorithm_from_name(name);
+  if (!algorithm) {
+    throw study::InputError("--algorithm: unknown algorithm '" + name +
+                            "' (allowed: DLA | CCA | BALLISTIC | EDEN)");
+  }
+  if (!kernels::is_implemented(*algorithm)) {
+    throw study::InputError("--algorithm: " + name + " is not available in this version");
+  }
+  kernels::SimulationParameters parameters;
+  nlohmann::json used = nlohmann::json::object();
+  for (kernels::Parameter p : kernels::all_parameters()) {
+    const std::string flag = flag_of(p);
+    if (values->count(flag)) {
+      if (!kernels::uses_parameter(*algorithm, p)) {
+        throw study::InputError("--" + flag + ": " + name + " does not use " +
+                                std::string(kernels::name_of(p)));
+      }
+      const double value = (*values)[flag].as<double>();
+      if (auto broken = kernels::check_parameter(p, value)) {
+        throw study::InputError("--" + flag + ": " + *broken);
+      }
+      kernels::set_parameter(parameters, p, value);
+    }
+    if (kernels::uses_parameter(*algorithm, p)) {
+      used[std::string(kernels::name_of(p))] = kernels::get_parameter(parameters, p);
+    }
+  }
+  const auto seed = (*values)["seed"].as<std::uint64_t>();
+  const auto start = std::chrono::steady_clock::now();
+  const auto result = kernels::simulate(
+      *algorithm, parameters, seed, kernels::Deadline::after((*values)["time-limit"].as<double>()));
+  const double wall_time_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  nlohmann::json out = {{"algorithm", name},
+                        {"parameters", used},
+                        {"seed", seed},
+                        {"n_particles", result.n_particles},
+                        {"df", number_or_null(result.df)},
+                        {"rg", number_or_null(result.rg)},
+                        {"kf", number_or_null(result.kf)},
+                        {"fit_n_min", result.fit_n_min},
+                        {"fit_n_max", result.fit_n_max},
+                        {"wall_time_s", wall_time_s}};
+  std::cout << out.dump() << "\n";
+  return 0;
+}
+
+}  // namespace fracstudy::cli

@@ -1,0 +1,33 @@
+#include <iostream>
+
+#include "commands.hpp"
+#include "options.hpp"
+#include "report.hpp"
+
+namespace fracstudy::cli {
+
+int status_command(const std::vector<std::string>& args) {
+  CommandSpec spec{"fracstudy status OUT.h5 [--json]",
+                   "Shows the progress of every study in a result file, also while a run is\n"
+                   "writing it (the file is replaced atomically at each checkpoint).",
+                   "  fracstudy status results/dla_sweep.h5\n"
+                   "  fracstudy status results/dla_sweep.h5 --json"};
+  spec.options.add_options()("file", po::value<std::string>()->required(), "the result file")(
+      "json", "print JSON instead of a table");
+  spec.positional.add("file", 1);
+  const auto values = parse_command(args, spec);
+  if (!values) return 0;
+  const std::string path = (*values)["file"].as<std::string>();
+  const auto data = io::read_result_file(path);
+  if (values->count("json")) {
+    nlohmann::json studies = nlohmann::json::array();
+    for (const auto& study : data.studies)
+      studies.push_back(study_status_json(study, data.ranks));
+    std::cout << nlohmann::json{{"file", path}, {"studies", studies}}.dump(2) << "\n";
+  } else {
+    print_status_table(std::cout, data);
+  }
+  return 0;
+}
+
+}  // namespace fracstudy::cli

@@ -1,0 +1,117 @@
+#include "fracstudy/exec/protocol.hpp"
+
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+
+namespace fracstudy::exec {
+namespace {
+
+/// Appends fixed-size values and length-prefixed strings to a byte buffer.
+class Writer {
+ public:
+  template <typename T>
+  void put(const T& value) {
+    static_assert(std::is_trivially_copyable_v<T>);
+    const auto* bytes = reinterpret_cast<const std::byte*>(&value);
+    buffer_.insert(buffer_.end(), bytes, bytes + sizeof(T));
+  }
+  void put_string(const std::string& text) {
+    put(static_cast<std::uint32_t>(text.size()));
+    const auto* bytes = reinterpret_cast<const std::byte*>(text.data());
+    buffer_.insert(buffer_.end(), bytes, bytes + text.size());
+  }
+  std::vector<std::byte> take() { return std::move(buffer_); }
+
+ private:
+  std::vector<std::byte> buffer_;
+};
+
+/// Reads what Writer wrote, checking bounds.
+class Reader {
+ public:
+  explicit Reader(const std::vector<std::byte>& buffer) : buffer_(buffer) {}
+  template <typename T>
+  T get() {
+    T value;
+    need(sizeof(T));
+    std::memcpy(&value, buffer_.data() + offset_, sizeof(T));
+    offset_ += sizeof(T);
+    return value;
+  }
+  /// A record count, checked against the payload so a bad message cannot allocate much.
+  std::size_t get_count(std::size_t payload_bytes) {
+    const auto count = get<std::uint64_t>();
+    if (count > payload_bytes) throw std::runtime_error("malformed message");
+    return static_cast<std::size_t>(count);
+  }
+  std::string get_string() {
+    const auto length = get<std::uint32_t>();
+    need(length);
+    std::string text(reinterpret_cast<const char*>(buffer_.data() + offset_), length);
+    offset_ += length;
+    return text;
+  }
+
+ private:
+  void need(std::size_t bytes) const {
+    if (offset_ + bytes > buffer_.size()) throw std::runtime_error("truncated message");
+  }
+  const std::vector<std::byte>& buffer_;
+  std::size_t offset_ = 0;
+};
+
+}  // namespace
+
+std::vector<std::byte> encode_outcomes(const std::vector<sched::Outcome>& outcomes) {
+  Writer writer;
+  writer.put(static_cast<std::uint64_t>(outcomes.size()));
+  for (const auto& outcome : outcomes) {
+    writer.put(static_cast<std::uint64_t>(outcome.task));
+    writer.put(static_cast<std::uint8_t>(outcome.succeeded));
+    writer.put(outcome.wall_time_s);
+    writer.put(outcome.df);
+    writer.put(outcome.rg);
+    writer.put(outcome.kf);
+    writer.put_string(outcome.error);
+  }
+  return writer.take();
+}
+
+std::vector<sched::Outcome> decode_outcomes(const std::vector<std::byte>& payload) {
+  Reader reader(payload);
+  std::vector<sched::Outcome> outcomes(reader.get_count(payload.size()));
+  for (auto& outcome : outcomes) {
+    outcome.task = reader.get<std::uint64_t>();
+    outcome.succeeded = reader.get<std::uint8_t>() != 0;
+    outcome.wall_time_s = reader.get<double>();
+    outcome.df = reader.get<double>();
+    outcome.rg = reader.get<double>();
+    outcome.kf = reader.get<double>();
+    outcome.error = reader.get_string();
+  }
+  return outcomes;
+}
+
+std::vector<std::byte> encode_assignments(const std::vector<sched::Assignment>& chunk) {
+  Writer writer;
+  writer.put(static_cast<std::uint64_t>(chunk.size()));
+  for (const auto& assignment : chunk) {
+    writer.put(static_cast<std::uint64_t>(assignment.task));
+    writer.put(static_cast<std::int32_t>(assignment.attempt));
+  }
+  return writer.take();
+}
+
+std::vector<sched::Assignment> decode_assignments(const std::vector<std::byte>& payload) {
+  Reader reader(payload);
+  std::vector<sched::Assignment> chunk(reader.get_count(payload.size()));
+  for (auto& assignment : chunk) {
+    assignment.task = reader.get<std::uint64_t>();
+    assignment.attempt = reader.get<std::int32_t>();
+  }
+  return chunk;
+}
+
+}  // namespace fracstudy::exec

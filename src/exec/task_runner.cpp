@@ -1,0 +1,36 @@
+#include "fracstudy/exec/task_runner.hpp"
+
+#include <chrono>
+#include <exception>
+
+#include "fracstudy/kernels/simulation.hpp"
+
+namespace fracstudy::exec {
+
+sched::Outcome TaskRunner::run(const sched::Assignment& assignment) const {
+  const study::Task& task = tasks_.at(assignment.task);
+  const study::StudySpec& spec = file_.studies.at(task.study);
+  sched::Outcome outcome;
+  outcome.task = assignment.task;
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    const auto deadline = kernels::Deadline::after(file_.execution.task_time_limit_s);
+    const auto result =
+        kernels::simulate(spec.algorithm, spec.points.at(task.point), task.seed, deadline);
+    outcome.succeeded = true;
+    outcome.df = result.df;
+    outcome.rg = result.rg;
+    outcome.kf = result.kf;
+  } catch (const kernels::DeadlineExceeded&) {
+    outcome.error = "timeout";
+  } catch (const std::exception& error) {
+    outcome.error = std::string("exception: ") + error.what();
+  } catch (...) {
+    outcome.error = "exception: unknown";
+  }
+  outcome.wall_time_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return outcome;
+}
+
+}  // namespace fracstudy::exec

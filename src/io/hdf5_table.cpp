@@ -1,0 +1,226 @@
+#include "hdf5_table.hpp"
+
+#include <cstring>
+#include <deque>
+#include <vector>
+
+#include "hdf5_handle.hpp"
+
+namespace fracstudy::io::detail {
+namespace {
+
+Datatype variable_string_type() {
+  Datatype type(H5Tcopy(H5T_C_S1), "H5Tcopy");
+  check(H5Tset_size(type.get(), H5T_VARIABLE), "H5Tset_size");
+  check(H5Tset_cset(type.get(), H5T_CSET_UTF8), "H5Tset_cset");
+  return type;
+}
+
+std::size_t size_of(ColumnType type) {
+  return type == ColumnType::String ? sizeof(char*) : 8;
+}
+
+hid_t native_type(ColumnType type) {
+  switch (type) {
+    case ColumnType::Int64:
+      return H5T_NATIVE_INT64;
+    case ColumnType::UInt64:
+      return H5T_NATIVE_UINT64;
+    default:
+      return H5T_NATIVE_DOUBLE;
+  }
+}
+
+/// The in-memory compound layout of a table's row, with member offsets.
+struct RowLayout {
+  Datatype type;
+  std::vector<std::size_t> offsets;
+  std::size_t stride = 0;
+};
+
+RowLayout layout_of(const std::vector<Column>& columns) {
+  RowLayout layout;
+  for (const auto& column : columns) {
+    layout.offsets.push_back(layout.stride);
+    layout.stride += size_of(column.type);
+  }
+  layout.type =
+      Datatype(H5Tcreate(H5T_COMPOUND, std::max<std::size_t>(layout.stride, 1)), "H5Tcreate");
+  const Datatype string_type = variable_string_type();
+  for (std::size_t i = 0; i < columns.size(); ++i) {
+    const hid_t member =
+        columns[i].type == ColumnType::String ? string_type.get() : native_type(columns[i].type);
+    check(H5Tinsert(layout.type.get(), columns[i].name.c_str(), layout.offsets[i], member),
+          "H5Tinsert");
+  }
+  return layout;
+}
+
+ColumnType column_type_of(hid_t member_type) {
+  switch (H5Tget_class(member_type)) {
+    case H5T_INTEGER:
+      return H5Tget_sign(member_type) == H5T_SGN_NONE ? ColumnType::UInt64 : ColumnType::Int64;
+    case H5T_FLOAT:
+      return ColumnType::Float64;
+    case H5T_STRING:
+      return ColumnType::String;
+    default:
+      throw Hdf5Error("unsupported column type");
+  }
+}
+
+}  // namespace
+
+void write_table(hid_t location, const std::string& name, const Table& table) {
+  const RowLayout layout = layout_of(table.columns);
+  const hsize_t rows = table.rows.size();
+  std::vector<unsigned char> buffer(layout.stride * table.rows.size());
+  for (std::size_t r = 0; r < table.rows.size(); ++r) {
+    unsigned char* row = buffer.data() + r * layout.stride;
+    for (std::size_t c = 0; c < table.columns.size(); ++c) {
+      unsigned char* at = row + layout.offsets[c];
+      const Cell& cell = table.rows[r][c];
+      if (const auto* s = std::get_if<std::string>(&cell)) {
+        const char* pointer = s->c_str();  // the table outlives the write
+        std::memcpy(at, &pointer, sizeof pointer);
+      } else if (const auto* i = std::get_if<std::int64_t>(&cell)) {
+        std::memcpy(at, i, 8);
+      } else if (const auto* u = std::get_if<std::uint64_t>(&cell)) {
+        std::memcpy(at, u, 8);
+      } else {
+        std::memcpy(at, &std::get<double>(cell), 8);
+      }
+    }
+  }
+  Dataspace space(H5Screate_simple(1, &rows, nullptr), "H5Screate_simple");
+  PropertyList create(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate");
+  if (rows > 0) {
+    // Chunked and compressed: the error and status strings repeat a lot.
+    const hsize_t chunk = std::min<hsize_t>(rows, 4096);
+    check(H5Pset_chunk(create.get(), 1, &chunk), "H5Pset_chunk");
+    check(H5Pset_deflate(create.get(), 1), "H5Pset_deflate");
+  }
+  Dataset dataset(H5Dcreate2(location, name.c_str(), layout.type.get(), space.get(), H5P_DEFAULT,
+                             create.get(), H5P_DEFAULT),
+                  "H5Dcreate2");
+  if (rows > 0) {
+    check(H5Dwrite(dataset.get(), layout.type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer.data()),
+          "H5Dwrite");
+  }
+}
+
+Table read_table(hid_t location, const std::string& name) {
+  Dataset dataset(H5Dopen2(location, name.c_str(), H5P_DEFAULT), "H5Dopen2");
+  Datatype file_type(H5Dget_type(dataset.get()), "H5Dget_type");
+  if (H5Tget_class(file_type.get()) != H5T_COMPOUND) throw Hdf5Error(name + " is not a table");
+  Table table;
+  const int members = H5Tget_nmembers(file_type.get());
+  for (int m = 0; m < members; ++m) {
+    char* member_name = H5Tget_member_name(file_type.get(), static_cast<unsigned>(m));
+    Datatype member_type(H5Tget_member_type(file_type.get(), static_cast<unsigned>(m)),
+                         "H5Tget_member_type");
+    table.columns.push_back(Column{member_name, column_type_of(member_type.get())});
+    H5free_memory(member_name);
+  }
+  const RowLayout layout = layout_of(table.columns);
+  Dataspace space(H5Dget_space(dataset.get()), "H5Dget_space");
+  hsize_t rows = 0;
+  H5Sget_simple_extent_dims(space.get(), &rows, nullptr);
+  std::vector<unsigned char> buffer(layout.stride * rows);
+  if (rows > 0) {
+    check(H5Dread(dataset.get(), layout.type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer.data()),
+          "H5Dread");
+  }
+  table.rows.resize(rows);
+  for (std::size_t r = 0; r < rows; ++r) {
+    const unsigned char* row = buffer.data() + r * layout.stride;
+    for (std::size_t c = 0; c < table.columns.size(); ++c) {
+      const unsigned char* at = row + layout.offsets[c];
+      switch (table.columns[c].type) {
+        case ColumnType::String: {
+          char* pointer = nullptr;
+          std::memcpy(&pointer, at, sizeof pointer);
+          table.rows[r].emplace_back(std::string(pointer ? pointer : ""));
+          break;
+        }
+        case ColumnType::Int64: {
+          std::int64_t value;
+          std::memcpy(&value, at, 8);
+          table.rows[r].emplace_back(value);
+          break;
+        }
+        case ColumnType::UInt64: {
+          std::uint64_t value;
+          std::memcpy(&value, at, 8);
+          table.rows[r].emplace_back(value);
+          break;
+        }
+        case ColumnType::Float64: {
+          double value;
+          std::memcpy(&value, at, 8);
+          table.rows[r].emplace_back(value);
+          break;
+        }
+      }
+    }
+  }
+  if (rows > 0) H5Dvlen_reclaim(layout.type.get(), space.get(), H5P_DEFAULT, buffer.data());
+  return table;
+}
+
+void write_attribute(hid_t object, const std::string& name, const std::string& value) {
+  const Datatype type = variable_string_type();
+  Dataspace space(H5Screate(H5S_SCALAR), "H5Screate");
+  Attribute attribute(
+      H5Acreate2(object, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
+      "H5Acreate2");
+  const char* pointer = value.c_str();
+  check(H5Awrite(attribute.get(), type.get(), &pointer), "H5Awrite");
+}
+
+void write_attribute(hid_t object, const std::string& name, std::int64_t value) {
+  Dataspace space(H5Screate(H5S_SCALAR), "H5Screate");
+  Attribute attribute(
+      H5Acreate2(object, name.c_str(), H5T_STD_I64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT),
+      "H5Acreate2");
+  check(H5Awrite(attribute.get(), H5T_NATIVE_INT64, &value), "H5Awrite");
+}
+
+void write_attribute(hid_t object, const std::string& name, std::uint64_t value) {
+  Dataspace space(H5Screate(H5S_SCALAR), "H5Screate");
+  Attribute attribute(
+      H5Acreate2(object, name.c_str(), H5T_STD_U64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT),
+      "H5Acreate2");
+  check(H5Awrite(attribute.get(), H5T_NATIVE_UINT64, &value), "H5Awrite");
+}
+
+std::optional<std::string> read_string_attribute(hid_t object, const std::string& name) {
+  if (H5Aexists(object, name.c_str()) <= 0) return std::nullopt;
+  Attribute attribute(H5Aopen(object, name.c_str(), H5P_DEFAULT), "H5Aopen");
+  Datatype type(H5Aget_type(attribute.get()), "H5Aget_type");
+  if (H5Tget_class(type.get()) != H5T_STRING) return std::nullopt;
+  if (H5Tis_variable_str(type.get()) > 0) {
+    const Datatype memory = variable_string_type();
+    char* pointer = nullptr;
+    check(H5Aread(attribute.get(), memory.get(), &pointer), "H5Aread");
+    std::string value = pointer ? pointer : "";
+    Dataspace space(H5Aget_space(attribute.get()), "H5Aget_space");
+    H5Dvlen_reclaim(memory.get(), space.get(), H5P_DEFAULT, &pointer);
+    return value;
+  }
+  std::string value(H5Tget_size(type.get()), '\0');
+  check(H5Aread(attribute.get(), type.get(), value.data()), "H5Aread");
+  return value.substr(0, value.find('\0'));
+}
+
+std::optional<std::int64_t> read_integer_attribute(hid_t object, const std::string& name) {
+  if (H5Aexists(object, name.c_str()) <= 0) return std::nullopt;
+  Attribute attribute(H5Aopen(object, name.c_str(), H5P_DEFAULT), "H5Aopen");
+  Datatype type(H5Aget_type(attribute.get()), "H5Aget_type");
+  if (H5Tget_class(type.get()) != H5T_INTEGER) return std::nullopt;
+  std::int64_t value = 0;
+  check(H5Aread(attribute.get(), H5T_NATIVE_INT64, &value), "H5Aread");
+  return value;
+}
+
+}  // namespace fracstudy::io::detail

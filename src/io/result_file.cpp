@@ -1,0 +1,295 @@
+#include "fracstudy/io/result_file.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <stdexcept>
+
+#include "fracstudy/study/errors.hpp"
+#include "fracstudy/study/statistics.hpp"
+#include "fracstudy/version.hpp"
+#include "hdf5_handle.hpp"
+#include "hdf5_table.hpp"
+
+namespace fracstudy::io {
+namespace {
+
+using detail::check;
+using detail::write_attribute;
+using kernels::Parameter;
+
+ColumnType column_type_of(Parameter parameter) {
+  return kernels::rule_of(parameter).integer ? ColumnType::Int64 : ColumnType::Float64;
+}
+
+Cell cell_of(Parameter parameter, const kernels::SimulationParameters& point) {
+  const double value = kernels::get_parameter(point, parameter);
+  if (kernels::rule_of(parameter).integer) return static_cast<std::int64_t>(value);
+  return value;
+}
+
+Table tasks_table(const study::StudySpec& spec, std::span<const study::Task> tasks,
+                  std::span<const study::TaskRecord> records) {
+  Table table;
+  table.columns = {{"task_id", ColumnType::Int64},
+                   {"seed", ColumnType::UInt64},
+                   {"repetition", ColumnType::Int64}};
+  for (Parameter p : kernels::parameters_of(spec.algorithm)) {
+    table.columns.push_back({std::string(kernels::name_of(p)), column_type_of(p)});
+  }
+  for (const char* name : {"status"})
+    table.columns.push_back({name, ColumnType::String});
+  table.columns.insert(table.columns.end(), {{"attempts", ColumnType::Int64},
+                                             {"worker_rank", ColumnType::Int64},
+                                             {"wall_time_s", ColumnType::Float64},
+                                             {"error", ColumnType::String},
+                                             {"df", ColumnType::Float64},
+                                             {"rg", ColumnType::Float64},
+                                             {"kf", ColumnType::Float64}});
+  table.rows.reserve(tasks.size());
+  for (std::size_t i = 0; i < tasks.size(); ++i) {
+    const study::Task& task = tasks[i];
+    const study::TaskRecord& record = records[i];
+    std::vector<Cell> row{task.task_id, task.seed, static_cast<std::int64_t>(task.repetition)};
+    for (Parameter p : kernels::parameters_of(spec.algorithm)) {
+      row.push_back(cell_of(p, spec.points[task.point]));
+    }
+    row.insert(row.end(), {std::string(study::name_of(record.status)),
+                           static_cast<std::int64_t>(record.attempts),
+                           static_cast<std::int64_t>(record.worker_rank), record.wall_time_s,
+                           record.error, record.df, record.rg, record.kf});
+    table.rows.push_back(std::move(row));
+  }
+  return table;
+}
+
+Table summary_table(const study::StudySpec& spec, std::span<const study::Task> tasks,
+                    std::span<const study::TaskRecord> records) {
+  Table table;
+  for (Parameter p : kernels::parameters_of(spec.algorithm)) {
+    table.columns.push_back({std::string(kernels::name_of(p)), column_type_of(p)});
+  }
+  table.columns.insert(table.columns.end(), {{"n_samples", ColumnType::Int64},
+                                             {"n_failed", ColumnType::Int64},
+                                             {"mean_df", ColumnType::Float64},
+                                             {"std_df", ColumnType::Float64},
+                                             {"sem_df", ColumnType::Float64},
+                                             {"mean_rg", ColumnType::Float64},
+                                             {"std_rg", ColumnType::Float64},
+                                             {"sem_rg", ColumnType::Float64},
+                                             {"mean_kf", ColumnType::Float64},
+                                             {"std_kf", ColumnType::Float64}});
+  for (const auto& summary : study::summarize(spec, tasks, records)) {
+    std::vector<Cell> row;
+    for (Parameter p : kernels::parameters_of(spec.algorithm)) {
+      row.push_back(cell_of(p, spec.points[summary.point]));
+    }
+    row.insert(row.end(), {summary.n_samples, summary.n_failed, summary.df.mean, summary.df.std,
+                           summary.df.sem, summary.rg.mean, summary.rg.std, summary.rg.sem,
+                           summary.kf.mean, summary.kf.std});
+    table.rows.push_back(std::move(row));
+  }
+  return table;
+}
+
+void write_study(hid_t studies_group, const study::StudySpec& spec, const StudyRun& run,
+                 std::span<const study::Task> tasks, std::span<const study::TaskRecord> records) {
+  detail::Group group(
+      H5Gcreate2(studies_group, spec.name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+      "H5Gcreate2");
+  std::int64_t completed = 0, failed = 0;
+  for (const auto& record : records) {
+    completed += record.status == study::TaskStatus::Completed;
+    failed += record.status == study::TaskStatus::Failed;
+  }
+  std::string varied;
+  for (Parameter p : spec.varied) {
+    if (!varied.empty()) varied += ',';
+    varied += kernels::name_of(p);
+  }
+  write_attribute(group.get(), "algorithm", std::string(kernels::name_of(spec.algorithm)));
+  write_attribute(group.get(), "status", std::string(study::name_of(run.status)));
+  write_attribute(group.get(), "total_simulations", static_cast<std::int64_t>(records.size()));
+  write_attribute(group.get(), "completed_simulations", completed);
+  write_attribute(group.get(), "failed_simulations", failed);
+  write_attribute(group.get(), "created_at", run.created_at);
+  write_attribute(group.get(), "started_at", run.started_at);
+  write_attribute(group.get(), "completed_at", run.completed_at);
+  write_attribute(group.get(), "repetitions", static_cast<std::int64_t>(spec.repetitions));
+  write_attribute(group.get(), "varied_parameters", varied);
+  detail::write_table(group.get(), "tasks", tasks_table(spec, tasks, records));
+  detail::write_table(group.get(), "summary", summary_table(spec, tasks, records));
+}
+
+/// Flushes a file's data to the disk, so a rename over the old file cannot leave an
+/// empty file after a power cut.
+void sync_path(const std::string& path, int flags) {
+  const int fd = ::open(path.c_str(), flags);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
+std::string directory_of(const std::string& path) {
+  const auto parent = std::filesystem::path(path).parent_path();
+  return parent.empty() ? "." : parent.string();
+}
+
+void write_file_contents(const std::string& path, const ResultSnapshot& snapshot) {
+  detail::File file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT),
+                    "cannot create the result file");
+  const hid_t root = file.get();
+  write_attribute(root, "format", std::string(kFormatName));
+  write_attribute(root, "format_version", kFormatVersion);
+  write_attribute(root, "software_version", std::string(kVersion));
+  write_attribute(root, "study_yaml", snapshot.file->text);
+  write_attribute(root, "study_file", snapshot.file->path);
+  write_attribute(root, "seed", snapshot.file->seed);
+  write_attribute(root, "ranks", static_cast<std::int64_t>(snapshot.ranks));
+  write_attribute(root, "updated_at", utc_now_iso8601());
+  detail::Group studies(H5Gcreate2(root, "studies", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                        "H5Gcreate2");
+  const auto& tasks = *snapshot.tasks;
+  const auto& records = *snapshot.records;
+  std::size_t begin = 0;
+  for (std::size_t s = 0; s < snapshot.file->studies.size(); ++s) {
+    const auto& spec = snapshot.file->studies[s];
+    const auto count = static_cast<std::size_t>(spec.task_count());
+    write_study(studies.get(), spec, snapshot.runs.at(s), std::span(tasks).subspan(begin, count),
+                std::span(records).subspan(begin, count));
+    begin += count;
+  }
+  check(H5Fflush(root, H5F_SCOPE_GLOBAL), "H5Fflush");
+}
+
+}  // namespace
+
+void write_result_file(const std::string& path, const ResultSnapshot& snapshot) {
+  detail::silence_hdf5_errors();
+  const std::string temporary = path + ".tmp";
+  try {
+    write_file_contents(temporary, snapshot);
+  } catch (const std::exception& error) {
+    std::filesystem::remove(temporary);
+    throw std::runtime_error(path + ": cannot write the result file (" + error.what() + ")");
+  }
+  sync_path(temporary, O_RDONLY);
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    const std::string reason = std::strerror(errno);
+    std::filesystem::remove(temporary);
+    throw std::runtime_error(path + ": cannot replace the result file (" + reason + ")");
+  }
+  sync_path(directory_of(path), O_RDONLY | O_DIRECTORY);
+}
+
+ResultData read_result_file(const std::string& path) {
+  detail::silence_hdf5_errors();
+  if (!std::filesystem::exists(path)) throw study::InputError(path + ": no such file");
+  if (H5Fis_hdf5(path.c_str()) <= 0) {
+    throw study::InputError(path + ": not an HDF5 file (expected a fracstudy result file)");
+  }
+  try {
+    detail::File file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "H5Fopen");
+    const hid_t root = file.get();
+    if (detail::read_string_attribute(root, "format") != std::string(kFormatName)) {
+      throw study::InputError(path + ": not a fracstudy result file (no format = \"" +
+                              std::string(kFormatName) + "\" attribute)");
+    }
+    ResultData data;
+    data.format_version = detail::read_integer_attribute(root, "format_version").value_or(0);
+    if (data.format_version != kFormatVersion) {
+      throw study::InputError(path + ": result file format_version " +
+                              std::to_string(data.format_version) + " is not supported (this is " +
+                              std::to_string(kFormatVersion) + ")");
+    }
+    data.software_version = detail::read_string_attribute(root, "software_version").value_or("");
+    data.study_yaml = detail::read_string_attribute(root, "study_yaml").value_or("");
+    data.study_path = detail::read_string_attribute(root, "study_file").value_or("");
+    data.ranks = detail::read_integer_attribute(root, "ranks").value_or(0);
+    detail::Group studies(H5Gopen2(root, "studies", H5P_DEFAULT), "no /studies group");
+    hsize_t count = 0;
+    check(H5Gget_num_objs(studies.get(), &count), "H5Gget_num_objs");
+    // Studies are read in creation order, which is the study file's order.
+    for (hsize_t i = 0; i < count; ++i) {
+      const ssize_t length = H5Gget_objname_by_idx(studies.get(), i, nullptr, 0);
+      std::string name(static_cast<std::size_t>(length), '\0');
+      H5Gget_objname_by_idx(studies.get(), i, name.data(), static_cast<std::size_t>(length) + 1);
+      detail::Group group(H5Gopen2(studies.get(), name.c_str(), H5P_DEFAULT), "H5Gopen2");
+      StudyData study;
+      study.name = name;
+      study.algorithm = detail::read_string_attribute(group.get(), "algorithm").value_or("");
+      study.status = detail::read_string_attribute(group.get(), "status").value_or("");
+      study.total = detail::read_integer_attribute(group.get(), "total_simulations").value_or(0);
+      study.completed =
+          detail::read_integer_attribute(group.get(), "completed_simulations").value_or(0);
+      study.failed = detail::read_integer_attribute(group.get(), "failed_simulations").value_or(0);
+      study.created_at = detail::read_string_attribute(group.get(), "created_at").value_or("");
+      study.started_at = detail::read_string_attribute(group.get(), "started_at").value_or("");
+      study.completed_at = detail::read_string_attribute(group.get(), "completed_at").value_or("");
+      study.tasks = detail::read_table(group.get(), "tasks");
+      study.summary = detail::read_table(group.get(), "summary");
+      data.studies.push_back(std::move(study));
+    }
+    return data;
+  } catch (const detail::Hdf5Error& error) {
+    throw study::InputError(path + ": corrupt or incomplete result file (" + error.what() + ")");
+  }
+}
+
+std::vector<study::TaskRecord> records_of(const StudyData& study) {
+  const Table& table = study.tasks;
+  auto column = [&table, &study](const char* name) {
+    const auto index = table.find(name);
+    if (!index) throw study::InputError("study " + study.name + ": tasks table has no " + name);
+    return *index;
+  };
+  const std::size_t status = column("status"), attempts = column("attempts"),
+                    worker = column("worker_rank"), wall = column("wall_time_s"),
+                    error = column("error"), df = column("df"), rg = column("rg"),
+                    kf = column("kf");
+  std::vector<study::TaskRecord> records(table.rows.size());
+  for (std::size_t r = 0; r < table.rows.size(); ++r) {
+    const auto& row = table.rows[r];
+    study::TaskRecord& record = records[r];
+    const auto parsed = study::task_status_from_name(Table::text(row[status]));
+    if (!parsed) throw study::InputError("study " + study.name + ": unknown task status");
+    record.status = *parsed;
+    record.attempts = static_cast<int>(Table::number(row[attempts]));
+    record.worker_rank = static_cast<int>(Table::number(row[worker]));
+    record.wall_time_s = Table::number(row[wall]);
+    record.error = Table::text(row[error]);
+    record.df = Table::number(row[df]);
+    record.rg = Table::number(row[rg]);
+    record.kf = Table::number(row[kf]);
+  }
+  return records;
+}
+
+std::string utc_now_iso8601() {
+  return utc_iso8601(std::chrono::system_clock::now());
+}
+
+std::string utc_iso8601(std::chrono::system_clock::time_point time) {
+  const std::time_t now = std::chrono::system_clock::to_time_t(time);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return buffer;
+}
+
+namespace detail {
+
+Hdf5Error::Hdf5Error(const std::string& what) : std::runtime_error(what) {}
+
+void silence_hdf5_errors() {
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+}
+
+}  // namespace detail
+}  // namespace fracstudy::io

@@ -1,0 +1,170 @@
+#include "fracstudy/sched/scheduler.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+namespace fracstudy::sched {
+
+Scheduler::Scheduler(std::vector<std::size_t> study_of_task, std::vector<TaskRecord> records,
+                     std::size_t study_count, SchedulerOptions options)
+    : study_of_task_(std::move(study_of_task)),
+      records_(std::move(records)),
+      counts_(study_count),
+      options_(options) {
+  if (records_.size() != study_of_task_.size()) {
+    throw std::invalid_argument("scheduler: one record per task is required");
+  }
+  options_.worker_count = std::max(1, options_.worker_count);
+  for (std::size_t task = 0; task < records_.size(); ++task) {
+    TaskRecord& record = records_[task];
+    StudyCounts& counts = counts_[study_of_task_[task]];
+    ++counts.total;
+    // A task that was running when an earlier run stopped starts again.
+    if (record.status == TaskStatus::Running) record.status = TaskStatus::Pending;
+    switch (record.status) {
+      case TaskStatus::Completed:
+        ++counts.completed;
+        break;
+      case TaskStatus::Failed:
+        ++counts.failed;
+        break;
+      default:
+        ++counts.pending;
+        queue_.push_back(task);
+        ++unfinished_;
+    }
+  }
+}
+
+void Scheduler::move_status(std::size_t task, TaskStatus to) {
+  StudyCounts& counts = counts_[study_of_task_[task]];
+  auto slot = [&counts](TaskStatus status) -> std::int64_t& {
+    switch (status) {
+      case TaskStatus::Pending:
+        return counts.pending;
+      case TaskStatus::Running:
+        return counts.running;
+      case TaskStatus::Completed:
+        return counts.completed;
+      case TaskStatus::Failed:
+        return counts.failed;
+    }
+    return counts.pending;
+  };
+  --slot(records_[task].status);
+  ++slot(to);
+  records_[task].status = to;
+  ++changes_;
+}
+
+std::int64_t Scheduler::current_chunk_size() const {
+  if (options_.chunk_size) return *options_.chunk_size;
+  const auto waiting = static_cast<std::int64_t>(queue_.size());
+  // Guided self-scheduling: a share of what is left, so the last chunks are small and
+  // the workers finish together ...
+  const std::int64_t guided = std::max<std::int64_t>(1, waiting / (4 * options_.worker_count));
+  // ... and no bigger than about target_chunk_s of measured work, so long tasks go out
+  // one at a time. Before anything was measured, one task at a time.
+  if (completed_attempts_ == 0) return 1;
+  const double mean_s = completed_time_s_ / static_cast<double>(completed_attempts_);
+  const double by_time = mean_s > 0 ? options_.target_chunk_s / mean_s : 1e18;
+  const auto timed = static_cast<std::int64_t>(std::clamp(by_time, 1.0, 1e18));
+  return std::min({guided, timed, options_.max_auto_chunk});
+}
+
+void Scheduler::promote_ready_retries(double now_s) {
+  auto ready = [now_s](const DelayedRetry& r) { return r.ready_at_s <= now_s; };
+  for (const auto& retry : retries_) {
+    if (ready(retry)) queue_.push_back(retry.task);
+  }
+  std::erase_if(retries_, ready);
+}
+
+std::vector<Assignment> Scheduler::next_chunk(int worker, double now_s) {
+  promote_ready_retries(now_s);
+  const auto size = static_cast<std::size_t>(current_chunk_size());
+  std::vector<Assignment> chunk;
+  if (running_on_.size() <= static_cast<std::size_t>(worker)) {
+    running_on_.resize(static_cast<std::size_t>(worker) + 1);
+  }
+  while (chunk.size() < size && !queue_.empty()) {
+    const std::size_t task = queue_.front();
+    queue_.pop_front();
+    move_status(task, TaskStatus::Running);
+    StudyCounts& counts = counts_[study_of_task_[task]];
+    if (!counts.started_s) counts.started_s = now_s;
+    TaskRecord& record = records_[task];
+    ++record.attempts;
+    record.worker_rank = worker;
+    running_on_[static_cast<std::size_t>(worker)].push_back(task);
+    chunk.push_back(Assignment{task, record.attempts});
+  }
+  return chunk;
+}
+
+void Scheduler::record(int worker, const Outcome& outcome, double now_s) {
+  const std::size_t task = outcome.task;
+  auto& running = running_on_.at(static_cast<std::size_t>(worker));
+  const auto it = std::find(running.begin(), running.end(), task);
+  if (it == running.end()) return;  // stale report (e.g. the task was handed elsewhere)
+  running.erase(it);
+  TaskRecord& record = records_[task];
+  record.wall_time_s = outcome.wall_time_s;
+  record.worker_rank = worker;
+  if (outcome.succeeded) {
+    record.error.clear();
+    record.df = outcome.df;
+    record.rg = outcome.rg;
+    record.kf = outcome.kf;
+    completed_time_s_ += outcome.wall_time_s;
+    ++completed_attempts_;
+    move_status(task, TaskStatus::Completed);
+    task_ended(task, now_s);
+    return;
+  }
+  record.error = outcome.error;
+  if (record.attempts <= options_.max_retries) {
+    const double backoff = std::min(options_.retry_backoff_max_s,
+                                    options_.retry_backoff_s * std::pow(2.0, record.attempts - 1));
+    move_status(task, TaskStatus::Pending);
+    retries_.push_back(DelayedRetry{task, now_s + backoff});
+    return;
+  }
+  move_status(task, TaskStatus::Failed);
+  task_ended(task, now_s);
+}
+
+void Scheduler::task_ended(std::size_t task, double now_s) {
+  --unfinished_;
+  StudyCounts& counts = counts_[study_of_task_[task]];
+  if (counts.ended()) counts.ended_s = now_s;
+}
+
+void Scheduler::release_worker(int worker) {
+  if (static_cast<std::size_t>(worker) >= running_on_.size()) return;
+  auto& running = running_on_[static_cast<std::size_t>(worker)];
+  // Front of the queue, in their original order: they were next anyway.
+  for (auto it = running.rbegin(); it != running.rend(); ++it) {
+    --records_[*it].attempts;  // an attempt cut short by a stop does not count
+    move_status(*it, TaskStatus::Pending);
+    queue_.push_front(*it);
+  }
+  running.clear();
+}
+
+std::optional<double> Scheduler::next_retry_time() const {
+  if (retries_.empty()) return std::nullopt;
+  double earliest = retries_.front().ready_at_s;
+  for (const auto& retry : retries_)
+    earliest = std::min(earliest, retry.ready_at_s);
+  return earliest;
+}
+
+std::size_t Scheduler::take_change_count() {
+  const std::size_t changes = changes_;
+  changes_ = 0;
+  return changes;
+}
+
+}  // namespace fracstudy::sched
