@@ -191,7 +191,8 @@ int coordinate(RunPlan& plan, const std::vector<study::Task>& tasks,
   writer.start_clock();
   if (transport.size() == 1) {
     const exec::TaskRunner runner(plan.file, tasks);
-    exec::run_serial(scheduler, runner, writer, loop);
+    exec::run_serial(
+        scheduler, [&runner](const auto& a) { return runner.run(a); }, writer, loop);
   } else {
     exec::run_coordinator(scheduler, transport, writer, loop);
   }
@@ -244,7 +245,9 @@ int run_command(int argc, char** argv, const std::vector<std::string>& args) {
     }
     const auto file = study::parse_study_text(text, path);
     const auto tasks = study::expand_tasks(file);
-    exec::run_worker(transport, exec::TaskRunner(file, tasks), exec::LoopOptions{});
+    const exec::TaskRunner runner(file, tasks);
+    exec::run_worker(
+        transport, [&runner](const auto& a) { return runner.run(a); }, exec::LoopOptions{});
     return kSuccess;
   } catch (const std::exception& error) {
     // Other ranks would wait forever for this one: end the job.

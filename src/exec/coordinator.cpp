@@ -88,7 +88,7 @@ void run_coordinator(sched::Scheduler& scheduler, transport::Transport& transpor
   observer.checkpoint(scheduler, true);
 }
 
-void run_worker(transport::Transport& transport, const TaskRunner& runner,
+void run_worker(transport::Transport& transport, const AttemptFunction& attempt,
                 const LoopOptions& options) {
   std::vector<sched::Outcome> unsent;
   transport.send(0, static_cast<int>(Tag::WorkRequest), encode_outcomes(unsent));
@@ -100,7 +100,7 @@ void run_worker(transport::Transport& transport, const TaskRunner& runner,
     if (tag != Tag::Assignment) throw std::runtime_error("worker got an unexpected message");
     auto last_flush = Clock::now();
     for (const auto& assignment : decode_assignments(message->payload)) {
-      unsent.push_back(runner.run(assignment));
+      unsent.push_back(attempt(assignment));
       if (Seconds(Clock::now() - last_flush).count() >= options.result_flush_s) {
         transport.send(0, static_cast<int>(Tag::Results), encode_outcomes(unsent));
         unsent.clear();
@@ -112,8 +112,8 @@ void run_worker(transport::Transport& transport, const TaskRunner& runner,
   }
 }
 
-void run_serial(sched::Scheduler& scheduler, const TaskRunner& runner, ProgressObserver& observer,
-                const LoopOptions& options) {
+void run_serial(sched::Scheduler& scheduler, const AttemptFunction& attempt,
+                ProgressObserver& observer, const LoopOptions& options) {
   const Stopwatch clock;
   CheckpointTimer timer(observer, options.checkpoint_interval_s);
   constexpr int kSelf = 0;
@@ -124,7 +124,7 @@ void run_serial(sched::Scheduler& scheduler, const TaskRunner& runner, ProgressO
       std::this_thread::sleep_for(Seconds(std::max(0.0, ready_at - clock.now_s())));
     }
     for (const auto& assignment : chunk) {
-      scheduler.record(kSelf, runner.run(assignment), clock.now_s());
+      scheduler.record(kSelf, attempt(assignment), clock.now_s());
       timer.maybe_checkpoint(scheduler, clock.now_s());
     }
   }

@@ -152,7 +152,11 @@ void write_file_contents(const std::string& path, const ResultSnapshot& snapshot
   write_attribute(root, "seed", snapshot.file->seed);
   write_attribute(root, "ranks", static_cast<std::int64_t>(snapshot.ranks));
   write_attribute(root, "updated_at", utc_now_iso8601());
-  detail::Group studies(H5Gcreate2(root, "studies", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+  // Studies keep the study file's order (h5py lists them in creation order too).
+  detail::PropertyList order(H5Pcreate(H5P_GROUP_CREATE), "H5Pcreate");
+  check(H5Pset_link_creation_order(order.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED),
+        "H5Pset_link_creation_order");
+  detail::Group studies(H5Gcreate2(root, "studies", H5P_DEFAULT, order.get(), H5P_DEFAULT),
                         "H5Gcreate2");
   const auto& tasks = *snapshot.tasks;
   const auto& records = *snapshot.records;
@@ -212,13 +216,16 @@ ResultData read_result_file(const std::string& path) {
     data.study_path = detail::read_string_attribute(root, "study_file").value_or("");
     data.ranks = detail::read_integer_attribute(root, "ranks").value_or(0);
     detail::Group studies(H5Gopen2(root, "studies", H5P_DEFAULT), "no /studies group");
-    hsize_t count = 0;
-    check(H5Gget_num_objs(studies.get(), &count), "H5Gget_num_objs");
+    H5G_info_t info;
+    check(H5Gget_info(studies.get(), &info), "H5Gget_info");
     // Studies are read in creation order, which is the study file's order.
-    for (hsize_t i = 0; i < count; ++i) {
-      const ssize_t length = H5Gget_objname_by_idx(studies.get(), i, nullptr, 0);
+    for (hsize_t i = 0; i < info.nlinks; ++i) {
+      const ssize_t length = H5Lget_name_by_idx(studies.get(), ".", H5_INDEX_CRT_ORDER, H5_ITER_INC,
+                                                i, nullptr, 0, H5P_DEFAULT);
+      if (length < 0) throw detail::Hdf5Error("cannot list the studies");
       std::string name(static_cast<std::size_t>(length), '\0');
-      H5Gget_objname_by_idx(studies.get(), i, name.data(), static_cast<std::size_t>(length) + 1);
+      H5Lget_name_by_idx(studies.get(), ".", H5_INDEX_CRT_ORDER, H5_ITER_INC, i, name.data(),
+                         static_cast<std::size_t>(length) + 1, H5P_DEFAULT);
       detail::Group group(H5Gopen2(studies.get(), name.c_str(), H5P_DEFAULT), "H5Gopen2");
       StudyData study;
       study.name = name;

@@ -22,9 +22,10 @@ constexpr std::array kRules = {
                   "space dimension of the simulation"},
     ParameterRule{Parameter::ParticleRadius, "particle_radius", false, 0, false, kInfinity, false,
                   "a number > 0", "radius of one particle; lengths such as rg are in its unit"},
-    ParameterRule{Parameter::StickingProbability, "sticking_probability", false, 0, false, 1, true,
-                  "a number with 0 < p <= 1",
-                  "probability that a contact sticks (1: diffusion-limited; small: reaction-limited)"},
+    ParameterRule{
+        Parameter::StickingProbability, "sticking_probability", false, 0, false, 1, true,
+        "a number with 0 < p <= 1",
+        "probability that a contact sticks (1: diffusion-limited; small: reaction-limited)"},
     ParameterRule{Parameter::VolumeFraction, "volume_fraction", false, 0, false, 1, false,
                   "a number with 0 < phi < 1",
                   "CCA only: share of the periodic box filled by the monomers"},
@@ -54,9 +55,13 @@ std::optional<Parameter> parameter_from_name(std::string_view name) {
   return std::nullopt;
 }
 
-std::string_view name_of(Parameter parameter) { return rule_of(parameter).name; }
+std::string_view name_of(Parameter parameter) {
+  return rule_of(parameter).name;
+}
 
-std::span<const Parameter> all_parameters() { return kAllParameters; }
+std::span<const Parameter> all_parameters() {
+  return kAllParameters;
+}
 
 std::span<const Parameter> parameters_of(Algorithm algorithm) {
   switch (algorithm) {
@@ -99,7 +104,9 @@ std::optional<Algorithm> algorithm_from_name(std::string_view name) {
   return std::nullopt;
 }
 
-std::span<const Algorithm> all_algorithms() { return kAlgorithms; }
+std::span<const Algorithm> all_algorithms() {
+  return kAlgorithms;
+}
 
 double get_parameter(const SimulationParameters& parameters, Parameter parameter) {
   switch (parameter) {

@@ -8,12 +8,14 @@ namespace fracstudy::kernels {
 
 Deadline Deadline::after(double seconds) {
   if (!(seconds > 0)) return none();
-  const auto span = std::chrono::duration_cast<Clock::duration>(
-      std::chrono::duration<double>(seconds));
+  const auto span =
+      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   return Deadline{Clock::now() + span};
 }
 
-bool is_implemented(Algorithm algorithm) { return algorithm == Algorithm::DLA; }
+bool is_implemented(Algorithm algorithm) {
+  return algorithm == Algorithm::DLA;
+}
 
 SimulationResult simulate(Algorithm algorithm, const SimulationParameters& parameters,
                           std::uint64_t seed, Deadline deadline) {

@@ -26,8 +26,10 @@ TEST(Parameters, EachModelTakesOnlyItsParameters) {
 }
 
 TEST(Parameters, NamesRoundTrip) {
-  for (Parameter p : all_parameters()) EXPECT_EQ(parameter_from_name(name_of(p)), p);
-  for (Algorithm a : all_algorithms()) EXPECT_EQ(algorithm_from_name(name_of(a)), a);
+  for (Parameter p : all_parameters())
+    EXPECT_EQ(parameter_from_name(name_of(p)), p);
+  for (Algorithm a : all_algorithms())
+    EXPECT_EQ(algorithm_from_name(name_of(a)), a);
   EXPECT_FALSE(algorithm_from_name("dla"));
   EXPECT_FALSE(parameter_from_name("radius"));
 }

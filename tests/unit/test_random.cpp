@@ -48,9 +48,11 @@ TEST(Random, UniformHasTheRightMoments) {
 TEST(Random, BelowIsUniformOverSmallRanges) {
   Rng rng(11);
   std::vector<int> counts(6, 0);
-  for (int i = 0; i < 60000; ++i) ++counts[rng.below(6)];
+  for (int i = 0; i < 60000; ++i)
+    ++counts[rng.below(6)];
   // Each bin expects 10000 with standard deviation ~91; 6 sigma bound.
-  for (int count : counts) EXPECT_NEAR(count, 10000, 550);
+  for (int count : counts)
+    EXPECT_NEAR(count, 10000, 550);
 }
 
 TEST(Random, HashDependsOnEveryInputAndOrder) {

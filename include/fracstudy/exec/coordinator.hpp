@@ -18,6 +18,9 @@ class ProgressObserver {
   virtual void checkpoint(const sched::Scheduler& scheduler, bool final) = 0;
 };
 
+/// Runs one attempt and reports what happened (TaskRunner::run in production).
+using AttemptFunction = std::function<sched::Outcome(const sched::Assignment&)>;
+
 /// Timing of the loops.
 struct LoopOptions {
   double checkpoint_interval_s = 10;  ///< longest time a finished result waits for disk
@@ -30,11 +33,11 @@ void run_coordinator(sched::Scheduler& scheduler, transport::Transport& transpor
                      ProgressObserver& observer, const LoopOptions& options);
 
 /// Ranks 1..N-1: ask for work, run it, report, until told to stop.
-void run_worker(transport::Transport& transport, const TaskRunner& runner,
+void run_worker(transport::Transport& transport, const AttemptFunction& attempt,
                 const LoopOptions& options);
 
 /// One rank alone: rank 0 runs every task itself.
-void run_serial(sched::Scheduler& scheduler, const TaskRunner& runner, ProgressObserver& observer,
-                const LoopOptions& options);
+void run_serial(sched::Scheduler& scheduler, const AttemptFunction& attempt,
+                ProgressObserver& observer, const LoopOptions& options);
 
 }  // namespace fracstudy::exec

@@ -26,14 +26,14 @@ struct SimulationParameters {
 /// How a parameter's values are checked.
 struct ParameterRule {
   Parameter parameter;
-  std::string_view name;        ///< its key in study files and JSON, e.g. "n_particles"
-  bool integer;                 ///< only whole numbers are allowed
-  double minimum;               ///< smallest allowed value (see minimum_inclusive)
-  bool minimum_inclusive;       ///< whether `minimum` itself is allowed
-  double maximum;               ///< largest allowed value (see maximum_inclusive)
-  bool maximum_inclusive;       ///< whether `maximum` itself is allowed
-  std::string_view allowed;     ///< the rule in words, for error messages
-  std::string_view description; ///< meaning and unit, for help texts and tool schemas
+  std::string_view name;         ///< its key in study files and JSON, e.g. "n_particles"
+  bool integer;                  ///< only whole numbers are allowed
+  double minimum;                ///< smallest allowed value (see minimum_inclusive)
+  bool minimum_inclusive;        ///< whether `minimum` itself is allowed
+  double maximum;                ///< largest allowed value (see maximum_inclusive)
+  bool maximum_inclusive;        ///< whether `maximum` itself is allowed
+  std::string_view allowed;      ///< the rule in words, for error messages
+  std::string_view description;  ///< meaning and unit, for help texts and tool schemas
 };
 
 /// The rule of one parameter.

@@ -34,13 +34,13 @@ class InvalidParameters : public std::invalid_argument {
 
 /// What a simulation measured.
 struct SimulationResult {
-  double df = 0;                 ///< fractal dimension: 1 / slope of log Rg against log N
-  double kf = 0;                 ///< prefactor in N = kf (Rg / a)^df over the same fit
-  double rg = 0;                 ///< radius of gyration of the final cluster (particle centres)
-  std::int64_t n_particles = 0;  ///< particles in the final cluster
-  std::int64_t fit_n_min = 0;    ///< smallest N used in the df fit
-  std::int64_t fit_n_max = 0;    ///< largest N used in the df fit
-  std::vector<double> positions; ///< particle centres, n_particles x dimension, row-major
+  double df = 0;                  ///< fractal dimension: 1 / slope of log Rg against log N
+  double kf = 0;                  ///< prefactor in N = kf (Rg / a)^df over the same fit
+  double rg = 0;                  ///< radius of gyration of the final cluster (particle centres)
+  std::int64_t n_particles = 0;   ///< particles in the final cluster
+  std::int64_t fit_n_min = 0;     ///< smallest N used in the df fit
+  std::int64_t fit_n_max = 0;     ///< largest N used in the df fit
+  std::vector<double> positions;  ///< particle centres, n_particles x dimension, row-major
 };
 
 /// Whether this build has a kernel for the model.

@@ -1,0 +1,155 @@
+// The coordinator and worker loops over an in-process transport (threads as ranks).
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "fracstudy/exec/coordinator.hpp"
+#include "fracstudy/exec/protocol.hpp"
+#include "fracstudy/transport/local_transport.hpp"
+
+using namespace fracstudy;
+
+namespace {
+
+struct CountingObserver : exec::ProgressObserver {
+  int checkpoints = 0;
+  bool saw_final = false;
+  void checkpoint(const sched::Scheduler&, bool final) override {
+    ++checkpoints;
+    saw_final |= final;
+  }
+};
+
+/// A fake task: its "df" is a function of the task index, so results are checkable.
+/// Tasks listed in `fail_first` fail on their first attempt.
+struct FakeTasks {
+  std::set<std::size_t> fail_first;
+  std::mutex mutex;
+  std::vector<int> runs_per_task;
+  explicit FakeTasks(std::size_t n) : runs_per_task(n, 0) {}
+  sched::Outcome operator()(const sched::Assignment& a) {
+    {
+      std::lock_guard lock(mutex);
+      ++runs_per_task[a.task];
+    }
+    sched::Outcome o;
+    o.task = a.task;
+    o.wall_time_s = 0.0001;
+    if (a.attempt == 1 && fail_first.count(a.task)) {
+      o.error = "exception: injected";
+      return o;
+    }
+    o.succeeded = true;
+    o.df = 1.0 + static_cast<double>(a.task);
+    return o;
+  }
+};
+
+sched::Scheduler make_scheduler(std::size_t n, int workers, int max_retries = 3) {
+  sched::SchedulerOptions options;
+  options.worker_count = workers;
+  options.max_retries = max_retries;
+  options.retry_backoff_s = 0.01;
+  return sched::Scheduler(std::vector<std::size_t>(n, 0), std::vector<study::TaskRecord>(n), 1,
+                          options);
+}
+
+/// Runs a coordinator and `ranks - 1` worker threads to the end.
+void run_job(int ranks, sched::Scheduler& scheduler, FakeTasks& tasks,
+             exec::ProgressObserver& observer) {
+  transport::LocalNetwork network(ranks);
+  std::vector<std::thread> workers;
+  for (int r = 1; r < ranks; ++r) {
+    workers.emplace_back([&network, &tasks, r] {
+      transport::LocalTransport t(network, r);
+      exec::run_worker(
+          t, [&tasks](const auto& a) { return tasks(a); }, exec::LoopOptions{});
+    });
+  }
+  transport::LocalTransport coordinator(network, 0);
+  exec::run_coordinator(scheduler, coordinator, observer, exec::LoopOptions{0.01, 1.0});
+  for (auto& w : workers)
+    w.join();
+}
+
+}  // namespace
+
+TEST(Coordinator, EveryTaskRunsExactlyOnceAcrossWorkers) {
+  for (int ranks : {2, 3, 5}) {
+    const std::size_t n = 500;
+    FakeTasks tasks(n);
+    auto scheduler = make_scheduler(n, ranks - 1);
+    CountingObserver observer;
+    run_job(ranks, scheduler, tasks, observer);
+    EXPECT_TRUE(scheduler.finished());
+    EXPECT_TRUE(observer.saw_final);
+    for (std::size_t i = 0; i < n; ++i) {
+      EXPECT_EQ(tasks.runs_per_task[i], 1) << "task " << i << " with " << ranks << " ranks";
+      EXPECT_EQ(scheduler.records()[i].df, 1.0 + static_cast<double>(i));
+      EXPECT_GE(scheduler.records()[i].worker_rank, 1);
+    }
+  }
+}
+
+TEST(Coordinator, FailedAttemptsAreRetriedAndTheStudyCompletes) {
+  const std::size_t n = 40;
+  FakeTasks tasks(n);
+  tasks.fail_first = {3, 17, 29};
+  auto scheduler = make_scheduler(n, 2);
+  CountingObserver observer;
+  run_job(3, scheduler, tasks, observer);
+  EXPECT_EQ(scheduler.counts(0).completed, 40);
+  for (std::size_t t : {3u, 17u, 29u}) {
+    EXPECT_EQ(scheduler.records()[t].attempts, 2);
+    EXPECT_EQ(tasks.runs_per_task[t], 2);
+  }
+  EXPECT_EQ(scheduler.records()[4].attempts, 1);
+}
+
+TEST(Coordinator, WithoutRetriesFailuresEndAsFailed) {
+  FakeTasks tasks(10);
+  tasks.fail_first = {0, 1};
+  auto scheduler = make_scheduler(10, 1, /*max_retries=*/0);
+  CountingObserver observer;
+  run_job(2, scheduler, tasks, observer);
+  EXPECT_EQ(scheduler.counts(0).failed, 2);
+  EXPECT_EQ(scheduler.records()[0].error, "exception: injected");
+}
+
+TEST(Coordinator, SerialLoopRunsEverythingOnRankZero) {
+  FakeTasks tasks(50);
+  tasks.fail_first = {7};
+  auto scheduler = make_scheduler(50, 1);
+  CountingObserver observer;
+  exec::run_serial(
+      scheduler, [&tasks](const auto& a) { return tasks(a); }, observer, exec::LoopOptions{});
+  EXPECT_EQ(scheduler.counts(0).completed, 50);
+  EXPECT_EQ(scheduler.records()[7].attempts, 2);
+  EXPECT_EQ(scheduler.records()[0].worker_rank, 0);
+}
+
+TEST(Protocol, OutcomesAndAssignmentsRoundTrip) {
+  std::vector<sched::Outcome> outcomes(2);
+  outcomes[0].task = 12345678901ULL;
+  outcomes[0].succeeded = true;
+  outcomes[0].df = 1.71;
+  outcomes[1].task = 2;
+  outcomes[1].error = "crashed (signal 11)";
+  const auto back = exec::decode_outcomes(exec::encode_outcomes(outcomes));
+  ASSERT_EQ(back.size(), 2u);
+  EXPECT_EQ(back[0].task, 12345678901ULL);
+  EXPECT_TRUE(back[0].succeeded);
+  EXPECT_EQ(back[0].df, 1.71);
+  EXPECT_EQ(back[1].error, "crashed (signal 11)");
+  const std::vector<sched::Assignment> chunk = {{5, 1}, {9, 3}};
+  const auto chunk_back = exec::decode_assignments(exec::encode_assignments(chunk));
+  ASSERT_EQ(chunk_back.size(), 2u);
+  EXPECT_EQ(chunk_back[1].task, 9u);
+  EXPECT_EQ(chunk_back[1].attempt, 3);
+  auto truncated = exec::encode_outcomes(outcomes);
+  truncated.resize(truncated.size() - 3);
+  EXPECT_THROW(exec::decode_outcomes(truncated), std::runtime_error);
+}

@@ -1,0 +1,93 @@
+// Writing a result file and reading it back, as `status`, `export` and `--resume` do.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "fracstudy/io/result_file.hpp"
+#include "fracstudy/study/errors.hpp"
+#include "fracstudy/study/parser.hpp"
+
+using namespace fracstudy;
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path temp_dir() {
+  auto dir = fs::temp_directory_path() / ("fracstudy_io_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  return dir;
+}
+
+const char* kStudy = R"(seed: 3
+studies:
+  - name: sweep
+    algorithm: DLA
+    variable_parameter: n_particles
+    values: [100, 200]
+    repetitions: 2
+  - name: mc
+    algorithm: DLA
+    base_parameters: {dimension: 3, sticking_probability: 0.5}
+)";
+
+}  // namespace
+
+TEST(ResultFile, RoundTripKeepsRecordsAttributesAndSummary) {
+  const auto file = study::parse_study_text(kStudy, "s.yaml");
+  const auto tasks = study::expand_tasks(file);
+  std::vector<study::TaskRecord> records(tasks.size());
+  records[0] = {study::TaskStatus::Completed, 1, 1, 0.5, "", 1.7, 10.0, 1.1};
+  records[1] = {study::TaskStatus::Completed, 2, 2, 0.25, "", 1.8, 12.0, 1.2};
+  records[2] = {study::TaskStatus::Failed, 4, 1, 3.0, "timeout", NAN, NAN, NAN};
+  std::vector<io::StudyRun> runs(2);
+  runs[0].status = study::StudyStatus::Running;
+  runs[0].created_at = "2026-01-01T00:00:00Z";
+  const auto path = (temp_dir() / "roundtrip.h5").string();
+  io::write_result_file(path, io::ResultSnapshot{&file, &tasks, &records, runs, 3});
+  EXPECT_FALSE(fs::exists(path + ".tmp"));
+
+  const auto data = io::read_result_file(path);
+  EXPECT_EQ(data.study_yaml, kStudy);
+  EXPECT_EQ(data.ranks, 3);
+  ASSERT_EQ(data.studies.size(), 2u);
+  const auto& sweep = data.studies[0];
+  EXPECT_EQ(sweep.name, "sweep");
+  EXPECT_EQ(sweep.status, "RUNNING");
+  EXPECT_EQ(sweep.total, 4);
+  EXPECT_EQ(sweep.completed, 2);
+  EXPECT_EQ(sweep.failed, 1);
+  EXPECT_EQ(sweep.created_at, "2026-01-01T00:00:00Z");
+  ASSERT_EQ(sweep.tasks.rows.size(), 4u);
+  EXPECT_TRUE(sweep.tasks.find("n_particles"));
+  EXPECT_FALSE(sweep.tasks.find("volume_fraction"));  // not a DLA parameter
+  const auto back = io::records_of(sweep);
+  EXPECT_EQ(back[1].attempts, 2);
+  EXPECT_EQ(back[1].df, 1.8);
+  EXPECT_EQ(back[2].error, "timeout");
+  EXPECT_TRUE(std::isnan(back[2].df));
+  EXPECT_EQ(back[3].status, study::TaskStatus::Pending);
+  const auto seed_column = *sweep.tasks.find("seed");
+  EXPECT_EQ(std::get<std::uint64_t>(sweep.tasks.rows[3][seed_column]), tasks[3].seed);
+  // Summary: point n=100 has two samples with df 1.7 and 1.8.
+  const auto& summary = sweep.summary;
+  ASSERT_EQ(summary.rows.size(), 2u);
+  EXPECT_EQ(io::Table::number(summary.rows[0][*summary.find("n_samples")]), 2);
+  EXPECT_NEAR(io::Table::number(summary.rows[0][*summary.find("mean_df")]), 1.75, 1e-12);
+  EXPECT_EQ(io::Table::number(summary.rows[1][*summary.find("n_failed")]), 1);
+  EXPECT_EQ(data.studies[1].tasks.rows.size(), 1u);
+}
+
+TEST(ResultFile, ForeignAndMissingFilesAreInputErrors) {
+  const auto dir = temp_dir();
+  EXPECT_THROW(io::read_result_file((dir / "missing.h5").string()), study::InputError);
+  const auto text_file = (dir / "not.h5").string();
+  std::ofstream(text_file) << "hello";
+  try {
+    io::read_result_file(text_file);
+    FAIL();
+  } catch (const study::InputError& error) {
+    EXPECT_NE(std::string(error.what()).find("not an HDF5 file"), std::string::npos);
+  }
+}

@@ -1,0 +1,183 @@
+// The coordinator's decisions, driven by hand: chunks, retries, backoff, status.
+#include <gtest/gtest.h>
+
+#include "fracstudy/sched/scheduler.hpp"
+
+using namespace fracstudy::sched;
+using fracstudy::study::TaskRecord;
+using fracstudy::study::TaskStatus;
+
+namespace {
+
+Scheduler make(std::size_t tasks, SchedulerOptions options, std::size_t studies = 1) {
+  std::vector<std::size_t> study_of(tasks);
+  for (std::size_t i = 0; i < tasks; ++i)
+    study_of[i] = i * studies / tasks;
+  return Scheduler(study_of, std::vector<TaskRecord>(tasks), studies, options);
+}
+
+Outcome success(std::size_t task, double wall_s = 0.01) {
+  Outcome o;
+  o.task = task;
+  o.succeeded = true;
+  o.wall_time_s = wall_s;
+  o.df = 1.7;
+  o.rg = 3.0;
+  return o;
+}
+
+Outcome failure(std::size_t task, const std::string& why = "timeout") {
+  Outcome o;
+  o.task = task;
+  o.error = why;
+  return o;
+}
+
+}  // namespace
+
+TEST(Scheduler, FixedChunksHandOutEveryTaskOnceInOrder) {
+  SchedulerOptions options;
+  options.chunk_size = 4;
+  auto s = make(10, options);
+  auto a = s.next_chunk(1, 0);
+  auto b = s.next_chunk(2, 0);
+  auto c = s.next_chunk(1, 0);
+  ASSERT_EQ(a.size(), 4u);
+  ASSERT_EQ(b.size(), 4u);
+  ASSERT_EQ(c.size(), 2u);
+  EXPECT_EQ(a[0].task, 0u);
+  EXPECT_EQ(b[0].task, 4u);
+  EXPECT_EQ(c[1].task, 9u);
+  EXPECT_TRUE(s.next_chunk(2, 0).empty());
+  EXPECT_EQ(s.counts(0).running, 10);
+  EXPECT_FALSE(s.finished());
+  for (const auto& x : a)
+    s.record(1, success(x.task), 1);
+  for (const auto& x : c)
+    s.record(1, success(x.task), 1);
+  for (const auto& x : b)
+    s.record(2, success(x.task), 1);
+  EXPECT_TRUE(s.finished());
+  EXPECT_EQ(s.counts(0).completed, 10);
+  EXPECT_EQ(s.records()[9].worker_rank, 1);
+  EXPECT_EQ(s.records()[5].worker_rank, 2);
+}
+
+TEST(Scheduler, AutomaticChunksStartAtOneAndAdaptToTaskTime) {
+  SchedulerOptions options;
+  options.worker_count = 2;
+  options.target_chunk_s = 1.0;
+  auto s = make(10000, options);
+  auto first = s.next_chunk(1, 0);
+  ASSERT_EQ(first.size(), 1u);  // nothing measured yet
+  s.record(1, success(first[0].task, 0.01), 0.01);
+  // 1 s of 10 ms tasks is 100; guided scheduling allows 9999 / 8 = 1249; cap 256.
+  EXPECT_EQ(s.current_chunk_size(), 100);
+  // Long tasks go out one at a time.
+  auto slow = make(100, options);
+  auto one = slow.next_chunk(1, 0);
+  slow.record(1, success(one[0].task, 30.0), 30);
+  EXPECT_EQ(slow.current_chunk_size(), 1);
+  // Near the end, chunks shrink with what is left.
+  auto tail = make(20, options);
+  auto t = tail.next_chunk(1, 0);
+  tail.record(1, success(t[0].task, 0.001), 0);
+  EXPECT_EQ(tail.current_chunk_size(), 19 / 8);
+}
+
+TEST(Scheduler, FailedTaskIsRetriedAfterBackoffThenFails) {
+  SchedulerOptions options;
+  options.chunk_size = 1;
+  options.max_retries = 2;
+  options.retry_backoff_s = 1.0;
+  auto s = make(2, options);
+  auto a = s.next_chunk(1, 0);
+  ASSERT_EQ(a[0].task, 0u);
+  EXPECT_EQ(a[0].attempt, 1);
+  s.record(1, failure(0), 10.0);
+  EXPECT_EQ(s.records()[0].status, TaskStatus::Pending);
+  EXPECT_EQ(s.records()[0].error, "timeout");
+  // Other work goes first while task 0 waits out its backoff.
+  auto b = s.next_chunk(1, 10.5);
+  EXPECT_EQ(b[0].task, 1u);
+  EXPECT_TRUE(s.next_chunk(2, 10.5).empty());
+  EXPECT_EQ(s.next_retry_time(), 11.0);
+  auto retry = s.next_chunk(2, 11.0);
+  ASSERT_EQ(retry.size(), 1u);
+  EXPECT_EQ(retry[0].attempt, 2);
+  s.record(2, failure(0), 12.0);
+  // The second retry waits twice as long.
+  EXPECT_TRUE(s.next_chunk(2, 13.9).empty());
+  auto last = s.next_chunk(2, 14.0);
+  ASSERT_EQ(last.size(), 1u);
+  EXPECT_EQ(last[0].attempt, 3);
+  s.record(2, failure(0, "exception: boom"), 15.0);
+  EXPECT_EQ(s.records()[0].status, TaskStatus::Failed);
+  EXPECT_EQ(s.records()[0].attempts, 3);
+  EXPECT_EQ(s.records()[0].error, "exception: boom");
+  s.record(1, success(1), 15.0);
+  EXPECT_TRUE(s.finished());
+  EXPECT_EQ(s.counts(0).failed, 1);
+  EXPECT_EQ(s.counts(0).completed, 1);
+}
+
+TEST(Scheduler, SuccessOnRetryClearsTheError) {
+  SchedulerOptions options;
+  options.retry_backoff_s = 0;
+  auto s = make(1, options);
+  s.next_chunk(1, 0);
+  s.record(1, failure(0), 0);
+  s.next_chunk(1, 0);
+  s.record(1, success(0), 0);
+  EXPECT_EQ(s.records()[0].status, TaskStatus::Completed);
+  EXPECT_EQ(s.records()[0].attempts, 2);
+  EXPECT_EQ(s.records()[0].error, "");
+}
+
+TEST(Scheduler, ReleasedWorkerReturnsItsTasksWithoutUsingRetries) {
+  SchedulerOptions options;
+  options.chunk_size = 3;
+  auto s = make(3, options);
+  s.next_chunk(1, 0);
+  s.release_worker(1);
+  EXPECT_EQ(s.counts(0).pending, 3);
+  auto again = s.next_chunk(2, 0);
+  ASSERT_EQ(again.size(), 3u);
+  EXPECT_EQ(again[0].task, 0u);
+  EXPECT_EQ(again[0].attempt, 1);
+  // A late report from the released worker is ignored.
+  s.record(1, success(0), 1);
+  EXPECT_EQ(s.records()[0].status, TaskStatus::Running);
+}
+
+TEST(Scheduler, ResumedRecordsAreNotRunAgain) {
+  std::vector<TaskRecord> records(4);
+  records[0].status = TaskStatus::Completed;
+  records[1].status = TaskStatus::Running;  // was in flight when the job died
+  records[2].status = TaskStatus::Failed;
+  SchedulerOptions options;
+  options.chunk_size = 10;
+  Scheduler s({0, 0, 0, 0}, records, 1, options);
+  auto chunk = s.next_chunk(1, 0);
+  ASSERT_EQ(chunk.size(), 2u);
+  EXPECT_EQ(chunk[0].task, 1u);
+  EXPECT_EQ(chunk[1].task, 3u);
+  EXPECT_EQ(s.counts(0).completed, 1);
+  EXPECT_EQ(s.counts(0).failed, 1);
+}
+
+TEST(Scheduler, StudiesTrackTheirOwnCountsAndTimes) {
+  SchedulerOptions options;
+  options.chunk_size = 2;
+  auto s = make(4, options, 2);
+  auto a = s.next_chunk(1, 5.0);
+  EXPECT_EQ(s.counts(0).started_s, 5.0);
+  EXPECT_FALSE(s.counts(1).started_s);
+  for (const auto& x : a)
+    s.record(1, success(x.task), 6.0);
+  EXPECT_TRUE(s.counts(0).ended());
+  EXPECT_EQ(s.counts(0).ended_s, 6.0);
+  EXPECT_FALSE(s.counts(1).ended());
+  EXPECT_GT(s.take_change_count(), 0u);
+  EXPECT_EQ(s.take_change_count(), 0u);
+}

@@ -1,0 +1,198 @@
+// What a user writes in a study file, and what fracstudy makes of it.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <set>
+
+#include "fracstudy/study/errors.hpp"
+#include "fracstudy/study/parser.hpp"
+#include "fracstudy/study/tasks.hpp"
+
+using namespace fracstudy::study;
+using fracstudy::kernels::Parameter;
+
+namespace {
+
+StudyFile parse(const std::string& text) {
+  return parse_study_text(text, "test.yaml");
+}
+
+}  // namespace
+
+TEST(StudyFile, SweepOfValuesWithDefaults) {
+  const auto file = parse(R"(
+seed: 42
+studies:
+  - name: dla_n_sweep
+    algorithm: DLA
+    base_parameters: {dimension: 3, particle_radius: 0.5}
+    variable_parameter: n_particles
+    values: [100, 200, 300]
+    repetitions: 5
+)");
+  ASSERT_EQ(file.studies.size(), 1u);
+  const auto& s = file.studies[0];
+  EXPECT_EQ(file.seed, 42u);
+  EXPECT_EQ(s.points.size(), 3u);
+  EXPECT_EQ(s.task_count(), 15);
+  EXPECT_EQ(s.points[2].n_particles, 300);
+  EXPECT_EQ(s.points[2].dimension, 3);
+  EXPECT_DOUBLE_EQ(s.points[2].particle_radius, 0.5);
+  EXPECT_DOUBLE_EQ(s.points[2].sticking_probability, 1.0);  // the contract's default
+  EXPECT_EQ(s.varied, std::vector<Parameter>{Parameter::NParticles});
+  EXPECT_EQ(file.execution.max_retries, 3);
+  EXPECT_FALSE(file.execution.chunk_size.has_value());
+}
+
+TEST(StudyFile, RangeIncludesStopAndDoesNotDrift) {
+  const auto file = parse(R"(
+studies:
+  - name: r
+    algorithm: DLA
+    variable_parameter: sticking_probability
+    range: {start: 0.1, stop: 1.0, step: 0.1}
+)");
+  const auto& points = file.studies[0].points;
+  ASSERT_EQ(points.size(), 10u);
+  EXPECT_DOUBLE_EQ(points.back().sticking_probability, 1.0);
+  EXPECT_DOUBLE_EQ(points[2].sticking_probability, 0.1 + 2 * 0.1);
+}
+
+TEST(StudyFile, GridIsEveryCombinationLastKeyFastest) {
+  const auto file = parse(R"(
+execution: {chunk_size: 8, max_retries: 0, task_time_limit_s: 30, checkpoint_interval_s: 2}
+studies:
+  - name: g
+    algorithm: DLA
+    grid:
+      n_particles: [500, 1000]
+      sticking_probability: {start: 0.25, stop: 1.0, step: 0.25}
+    repetitions: 3
+)");
+  const auto& s = file.studies[0];
+  ASSERT_EQ(s.points.size(), 8u);
+  EXPECT_EQ(s.task_count(), 24);
+  EXPECT_EQ(s.points[0].n_particles, 500);
+  EXPECT_DOUBLE_EQ(s.points[1].sticking_probability, 0.5);
+  EXPECT_EQ(s.points[4].n_particles, 1000);
+  EXPECT_EQ(file.execution.chunk_size, 8);
+  EXPECT_EQ(file.execution.max_retries, 0);
+  EXPECT_DOUBLE_EQ(file.execution.task_time_limit_s, 30);
+}
+
+TEST(StudyFile, MonteCarloAndSeveralStudies) {
+  const auto file = parse(R"(
+output: results/out.h5
+studies:
+  - name: mc
+    algorithm: DLA
+    base_parameters: {n_particles: 200}
+    repetitions: 20
+  - name: second
+    algorithm: DLA
+    variable_parameter: dimension
+    values: [2, 3]
+)");
+  ASSERT_EQ(file.studies.size(), 2u);
+  EXPECT_EQ(file.studies[0].task_count(), 20);
+  EXPECT_EQ(file.studies[1].task_count(), 2);
+  EXPECT_EQ(file.task_count(), 22);
+  EXPECT_EQ(file.output, "results/out.h5");
+  EXPECT_EQ(file.studies[1].line, 8);
+}
+
+TEST(Tasks, SeedsDependOnIdentityNotOrder) {
+  const auto file = parse(R"(
+seed: 7
+studies:
+  - name: s
+    algorithm: DLA
+    variable_parameter: n_particles
+    values: [100, 200]
+    repetitions: 3
+)");
+  const auto tasks = expand_tasks(file);
+  ASSERT_EQ(tasks.size(), 6u);
+  std::set<std::uint64_t> seeds;
+  for (const auto& task : tasks)
+    seeds.insert(task.seed);
+  EXPECT_EQ(seeds.size(), 6u);
+  EXPECT_EQ(tasks[4].task_id, 4);
+  EXPECT_EQ(tasks[4].point, 1u);
+  EXPECT_EQ(tasks[4].repetition, 1);
+  // The same point and repetition get the same seed when the sweep is listed in another
+  // order, so adding or reordering values never changes existing results.
+  const auto reordered = expand_tasks(parse(R"(
+seed: 7
+studies:
+  - name: s
+    algorithm: DLA
+    variable_parameter: n_particles
+    values: [200, 100, 300]
+    repetitions: 3
+)"));
+  EXPECT_EQ(reordered[0].seed, tasks[3].seed);
+  EXPECT_EQ(reordered[4].seed, tasks[1].seed);
+  // Another master seed changes every task's seed.
+  const auto other = expand_tasks(parse(R"(
+seed: 8
+studies:
+  - name: s
+    algorithm: DLA
+    variable_parameter: n_particles
+    values: [100, 200]
+    repetitions: 3
+)"));
+  for (std::size_t i = 0; i < tasks.size(); ++i)
+    EXPECT_NE(other[i].seed, tasks[i].seed);
+}
+
+TEST(StudyFile, NearestKeySuggestsTyposOnly) {
+  const std::vector<std::string> known = {"repetitions", "name", "grid"};
+  EXPECT_EQ(nearest_key("repetitons", known), "repetitions");
+  EXPECT_EQ(nearest_key("nmae", known), "name");
+  EXPECT_EQ(nearest_key("temperature", known), "");
+}
+
+/// Every file in tests/data/bad states the error it must give: its line and a fragment.
+class BadStudyFile : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(BadStudyFile, GivesOneLineErrorWithFileLineAndKey) {
+  const std::string path = GetParam();
+  std::ifstream in(path);
+  std::string first, second;
+  std::getline(in, first);
+  std::getline(in, second);
+  const int line = std::stoi(first.substr(first.find(':') + 1));
+  const std::string fragment = second.substr(second.find(':') + 2);
+  try {
+    load_study_file(path);
+    FAIL() << path << " was accepted";
+  } catch (const StudyFileError& error) {
+    const std::string message = error.what();
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+    EXPECT_EQ(message.rfind(path + ":" + std::to_string(line) + ": ", 0), 0u) << message;
+    EXPECT_NE(message.find(fragment), std::string::npos) << message;
+  }
+}
+
+std::vector<std::string> bad_files() {
+  std::vector<std::string> files;
+  for (const auto& entry : std::filesystem::directory_iterator(FRACSTUDY_BAD_STUDY_DIR)) {
+    files.push_back(entry.path().string());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+std::string file_stem(const ::testing::TestParamInfo<std::string>& param_info) {
+  return std::filesystem::path(param_info.param).stem().string();
+}
+
+INSTANTIATE_TEST_SUITE_P(Table, BadStudyFile, ::testing::ValuesIn(bad_files()), file_stem);
+
+TEST(StudyFile, MissingFileIsInputError) {
+  EXPECT_THROW(load_study_file("/nonexistent/study.yaml"), InputError);
+}
