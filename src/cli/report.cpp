@@ -94,6 +94,11 @@ std::string duration_in_words(double seconds) {
     const long rounded = std::lround(value);
     return std::to_string(rounded) + " " + unit + (rounded == 1 ? "" : "s");
   };
+  if (seconds < 10) {
+    char buffer[32];
+    std::snprintf(buffer, sizeof buffer, "%.1f seconds", seconds);
+    return buffer;
+  }
   if (seconds < 90) return words(seconds, "second");
   if (seconds < 90 * 60) return words(seconds / 60, "minute");
   if (seconds < 48 * 3600) return words(seconds / 3600, "hour");

@@ -1,5 +1,6 @@
 // `fracstudy run`: rank 0 validates and coordinates, ranks 1..N-1 compute.
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -31,6 +32,16 @@ struct RunPlan {
   std::vector<study::TaskRecord> records;  ///< resumed results; empty for a fresh run
   std::vector<std::string> created_at;     ///< per study, kept across resumes
 };
+
+/// CPU time this process used so far: the coordinator's overhead.
+double process_cpu_seconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + 1e-6 * static_cast<double>(t.tv_usec);
+  };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
 
 /// Fails unless `path` can be created (checked before any work starts).
 void check_writable(const std::string& path) {
@@ -136,6 +147,9 @@ class ResultWriter final : public exec::ProgressObserver {
 
   void write(const std::vector<study::TaskRecord>& records) const {
     io::ResultSnapshot snapshot{&plan_.file, &tasks_, &records, runs_, ranks_};
+    snapshot.elapsed_s =
+        std::chrono::duration<double>(std::chrono::system_clock::now() - clock_start_).count();
+    snapshot.coordinator_cpu_s = process_cpu_seconds();
     io::write_result_file(plan_.output, snapshot);
   }
 

@@ -194,6 +194,25 @@ void write_attribute(hid_t object, const std::string& name, std::uint64_t value)
   check(H5Awrite(attribute.get(), H5T_NATIVE_UINT64, &value), "H5Awrite");
 }
 
+void write_attribute(hid_t object, const std::string& name, double value) {
+  Dataspace space(H5Screate(H5S_SCALAR), "H5Screate");
+  Attribute attribute(
+      H5Acreate2(object, name.c_str(), H5T_IEEE_F64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT),
+      "H5Acreate2");
+  check(H5Awrite(attribute.get(), H5T_NATIVE_DOUBLE, &value), "H5Awrite");
+}
+
+std::optional<double> read_double_attribute(hid_t object, const std::string& name) {
+  if (H5Aexists(object, name.c_str()) <= 0) return std::nullopt;
+  Attribute attribute(H5Aopen(object, name.c_str(), H5P_DEFAULT), "H5Aopen");
+  Datatype type(H5Aget_type(attribute.get()), "H5Aget_type");
+  const auto type_class = H5Tget_class(type.get());
+  if (type_class != H5T_FLOAT && type_class != H5T_INTEGER) return std::nullopt;
+  double value = 0;
+  check(H5Aread(attribute.get(), H5T_NATIVE_DOUBLE, &value), "H5Aread");
+  return value;
+}
+
 std::optional<std::string> read_string_attribute(hid_t object, const std::string& name) {
   if (H5Aexists(object, name.c_str()) <= 0) return std::nullopt;
   Attribute attribute(H5Aopen(object, name.c_str(), H5P_DEFAULT), "H5Aopen");

@@ -22,6 +22,10 @@ void write_attribute(hid_t object, const std::string& name, std::int64_t value);
 /// Writes a 64-bit unsigned integer attribute.
 void write_attribute(hid_t object, const std::string& name, std::uint64_t value);
 
+/// Writes a double attribute.
+void write_attribute(hid_t object, const std::string& name, double value);
+/// Reads a floating-point attribute; nullopt when absent or not a number.
+std::optional<double> read_double_attribute(hid_t object, const std::string& name);
 /// Reads a string attribute; nullopt when absent or not a string.
 std::optional<std::string> read_string_attribute(hid_t object, const std::string& name);
 /// Reads an integer attribute; nullopt when absent or not an integer.

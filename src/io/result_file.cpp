@@ -152,6 +152,8 @@ void write_file_contents(const std::string& path, const ResultSnapshot& snapshot
   write_attribute(root, "seed", snapshot.file->seed);
   write_attribute(root, "ranks", static_cast<std::int64_t>(snapshot.ranks));
   write_attribute(root, "updated_at", utc_now_iso8601());
+  write_attribute(root, "elapsed_s", snapshot.elapsed_s);
+  write_attribute(root, "coordinator_cpu_s", snapshot.coordinator_cpu_s);
   // Studies keep the study file's order (h5py lists them in creation order too).
   detail::PropertyList order(H5Pcreate(H5P_GROUP_CREATE), "H5Pcreate");
   check(H5Pset_link_creation_order(order.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED),
@@ -215,6 +217,8 @@ ResultData read_result_file(const std::string& path) {
     data.study_yaml = detail::read_string_attribute(root, "study_yaml").value_or("");
     data.study_path = detail::read_string_attribute(root, "study_file").value_or("");
     data.ranks = detail::read_integer_attribute(root, "ranks").value_or(0);
+    data.elapsed_s = detail::read_double_attribute(root, "elapsed_s").value_or(0);
+    data.coordinator_cpu_s = detail::read_double_attribute(root, "coordinator_cpu_s").value_or(0);
     detail::Group studies(H5Gopen2(root, "studies", H5P_DEFAULT), "no /studies group");
     H5G_info_t info;
     check(H5Gget_info(studies.get(), &info), "H5Gget_info");

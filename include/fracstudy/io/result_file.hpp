@@ -30,6 +30,8 @@ struct ResultSnapshot {
   const std::vector<study::TaskRecord>* records = nullptr;  ///< one per task
   std::vector<StudyRun> runs;                               ///< one per study
   int ranks = 1;                                            ///< ranks of the run
+  double elapsed_s = 0;                                     ///< wall time of this run so far
+  double coordinator_cpu_s = 0;  ///< CPU time rank 0 used so far (its overhead)
 };
 
 /// Writes the whole file atomically: `path`.tmp, fsync, rename over `path`.
@@ -53,6 +55,8 @@ struct ResultData {
   std::string study_yaml;  ///< the study file's text
   std::string study_path;  ///< the study file's path when the run started
   std::int64_t ranks = 0;
+  double elapsed_s = 0;
+  double coordinator_cpu_s = 0;
   std::vector<StudyData> studies;
 };
 

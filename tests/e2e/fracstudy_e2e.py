@@ -1,0 +1,317 @@
+"""End-to-end tests of the `fracstudy` binary, as a user runs it.
+
+Run by ctest (see tests/e2e/CMakeLists.txt) with Debian's /usr/bin/python3, which has
+h5py. Environment: FRACSTUDY_BIN (the binary), MPIEXEC (mpirun), FRACSTUDY_TEST_DATA
+(tests/data). Select a group with its class name, e.g. `... fracstudy_e2e.py MpiRuns`.
+"""
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+BIN = os.environ["FRACSTUDY_BIN"]
+MPIEXEC = os.environ.get("MPIEXEC", "mpirun")
+DATA = Path(os.environ["FRACSTUDY_TEST_DATA"])
+# Running as root on a 2-core machine: allow root and oversubscription, and make idle
+# ranks yield the CPU. A user's own environment needs none of this.
+MPI_ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+               OMPI_MCA_mpi_yield_when_idle="1", OMPI_MCA_rmaps_base_oversubscribe="1")
+
+STUDY = """\
+seed: 2026
+execution:
+  chunk_size: CHUNK
+  checkpoint_interval_s: 1
+studies:
+  - name: dla2d_sweep
+    algorithm: DLA
+    base_parameters: {dimension: 2, particle_radius: 1.0}
+    variable_parameter: n_particles
+    values: [50, 100, 200]
+    repetitions: 3
+  - name: dla3d_grid
+    algorithm: DLA
+    base_parameters: {dimension: 3}
+    grid:
+      n_particles: [40, 80]
+      sticking_probability: [0.5, 1.0]
+    repetitions: 2
+"""
+
+TASK_COLUMNS = {"task_id", "seed", "repetition", "n_particles", "dimension", "particle_radius",
+                "sticking_probability", "status", "attempts", "worker_rank", "wall_time_s",
+                "error", "df", "rg", "kf"}
+SUMMARY_COLUMNS = {"n_particles", "dimension", "particle_radius", "sticking_probability",
+                   "n_samples", "n_failed", "mean_df", "std_df", "sem_df", "mean_rg", "std_rg"}
+STUDY_ATTRS = {"algorithm", "status", "total_simulations", "completed_simulations",
+               "failed_simulations", "created_at", "started_at", "completed_at"}
+
+
+def run(args, ranks=None, **kwargs):
+    """Runs fracstudy (under mpirun when `ranks` is given) and returns the process."""
+    command = [BIN] + args
+    if ranks is not None:
+        command = [MPIEXEC, "-n", str(ranks)] + command
+    return subprocess.run(command, capture_output=True, text=True, env=MPI_ENV, timeout=600,
+                          **kwargs)
+
+
+def text(value):
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def digest(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+class TempDirTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.dir = Path(self.tmp.name)
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def study(self, chunk="auto", text_=STUDY):
+        path = self.dir / f"study_{chunk}.yaml"
+        path.write_text(text_.replace("CHUNK", str(chunk)))
+        return path
+
+
+class MpiRuns(TempDirTest):
+    """`mpirun -n N fracstudy run` gives the same per-task metrics for any N and chunk size."""
+
+    def run_study(self, ranks, chunk, name):
+        out = self.dir / name
+        proc = run(["run", str(self.study(chunk)), "-o", str(out)], ranks=ranks)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn("dla2d_sweep", proc.stdout)  # the per-value summary is printed
+        return out
+
+    def check_contract(self, path, ranks):
+        with h5py.File(path, "r") as f:
+            self.assertEqual(text(f.attrs["format"]), "fracstudy-results")
+            self.assertEqual(int(f.attrs["format_version"]), 1)
+            self.assertTrue(text(f.attrs["software_version"]))
+            self.assertIn("dla3d_grid", text(f.attrs["study_yaml"]))
+            self.assertEqual(list(f["studies"]), ["dla2d_sweep", "dla3d_grid"])
+            for name, points, reps in (("dla2d_sweep", 3, 3), ("dla3d_grid", 4, 2)):
+                group = f["studies"][name]
+                self.assertLessEqual(STUDY_ATTRS, set(group.attrs))
+                self.assertEqual(text(group.attrs["status"]), "COMPLETED")
+                self.assertEqual(int(group.attrs["total_simulations"]), points * reps)
+                self.assertEqual(int(group.attrs["completed_simulations"]), points * reps)
+                self.assertEqual(int(group.attrs["failed_simulations"]), 0)
+                tasks = group["tasks"][:]
+                self.assertLessEqual(TASK_COLUMNS, set(tasks.dtype.names))
+                self.assertEqual(len(tasks), points * reps)
+                self.assertTrue(all(text(s) == "COMPLETED" for s in tasks["status"]))
+                self.assertTrue(np.all(tasks["attempts"] == 1))
+                self.assertTrue(np.all(np.isfinite(tasks["df"])))
+                self.assertTrue(np.all(tasks["rg"] > 0))
+                ranks_used = set(tasks["worker_rank"].tolist())
+                expected = {0} if ranks == 1 else set(range(1, ranks))
+                self.assertLessEqual(ranks_used, expected)
+                summary = group["summary"][:]
+                self.assertLessEqual(SUMMARY_COLUMNS, set(summary.dtype.names))
+                self.assertEqual(len(summary), points)
+                self.assertTrue(np.all(summary["n_samples"] == reps))
+                # The summary is the statistics of the task rows of each point.
+                first = tasks[:reps] if name == "dla2d_sweep" else tasks[tasks["n_particles"] == 40]
+                first = first[first["sticking_probability"] == first["sticking_probability"][0]]
+                self.assertAlmostEqual(summary["mean_df"][0], first["df"].mean(), places=12)
+                self.assertAlmostEqual(summary["std_df"][0], first["df"].std(ddof=1), places=12)
+
+    def metrics(self, path):
+        with h5py.File(path, "r") as f:
+            return {name: (f["studies"][name]["tasks"]["df"][:], f["studies"][name]["tasks"]["rg"][:],
+                           f["studies"][name]["tasks"]["seed"][:])
+                    for name in f["studies"]}
+
+    def test_same_metrics_for_1_2_3_4_ranks_and_any_chunk_size(self):
+        reference = self.run_study(None, "auto", "serial.h5")
+        self.check_contract(reference, 1)
+        expected = self.metrics(reference)
+        for ranks, chunk in ((2, "auto"), (3, 1), (4, 5)):
+            with self.subTest(ranks=ranks, chunk=chunk):
+                out = self.run_study(ranks, chunk, f"n{ranks}.h5")
+                self.check_contract(out, ranks)
+                got = self.metrics(out)
+                for name in expected:
+                    for want, have in zip(expected[name], got[name]):
+                        np.testing.assert_array_equal(want, have)
+
+    def test_second_run_is_refused_and_leaves_the_file_unchanged(self):
+        out = self.run_study(3, "auto", "a.h5")
+        before, mtime = digest(out), out.stat().st_mtime_ns
+        proc = run(["run", str(self.study()), "-o", str(out)], ranks=3)
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("already exists", proc.stderr)
+        self.assertIn("--resume", proc.stderr)
+        self.assertEqual(digest(out), before)
+        self.assertEqual(out.stat().st_mtime_ns, mtime)
+        # --force starts over; --resume of a finished file computes nothing new.
+        self.assertEqual(run(["run", str(self.study()), "-o", str(out), "--force"], ranks=2).returncode, 0)
+        proc = run(["run", str(self.study()), "-o", str(out), "--resume"], ranks=2)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        with h5py.File(out, "r") as f:
+            self.assertTrue(np.all(f["studies/dla2d_sweep/tasks"]["attempts"] == 1))
+
+    def test_resume_computes_only_unfinished_tasks_and_matches_a_clean_run(self):
+        clean = self.run_study(2, "auto", "clean.h5")
+        partial = self.dir / "partial.h5"
+        partial.write_bytes(clean.read_bytes())
+        # Pretend the job died: some tasks never finished, one was running.
+        with h5py.File(partial, "r+") as f:
+            tasks = f["studies/dla2d_sweep/tasks"]
+            rows = tasks[:]
+            for i in (1, 4, 8):
+                rows[i]["status"] = b"PENDING" if i != 4 else b"RUNNING"
+                rows[i]["df"] = np.nan
+                rows[i]["rg"] = np.nan
+                rows[i]["attempts"] = 0
+            rows[0]["worker_rank"] = 99  # marks a task that must not be recomputed
+            tasks[...] = rows
+        proc = run(["run", str(self.study()), "-o", str(partial), "--resume"], ranks=3)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        with h5py.File(partial, "r") as f, h5py.File(clean, "r") as g:
+            got, want = f["studies/dla2d_sweep/tasks"][:], g["studies/dla2d_sweep/tasks"][:]
+            np.testing.assert_array_equal(got["df"], want["df"])
+            np.testing.assert_array_equal(got["rg"], want["rg"])
+            self.assertEqual(got["worker_rank"][0], 99)
+            self.assertEqual(text(f["studies/dla2d_sweep"].attrs["status"]), "COMPLETED")
+
+    def test_resume_with_a_changed_study_file_is_refused(self):
+        out = self.run_study(2, "auto", "r.h5")
+        changed = self.study(text_=STUDY.replace("seed: 2026", "seed: 2027"))
+        before = digest(out)
+        proc = run(["run", str(changed), "-o", str(out), "--resume"], ranks=2)
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("different study file", proc.stderr)
+        self.assertEqual(digest(out), before)
+
+    def test_coordinator_sleeps_while_workers_compute(self):
+        # 3 ranks on 2 cores: rank 0 must leave the CPU to the workers.
+        heavy = STUDY.replace("values: [50, 100, 200]", "values: [1500, 2000]").replace(
+            "repetitions: 3", "repetitions: 6")
+        out = self.dir / "busy.h5"
+        proc = run(["run", str(self.study(text_=heavy)), "-o", str(out)], ranks=3)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        with h5py.File(out, "r") as f:
+            elapsed, cpu = f.attrs["elapsed_s"], f.attrs["coordinator_cpu_s"]
+        # Start-up (MPI, HDF5) costs rank 0 about 0.1 s of CPU; polling must add little.
+        self.assertLess(cpu, 0.15 + 0.1 * elapsed, f"coordinator used {cpu:.2f} s CPU in {elapsed:.2f} s")
+
+
+class BadInput(TempDirTest):
+    """Every bad study file exits 2 with one line naming file:line and key; no file appears."""
+
+    def cases(self):
+        for path in sorted((DATA / "bad").glob("*.yaml")):
+            lines = path.read_text().splitlines()
+            line = int(lines[0].split(":", 1)[1])
+            fragment = lines[1].split(":", 1)[1].strip()
+            yield path, line, fragment
+
+    def check_error(self, proc, path, line, fragment):
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        message = proc.stderr.strip()
+        self.assertEqual(len(message.splitlines()), 1, message)
+        self.assertIn(f"{path}:{line}: ", message)
+        self.assertIn(fragment, message)
+
+    def test_validate_and_run_reject_each_bad_file(self):
+        for path, line, fragment in self.cases():
+            with self.subTest(file=path.name):
+                self.check_error(run(["validate", str(path)]), path, line, fragment)
+                out = self.dir / f"{path.stem}.h5"
+                self.check_error(run(["run", str(path), "-o", str(out)]), path, line, fragment)
+                self.assertEqual(list(self.dir.iterdir()), [])
+
+    def test_bad_file_under_mpirun_stops_every_rank_with_exit_2(self):
+        path, line, fragment = next(self.cases())
+        out = self.dir / "never.h5"
+        proc = run(["run", str(path), "-o", str(out)], ranks=3)
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        self.assertEqual(proc.stderr.count(fragment), 1, proc.stderr)  # only rank 0 speaks
+        self.assertFalse(out.exists())
+
+    def test_usage_errors_exit_2(self):
+        for args, fragment in ((["run"], "study"), (["frobnicate"], "unknown command"),
+                               (["run", "missing.yaml"], "cannot read"),
+                               (["status", str(self.dir / "none.h5")], "no such file"),
+                               (["simulate", "--algorithm", "DLA", "--dimension", "5"], "2 or 3"),
+                               (["simulate", "--algorithm", "DLA", "--volume-fraction", "0.1"],
+                                "does not use"),
+                               (["export", str(self.dir / "x.h5"), "--format", "xml"], "csv or json")):
+            with self.subTest(args=args):
+                proc = run(args, cwd=self.dir)
+                self.assertEqual(proc.returncode, 2, proc.stderr)
+                self.assertIn(fragment, proc.stderr)
+                self.assertEqual(len(proc.stderr.strip().splitlines()), 1, proc.stderr)
+        self.assertEqual(list(self.dir.iterdir()), [])
+
+    def test_foreign_hdf5_file_is_refused_by_status_and_resume(self):
+        foreign = self.dir / "foreign.h5"
+        with h5py.File(foreign, "w") as f:
+            f["x"] = [1, 2, 3]
+        before = digest(foreign)
+        proc = run(["status", str(foreign)])
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("not a fracstudy result file", proc.stderr)
+        proc = run(["run", str(self.study()), "-o", str(foreign), "--resume"])
+        self.assertEqual(proc.returncode, 2)
+        self.assertEqual(digest(foreign), before)
+
+
+class Commands(TempDirTest):
+    """validate, simulate, status and export print what a user reads."""
+
+    def test_validate_prints_task_counts(self):
+        proc = run(["validate", str(self.study())])
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn("dla2d_sweep: DLA, 3 parameter points x 3 repetitions = 9 tasks", proc.stdout)
+        self.assertIn("dla3d_grid: DLA, 4 parameter points x 2 repetitions = 8 tasks", proc.stdout)
+        self.assertIn("17 tasks", proc.stdout)
+
+    def test_simulate_prints_metrics_as_json_and_is_reproducible(self):
+        args = ["simulate", "--algorithm", "DLA", "--n-particles", "300", "--seed", "5"]
+        first = json.loads(run(args).stdout)
+        second = json.loads(run(args).stdout)
+        self.assertEqual(first["n_particles"], 300)
+        self.assertEqual(first["df"], second["df"])
+        self.assertEqual(first["parameters"]["dimension"], 2)
+        self.assertGreater(first["rg"], 0)
+
+    def test_status_and_export(self):
+        out = self.dir / "s.h5"
+        self.assertEqual(run(["run", str(self.study()), "-o", str(out)], ranks=2).returncode, 0)
+        status = json.loads(run(["status", str(out), "--json"]).stdout)
+        first = status["studies"][0]
+        self.assertEqual(first["study_id"], "dla2d_sweep")
+        self.assertEqual(first["status"], "COMPLETED")
+        self.assertEqual(first["progress"], {"total": 9, "completed": 9, "failed": 0,
+                                             "running": 0, "percentage": 100})
+        self.assertIn("estimated_remaining", first)
+        table = run(["status", str(out)]).stdout
+        self.assertIn("dla3d_grid", table)
+        self.assertIn("8/8", table)
+        csv = run(["export", str(out), "--table", "tasks"]).stdout.splitlines()
+        self.assertTrue(csv[0].startswith("study,task_id,seed,repetition,n_particles"))
+        self.assertEqual(len(csv), 1 + 17)
+        summary = run(["export", str(out), "--table", "summary", "--study", "dla2d_sweep"]).stdout
+        self.assertEqual(len(summary.splitlines()), 1 + 3)
+        rows = json.loads(run(["export", str(out), "--format", "json", "--table", "summary"]).stdout)
+        self.assertEqual(len(rows), 3 + 4)
+        self.assertEqual(rows[0]["n_samples"], 3)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
