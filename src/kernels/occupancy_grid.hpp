@@ -30,15 +30,20 @@ class OccupancyGrid {
   /// [-half_width, half_width]^D.
   OccupancyGrid(double cell_size, double half_width)
       : cell_size_(cell_size),
+        inverse_cell_size_(1.0 / cell_size),
         cells_per_side_(static_cast<std::int64_t>(std::ceil(2.0 * half_width / cell_size))),
         half_width_(0.5 * static_cast<double>(cells_per_side_) * cell_size),
         head_(cell_count(cells_per_side_), kNone) {
     // Coarsen until a 3^D block spans the whole grid: beyond that level every flag is set.
     for (std::int64_t n = cells_per_side_;; n = (n + 1) / 2) {
-      near_flags_.emplace_back(cell_count(n), std::uint8_t{0});
+      level_offsets_.push_back(
+          level_offsets_.empty() ? 0 : level_offsets_.back() + cell_count(level_sides_.back()));
+      level_cell_sizes_.push_back(level_cell_sizes_.empty() ? cell_size
+                                                            : 2 * level_cell_sizes_.back());
       level_sides_.push_back(n);
       if (n <= 3) break;
     }
+    near_flags_.assign(level_offsets_.back() + cell_count(level_sides_.back()), 0);
   }
 
   /// Half the side of the cube the grid covers.
@@ -56,10 +61,11 @@ class OccupancyGrid {
     const std::size_t slot = flat_index(cell, cells_per_side_);
     next_.push_back(head_[slot]);
     head_[slot] = index;
-    for (std::size_t level = 0; level < near_flags_.size(); ++level) {
+    for (std::size_t level = 0; level < level_count(); ++level) {
       const std::int64_t n = level_sides_[level];
-      for_each_block_cell(coarsened(cell, level), n,
-                          [&](const Cell& c) { near_flags_[level][flat_index(c, n)] = 1; });
+      for_each_block_cell(coarsened(cell, level), n, [&](const Cell& c) {
+        near_flags_[level_offsets_[level] + flat_index(c, n)] = 1;
+      });
     }
   }
 
@@ -68,14 +74,13 @@ class OccupancyGrid {
   double nearest_distance_bound(const Vec<D>& x) const {
     const Cell cell = cell_of(x);
     if (!inside(cell)) return distance_to_cube(x);  // every centre is inside the cube
-    if (near_flags_[0][flat_index(cell, cells_per_side_)] == 0) {
+    if (!block_occupied(cell, 0)) {
       // Climb while the block stays empty; the last empty level gives the best bound.
       std::size_t level = 1;
-      while (level < near_flags_.size() &&
-             near_flags_[level][flat_index(coarsened(cell, level), level_sides_[level])] == 0) {
+      while (level < level_count() && !block_occupied(coarsened(cell, level), level)) {
         ++level;
       }
-      if (level == near_flags_.size()) return std::numeric_limits<double>::infinity();
+      if (level == level_count()) return std::numeric_limits<double>::infinity();
       return block_clearance(x, coarsened(cell, level - 1), level - 1);
     }
     double nearest_sq = std::numeric_limits<double>::infinity();
@@ -170,10 +175,23 @@ class OccupancyGrid {
     }
   }
 
+  std::size_t level_count() const { return level_sides_.size(); }
+
+  /// Whether the 3^D block around `cell` (a cell of `level`) holds a centre.
+  bool block_occupied(const Cell& cell, std::size_t level) const {
+    return near_flags_[level_offsets_[level] + flat_index(cell, level_sides_[level])] != 0;
+  }
+
+  /// The level-0 cell holding x; a coordinate outside the cube reads -1 or cells_per_side_
+  /// (outside either way), which lets truncation stand in for the slower floor.
   Cell cell_of(const Vec<D>& x) const {
     Cell cell;
     for (std::size_t k = 0; k < D; ++k) {
-      cell[k] = static_cast<std::int64_t>(std::floor((x[k] + half_width_) / cell_size_));
+      const double offset = (x[k] + half_width_) * inverse_cell_size_;
+      const auto side = static_cast<double>(cells_per_side_);
+      cell[k] = offset < 0       ? -1
+                : offset >= side ? cells_per_side_
+                                 : static_cast<std::int64_t>(offset);
     }
     return cell;
   }
@@ -196,7 +214,7 @@ class OccupancyGrid {
 
   /// Distance from x (inside `cell` of `level`) to the boundary of the cell's 3^D block.
   double block_clearance(const Vec<D>& x, const Cell& cell, std::size_t level) const {
-    const double side = std::ldexp(cell_size_, static_cast<int>(level));
+    const double side = level_cell_sizes_[level];
     double clearance = std::numeric_limits<double>::infinity();
     for (std::size_t k = 0; k < D; ++k) {
       const double lo = static_cast<double>(cell[k] - 1) * side - half_width_;
@@ -210,13 +228,17 @@ class OccupancyGrid {
   std::int32_t next_of(std::int32_t i) const { return next_[static_cast<std::size_t>(i)]; }
 
   double cell_size_;
+  double inverse_cell_size_;
   std::int64_t cells_per_side_;
   double half_width_;
   std::vector<Vec<D>> centres_;
   std::vector<std::int32_t> head_;  // first centre of each level-0 cell, kNone if empty
   std::vector<std::int32_t> next_;  // next centre in the same level-0 cell, kNone at the end
-  std::vector<std::vector<std::uint8_t>> near_flags_;  // per level: block around the cell occupied
-  std::vector<std::int64_t> level_sides_;              // cells per side at each level
+  std::vector<std::uint8_t>
+      near_flags_;  // all levels: 1 if the 3^D block around a cell is occupied
+  std::vector<std::size_t> level_offsets_;  // where each level starts in near_flags_
+  std::vector<std::int64_t> level_sides_;   // cells per side at each level
+  std::vector<double> level_cell_sizes_;    // cell side at each level: h0 2^L
 };
 
 }  // namespace fracstudy::kernels::detail
