@@ -1,8 +1,10 @@
 #pragma once
 /// Exact samplers for Brownian walkers (private to the kernels): uniform directions and
 /// the first passage from outside a circle/sphere onto it. Only +, -, *, / and sqrt are
-/// used (all correctly rounded in IEEE 754), so a seed gives the same walk on every
-/// platform; no trigonometric or logarithmic library call enters a trajectory.
+/// used (all correctly rounded in IEEE 754) and no trigonometric or logarithmic library
+/// call enters a trajectory, so a seed gives the same walk with every standard library
+/// (as long as the compiler does not fuse a*b+c: GCC in ISO mode does not, Clang needs
+/// -ffp-contract=off).
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -53,10 +55,12 @@ Vec<D> scaled(double s, const Vec<D>& a) {
   return product;
 }
 
-/// A point uniform in the unit disk minus the origin, by rejection from the square.
+/// A point of the unit disk and its squared distance from the centre.
 struct DiskPoint {
   double x, y, norm_sq;
 };
+
+/// A point uniform in the unit disk minus its centre, by rejection from the square.
 inline DiskPoint uniform_in_unit_disk(Rng& rng) {
   for (;;) {
     const double x = 2.0 * rng.uniform() - 1.0;

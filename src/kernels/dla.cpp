@@ -64,6 +64,7 @@ constexpr std::int64_t kStepsPerDeadlineCheck = 4096;
 template <std::size_t D>
 class DlaGrowth {
  public:
+  /// Starts a cluster with its seed particle at the origin.
   DlaGrowth(double sticking_probability, std::uint64_t seed, Deadline deadline)
       : sticking_probability_(sticking_probability),
         rng_(seed),
@@ -86,10 +87,13 @@ class DlaGrowth {
     }
   }
 
+  /// Rg (in particle radii) at the sample sizes reached so far.
   const std::vector<GrowthSample>& history() const { return history_; }
+  /// The particle centres in the order they stuck, the seed first (in particle radii).
   const std::vector<Vec<D>>& centres() const { return grid_.centres(); }
 
  private:
+  /// Radius of the circle/sphere on which walkers start and to which strays return.
   double launch_radius() const { return max_centre_distance_ + kLaunchMargin; }
 
   /// Releases one walker and returns the point where it sticks.
@@ -132,6 +136,7 @@ class DlaGrowth {
     }
   }
 
+  /// Adds a particle at x to the cluster and its running sums.
   void attach(const Vec<D>& x) {
     max_centre_distance_ = std::max(max_centre_distance_, detail::norm<D>(x));
     // Keep every point a walker can occupy (inside the launch sphere) one cell inside
@@ -158,6 +163,7 @@ class DlaGrowth {
     return std::sqrt(std::max(0.0, sum_norm_sq_ / n - detail::dot<D>(mean, mean)));
   }
 
+  /// Counts one walker step and, every few thousand, throws if the deadline has passed.
   void count_step() {
     if (--steps_to_deadline_check_ > 0) return;
     steps_to_deadline_check_ = kStepsPerDeadlineCheck;
@@ -191,6 +197,7 @@ std::int64_t fit_start(std::int64_t n) {
   return std::max(kFitFloor, n / kFitSpan);
 }
 
+/// Throws InvalidParameters unless DLA can simulate p (callers normally validate first).
 void check_dla_parameters(const SimulationParameters& p) {
   if (p.n_particles < 1) throw InvalidParameters("n_particles must be >= 1");
   if (p.dimension != 2 && p.dimension != 3) throw InvalidParameters("dimension must be 2 or 3");
@@ -202,6 +209,7 @@ void check_dla_parameters(const SimulationParameters& p) {
   }
 }
 
+/// Grows one cluster in D dimensions and measures it.
 template <std::size_t D>
 SimulationResult grow_dla(const SimulationParameters& p, std::uint64_t seed, Deadline deadline) {
   DlaGrowth<D> growth(p.sticking_probability, seed, deadline);

@@ -24,6 +24,7 @@ namespace fracstudy::kernels::detail {
 template <std::size_t D>
 class OccupancyGrid {
  public:
+  /// Integer coordinates of a cell.
   using Cell = std::array<std::int64_t, D>;
 
   /// An empty grid of level-0 cells of side `cell_size` covering at least
