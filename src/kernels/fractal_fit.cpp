@@ -1,1 +1,96 @@
 #include "fracstudy/kernels/fractal_fit.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+namespace fracstudy::kernels {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+/// Whether a sample can enter a log-log fit: both logarithms must exist.
+bool is_loggable(const GrowthSample& sample) {
+  return sample.n > 0 && sample.rg > 0 && std::isfinite(sample.rg);
+}
+
+}  // namespace
+
+PowerLawFit fit_power_law(std::span<const GrowthSample> samples, std::int64_t n_min,
+                          std::int64_t n_max) {
+  // Centred sums (mean first, then deviations) keep the slope accurate even though
+  // log N and log Rg are far from zero.
+  double sum_x = 0, sum_y = 0;
+  std::int64_t count = 0, used_min = 0, used_max = 0;
+  for (const GrowthSample& sample : samples) {
+    if (sample.n < n_min || sample.n > n_max || !is_loggable(sample)) continue;
+    sum_x += std::log(static_cast<double>(sample.n));
+    sum_y += std::log(sample.rg);
+    used_min = count == 0 ? sample.n : std::min(used_min, sample.n);
+    used_max = count == 0 ? sample.n : std::max(used_max, sample.n);
+    ++count;
+  }
+  PowerLawFit fit{kNaN, kNaN, used_min, used_max};
+  if (count < 2 || used_min == used_max) return fit;  // one size fixes no slope
+
+  const double mean_x = sum_x / static_cast<double>(count);
+  const double mean_y = sum_y / static_cast<double>(count);
+  double sxx = 0, sxy = 0;
+  for (const GrowthSample& sample : samples) {
+    if (sample.n < n_min || sample.n > n_max || !is_loggable(sample)) continue;
+    const double dx = std::log(static_cast<double>(sample.n)) - mean_x;
+    sxx += dx * dx;
+    sxy += dx * (std::log(sample.rg) - mean_y);
+  }
+  const double slope = sxy / sxx;  // d log Rg / d log N = 1 / df
+  if (!(slope > 0)) return fit;    // Rg not growing with N: no fractal power law
+  fit.df = 1.0 / slope;
+  // log N = log kf + df log Rg holds at the centroid (mean_x, mean_y) of the fit.
+  fit.kf = std::exp(mean_x - fit.df * mean_y);
+  return fit;
+}
+
+std::vector<std::int64_t> log_spaced_sizes(std::int64_t n_final, int per_decade) {
+  if (per_decade < 1) throw std::invalid_argument("log_spaced_sizes: per_decade must be >= 1");
+  std::vector<std::int64_t> sizes;
+  for (int k = 0;; ++k) {
+    const double exponent = static_cast<double>(k) / static_cast<double>(per_decade);
+    const std::int64_t size = std::llround(std::pow(10.0, exponent));
+    if (size >= n_final) break;
+    // Below per_decade the rounded sizes repeat; keep each once.
+    if (sizes.empty() || size > sizes.back()) sizes.push_back(size);
+  }
+  if (n_final >= 1) sizes.push_back(n_final);
+  return sizes;
+}
+
+double radius_of_gyration(std::span<const double> positions, int dimension) {
+  if (dimension < 1 || positions.size() % static_cast<std::size_t>(dimension) != 0) {
+    throw std::invalid_argument("radius_of_gyration: positions must hold whole points");
+  }
+  const auto d = static_cast<std::size_t>(dimension);
+  const std::size_t n = positions.size() / d;
+  if (n == 0) return kNaN;
+  // Two passes (centre of mass, then spread about it) avoid the cancellation of
+  // <x^2> - <x>^2 for clusters far from the origin.
+  std::vector<double> centre(d, 0.0);
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t k = 0; k < d; ++k) {
+      centre[k] += positions[i * d + k];
+    }
+  }
+  for (double& c : centre) {
+    c /= static_cast<double>(n);
+  }
+  double sum_sq = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t k = 0; k < d; ++k) {
+      const double delta = positions[i * d + k] - centre[k];
+      sum_sq += delta * delta;
+    }
+  }
+  return std::sqrt(sum_sq / static_cast<double>(n));
+}
+
+}  // namespace fracstudy::kernels

@@ -1,1 +1,364 @@
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "../../src/kernels/brownian.hpp"
+#include "../../src/kernels/occupancy_grid.hpp"
+#include "fracstudy/kernels/dla.hpp"
+#include "fracstudy/kernels/random.hpp"
+
+using namespace fracstudy::kernels;
+using detail::Vec;
+
+namespace {
+
+SimulationParameters dla(int dimension, std::int64_t n, double sticking = 1.0,
+                         double radius = 1.0) {
+  SimulationParameters p;
+  p.dimension = dimension;
+  p.n_particles = n;
+  p.sticking_probability = sticking;
+  p.particle_radius = radius;
+  return p;
+}
+
+double distance(const std::vector<double>& positions, int dimension, std::size_t i, std::size_t j) {
+  const auto d = static_cast<std::size_t>(dimension);
+  double sum_sq = 0;
+  for (std::size_t k = 0; k < d; ++k) {
+    const double delta = positions[i * d + k] - positions[j * d + k];
+    sum_sq += delta * delta;
+  }
+  return std::sqrt(sum_sq);
+}
+
+/// Mean and standard error of the mean.
+struct Estimate {
+  double mean, sem;
+};
+Estimate estimate(const std::vector<double>& values) {
+  const auto n = static_cast<double>(values.size());
+  double sum = 0, sum_sq = 0;
+  for (double v : values) {
+    sum += v;
+    sum_sq += v * v;
+  }
+  const double mean = sum / n;
+  const double variance = std::max(0.0, (sum_sq - n * mean * mean) / (n - 1));
+  return {mean, std::sqrt(variance / n)};
+}
+
+}  // namespace
+
+// ---- The kernel's contract ----
+
+TEST(Dla, SameSeedGivesTheSameCluster) {
+  for (int dimension : {2, 3}) {
+    const auto a = simulate_dla(dla(dimension, 500), 17, Deadline::none());
+    const auto b = simulate_dla(dla(dimension, 500), 17, Deadline::none());
+    EXPECT_EQ(a.positions, b.positions);
+    EXPECT_EQ(a.rg, b.rg);
+    EXPECT_EQ(a.df, b.df);
+    EXPECT_EQ(a.kf, b.kf);
+  }
+}
+
+TEST(Dla, DifferentSeedsGiveDifferentClusters) {
+  for (int dimension : {2, 3}) {
+    const auto a = simulate_dla(dla(dimension, 200), 1, Deadline::none());
+    const auto b = simulate_dla(dla(dimension, 200), 2, Deadline::none());
+    EXPECT_NE(a.positions, b.positions);
+    EXPECT_NE(a.rg, b.rg);
+  }
+}
+
+TEST(Dla, HasExactlyTheRequestedParticles) {
+  for (int dimension : {2, 3}) {
+    for (std::int64_t n : {1, 2, 3, 10, 99, 100, 101, 777}) {
+      const auto result = simulate_dla(dla(dimension, n), 5, Deadline::none());
+      EXPECT_EQ(result.n_particles, n);
+      EXPECT_EQ(result.positions.size(), static_cast<std::size_t>(n * dimension));
+      EXPECT_GE(result.rg, 0.0);
+    }
+  }
+}
+
+TEST(Dla, ParticlesNeverOverlapAndEachTouchesAnEarlierOne) {
+  // Brute force over all pairs. Each particle after the seed stuck to the cluster as it was,
+  // so it touches one of the particles before it; none overlaps any other. A sticking
+  // probability below 1 also exercises walking on after a contact.
+  const double radius = 1.3;
+  for (int dimension : {2, 3}) {
+    for (double sticking : {1.0, 0.3}) {
+      const std::int64_t n = sticking == 1.0 ? 2000 : 600;
+      const auto result = simulate_dla(dla(dimension, n, sticking, radius), 3, Deadline::none());
+      const auto count = static_cast<std::size_t>(n);
+      for (std::size_t k = 0; k < static_cast<std::size_t>(dimension); ++k) {
+        EXPECT_EQ(result.positions[k], 0.0) << "the seed sits at the origin";
+      }
+      for (std::size_t i = 1; i < count; ++i) {
+        double nearest_earlier = std::numeric_limits<double>::infinity();
+        for (std::size_t j = 0; j < count; ++j) {
+          if (j == i) continue;
+          const double d = distance(result.positions, dimension, i, j);
+          ASSERT_GE(d, 2 * radius - 1e-9) << "particles " << i << " and " << j << " overlap";
+          if (j < i) nearest_earlier = std::min(nearest_earlier, d);
+        }
+        ASSERT_LE(nearest_earlier, 2 * radius * (1 + 1e-6)) << "particle " << i << " floats";
+      }
+    }
+  }
+}
+
+TEST(Dla, RgIsExactlyProportionalToTheParticleRadius) {
+  for (int dimension : {2, 3}) {
+    const auto unit = simulate_dla(dla(dimension, 400, 1.0, 1.0), 9, Deadline::none());
+    const auto scaled = simulate_dla(dla(dimension, 400, 1.0, 2.5), 9, Deadline::none());
+    // Same walk in units of the radius, scaled at the end: equal to the last bit.
+    EXPECT_EQ(scaled.rg, 2.5 * unit.rg);
+    for (std::size_t i = 0; i < unit.positions.size(); ++i) {
+      ASSERT_EQ(scaled.positions[i], 2.5 * unit.positions[i]);
+    }
+    EXPECT_EQ(scaled.df, unit.df);  // df and kf are in units of the radius
+    EXPECT_EQ(scaled.kf, unit.kf);
+  }
+}
+
+TEST(Dla, LowerStickingProbabilityGivesMoreCompactClusters) {
+  // Walkers that bounce off the tips reach the fjords: at the same N the cluster is denser,
+  // so Rg is smaller (by 15-17% at N = 1000 for p = 0.1, many standard errors).
+  for (int dimension : {2, 3}) {
+    std::vector<double> sticky, bouncy;
+    for (std::uint64_t seed = 0; seed < 6; ++seed) {
+      sticky.push_back(simulate_dla(dla(dimension, 1000, 1.0), seed, Deadline::none()).rg);
+      bouncy.push_back(simulate_dla(dla(dimension, 1000, 0.1), seed, Deadline::none()).rg);
+    }
+    const Estimate a = estimate(sticky), b = estimate(bouncy);
+    EXPECT_GT(a.mean - b.mean, 4 * std::hypot(a.sem, b.sem))
+        << "dimension " << dimension << ": Rg " << a.mean << " (p = 1) vs " << b.mean
+        << " (p = 0.1)";
+  }
+}
+
+TEST(Dla, ExpiredDeadlineThrows) {
+  const Deadline past{Clock::now()};
+  EXPECT_THROW(simulate_dla(dla(2, 1000), 1, past), DeadlineExceeded);
+  EXPECT_THROW(simulate_dla(dla(3, 1), 1, past), DeadlineExceeded);
+}
+
+TEST(Dla, DeadlineStopsALongRun) {
+  // A million particles take seconds; the deadline must cut the growth short.
+  const auto start = Clock::now();
+  EXPECT_THROW(simulate_dla(dla(2, 1000000), 1, Deadline::after(0.05)), DeadlineExceeded);
+  EXPECT_LT(std::chrono::duration<double>(Clock::now() - start).count(), 1.0);
+}
+
+TEST(Dla, SingleParticleIsTheSeed) {
+  for (int dimension : {2, 3}) {
+    const auto result = simulate_dla(dla(dimension, 1), 4, Deadline::none());
+    EXPECT_EQ(result.n_particles, 1);
+    EXPECT_EQ(result.positions, std::vector<double>(static_cast<std::size_t>(dimension), 0.0));
+    EXPECT_EQ(result.rg, 0.0);
+    EXPECT_TRUE(std::isnan(result.df));
+    EXPECT_TRUE(std::isnan(result.kf));
+  }
+}
+
+TEST(Dla, SmallClustersHaveNoFractalDimension) {
+  // The df fit starts at 100 particles: smaller clusters report NaN rather than a number
+  // dominated by the shape of a few particles; from a few hundred on there is a fit.
+  for (std::int64_t n : {2, 5, 50, 99}) {
+    const auto result = simulate_dla(dla(2, n), 8, Deadline::none());
+    EXPECT_TRUE(std::isnan(result.df)) << n;
+    EXPECT_GT(result.rg, 0.0);
+  }
+  const auto result = simulate_dla(dla(2, 300), 8, Deadline::none());
+  EXPECT_TRUE(std::isfinite(result.df));
+  EXPECT_EQ(result.fit_n_min, 100);
+  EXPECT_EQ(result.fit_n_max, 300);
+}
+
+TEST(Dla, FitRangeIsTheLastTwoDecades) {
+  const auto result = simulate_dla(dla(2, 20000), 2, Deadline::none());
+  EXPECT_EQ(result.fit_n_min, 200);
+  EXPECT_EQ(result.fit_n_max, 20000);
+  EXPECT_GT(result.df, 1.5);
+  EXPECT_LT(result.df, 1.9);
+  EXPECT_GT(result.kf, 0.0);
+}
+
+TEST(Dla, RejectsInvalidParameters) {
+  EXPECT_THROW(simulate_dla(dla(4, 10), 1, Deadline::none()), InvalidParameters);
+  EXPECT_THROW(simulate_dla(dla(2, 0), 1, Deadline::none()), InvalidParameters);
+  EXPECT_THROW(simulate_dla(dla(2, 10, 0.0), 1, Deadline::none()), InvalidParameters);
+  EXPECT_THROW(simulate_dla(dla(2, 10, 1.5), 1, Deadline::none()), InvalidParameters);
+  EXPECT_THROW(simulate_dla(dla(2, 10, 1.0, 0.0), 1, Deadline::none()), InvalidParameters);
+  EXPECT_THROW(
+      simulate_dla(dla(2, 10, 1.0, std::numeric_limits<double>::infinity()), 1, Deadline::none()),
+      InvalidParameters);
+}
+
+// ---- The Brownian samplers ----
+
+TEST(DlaBrownian, DirectionsAreUnitAndIsotropic) {
+  Rng rng(21);
+  const int n = 200000;
+  Vec<3> mean{}, mean_sq{};
+  for (int i = 0; i < n; ++i) {
+    const Vec<3> u = detail::random_direction<3>(rng);
+    ASSERT_NEAR(detail::norm<3>(u), 1.0, 1e-12);
+    for (std::size_t k = 0; k < 3; ++k) {
+      mean[k] += u[k] / n;
+      mean_sq[k] += u[k] * u[k] / n;
+    }
+  }
+  // Each component has mean 0 and variance 1/3: standard error 0.0013; 5 of them.
+  for (std::size_t k = 0; k < 3; ++k) {
+    EXPECT_NEAR(mean[k], 0.0, 0.0065);
+    EXPECT_NEAR(mean_sq[k], 1.0 / 3, 0.0025);
+  }
+  double mean_x = 0, mean_x2 = 0;
+  for (int i = 0; i < n; ++i) {
+    const Vec<2> u = detail::random_direction<2>(rng);
+    ASSERT_NEAR(detail::norm<2>(u), 1.0, 1e-12);
+    mean_x += u[0] / n;
+    mean_x2 += u[0] * u[0] / n;
+  }
+  EXPECT_NEAR(mean_x, 0.0, 0.008);  // variance 1/2: standard error 0.0016
+  EXPECT_NEAR(mean_x2, 0.5, 0.004);
+}
+
+// The first-passage samplers are checked against moments derived independently of the
+// sampling formulas: for a walker at distance rho from the centre of a circle/sphere of
+// radius R, with q = R / rho,
+//  - 2D: the hitting angle theta (from the walker's direction) has E[cos k theta] = q^k
+//    (Fourier series of the Poisson kernel);
+//  - 3D: the walker returns with probability q and then E[P_l(cos theta)] = q^l (Legendre
+//    series of the exterior Poisson kernel), P_1 = mu, P_2 = (3 mu^2 - 1) / 2.
+// Tolerances are 5 standard errors of the sample means.
+
+TEST(DlaBrownian, FirstPassageToACircleFollowsTheHarmonicMeasure) {
+  Rng rng(99);
+  const double radius = 7.0;
+  for (double rho_over_r : {1.02, 1.5, 4.0, 30.0}) {
+    const double q = 1.0 / rho_over_r;
+    const Vec<2> direction = {0.6, -0.8};
+    const Vec<2> x = detail::scaled<2>(radius * rho_over_r, direction);
+    std::vector<double> cos1, cos2, perpendicular;
+    for (int i = 0; i < 100000; ++i) {
+      const Vec<2> hit = detail::first_passage_to_circle(x, radius, rng);
+      ASSERT_NEAR(detail::norm<2>(hit), radius, 1e-12 * radius);
+      const double c = detail::dot<2>(hit, direction) / radius;
+      cos1.push_back(c);
+      cos2.push_back(2 * c * c - 1);
+      perpendicular.push_back((hit[0] * direction[1] - hit[1] * direction[0]) / radius);
+    }
+    for (const auto& [values, expected] :
+         {std::pair{&cos1, q}, std::pair{&cos2, q * q}, std::pair{&perpendicular, 0.0}}) {
+      const Estimate e = estimate(*values);
+      EXPECT_NEAR(e.mean, expected, 5 * e.sem + 1e-12) << "rho/R = " << rho_over_r;
+    }
+  }
+}
+
+TEST(DlaBrownian, FirstPassageToASphereFollowsTheHarmonicMeasure) {
+  Rng rng(98);
+  const double radius = 3.0;
+  for (double rho_over_r : {1.02, 1.5, 4.0, 30.0}) {
+    const double q = 1.0 / rho_over_r;
+    const Vec<3> direction = {2.0 / 7, -3.0 / 7, 6.0 / 7};
+    const Vec<3> x = detail::scaled<3>(radius * rho_over_r, direction);
+    const int trials = 200000;
+    std::vector<double> p1, p2, across1, across2;
+    for (int i = 0; i < trials; ++i) {
+      const auto hit = detail::first_passage_to_sphere(x, radius, rng);
+      if (!hit) continue;
+      ASSERT_NEAR(detail::norm<3>(*hit), radius, 1e-12 * radius);
+      const double mu = detail::dot<3>(*hit, direction) / radius;
+      p1.push_back(mu);
+      p2.push_back((3 * mu * mu - 1) / 2);
+      // Components across the axis average to zero when the azimuth is uniform.
+      across1.push_back(((*hit)[0] * 3.0 + (*hit)[1] * 2.0) / (radius * std::sqrt(13.0)));
+      across2.push_back(detail::dot<3>(*hit, Vec<3>{-6.0, -2.0, 1.0}) / (radius * std::sqrt(41.0)));
+    }
+    const double returned = static_cast<double>(p1.size()) / trials;
+    EXPECT_NEAR(returned, q, 5 * std::sqrt(q * (1 - q) / trials)) << "rho/R = " << rho_over_r;
+    for (const auto& [values, expected] : {std::pair{&p1, q}, std::pair{&p2, q * q},
+                                           std::pair{&across1, 0.0}, std::pair{&across2, 0.0}}) {
+      const Estimate e = estimate(*values);
+      EXPECT_NEAR(e.mean, expected, 5 * e.sem + 1e-12) << "rho/R = " << rho_over_r;
+    }
+  }
+}
+
+// ---- The occupancy grid against brute force ----
+
+template <std::size_t D>
+void check_grid_against_brute_force(std::uint64_t seed) {
+  Rng rng(seed);
+  const double cell = 3.0, half_width = 40.0;
+  detail::OccupancyGrid<D> grid(cell, half_width);
+  std::vector<Vec<D>> centres;
+  for (int i = 0; i < 300; ++i) {
+    Vec<D> c;  // clustered near the middle so that far, empty regions exist too
+    for (auto& coordinate : c) {
+      coordinate = 20.0 * (rng.uniform() - 0.5);
+    }
+    centres.push_back(c);
+    grid.insert(c);
+  }
+  for (int query = 0; query < 20000; ++query) {
+    Vec<D> x;
+    for (auto& coordinate : x) {
+      coordinate = 2.0 * 38.0 * (rng.uniform() - 0.5);
+    }
+    double nearest = std::numeric_limits<double>::infinity();
+    for (const auto& c : centres) {
+      nearest = std::min(nearest, detail::norm<D>(detail::add_scaled<D>(x, -1.0, c)));
+    }
+    const double bound = grid.nearest_distance_bound(x);
+    ASSERT_LE(bound, nearest + 1e-12);
+    if (nearest < cell) {
+      ASSERT_NEAR(bound, nearest, 1e-12);
+    }
+
+    // The first contact of a short segment with the radius-2 spheres, by brute force.
+    const Vec<D> u = detail::random_direction<D>(rng);
+    const double length = 0.5;
+    double first = std::numeric_limits<double>::infinity();
+    for (const auto& c : centres) {
+      const Vec<D> w = detail::add_scaled<D>(x, -1.0, c);
+      const double b = detail::dot<D>(w, u), cc = detail::dot<D>(w, w) - 4.0;
+      if (cc <= 0) {
+        if (b < 0) first = 0;
+      } else if (b < 0 && b * b - cc >= 0) {
+        first = std::min(first, -b - std::sqrt(b * b - cc));
+      }
+    }
+    const auto contact = grid.first_contact(x, u, length, 2.0);
+    if (first <= length) {
+      ASSERT_TRUE(contact.has_value());
+      ASSERT_NEAR(*contact, first, 1e-12);
+    } else {
+      ASSERT_FALSE(contact.has_value());
+    }
+  }
+}
+
+TEST(DlaGrid, NearestDistanceAndContactsMatchBruteForce) {
+  check_grid_against_brute_force<2>(1);
+  check_grid_against_brute_force<3>(2);
+}
+
+TEST(DlaGrid, ATouchingWalkerHeadingInContactsAtOnce) {
+  detail::OccupancyGrid<2> grid(3.0, 20.0);
+  grid.insert(Vec<2>{0.0, 0.0});
+  const Vec<2> at_contact = {2.0, 0.0};
+  EXPECT_EQ(grid.first_contact(at_contact, Vec<2>{-1.0, 0.0}, 0.5, 2.0).value_or(-1.0), 0.0);
+  EXPECT_FALSE(grid.first_contact(at_contact, Vec<2>{1.0, 0.0}, 0.5, 2.0).has_value());
+  EXPECT_FALSE(grid.first_contact(at_contact, Vec<2>{0.0, 1.0}, 0.5, 2.0).has_value());
+  EXPECT_EQ(grid.nearest_distance_bound(at_contact), 2.0);
+}

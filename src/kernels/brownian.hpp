@@ -1,0 +1,162 @@
+#pragma once
+/// Exact samplers for Brownian walkers (private to the kernels): uniform directions and
+/// the first passage from outside a circle/sphere onto it. Only +, -, *, / and sqrt are
+/// used (all correctly rounded in IEEE 754) and no trigonometric or logarithmic library
+/// call enters a trajectory, so a seed gives the same walk with every standard library
+/// (as long as the compiler does not fuse a*b+c: GCC in ISO mode does not, Clang needs
+/// -ffp-contract=off).
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <optional>
+
+#include "fracstudy/kernels/random.hpp"
+
+namespace fracstudy::kernels::detail {
+
+/// A point or displacement in D dimensions.
+template <std::size_t D>
+using Vec = std::array<double, D>;
+
+/// Dot product.
+template <std::size_t D>
+double dot(const Vec<D>& a, const Vec<D>& b) {
+  double sum = 0;
+  for (std::size_t k = 0; k < D; ++k) {
+    sum += a[k] * b[k];
+  }
+  return sum;
+}
+
+/// Euclidean norm.
+template <std::size_t D>
+double norm(const Vec<D>& a) {
+  return std::sqrt(dot<D>(a, a));
+}
+
+/// a + s b.
+template <std::size_t D>
+Vec<D> add_scaled(const Vec<D>& a, double s, const Vec<D>& b) {
+  Vec<D> sum;
+  for (std::size_t k = 0; k < D; ++k) {
+    sum[k] = a[k] + s * b[k];
+  }
+  return sum;
+}
+
+/// s a.
+template <std::size_t D>
+Vec<D> scaled(double s, const Vec<D>& a) {
+  Vec<D> product;
+  for (std::size_t k = 0; k < D; ++k) {
+    product[k] = s * a[k];
+  }
+  return product;
+}
+
+/// A point of the unit disk and its squared distance from the centre.
+struct DiskPoint {
+  double x, y, norm_sq;
+};
+
+/// A point uniform in the unit disk minus its centre, by rejection from the square.
+inline DiskPoint uniform_in_unit_disk(Rng& rng) {
+  for (;;) {
+    const double x = 2.0 * rng.uniform() - 1.0;
+    const double y = 2.0 * rng.uniform() - 1.0;
+    const double norm_sq = x * x + y * y;
+    if (norm_sq < 1.0 && norm_sq > 0.0) return {x, y, norm_sq};
+  }
+}
+
+/// (cos phi, sin phi) for phi uniform in [0, 2 pi): von Neumann's trick doubles the angle
+/// of a uniform point of the disk, which needs neither trigonometry nor a square root.
+inline Vec<2> uniform_unit_circle(Rng& rng) {
+  const DiskPoint p = uniform_in_unit_disk(rng);
+  return {(p.x * p.x - p.y * p.y) / p.norm_sq, 2.0 * p.x * p.y / p.norm_sq};
+}
+
+/// A unit vector uniform on the sphere (Marsaglia 1972).
+inline Vec<3> uniform_unit_sphere(Rng& rng) {
+  const DiskPoint p = uniform_in_unit_disk(rng);
+  const double scale = 2.0 * std::sqrt(1.0 - p.norm_sq);
+  return {p.x * scale, p.y * scale, 1.0 - 2.0 * p.norm_sq};
+}
+
+/// A unit vector uniform in direction, in D = 2 or 3 dimensions.
+template <std::size_t D>
+Vec<D> random_direction(Rng& rng) {
+  static_assert(D == 2 || D == 3);
+  if constexpr (D == 2) {
+    return uniform_unit_circle(rng);
+  } else {
+    return uniform_unit_sphere(rng);
+  }
+}
+
+/// A standard Cauchy variate, tan(pi (u - 1/2)): the tangent of a uniform angle, read off
+/// a uniform point of the disk as y / x.
+inline double standard_cauchy(Rng& rng) {
+  for (;;) {
+    const DiskPoint p = uniform_in_unit_disk(rng);
+    if (p.x != 0.0) return p.y / p.x;
+  }
+}
+
+/// Where a Brownian walker at `x`, outside the circle of radius `radius` about the origin
+/// (|x| = rho > radius), first hits that circle. The hitting angle theta from x's direction
+/// has the Poisson-kernel density (rho^2 - R^2) / (2 pi (rho^2 + R^2 - 2 rho R cos theta)),
+/// sampled exactly by tan(theta/2) = ((rho - R)/(rho + R)) tan(pi (u - 1/2)). In 2D the
+/// walk is recurrent: it always returns.
+inline Vec<2> first_passage_to_circle(const Vec<2>& x, double radius, Rng& rng) {
+  const double rho = norm<2>(x);
+  const double half_tan = (rho - radius) / (rho + radius) * standard_cauchy(rng);
+  // cos and sin of theta from t = tan(theta/2): (1 - t^2)/(1 + t^2) and 2t/(1 + t^2).
+  const double denominator = 1.0 + half_tan * half_tan;
+  const double cos_theta = (1.0 - half_tan * half_tan) / denominator;
+  const double sin_theta = 2.0 * half_tan / denominator;
+  const double ux = x[0] / rho, uy = x[1] / rho;
+  return {radius * (ux * cos_theta - uy * sin_theta), radius * (ux * sin_theta + uy * cos_theta)};
+}
+
+/// Two unit vectors completing the unit vector n to an orthonormal basis, without
+/// branching on small components (Duff et al. 2017, "Building an orthonormal basis,
+/// revisited").
+inline std::array<Vec<3>, 2> orthonormal_complement(const Vec<3>& n) {
+  const double sign = std::copysign(1.0, n[2]);
+  const double a = -1.0 / (sign + n[2]);
+  const double b = n[0] * n[1] * a;
+  return {Vec<3>{1.0 + sign * n[0] * n[0] * a, sign * b, -sign * n[0]},
+          Vec<3>{b, sign + n[1] * n[1] * a, -n[1]}};
+}
+
+/// Where a Brownian walker at `x`, outside the sphere of radius `radius` about the origin
+/// (|x| = rho > radius), first hits that sphere; nullopt when it escapes to infinity,
+/// which happens with probability 1 - R/rho. Given a return, the squared distance
+/// w = rho^2 + R^2 - 2 rho R cos theta from x to the hitting point has density
+/// proportional to w^(-3/2) (exterior Poisson kernel), so
+/// w^(-1/2) = 1/(rho - R) - u (1/(rho - R) - 1/(rho + R)); the azimuth is uniform.
+inline std::optional<Vec<3>> first_passage_to_sphere(const Vec<3>& x, double radius, Rng& rng) {
+  const double rho = norm<3>(x);
+  if (rng.uniform() * rho >= radius) return std::nullopt;  // escapes: P = 1 - R/rho
+  const double near = 1.0 / (rho - radius), far = 1.0 / (rho + radius);
+  const double inv_distance = near - rng.uniform() * (near - far);
+  const double w = 1.0 / (inv_distance * inv_distance);
+  // 1 - cos theta = (w - (rho - R)^2) / (2 rho R), written so that small angles keep
+  // their precision.
+  const double gap = rho - radius;
+  const double one_minus_cos = std::max(0.0, (w - gap * gap) / (2.0 * rho * radius));
+  const double cos_theta = 1.0 - one_minus_cos;
+  const double sin_theta = std::sqrt(std::max(0.0, one_minus_cos * (1.0 + cos_theta)));
+  const Vec<3> axis = scaled<3>(1.0 / rho, x);
+  const auto [e1, e2] = orthonormal_complement(axis);
+  const Vec<2> azimuth = uniform_unit_circle(rng);
+  Vec<3> hit;
+  for (std::size_t k = 0; k < 3; ++k) {
+    hit[k] = radius * (cos_theta * axis[k] + sin_theta * (azimuth[0] * e1[k] + azimuth[1] * e2[k]));
+  }
+  return hit;
+}
+
+}  // namespace fracstudy::kernels::detail

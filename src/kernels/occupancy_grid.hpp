@@ -1,0 +1,245 @@
+#pragma once
+/// A hierarchical occupancy grid over particle centres (private to the kernels): it tells a
+/// walker how far it may jump without touching the cluster, and finds its exact contacts.
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <vector>
+
+#include "brownian.hpp"
+
+namespace fracstudy::kernels::detail {
+
+/// Particle centres in a cube [-H, H]^D, indexed twice:
+///  - level 0: cells of side h0 with a linked list of the centres in each (head/next), for
+///    exact nearest-centre distances and contact tests;
+///  - levels L = 0, 1, ...: cells of side h0 2^L, each flagged when the 3^D block of cells
+///    around it holds a centre. An unflagged cell proves every centre is farther from a
+///    point inside it than that point's distance to the block's boundary (>= h0 2^L).
+/// All lengths are in the caller's unit (particle radii for DLA).
+template <std::size_t D>
+class OccupancyGrid {
+ public:
+  /// Integer coordinates of a cell.
+  using Cell = std::array<std::int64_t, D>;
+
+  /// An empty grid of level-0 cells of side `cell_size` covering at least
+  /// [-half_width, half_width]^D.
+  OccupancyGrid(double cell_size, double half_width)
+      : cell_size_(cell_size),
+        inverse_cell_size_(1.0 / cell_size),
+        cells_per_side_(static_cast<std::int64_t>(std::ceil(2.0 * half_width / cell_size))),
+        half_width_(0.5 * static_cast<double>(cells_per_side_) * cell_size),
+        head_(cell_count(cells_per_side_), kNone) {
+    // Coarsen until a 3^D block spans the whole grid: beyond that level every flag is set.
+    for (std::int64_t n = cells_per_side_;; n = (n + 1) / 2) {
+      level_offsets_.push_back(
+          level_offsets_.empty() ? 0 : level_offsets_.back() + cell_count(level_sides_.back()));
+      level_cell_sizes_.push_back(level_cell_sizes_.empty() ? cell_size
+                                                            : 2 * level_cell_sizes_.back());
+      level_sides_.push_back(n);
+      if (n <= 3) break;
+    }
+    near_flags_.assign(level_offsets_.back() + cell_count(level_sides_.back()), 0);
+  }
+
+  /// Half the side of the cube the grid covers.
+  double half_width() const { return half_width_; }
+  /// Number of centres held.
+  std::size_t size() const { return centres_.size(); }
+  /// The centres, in insertion order.
+  const std::vector<Vec<D>>& centres() const { return centres_; }
+
+  /// Adds a centre; it must lie inside the cube.
+  void insert(const Vec<D>& centre) {
+    const Cell cell = cell_of(centre);
+    const auto index = static_cast<std::int32_t>(centres_.size());
+    centres_.push_back(centre);
+    const std::size_t slot = flat_index(cell, cells_per_side_);
+    next_.push_back(head_[slot]);
+    head_[slot] = index;
+    for (std::size_t level = 0; level < level_count(); ++level) {
+      const std::int64_t n = level_sides_[level];
+      for_each_block_cell(coarsened(cell, level), n, [&](const Cell& c) {
+        near_flags_[level_offsets_[level] + flat_index(c, n)] = 1;
+      });
+    }
+  }
+
+  /// A lower bound on the distance from x to the nearest centre, exact when that distance
+  /// is below the level-0 cell size; +infinity for an empty grid.
+  double nearest_distance_bound(const Vec<D>& x) const {
+    const Cell cell = cell_of(x);
+    if (!inside(cell)) return distance_to_cube(x);  // every centre is inside the cube
+    if (!block_occupied(cell, 0)) {
+      // Climb while the block stays empty; the last empty level gives the best bound.
+      std::size_t level = 1;
+      while (level < level_count() && !block_occupied(coarsened(cell, level), level)) {
+        ++level;
+      }
+      if (level == level_count()) return std::numeric_limits<double>::infinity();
+      return block_clearance(x, coarsened(cell, level - 1), level - 1);
+    }
+    double nearest_sq = std::numeric_limits<double>::infinity();
+    for_each_block_cell(cell, cells_per_side_, [&](const Cell& c) {
+      for (std::int32_t i = head_[flat_index(c, cells_per_side_)]; i != kNone; i = next_of(i)) {
+        const Vec<D> offset = add_scaled<D>(x, -1.0, centre_of(i));
+        nearest_sq = std::min(nearest_sq, dot<D>(offset, offset));
+      }
+    });
+    return std::min(std::sqrt(nearest_sq), block_clearance(x, cell, 0));
+  }
+
+  /// The smallest t in [0, length] at which the point x + t u (u a unit vector) comes within
+  /// `contact` of a centre, or nullopt. A point already within `contact` of a centre and
+  /// moving towards it touches at t = 0. Needs contact + length <= the level-0 cell size,
+  /// so that every centre within reach lies in the 3^D block around x.
+  std::optional<double> first_contact(const Vec<D>& x, const Vec<D>& u, double length,
+                                      double contact) const {
+    const Cell cell = cell_of(x);
+    double first = std::numeric_limits<double>::infinity();
+    for_each_block_cell(cell, cells_per_side_, [&](const Cell& c) {
+      for (std::int32_t i = head_[flat_index(c, cells_per_side_)]; i != kNone; i = next_of(i)) {
+        first = std::min(first, ray_sphere_entry(add_scaled<D>(x, -1.0, centre_of(i)), u, contact));
+      }
+    });
+    if (first <= length) return first;
+    return std::nullopt;
+  }
+
+ private:
+  static constexpr std::int32_t kNone = -1;
+
+  /// Where the ray w + t u (t >= 0, w the start relative to the sphere's centre) enters the
+  /// sphere of the given radius; +infinity when it never does.
+  static double ray_sphere_entry(const Vec<D>& w, const Vec<D>& u, double radius) {
+    const double b = dot<D>(w, u);                    // < 0: heading towards the centre
+    const double c = dot<D>(w, w) - radius * radius;  // <= 0: touching (or rounded inside)
+    if (b >= 0) return std::numeric_limits<double>::infinity();  // moving away: no entry
+    if (c <= 0) return 0.0;                                      // touching and heading in
+    const double discriminant = b * b - c;
+    if (discriminant < 0) return std::numeric_limits<double>::infinity();  // line misses it
+    return -b - std::sqrt(discriminant);
+  }
+
+  static std::size_t cell_count(std::int64_t side) {
+    std::size_t count = 1;
+    for (std::size_t k = 0; k < D; ++k) {
+      count *= static_cast<std::size_t>(side);
+    }
+    return count;
+  }
+
+  static std::size_t flat_index(const Cell& c, std::int64_t side) {
+    std::int64_t index = 0;
+    for (std::size_t k = D; k-- > 0;) {
+      index = index * side + c[k];
+    }
+    return static_cast<std::size_t>(index);
+  }
+
+  static Cell coarsened(const Cell& cell, std::size_t level) {
+    Cell coarse;
+    for (std::size_t k = 0; k < D; ++k) {
+      coarse[k] = cell[k] >> level;
+    }
+    return coarse;
+  }
+
+  /// Calls f on each cell of the 3^D block around `centre` that lies inside the grid.
+  template <typename F>
+  static void for_each_block_cell(const Cell& centre, std::int64_t side, F&& f) {
+    Cell lo, hi;
+    for (std::size_t k = 0; k < D; ++k) {
+      lo[k] = std::max<std::int64_t>(centre[k] - 1, 0);
+      hi[k] = std::min<std::int64_t>(centre[k] + 1, side - 1);
+    }
+    Cell c;
+    if constexpr (D == 2) {
+      for (c[1] = lo[1]; c[1] <= hi[1]; ++c[1]) {
+        for (c[0] = lo[0]; c[0] <= hi[0]; ++c[0]) {
+          f(c);
+        }
+      }
+    } else {
+      for (c[2] = lo[2]; c[2] <= hi[2]; ++c[2]) {
+        for (c[1] = lo[1]; c[1] <= hi[1]; ++c[1]) {
+          for (c[0] = lo[0]; c[0] <= hi[0]; ++c[0]) {
+            f(c);
+          }
+        }
+      }
+    }
+  }
+
+  std::size_t level_count() const { return level_sides_.size(); }
+
+  /// Whether the 3^D block around `cell` (a cell of `level`) holds a centre.
+  bool block_occupied(const Cell& cell, std::size_t level) const {
+    return near_flags_[level_offsets_[level] + flat_index(cell, level_sides_[level])] != 0;
+  }
+
+  /// The level-0 cell holding x; a coordinate outside the cube reads -1 or cells_per_side_
+  /// (outside either way), which lets truncation stand in for the slower floor.
+  Cell cell_of(const Vec<D>& x) const {
+    Cell cell;
+    for (std::size_t k = 0; k < D; ++k) {
+      const double offset = (x[k] + half_width_) * inverse_cell_size_;
+      const auto side = static_cast<double>(cells_per_side_);
+      cell[k] = offset < 0       ? -1
+                : offset >= side ? cells_per_side_
+                                 : static_cast<std::int64_t>(offset);
+    }
+    return cell;
+  }
+
+  bool inside(const Cell& cell) const {
+    for (std::size_t k = 0; k < D; ++k) {
+      if (cell[k] < 0 || cell[k] >= cells_per_side_) return false;
+    }
+    return true;
+  }
+
+  double distance_to_cube(const Vec<D>& x) const {
+    double sum_sq = 0;
+    for (std::size_t k = 0; k < D; ++k) {
+      const double excess = std::max(0.0, std::abs(x[k]) - half_width_);
+      sum_sq += excess * excess;
+    }
+    return std::sqrt(sum_sq);
+  }
+
+  /// Distance from x (inside `cell` of `level`) to the boundary of the cell's 3^D block.
+  double block_clearance(const Vec<D>& x, const Cell& cell, std::size_t level) const {
+    const double side = level_cell_sizes_[level];
+    double clearance = std::numeric_limits<double>::infinity();
+    for (std::size_t k = 0; k < D; ++k) {
+      const double lo = static_cast<double>(cell[k] - 1) * side - half_width_;
+      const double hi = static_cast<double>(cell[k] + 2) * side - half_width_;
+      clearance = std::min({clearance, x[k] - lo, hi - x[k]});
+    }
+    return clearance;
+  }
+
+  const Vec<D>& centre_of(std::int32_t i) const { return centres_[static_cast<std::size_t>(i)]; }
+  std::int32_t next_of(std::int32_t i) const { return next_[static_cast<std::size_t>(i)]; }
+
+  double cell_size_;
+  double inverse_cell_size_;
+  std::int64_t cells_per_side_;
+  double half_width_;
+  std::vector<Vec<D>> centres_;
+  std::vector<std::int32_t> head_;  // first centre of each level-0 cell, kNone if empty
+  std::vector<std::int32_t> next_;  // next centre in the same level-0 cell, kNone at the end
+  std::vector<std::uint8_t>
+      near_flags_;  // all levels: 1 if the 3^D block around a cell is occupied
+  std::vector<std::size_t> level_offsets_;  // where each level starts in near_flags_
+  std::vector<std::int64_t> level_sides_;   // cells per side at each level
+  std::vector<double> level_cell_sizes_;    // cell side at each level: h0 2^L
+};
+
+}  // namespace fracstudy::kernels::detail
