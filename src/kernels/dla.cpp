@@ -189,11 +189,18 @@ class DlaGrowth {
 //    cluster as it grows. Measured ensemble means (2D, 100 clusters of 10^4) were 1.704,
 //    1.706 and 1.712 (sem 0.005) for windows starting at 100, 300 and 1000, and 1.703 /
 //    1.699 for 16 clusters of 10^5 starting at 100 / 1000: the choice is not critical.
-// Clusters under 100 particles get no fit (df = NaN).
+// Clusters under 1000 particles have no two decades to fit: they get their last decade,
+// max(10, N/10) <= n <= N (continuous with the rule above at N = 1000), so a sweep that
+// starts at small sizes (the product brief's 100, 200, ...) still reads a df, with the
+// small-cluster bias that physically belongs to it. Under 10 particles df is NaN.
 constexpr std::int64_t kFitFloor = 100;
 constexpr std::int64_t kFitSpan = 100;  // the fit starts at N / 100: two decades below N
+constexpr std::int64_t kSmallClusterLimit = 1000;
+constexpr std::int64_t kSmallFitFloor = 10;
+constexpr std::int64_t kSmallFitSpan = 10;  // small clusters: one decade below N
 /// The smallest size in the df fit of a cluster of n particles.
 std::int64_t fit_start(std::int64_t n) {
+  if (n < kSmallClusterLimit) return std::max(kSmallFitFloor, n / kSmallFitSpan);
   return std::max(kFitFloor, n / kFitSpan);
 }
 

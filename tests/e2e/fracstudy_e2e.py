@@ -199,8 +199,8 @@ class MpiRuns(TempDirTest):
 
     def test_coordinator_sleeps_while_workers_compute(self):
         # 3 ranks on 2 cores: rank 0 must leave the CPU to the workers.
-        heavy = STUDY.replace("values: [50, 100, 200]", "values: [1500, 2000]").replace(
-            "repetitions: 3", "repetitions: 6")
+        heavy = STUDY.replace("values: [50, 100, 200]", "values: [10000, 20000]").replace(
+            "repetitions: 3", "repetitions: 4")
         out = self.dir / "busy.h5"
         proc = run(["run", str(self.study(text_=heavy)), "-o", str(out)], ranks=3)
         self.assertEqual(proc.returncode, 0, proc.stderr)
