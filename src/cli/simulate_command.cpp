@@ -72,7 +72,9 @@ int simulate_command(const std::vector<std::string>& args) {
       kernels::set_parameter(parameters, p, value);
     }
     if (kernels::uses_parameter(*algorithm, p)) {
-      used[std::string(kernels::name_of(p))] = kernels::get_parameter(parameters, p);
+      const double value = kernels::get_parameter(parameters, p);
+      used[std::string(kernels::name_of(p))] =
+          kernels::rule_of(p).integer ? nlohmann::json(std::llround(value)) : nlohmann::json(value);
     }
   }
   const auto seed = (*values)["seed"].as<std::uint64_t>();
