@@ -1,14 +1,15 @@
 #pragma once
-/// Exact samplers for Brownian walkers (private to the kernels): uniform directions and
-/// the first passage from outside a circle/sphere onto it. Only +, -, *, / and sqrt are
-/// used (all correctly rounded in IEEE 754) and no trigonometric or logarithmic library
-/// call enters a trajectory, so a seed gives the same walk with every standard library
-/// (as long as the compiler does not fuse a*b+c: GCC in ISO mode does not, Clang needs
-/// -ffp-contract=off).
+/// Exact samplers for Brownian walkers (private to the kernels): uniform directions, the
+/// first passage from outside a circle/sphere onto it, and the vector geometry of steps and
+/// contacts. Only +, -, *, / and sqrt are used (all correctly rounded in IEEE 754) and no
+/// trigonometric or logarithmic library call enters a trajectory, so a seed gives the same
+/// walk with every standard library (as long as the compiler does not fuse a*b+c: GCC in ISO
+/// mode does not, Clang needs -ffp-contract=off).
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstddef>
+#include <limits>
 #include <optional>
 
 #include "fracstudy/kernels/random.hpp"
@@ -53,6 +54,20 @@ Vec<D> scaled(double s, const Vec<D>& a) {
     product[k] = s * a[k];
   }
   return product;
+}
+
+/// Where the ray w + t u (t >= 0, u a unit vector, w the start relative to the sphere's
+/// centre) enters the sphere of the given radius; +infinity when it never does. A start
+/// already on (or, by rounding, inside) the sphere and heading in enters at t = 0.
+template <std::size_t D>
+double ray_sphere_entry(const Vec<D>& w, const Vec<D>& u, double radius) {
+  const double b = dot<D>(w, u);                               // < 0: heading towards the centre
+  const double c = dot<D>(w, w) - radius * radius;             // <= 0: touching (or rounded inside)
+  if (b >= 0) return std::numeric_limits<double>::infinity();  // moving away: no entry
+  if (c <= 0) return 0.0;                                      // touching and heading in
+  const double discriminant = b * b - c;
+  if (discriminant < 0) return std::numeric_limits<double>::infinity();  // line misses it
+  return -b - std::sqrt(discriminant);
 }
 
 /// A point of the unit disk and its squared distance from the centre.

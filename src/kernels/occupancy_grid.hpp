@@ -104,7 +104,8 @@ class OccupancyGrid {
     double first = std::numeric_limits<double>::infinity();
     for_each_block_cell(cell, cells_per_side_, [&](const Cell& c) {
       for (std::int32_t i = head_[flat_index(c, cells_per_side_)]; i != kNone; i = next_of(i)) {
-        first = std::min(first, ray_sphere_entry(add_scaled<D>(x, -1.0, centre_of(i)), u, contact));
+        first =
+            std::min(first, ray_sphere_entry<D>(add_scaled<D>(x, -1.0, centre_of(i)), u, contact));
       }
     });
     if (first <= length) return first;
@@ -113,18 +114,6 @@ class OccupancyGrid {
 
  private:
   static constexpr std::int32_t kNone = -1;
-
-  /// Where the ray w + t u (t >= 0, w the start relative to the sphere's centre) enters the
-  /// sphere of the given radius; +infinity when it never does.
-  static double ray_sphere_entry(const Vec<D>& w, const Vec<D>& u, double radius) {
-    const double b = dot<D>(w, u);                    // < 0: heading towards the centre
-    const double c = dot<D>(w, w) - radius * radius;  // <= 0: touching (or rounded inside)
-    if (b >= 0) return std::numeric_limits<double>::infinity();  // moving away: no entry
-    if (c <= 0) return 0.0;                                      // touching and heading in
-    const double discriminant = b * b - c;
-    if (discriminant < 0) return std::numeric_limits<double>::infinity();  // line misses it
-    return -b - std::sqrt(discriminant);
-  }
 
   static std::size_t cell_count(std::int64_t side) {
     std::size_t count = 1;
