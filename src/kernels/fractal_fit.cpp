@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <stdexcept>
 
 namespace fracstudy::kernels {
@@ -15,39 +16,88 @@ bool is_loggable(const GrowthSample& sample) {
   return sample.n > 0 && sample.rg > 0 && std::isfinite(sample.rg);
 }
 
+/// One point of a log-log fit: (log N, log Rg).
+struct LogPoint {
+  double log_n, log_rg;
+};
+
+/// Sets fit.df and fit.kf from the least-squares line log Rg = c + log N / df through the
+/// points; leaves them NaN when the points fix no positive slope.
+void fit_line(const std::vector<LogPoint>& points, PowerLawFit& fit) {
+  if (points.size() < 2) return;
+  // Centred sums (mean first, then deviations) keep the slope accurate even though
+  // log N and log Rg are far from zero.
+  double sum_x = 0, sum_y = 0;
+  for (const LogPoint& point : points) {
+    sum_x += point.log_n;
+    sum_y += point.log_rg;
+  }
+  const auto count = static_cast<double>(points.size());
+  const double mean_x = sum_x / count;
+  const double mean_y = sum_y / count;
+  double sxx = 0, sxy = 0;
+  for (const LogPoint& point : points) {
+    const double dx = point.log_n - mean_x;
+    sxx += dx * dx;
+    sxy += dx * (point.log_rg - mean_y);
+  }
+  const double slope = sxy / sxx;  // d log Rg / d log N = 1 / df
+  if (!(slope > 0)) return;        // Rg not growing with N: no fractal power law
+  fit.df = 1.0 / slope;
+  // log N = log kf + df log Rg holds at the centroid (mean_x, mean_y) of the fit.
+  fit.kf = std::exp(mean_x - fit.df * mean_y);
+}
+
 }  // namespace
 
 PowerLawFit fit_power_law(std::span<const GrowthSample> samples, std::int64_t n_min,
                           std::int64_t n_max) {
-  // Centred sums (mean first, then deviations) keep the slope accurate even though
-  // log N and log Rg are far from zero.
-  double sum_x = 0, sum_y = 0;
-  std::int64_t count = 0, used_min = 0, used_max = 0;
+  std::vector<LogPoint> points;
+  std::int64_t used_min = 0, used_max = 0;
   for (const GrowthSample& sample : samples) {
     if (sample.n < n_min || sample.n > n_max || !is_loggable(sample)) continue;
-    sum_x += std::log(static_cast<double>(sample.n));
-    sum_y += std::log(sample.rg);
-    used_min = count == 0 ? sample.n : std::min(used_min, sample.n);
-    used_max = count == 0 ? sample.n : std::max(used_max, sample.n);
-    ++count;
+    points.push_back({std::log(static_cast<double>(sample.n)), std::log(sample.rg)});
+    used_min = points.size() == 1 ? sample.n : std::min(used_min, sample.n);
+    used_max = points.size() == 1 ? sample.n : std::max(used_max, sample.n);
   }
   PowerLawFit fit{kNaN, kNaN, used_min, used_max};
-  if (count < 2 || used_min == used_max) return fit;  // one size fixes no slope
+  if (used_min == used_max) return fit;  // one size (or none) fixes no slope
+  fit_line(points, fit);
+  return fit;
+}
 
-  const double mean_x = sum_x / static_cast<double>(count);
-  const double mean_y = sum_y / static_cast<double>(count);
-  double sxx = 0, sxy = 0;
+PowerLawFit fit_power_law_binned(std::span<const GrowthSample> samples, std::int64_t n_min,
+                                 std::int64_t n_max, int per_decade) {
+  if (per_decade < 1) throw std::invalid_argument("fit_power_law_binned: per_decade must be >= 1");
+  // Bin k holds 10^(k/per_decade) <= n < 10^((k+1)/per_decade); each bin contributes the
+  // means of log N and log Rg over its samples.
+  struct Bin {
+    double sum_log_n = 0, sum_log_rg = 0;
+    std::int64_t count = 0;
+  };
+  std::map<std::int64_t, Bin> bins;
+  std::int64_t used_min = 0, used_max = 0, used = 0;
   for (const GrowthSample& sample : samples) {
     if (sample.n < n_min || sample.n > n_max || !is_loggable(sample)) continue;
-    const double dx = std::log(static_cast<double>(sample.n)) - mean_x;
-    sxx += dx * dx;
-    sxy += dx * (std::log(sample.rg) - mean_y);
+    const double log_n = std::log(static_cast<double>(sample.n));
+    const auto k = static_cast<std::int64_t>(
+        std::floor(static_cast<double>(per_decade) * std::log10(static_cast<double>(sample.n))));
+    Bin& bin = bins[k];
+    bin.sum_log_n += log_n;
+    bin.sum_log_rg += std::log(sample.rg);
+    ++bin.count;
+    used_min = used == 0 ? sample.n : std::min(used_min, sample.n);
+    used_max = used == 0 ? sample.n : std::max(used_max, sample.n);
+    ++used;
   }
-  const double slope = sxy / sxx;  // d log Rg / d log N = 1 / df
-  if (!(slope > 0)) return fit;    // Rg not growing with N: no fractal power law
-  fit.df = 1.0 / slope;
-  // log N = log kf + df log Rg holds at the centroid (mean_x, mean_y) of the fit.
-  fit.kf = std::exp(mean_x - fit.df * mean_y);
+  PowerLawFit fit{kNaN, kNaN, used_min, used_max};
+  if (used_min == used_max) return fit;  // one size (or none) fixes no slope
+  std::vector<LogPoint> points;
+  for (const auto& [k, bin] : bins) {
+    const auto count = static_cast<double>(bin.count);
+    points.push_back({bin.sum_log_n / count, bin.sum_log_rg / count});
+  }
+  fit_line(points, fit);
   return fit;
 }
 

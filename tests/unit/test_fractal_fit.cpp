@@ -107,3 +107,36 @@ TEST(FractalFit, RadiusOfGyrationOfSimpleShapes) {
   EXPECT_TRUE(std::isnan(radius_of_gyration(std::vector<double>{}, 2)));
   EXPECT_THROW(radius_of_gyration(std::vector<double>{1.0, 2.0, 3.0}, 2), std::invalid_argument);
 }
+
+TEST(FractalFit, BinnedFitRecoversAnExactPowerLaw) {
+  // Many clusters at every size, as in a population: the exact law comes back.
+  std::vector<GrowthSample> samples;
+  for (std::int64_t n = 1; n <= 5000; ++n) {
+    for (const auto& sample : exact_power_law(
+             std::vector<std::int64_t>(static_cast<std::size_t>(5000 / n), n), 1.45, 1.2)) {
+      samples.push_back(sample);
+    }
+  }
+  const PowerLawFit fit = fit_power_law_binned(samples, 10, 5000, 10);
+  EXPECT_NEAR(fit.df, 1.45, 1e-10);
+  EXPECT_NEAR(fit.kf, 1.2, 1e-9);
+  EXPECT_EQ(fit.n_min, 10);
+  EXPECT_EQ(fit.n_max, 5000);
+}
+
+TEST(FractalFit, BinnedFitWeighsEveryBinTheSame) {
+  // Two bins, one with a thousand clusters above the law and one with a single cluster on
+  // it: a plain fit follows the crowd, the binned fit gives each bin one point.
+  std::vector<GrowthSample> samples;
+  for (int i = 0; i < 1000; ++i) {
+    samples.push_back({10, 2.0});
+  }
+  samples.push_back({1000, 20.0});
+  const PowerLawFit binned = fit_power_law_binned(samples, 1, 1000, 10);
+  EXPECT_NEAR(binned.df, 2.0, 1e-12);  // through (10, 2) and (1000, 20): slope 1/2
+  EXPECT_NEAR(binned.kf, 2.5, 1e-12);  // 10 = kf 2^2
+  EXPECT_EQ(binned.n_min, 10);
+  EXPECT_EQ(binned.n_max, 1000);
+  EXPECT_TRUE(std::isnan(fit_power_law_binned(samples, 1, 999, 10).df));  // one size left
+  EXPECT_THROW(fit_power_law_binned(samples, 1, 1000, 0), std::invalid_argument);
+}

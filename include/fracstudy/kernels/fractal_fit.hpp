@@ -27,6 +27,13 @@ struct PowerLawFit {
 PowerLawFit fit_power_law(std::span<const GrowthSample> samples, std::int64_t n_min,
                           std::int64_t n_max);
 
+/// Fits the same power law to a population of clusters (one sample per cluster, many of
+/// similar size): the samples with n_min <= n <= n_max are first averaged (log N and log Rg)
+/// in bins `per_decade` to a decade of N, so that every bin of sizes weighs the same in the
+/// fit however many clusters it holds. Needs two distinct sizes; returns NaNs otherwise.
+PowerLawFit fit_power_law_binned(std::span<const GrowthSample> samples, std::int64_t n_min,
+                                 std::int64_t n_max, int per_decade);
+
 /// Sizes at which to record the growth history: about `per_decade` log-spaced sizes
 /// per decade from 1 to n_final, always ending at n_final.
 std::vector<std::int64_t> log_spaced_sizes(std::int64_t n_final, int per_decade);
