@@ -26,8 +26,10 @@ constexpr std::array kRules = {
         Parameter::StickingProbability, "sticking_probability", false, 0, false, 1, true,
         "a number with 0 < p <= 1",
         "probability that a contact sticks (1: diffusion-limited; small: reaction-limited)"},
-    ParameterRule{Parameter::VolumeFraction, "volume_fraction", false, 0, false, 1, false,
-                  "a number with 0 < phi < 1",
+    // CCA places the monomers by random sequential addition, which jams at 0.547 (2D) and
+    // 0.38 (3D); far below that, a few percent, the box gels long before one cluster remains.
+    ParameterRule{Parameter::VolumeFraction, "volume_fraction", false, 0, false, 0.2, true,
+                  "a number with 0 < phi <= 0.2",
                   "CCA only: share of the periodic box filled by the monomers"},
 };
 

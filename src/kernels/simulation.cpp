@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "fracstudy/kernels/cca.hpp"
 #include "fracstudy/kernels/dla.hpp"
 
 namespace fracstudy::kernels {
@@ -14,7 +15,7 @@ Deadline Deadline::after(double seconds) {
 }
 
 bool is_implemented(Algorithm algorithm) {
-  return algorithm == Algorithm::DLA;
+  return algorithm == Algorithm::DLA || algorithm == Algorithm::CCA;
 }
 
 SimulationResult simulate(Algorithm algorithm, const SimulationParameters& parameters,
@@ -27,6 +28,8 @@ SimulationResult simulate(Algorithm algorithm, const SimulationParameters& param
   switch (algorithm) {
     case Algorithm::DLA:
       return simulate_dla(parameters, seed, deadline);
+    case Algorithm::CCA:
+      return simulate_cca(parameters, seed, deadline);
     default:
       throw InvalidParameters(std::string(name_of(algorithm)) + " is not implemented yet");
   }
