@@ -14,9 +14,10 @@ namespace fracstudy::kernels::detail {
 
 /// Points in the periodic box [0, L)^D, each in a doubly linked list of its cell; the cells
 /// have side h = L / n with n a power of two, so that bringing a cell into the box is a bit
-/// mask (a division would cost more than the rest of a neighbour scan). Each level l >= 0 of
-/// cells of side h 2^l also counts the points in each of its cells (a level coarser than the
-/// box has one cell, which holds every point). Callers give unwrapped
+/// mask (a division would cost more than the rest of a neighbour scan). Levels l = 0, 1, ...
+/// of cells of side h 2^l count the points in each of their cells, as many levels as the
+/// caller asks for (a level coarser than the box has one cell, which holds every point);
+/// each level counted makes moving a point between cells dearer. Callers give unwrapped
 /// positions (any real coordinates, e.g. continuous across the boundary within a cluster); the
 /// list keeps each one's image in the box. Searches run over cells in unwrapped coordinates,
 /// so that each cell visited stands for one periodic image of a cell of the box (also when
@@ -29,10 +30,11 @@ class PeriodicCells {
 
   /// An empty list for points with ids 0 .. capacity-1 in a box of side `box_side`, with
   /// cells no smaller than `min_cell_side` and less than twice that (one cell when the box is
-  /// smaller than that).
-  PeriodicCells(double box_side, double min_cell_side, std::size_t capacity)
+  /// smaller than that), counting points at levels 0 .. levels-1.
+  PeriodicCells(double box_side, double min_cell_side, std::size_t capacity, int levels = 1)
       : box_side_(box_side),
         log2_cells_(log2_cells_for(box_side / min_cell_side)),
+        level_count_(std::max(1, levels)),
         cells_per_side_(std::int64_t{1} << log2_cells_),
         cell_side_(box_side / static_cast<double>(cells_per_side_)),
         wrapped_(capacity),
@@ -58,8 +60,8 @@ class PeriodicCells {
   std::int64_t cells_per_side(int level = 0) const {
     return std::max<std::int64_t>(1, cells_per_side_ >> level);
   }
-  /// Number of levels: the last one has a single cell (and there are at least two).
-  int level_count() const { return std::max(2, log2_cells_ + 1); }
+  /// Number of levels counted (the constructor's `levels`).
+  int level_count() const { return level_count_; }
 
   /// Adds point `id` at the unwrapped position x.
   void insert(std::int32_t id, const Vec<D>& x) {
@@ -159,10 +161,13 @@ class PeriodicCells {
   }
 
  private:
+  /// The end of a list.
   static constexpr std::int32_t kNone = -1;
 
+  /// A point id as a vector index.
   static std::size_t index(std::int32_t id) { return static_cast<std::size_t>(id); }
 
+  /// Number of cells in the box at a level.
   std::size_t cell_count(int level) const {
     std::size_t count = 1;
     for (std::size_t k = 0; k < D; ++k) {
@@ -202,6 +207,7 @@ class PeriodicCells {
     return (raw - wrapped) >> log2_cells_;  // exact: raw - wrapped is a multiple of n
   }
 
+  /// The index of a cell of the box (wrapped coordinates) in the arrays of a level.
   std::size_t flat_index(const Cell& wrapped, int level = 0) const {
     std::int64_t flat = 0;
     for (std::size_t k = D; k-- > 0;) {
@@ -257,6 +263,7 @@ class PeriodicCells {
 
   double box_side_;
   int log2_cells_;
+  int level_count_;
   std::int64_t cells_per_side_;
   double cell_side_;
   std::vector<Vec<D>> wrapped_;         // each point's image in the box [0, L)^D (up to rounding)

@@ -308,7 +308,7 @@ template <std::size_t D>
 void check_cells_against_brute_force(double box, std::uint64_t seed) {
   constexpr std::int32_t kPoints = 100;
   Rng rng(seed);
-  detail::PeriodicCells<D> cells(box, 3.0, kPoints);
+  detail::PeriodicCells<D> cells(box, 3.0, kPoints, 8);  // more levels than cells, for 5 and 7
   std::vector<Vec<D>> positions(kPoints);
   auto random_unwrapped = [&] {
     Vec<D> x;  // up to two boxes away from the box: unwrapped coordinates
