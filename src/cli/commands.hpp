@@ -6,6 +6,7 @@
 namespace fracstudy::cli {
 
 int run_command(int argc, char** argv, const std::vector<std::string>& args);
+int retry_command(int argc, char** argv, const std::vector<std::string>& args);
 int validate_command(const std::vector<std::string>& args);
 int simulate_command(const std::vector<std::string>& args);
 int status_command(const std::vector<std::string>& args);

@@ -50,7 +50,8 @@ Table tasks_table(const study::StudySpec& spec, std::span<const study::Task> tas
                                              {"error", ColumnType::String},
                                              {"df", ColumnType::Float64},
                                              {"rg", ColumnType::Float64},
-                                             {"kf", ColumnType::Float64}});
+                                             {"kf", ColumnType::Float64},
+                                             {"interruptions", ColumnType::Int64}});
   table.rows.reserve(tasks.size());
   for (std::size_t i = 0; i < tasks.size(); ++i) {
     const study::Task& task = tasks[i];
@@ -59,10 +60,11 @@ Table tasks_table(const study::StudySpec& spec, std::span<const study::Task> tas
     for (Parameter p : kernels::parameters_of(spec.algorithm)) {
       row.push_back(cell_of(p, spec.points[task.point]));
     }
-    row.insert(row.end(), {std::string(study::name_of(record.status)),
-                           static_cast<std::int64_t>(record.attempts),
-                           static_cast<std::int64_t>(record.worker_rank), record.wall_time_s,
-                           record.error, record.df, record.rg, record.kf});
+    row.insert(
+        row.end(),
+        {std::string(study::name_of(record.status)), static_cast<std::int64_t>(record.attempts),
+         static_cast<std::int64_t>(record.worker_rank), record.wall_time_s, record.error, record.df,
+         record.rg, record.kf, static_cast<std::int64_t>(record.interruptions)});
     table.rows.push_back(std::move(row));
   }
   return table;
@@ -263,6 +265,7 @@ std::vector<study::TaskRecord> records_of(const StudyData& study) {
                     worker = column("worker_rank"), wall = column("wall_time_s"),
                     error = column("error"), df = column("df"), rg = column("rg"),
                     kf = column("kf");
+  const auto interruptions = table.find("interruptions");
   std::vector<study::TaskRecord> records(table.rows.size());
   for (std::size_t r = 0; r < table.rows.size(); ++r) {
     const auto& row = table.rows[r];
@@ -277,6 +280,7 @@ std::vector<study::TaskRecord> records_of(const StudyData& study) {
     record.df = Table::number(row[df]);
     record.rg = Table::number(row[rg]);
     record.kf = Table::number(row[kf]);
+    record.interruptions = interruptions ? static_cast<int>(Table::number(row[*interruptions])) : 0;
   }
   return records;
 }

@@ -20,8 +20,7 @@ Scheduler::Scheduler(std::vector<std::size_t> study_of_task, std::vector<TaskRec
     TaskRecord& record = records_[task];
     StudyCounts& counts = counts_[study_of_task_[task]];
     ++counts.total;
-    // A task that was running when an earlier run stopped starts again.
-    if (record.status == TaskStatus::Running) record.status = TaskStatus::Pending;
+    if (record.status == TaskStatus::Running) recover_interrupted(record);
     switch (record.status) {
       case TaskStatus::Completed:
         ++counts.completed;
@@ -35,6 +34,20 @@ Scheduler::Scheduler(std::vector<std::size_t> study_of_task, std::vector<TaskRec
         ++unfinished_;
     }
   }
+}
+
+void Scheduler::recover_interrupted(TaskRecord& record) const {
+  // The file said RUNNING: the job ended during that attempt. Once is the job's fault,
+  // not the task's: the attempt does not count. Again and again is the task's.
+  ++record.interruptions;
+  record.status = TaskStatus::Pending;
+  if (record.interruptions < kInterruptionsBeforeCounting) {
+    record.attempts = std::max(0, record.attempts - 1);
+    return;
+  }
+  record.error = "interrupted: the job ended while this task ran (" +
+                 std::to_string(record.interruptions) + " times)";
+  if (record.attempts > options_.max_retries) record.status = TaskStatus::Failed;
 }
 
 void Scheduler::move_status(std::size_t task, TaskStatus to) {

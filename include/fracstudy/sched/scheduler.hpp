@@ -15,6 +15,10 @@ namespace fracstudy::sched {
 using study::TaskRecord;
 using study::TaskStatus;
 
+/// From the second time a job died while a task was running, each such death counts as
+/// a failed attempt of that task: a task that kills its job must not kill every resume.
+inline constexpr int kInterruptionsBeforeCounting = 2;
+
 /// How the scheduler hands out and retries work.
 struct SchedulerOptions {
   int worker_count = 1;                    ///< ranks that compute
@@ -90,6 +94,7 @@ class Scheduler {
     double ready_at_s;
   };
   void move_status(std::size_t task, TaskStatus to);
+  void recover_interrupted(TaskRecord& record) const;
   void promote_ready_retries(double now_s);
   void task_ended(std::size_t task, double now_s);
 

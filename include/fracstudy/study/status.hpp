@@ -40,6 +40,7 @@ struct TaskRecord {
   double df = kNoValue;           ///< fractal dimension (NaN until completed)
   double rg = kNoValue;           ///< radius of gyration, in the unit of particle_radius
   double kf = kNoValue;           ///< fractal prefactor, N = kf (Rg/a)^df
+  int interruptions = 0;          ///< times the job ended (killed) while this task was running
 };
 
 }  // namespace fracstudy::study
