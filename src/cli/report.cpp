@@ -44,6 +44,15 @@ std::vector<std::size_t> varied_columns(const Table& summary) {
   return varied;
 }
 
+/// The reason of the last failed attempt in "attempt 1: X; attempt 2: Y".
+std::string last_reason(const std::string& history) {
+  const auto last = history.rfind("; attempt ");
+  const std::string entry = last == std::string::npos ? history : history.substr(last + 2);
+  const auto colon = entry.find(": ");
+  return entry.rfind("attempt ", 0) == 0 && colon != std::string::npos ? entry.substr(colon + 2)
+                                                                       : entry;
+}
+
 struct Progress {
   std::int64_t total = 0, completed = 0, failed = 0, running = 0;
   double mean_wall_s = std::nan("");
@@ -68,7 +77,7 @@ Progress progress_of(const io::StudyData& study) {
       }
     } else if (state == "FAILED") {
       ++progress.failed;
-      if (error) ++progress.failures[Table::text(row[*error])];
+      if (error) ++progress.failures[last_reason(Table::text(row[*error]))];
     } else if (state == "RUNNING") {
       ++progress.running;
     }

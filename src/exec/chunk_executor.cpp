@@ -48,6 +48,9 @@ bool write_all(int fd, const void* data, std::size_t size) {
   std::signal(SIGTERM, SIG_IGN);
   std::signal(SIGUSR1, SIG_IGN);
   std::signal(SIGINT, SIG_IGN);
+  // A crash is reported by the parent; MPI's backtrace printers would only add noise.
+  for (int fatal : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT})
+    std::signal(fatal, SIG_DFL);
   for (const Assignment& assignment : attempts) {
     const auto payload = encode_outcomes({attempt(assignment)});
     const auto length = static_cast<std::uint32_t>(payload.size());

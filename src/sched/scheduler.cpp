@@ -16,6 +16,11 @@ Scheduler::Scheduler(std::vector<std::size_t> study_of_task, std::vector<TaskRec
     throw std::invalid_argument("scheduler: one record per task is required");
   }
   options_.worker_count = std::max(1, options_.worker_count);
+  if (options_.fresh_retry_budget) {
+    budget_base_.reserve(records_.size());
+    for (const auto& record : records_)
+      budget_base_.push_back(record.attempts);
+  }
   for (std::size_t task = 0; task < records_.size(); ++task) {
     TaskRecord& record = records_[task];
     StudyCounts& counts = counts_[study_of_task_[task]];
@@ -45,9 +50,20 @@ void Scheduler::recover_interrupted(TaskRecord& record) const {
     record.attempts = std::max(0, record.attempts - 1);
     return;
   }
-  record.error = "interrupted: the job ended while this task ran (" +
-                 std::to_string(record.interruptions) + " times)";
+  append_failure(record, "interrupted: the job ended while this task ran (" +
+                             std::to_string(record.interruptions) + " times)");
   if (record.attempts > options_.max_retries) record.status = TaskStatus::Failed;
+}
+
+void Scheduler::append_failure(TaskRecord& record, const std::string& reason) {
+  // Every failed attempt stays on record, also when a later one succeeds.
+  if (!record.error.empty()) record.error += "; ";
+  record.error += "attempt " + std::to_string(record.attempts) + ": " + reason;
+}
+
+int Scheduler::retries_used(std::size_t task) const {
+  const int base = budget_base_.empty() ? 0 : budget_base_[task];
+  return records_[task].attempts - base;
 }
 
 void Scheduler::move_status(std::size_t task, TaskStatus to) {
@@ -126,7 +142,6 @@ void Scheduler::record(int worker, const Outcome& outcome, double now_s) {
   record.wall_time_s = outcome.wall_time_s;
   record.worker_rank = worker;
   if (outcome.succeeded) {
-    record.error.clear();
     record.df = outcome.df;
     record.rg = outcome.rg;
     record.kf = outcome.kf;
@@ -136,8 +151,8 @@ void Scheduler::record(int worker, const Outcome& outcome, double now_s) {
     task_ended(task, now_s);
     return;
   }
-  record.error = outcome.error;
-  if (record.attempts <= options_.max_retries) {
+  append_failure(record, outcome.error);
+  if (retries_used(task) <= options_.max_retries) {
     const double backoff = std::min(options_.retry_backoff_max_s,
                                     options_.retry_backoff_s * std::pow(2.0, record.attempts - 1));
     move_status(task, TaskStatus::Pending);

@@ -129,7 +129,7 @@ TEST(Coordinator, WithoutRetriesFailuresEndAsFailed) {
   CountingObserver observer;
   run_job(2, scheduler, tasks, observer);
   EXPECT_EQ(scheduler.counts(0).failed, 2);
-  EXPECT_EQ(scheduler.records()[0].error, "exception: injected");
+  EXPECT_EQ(scheduler.records()[0].error, "attempt 1: exception: injected");
 }
 
 TEST(Coordinator, SerialLoopRunsEverythingOnRankZero) {

@@ -96,7 +96,7 @@ TEST(Scheduler, FailedTaskIsRetriedAfterBackoffThenFails) {
   EXPECT_EQ(a[0].attempt, 1);
   s.record(1, failure(0), 10.0);
   EXPECT_EQ(s.records()[0].status, TaskStatus::Pending);
-  EXPECT_EQ(s.records()[0].error, "timeout");
+  EXPECT_EQ(s.records()[0].error, "attempt 1: timeout");
   // Other work goes first while task 0 waits out its backoff.
   auto b = s.next_chunk(1, 10.5);
   EXPECT_EQ(b[0].task, 1u);
@@ -114,14 +114,15 @@ TEST(Scheduler, FailedTaskIsRetriedAfterBackoffThenFails) {
   s.record(2, failure(0, "exception: boom"), 15.0);
   EXPECT_EQ(s.records()[0].status, TaskStatus::Failed);
   EXPECT_EQ(s.records()[0].attempts, 3);
-  EXPECT_EQ(s.records()[0].error, "exception: boom");
+  EXPECT_EQ(s.records()[0].error,
+            "attempt 1: timeout; attempt 2: timeout; attempt 3: exception: boom");
   s.record(1, success(1), 15.0);
   EXPECT_TRUE(s.finished());
   EXPECT_EQ(s.counts(0).failed, 1);
   EXPECT_EQ(s.counts(0).completed, 1);
 }
 
-TEST(Scheduler, SuccessOnRetryClearsTheError) {
+TEST(Scheduler, SuccessOnRetryKeepsTheFailedAttemptOnRecord) {
   SchedulerOptions options;
   options.retry_backoff_s = 0;
   auto s = make(1, options);
@@ -131,7 +132,7 @@ TEST(Scheduler, SuccessOnRetryClearsTheError) {
   s.record(1, success(0), 0);
   EXPECT_EQ(s.records()[0].status, TaskStatus::Completed);
   EXPECT_EQ(s.records()[0].attempts, 2);
-  EXPECT_EQ(s.records()[0].error, "");
+  EXPECT_EQ(s.records()[0].error, "attempt 1: timeout");
 }
 
 TEST(Scheduler, ReleasedWorkerReturnsItsTasksWithoutUsingRetries) {
@@ -180,4 +181,43 @@ TEST(Scheduler, StudiesTrackTheirOwnCountsAndTimes) {
   EXPECT_FALSE(s.counts(1).ended());
   EXPECT_GT(s.take_change_count(), 0u);
   EXPECT_EQ(s.take_change_count(), 0u);
+}
+
+TEST(Scheduler, FreshBudgetGivesFailedTasksTheirRetriesAgain) {
+  std::vector<TaskRecord> records(1);
+  records[0].attempts = 4;  // used up its budget in an earlier run
+  records[0].error = "attempt 4: timeout";
+  SchedulerOptions options;
+  options.max_retries = 1;
+  options.retry_backoff_s = 0;
+  options.fresh_retry_budget = true;
+  Scheduler s({0}, records, 1, options);
+  auto a = s.next_chunk(1, 0);
+  EXPECT_EQ(a[0].attempt, 5);
+  s.record(1, failure(0), 0);
+  EXPECT_EQ(s.records()[0].status, TaskStatus::Pending);  // one retry left in this run
+  s.next_chunk(1, 0);
+  s.record(1, failure(0), 0);
+  EXPECT_EQ(s.records()[0].status, TaskStatus::Failed);
+}
+
+TEST(Scheduler, TaskRunningWhenTheJobDiedIsFreeOnceThenCounts) {
+  std::vector<TaskRecord> records(2);
+  records[0].status = TaskStatus::Running;  // in flight at the first kill
+  records[0].attempts = 1;
+  records[1].status = TaskStatus::Running;  // in flight at a kill for the second time
+  records[1].attempts = 1;
+  records[1].interruptions = 1;
+  SchedulerOptions options;
+  options.max_retries = 0;
+  Scheduler s({0, 0}, records, 1, options);
+  EXPECT_EQ(s.records()[0].status, TaskStatus::Pending);
+  EXPECT_EQ(s.records()[0].attempts, 0);
+  EXPECT_EQ(s.records()[0].interruptions, 1);
+  // The second death counts as its attempt, which used its whole budget: a poison task
+  // does not crash every resume.
+  EXPECT_EQ(s.records()[1].status, TaskStatus::Failed);
+  EXPECT_EQ(s.records()[1].attempts, 1);
+  EXPECT_NE(s.records()[1].error.find("interrupted"), std::string::npos);
+  EXPECT_EQ(s.counts(0).failed, 1);
 }

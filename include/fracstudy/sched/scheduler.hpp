@@ -28,6 +28,7 @@ struct SchedulerOptions {
   double retry_backoff_max_s = 60.0;       ///< longest wait before a retry
   double target_chunk_s = 1.0;             ///< automatic chunks aim at about this much work
   std::int64_t max_auto_chunk = 256;       ///< automatic chunks never exceed this
+  bool fresh_retry_budget = false;         ///< earlier attempts do not count (`fracstudy retry`)
 };
 
 /// One attempt handed to a worker.
@@ -95,10 +96,13 @@ class Scheduler {
   };
   void move_status(std::size_t task, TaskStatus to);
   void recover_interrupted(TaskRecord& record) const;
+  static void append_failure(TaskRecord& record, const std::string& reason);
+  int retries_used(std::size_t task) const;
   void promote_ready_retries(double now_s);
   void task_ended(std::size_t task, double now_s);
 
   std::vector<std::size_t> study_of_task_;
+  std::vector<int> budget_base_;  // attempts before this run, when the budget is fresh
   std::vector<TaskRecord> records_;
   std::vector<StudyCounts> counts_;
   SchedulerOptions options_;
