@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
@@ -211,11 +212,15 @@ class ResultWriter final : public exec::ProgressObserver {
     try {
       write(scheduler.records());
     } catch (const std::exception& error) {
-      if (final) throw;
-      // The previous checkpoint stays valid; the next one tries again.
+      // The previous checkpoint stays valid (files are replaced atomically); the next
+      // checkpoint tries again.
+      if (final) final_error_ = error.what();
       std::cerr << "fracstudy: warning: checkpoint failed: " << error.what() << "\n";
     }
   }
+
+  /// Why the final checkpoint could not be written ("" when it was).
+  const std::string& final_error() const { return final_error_; }
 
   void write(const std::vector<study::TaskRecord>& records) const {
     io::ResultSnapshot snapshot{&plan_.file, &tasks_, &records, runs_, ranks_};
@@ -256,6 +261,7 @@ class ResultWriter final : public exec::ProgressObserver {
   int ranks_;
   std::vector<io::StudyRun> runs_;
   std::chrono::system_clock::time_point clock_start_ = std::chrono::system_clock::now();
+  std::string final_error_;
 };
 
 exec::LoopOptions loop_options(const RunPlan& plan) {
@@ -334,6 +340,12 @@ int coordinate(RunPlan& plan, const std::vector<study::Task>& tasks,
   }
   const double elapsed_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (!writer.final_error().empty()) {
+    std::cerr << "fracstudy: error: the final results could not be saved (" << writer.final_error()
+              << "); " << plan.output << " holds the last good checkpoint; make room and "
+              << "continue with: " << plan.resume_hint << "\n";
+    return kFailure;
+  }
   return report_end(plan, end, transport.size(), elapsed_s);
 }
 
@@ -341,8 +353,15 @@ int work(const study::StudyFile& file, transport::Transport& transport,
          const exec::LoopOptions& loop) {
   const auto tasks = study::expand_tasks(file);
   const exec::TaskRunner runner(file, tasks);
-  const auto end = exec::run_worker(transport, make_executor(runner, file), loop);
-  return end == exec::RunEnd::Interrupted ? kInterrupted : kSuccess;
+  switch (exec::run_worker(transport, make_executor(runner, file), loop)) {
+    case exec::RunEnd::Finished:
+      return kSuccess;
+    case exec::RunEnd::Interrupted:
+      return kInterrupted;
+    case exec::RunEnd::Failed:
+      return kFailure;
+  }
+  return kFailure;
 }
 
 /// The part `run` and `retry` share: agree on the plan, then coordinate or compute.
@@ -351,6 +370,8 @@ int execute(int argc, char** argv, const std::vector<std::string>& args, const c
   transport::MpiEnvironment mpi(argc, argv);
   transport::MpiTransport transport;
   exec::install_drain_signal_handlers();
+  // Past a file-size limit, writes should fail (and be reported), not kill the process.
+  std::signal(SIGXFSZ, SIG_IGN);
   // Rank 0 checks everything first; every rank learns the verdict before any work
   // starts, so bad input never leaves ranks waiting for each other.
   std::optional<RunPlan> plan;
@@ -385,10 +406,14 @@ int execute(int argc, char** argv, const std::vector<std::string>& args, const c
     worker_plan.file = file;
     return work(file, transport, loop_options(worker_plan));
   } catch (const std::exception& error) {
-    // Other ranks would wait forever for this one: end the job.
-    std::cerr << "fracstudy " << name << ": rank " << transport.rank()
-              << ": error: " << error.what() << "\n";
+    std::cerr << "fracstudy " << name << ": error: " << error.what() << "\n";
     if (transport.size() == 1) return kFailure;
+    // The workers would wait forever for rank 0: tell them to leave. A worker that fails
+    // cannot be helped that way (rank 0 waits for its messages): end the job.
+    if (coordinator) {
+      exec::stop_workers_after_failure(transport);
+      return kFailure;
+    }
     transport::MpiEnvironment::abort(kFailure);
   }
 }

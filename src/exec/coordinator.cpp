@@ -49,8 +49,15 @@ void send(transport::Transport& transport, int destination, Tag tag,
   transport.send(destination, static_cast<int>(tag), payload);
 }
 
-std::vector<std::byte> stop_payload(bool drained) {
-  return {static_cast<std::byte>(drained ? 1 : 0)};
+/// Why a Stop message was sent (its one-byte payload).
+enum class StopReason : unsigned char { Done = 0, Drained = 1, CoordinatorFailed = 2 };
+
+std::vector<std::byte> stop_payload(StopReason reason) {
+  return {static_cast<std::byte>(reason)};
+}
+
+StopReason stop_reason(const transport::Message& message) {
+  return message.payload.empty() ? StopReason::Done : static_cast<StopReason>(message.payload[0]);
 }
 
 /// Where each worker stands, from the coordinator's side.
@@ -125,7 +132,8 @@ class Coordinator {
     while (!idle_.empty()) {
       const int worker = idle_.front();
       if (scheduler_.finished() || draining_) {
-        send(transport_, worker, Tag::Stop, stop_payload(draining_));
+        send(transport_, worker, Tag::Stop,
+             stop_payload(draining_ ? StopReason::Drained : StopReason::Done));
         state(worker) = WorkerState::Stopped;
       } else {
         auto chunk = scheduler_.next_chunk(worker, clock_.now_s());
@@ -184,16 +192,15 @@ class Worker {
       auto message = transport_.receive(Seconds(3600));
       if (!message) continue;
       const auto tag = static_cast<Tag>(message->tag);
-      if (tag == Tag::Stop) {
-        const bool drained = !message->payload.empty() && message->payload[0] != std::byte{0};
-        return drained ? RunEnd::Interrupted : RunEnd::Finished;
-      }
+      if (tag == Tag::Stop) return end_of(stop_reason(*message));
       if (tag == Tag::Drain || tag == Tag::Abort) {  // crossed our WorkRequest
         send(transport_, 0, Tag::Stopped, encode_outcomes({}));
         return RunEnd::Interrupted;
       }
       if (tag != Tag::Assignment) throw std::runtime_error("worker got an unexpected message");
-      if (run_chunk(decode_assignments(message->payload))) return RunEnd::Interrupted;
+      if (run_chunk(decode_assignments(message->payload))) {
+        return failed_coordinator_ ? RunEnd::Failed : RunEnd::Interrupted;
+      }
     }
   }
 
@@ -211,6 +218,7 @@ class Worker {
     };
     const auto result = executor_.run(chunk, report, [this] { return poll_stop(); });
     const bool stopped = result.stopped != StopRequest::None || stop_ != StopRequest::None;
+    if (failed_coordinator_) return true;  // nobody listens any more
     send(transport_, 0, stopped ? Tag::Stopped : Tag::WorkRequest, encode_outcomes(unsent_));
     unsent_.clear();
     return stopped;
@@ -223,8 +231,24 @@ class Worker {
       const auto tag = static_cast<Tag>(message->tag);
       if (tag == Tag::Drain) stop_ = std::max(stop_, StopRequest::AfterCurrent);
       if (tag == Tag::Abort) stop_ = StopRequest::Now;
+      if (tag == Tag::Stop && stop_reason(*message) == StopReason::CoordinatorFailed) {
+        failed_coordinator_ = true;
+        stop_ = StopRequest::Now;
+      }
     }
     return stop_;
+  }
+
+  static RunEnd end_of(StopReason reason) {
+    switch (reason) {
+      case StopReason::Done:
+        return RunEnd::Finished;
+      case StopReason::Drained:
+        return RunEnd::Interrupted;
+      case StopReason::CoordinatorFailed:
+        return RunEnd::Failed;
+    }
+    return RunEnd::Failed;
   }
 
   transport::Transport& transport_;
@@ -232,6 +256,7 @@ class Worker {
   const LoopOptions& options_;
   std::vector<sched::Outcome> unsent_;
   StopRequest stop_ = StopRequest::None;
+  bool failed_coordinator_ = false;
 };
 
 }  // namespace
@@ -239,6 +264,12 @@ class Worker {
 RunEnd run_coordinator(sched::Scheduler& scheduler, transport::Transport& transport,
                        ProgressObserver& observer, const LoopOptions& options) {
   return Coordinator(scheduler, transport, observer, options).run();
+}
+
+void stop_workers_after_failure(transport::Transport& transport) {
+  for (int worker = 1; worker < transport.size(); ++worker) {
+    send(transport, worker, Tag::Stop, stop_payload(StopReason::CoordinatorFailed));
+  }
 }
 
 RunEnd run_worker(transport::Transport& transport, const ChunkExecutor& executor,

@@ -130,11 +130,12 @@ void write_study(hid_t studies_group, const study::StudySpec& spec, const StudyR
 
 /// Flushes a file's data to the disk, so a rename over the old file cannot leave an
 /// empty file after a power cut.
-void sync_path(const std::string& path, int flags) {
+bool sync_path(const std::string& path, int flags) {
   const int fd = ::open(path.c_str(), flags);
-  if (fd < 0) return;
-  ::fsync(fd);
+  if (fd < 0) return false;
+  const bool synced = ::fsync(fd) == 0;
   ::close(fd);
+  return synced;
 }
 
 std::string directory_of(const std::string& path) {
@@ -173,6 +174,8 @@ void write_file_contents(const std::string& path, const ResultSnapshot& snapshot
     begin += count;
   }
   check(H5Fflush(root, H5F_SCOPE_GLOBAL), "H5Fflush");
+  studies.reset();
+  file.close("cannot finish writing the result file");
 }
 
 }  // namespace
@@ -186,7 +189,11 @@ void write_result_file(const std::string& path, const ResultSnapshot& snapshot) 
     std::filesystem::remove(temporary);
     throw std::runtime_error(path + ": cannot write the result file (" + error.what() + ")");
   }
-  sync_path(temporary, O_RDONLY);
+  if (!sync_path(temporary, O_RDONLY)) {
+    const std::string reason = std::strerror(errno);
+    std::filesystem::remove(temporary);
+    throw std::runtime_error(path + ": cannot write the result file (" + reason + ")");
+  }
   if (std::rename(temporary.c_str(), path.c_str()) != 0) {
     const std::string reason = std::strerror(errno);
     std::filesystem::remove(temporary);
@@ -300,7 +307,35 @@ std::string utc_iso8601(std::chrono::system_clock::time_point time) {
 
 namespace detail {
 
-Hdf5Error::Hdf5Error(const std::string& what) : std::runtime_error(what) {}
+namespace {
+
+/// Collects the innermost description on HDF5's error stack (often the system's reason).
+herr_t innermost_error(unsigned, const H5E_error2_t* error, void* data) {
+  auto* text = static_cast<std::string*>(data);
+  if (!error->desc || !*error->desc) return 0;
+  // The file driver's description embeds the system's words: keep just those.
+  const std::string description = error->desc;
+  const std::string marker = "error message = '";
+  const auto begin = description.find(marker);
+  *text = begin == std::string::npos
+              ? description
+              : description.substr(
+                    begin + marker.size(),
+                    description.find('\'', begin + marker.size()) - begin - marker.size());
+  return 0;
+  return 0;
+}
+
+std::string with_hdf5_reason(const std::string& what) {
+  std::string reason;
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, innermost_error, &reason);
+  H5Eclear2(H5E_DEFAULT);
+  return reason.empty() ? what : what + ": " + reason;
+}
+
+}  // namespace
+
+Hdf5Error::Hdf5Error(const std::string& what) : std::runtime_error(with_hdf5_reason(what)) {}
 
 void silence_hdf5_errors() {
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);

@@ -30,7 +30,11 @@ struct LoopOptions {
 enum class RunEnd {
   Finished,     ///< every task ended (completed or failed)
   Interrupted,  ///< a drain stopped it; the unfinished tasks wait for --resume
+  Failed,       ///< the coordinator failed and told the workers to leave
 };
+
+/// Tells every worker to leave at once because the coordinator failed (rank 0 only).
+void stop_workers_after_failure(transport::Transport& transport);
 
 /// Rank 0 of several: hands out chunks on request until every task ended or a drain
 /// stops the run, then stops the workers. Returns when every worker has left.

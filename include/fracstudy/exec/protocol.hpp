@@ -6,8 +6,9 @@
 ///   worker -> 0  Results      outcomes only, sent during a long chunk so they reach the
 ///                             next checkpoint
 ///   0 -> worker  Assignment   a chunk of (task, attempt) pairs
-///   0 -> worker  Stop         leave the loop (payload: 1 byte, 1 when a drain stopped the
-///                             run); sent only to a worker waiting for work
+///   0 -> worker  Stop         leave the loop (payload: 1 byte: 0 all done, 1 a drain
+///                             stopped the run, 2 the coordinator failed: kill the attempt
+///                             in progress and leave without answering)
 ///   0 -> worker  Drain        finish the attempt in progress, start no other, answer
 ///                             Stopped (a waiting worker answers Stopped at once)
 ///   0 -> worker  Abort        kill the attempt in progress, answer Stopped
