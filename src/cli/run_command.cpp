@@ -37,7 +37,8 @@ struct RunPlan {
   std::vector<study::TaskRecord> records;  ///< earlier results; empty for a fresh run
   std::vector<io::StudyRun> earlier_runs;  ///< per study, from the file being continued
   double drain_grace_s = 30;
-  std::string resume_hint;  ///< the command that continues an interrupted run
+  std::string resume_hint;          ///< the command that continues an interrupted run
+  bool fresh_retry_budget = false;  ///< `retry`: earlier attempts do not use up retries
 };
 
 /// CPU time this process used so far: the coordinator's overhead.
@@ -184,9 +185,9 @@ std::optional<RunPlan> prepare_retry(const std::vector<std::string>& args) {
   for (auto& record : plan.records) {
     if (record.status != study::TaskStatus::Failed) continue;
     record.status = study::TaskStatus::Pending;
-    record.attempts = 0;  // a fresh retry budget
     record.interruptions = 0;
   }
+  plan.fresh_retry_budget = true;  // attempts keep counting; earlier ones cost nothing
   check_writable(plan.output);
   plan.resume_hint = "fracstudy retry " + plan.output;
   return plan;
@@ -323,6 +324,7 @@ int coordinate(RunPlan& plan, const std::vector<study::Task>& tasks,
   options.worker_count = std::max(1, transport.size() - 1);
   options.chunk_size = execution.chunk_size;
   options.max_retries = execution.max_retries;
+  options.fresh_retry_budget = plan.fresh_retry_budget;
   sched::Scheduler scheduler(std::move(study_of_task), std::move(plan.records),
                              plan.file.studies.size(), options);
   ResultWriter writer(plan, tasks, transport.size());
