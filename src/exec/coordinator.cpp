@@ -129,20 +129,23 @@ class Coordinator {
   }
 
   void serve_idle_workers() {
-    while (!idle_.empty()) {
-      const int worker = idle_.front();
+    std::deque<int> still_idle;  // nothing is ready for them now (delayed retries)
+    for (const int worker : idle_) {
       if (scheduler_.finished() || draining_) {
         send(transport_, worker, Tag::Stop,
              stop_payload(draining_ ? StopReason::Drained : StopReason::Done));
         state(worker) = WorkerState::Stopped;
-      } else {
-        auto chunk = scheduler_.next_chunk(worker, clock_.now_s());
-        if (chunk.empty()) return;  // only delayed retries are left: wait for them
-        send(transport_, worker, Tag::Assignment, encode_assignments(chunk));
-        state(worker) = WorkerState::Busy;
+        continue;
       }
-      idle_.pop_front();
+      auto chunk = scheduler_.next_chunk(worker, clock_.now_s());
+      if (chunk.empty()) {
+        still_idle.push_back(worker);
+        continue;
+      }
+      send(transport_, worker, Tag::Assignment, encode_assignments(chunk));
+      state(worker) = WorkerState::Busy;
     }
+    idle_ = std::move(still_idle);
   }
 
   /// A drain stops handing out work, lets attempts finish within the grace time, then

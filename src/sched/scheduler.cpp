@@ -89,7 +89,7 @@ void Scheduler::move_status(std::size_t task, TaskStatus to) {
 
 std::int64_t Scheduler::current_chunk_size() const {
   if (options_.chunk_size) return *options_.chunk_size;
-  const auto waiting = static_cast<std::int64_t>(queue_.size());
+  const auto waiting = static_cast<std::int64_t>(queue_.size() + ready_retries_.size());
   // Guided self-scheduling: a share of what is left, so the last chunks are small and
   // the workers finish together ...
   const std::int64_t guided = std::max<std::int64_t>(1, waiting / (4 * options_.worker_count));
@@ -105,9 +105,23 @@ std::int64_t Scheduler::current_chunk_size() const {
 void Scheduler::promote_ready_retries(double now_s) {
   auto ready = [now_s](const DelayedRetry& r) { return r.ready_at_s <= now_s; };
   for (const auto& retry : retries_) {
-    if (ready(retry)) queue_.push_back(retry.task);
+    if (!ready(retry)) continue;
+    ready_retries_.push_back(ReadyRetry{retry.task, records_[retry.task].worker_rank,
+                                        now_s + options_.avoid_failed_worker_s});
   }
   std::erase_if(retries_, ready);
+}
+
+void Scheduler::start_attempt(std::size_t task, int worker, double now_s,
+                              std::vector<Assignment>& chunk) {
+  move_status(task, TaskStatus::Running);
+  StudyCounts& counts = counts_[study_of_task_[task]];
+  if (!counts.started_s) counts.started_s = now_s;
+  TaskRecord& record = records_[task];
+  ++record.attempts;
+  record.worker_rank = worker;
+  running_on_[static_cast<std::size_t>(worker)].push_back(task);
+  chunk.push_back(Assignment{task, record.attempts});
 }
 
 std::vector<Assignment> Scheduler::next_chunk(int worker, double now_s) {
@@ -117,17 +131,22 @@ std::vector<Assignment> Scheduler::next_chunk(int worker, double now_s) {
   if (running_on_.size() <= static_cast<std::size_t>(worker)) {
     running_on_.resize(static_cast<std::size_t>(worker) + 1);
   }
+  // Retries first, each preferably on another worker than the one it failed on (a bad
+  // node, a full local disk): for a while it waits for another worker to ask.
+  for (auto it = ready_retries_.begin(); it != ready_retries_.end() && chunk.size() < size;) {
+    const bool elsewhere =
+        options_.worker_count == 1 || it->failed_on != worker || now_s >= it->avoid_until_s;
+    if (!elsewhere) {
+      ++it;
+      continue;
+    }
+    start_attempt(it->task, worker, now_s, chunk);
+    it = ready_retries_.erase(it);
+  }
   while (chunk.size() < size && !queue_.empty()) {
     const std::size_t task = queue_.front();
     queue_.pop_front();
-    move_status(task, TaskStatus::Running);
-    StudyCounts& counts = counts_[study_of_task_[task]];
-    if (!counts.started_s) counts.started_s = now_s;
-    TaskRecord& record = records_[task];
-    ++record.attempts;
-    record.worker_rank = worker;
-    running_on_[static_cast<std::size_t>(worker)].push_back(task);
-    chunk.push_back(Assignment{task, record.attempts});
+    start_attempt(task, worker, now_s, chunk);
   }
   return chunk;
 }
@@ -182,6 +201,15 @@ void Scheduler::release_worker(int worker) {
 }
 
 std::optional<double> Scheduler::next_retry_time() const {
+  if (!ready_retries_.empty()) {
+    // A retry waiting for another worker becomes anyone's at avoid_until_s.
+    double earliest = ready_retries_.front().avoid_until_s;
+    for (const auto& retry : ready_retries_)
+      earliest = std::min(earliest, retry.avoid_until_s);
+    for (const auto& retry : retries_)
+      earliest = std::min(earliest, retry.ready_at_s);
+    return earliest;
+  }
   if (retries_.empty()) return std::nullopt;
   double earliest = retries_.front().ready_at_s;
   for (const auto& retry : retries_)

@@ -221,3 +221,34 @@ TEST(Scheduler, TaskRunningWhenTheJobDiedIsFreeOnceThenCounts) {
   EXPECT_NE(s.records()[1].error.find("interrupted"), std::string::npos);
   EXPECT_EQ(s.counts(0).failed, 1);
 }
+
+TEST(Scheduler, RetryPrefersAnotherWorkerForAWhile) {
+  SchedulerOptions options;
+  options.worker_count = 2;
+  options.chunk_size = 1;
+  options.retry_backoff_s = 0;
+  options.avoid_failed_worker_s = 5;
+  auto s = make(3, options);
+  s.next_chunk(1, 0);
+  s.record(1, failure(0), 0);
+  // Worker 1 asks again: it gets fresh work, not its own failure back.
+  auto mine = s.next_chunk(1, 1);
+  ASSERT_EQ(mine.size(), 1u);
+  EXPECT_EQ(mine[0].task, 1u);
+  // Worker 2 gets the retry, before the queue.
+  auto other = s.next_chunk(2, 1);
+  ASSERT_EQ(other.size(), 1u);
+  EXPECT_EQ(other[0].task, 0u);
+  EXPECT_EQ(other[0].attempt, 2);
+  // A retry nobody else picks up goes to its old worker after the waiting time.
+  s.record(2, failure(0), 2);
+  s.record(1, success(1), 2);
+  auto early = s.next_chunk(2, 3);
+  ASSERT_EQ(early.size(), 1u);
+  EXPECT_EQ(early[0].task, 2u);  // the queue, not its own failure
+  EXPECT_TRUE(s.next_chunk(2, 4).empty());
+  EXPECT_EQ(s.next_retry_time(), 8.0);  // promoted at t = 3, then 5 s for another worker
+  auto late = s.next_chunk(2, 8.0);
+  ASSERT_EQ(late.size(), 1u);
+  EXPECT_EQ(late[0].task, 0u);
+}

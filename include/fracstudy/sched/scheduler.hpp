@@ -29,6 +29,7 @@ struct SchedulerOptions {
   double target_chunk_s = 1.0;             ///< automatic chunks aim at about this much work
   std::int64_t max_auto_chunk = 256;       ///< automatic chunks never exceed this
   bool fresh_retry_budget = false;         ///< earlier attempts do not count (`fracstudy retry`)
+  double avoid_failed_worker_s = 5;        ///< a retry waits this long for another worker to ask
 };
 
 /// One attempt handed to a worker.
@@ -77,7 +78,9 @@ class Scheduler {
   /// No task waits or runs any more.
   bool finished() const { return unfinished_ == 0; }
   /// Some task waits (now or after a backoff).
-  bool has_waiting() const { return !queue_.empty() || !retries_.empty(); }
+  bool has_waiting() const {
+    return !queue_.empty() || !retries_.empty() || !ready_retries_.empty();
+  }
   /// The earliest time a delayed retry becomes ready; nullopt when none waits.
   std::optional<double> next_retry_time() const;
 
@@ -99,6 +102,7 @@ class Scheduler {
   static void append_failure(TaskRecord& record, const std::string& reason);
   int retries_used(std::size_t task) const;
   void promote_ready_retries(double now_s);
+  void start_attempt(std::size_t task, int worker, double now_s, std::vector<Assignment>& chunk);
   void task_ended(std::size_t task, double now_s);
 
   std::vector<std::size_t> study_of_task_;
@@ -106,7 +110,13 @@ class Scheduler {
   std::vector<TaskRecord> records_;
   std::vector<StudyCounts> counts_;
   SchedulerOptions options_;
-  std::deque<std::size_t> queue_;                     // ready to run, in order
+  std::deque<std::size_t> queue_;  // ready to run, in order
+  struct ReadyRetry {
+    std::size_t task;
+    int failed_on;         // the worker of the failed attempt
+    double avoid_until_s;  // until then, only other workers get it
+  };
+  std::deque<ReadyRetry> ready_retries_;              // backoff over, served before the queue
   std::vector<DelayedRetry> retries_;                 // failed attempts waiting for their backoff
   std::vector<std::vector<std::size_t>> running_on_;  // per worker rank
   std::size_t unfinished_ = 0;
