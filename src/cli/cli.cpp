@@ -30,6 +30,9 @@ Commands:
                        progress of every study in a result file
   export OUT.h5 [--format csv|json] [--table tasks|summary] [--study NAME]
                        a result table on stdout
+  tools                the JSON definitions of the AI tools
+  tool NAME [JSON]     call one AI tool (--workspace DIR --launcher local|slurm --ranks N)
+  mcp                  serve the AI tools as an MCP server on stdio
 
 Run `fracstudy COMMAND --help` for the options and an example of each command.
 
@@ -51,9 +54,12 @@ int dispatch(int argc, char** argv, const std::string& command,
   if (command == "simulate") return simulate_command(args);
   if (command == "status") return status_command(args);
   if (command == "export") return export_command(args);
+  if (command == "tools") return tools_command(args);
+  if (command == "tool") return tool_command(args);
+  if (command == "mcp") return mcp_command(args);
   throw study::InputError(
       "unknown command '" + command +
-      "' (commands: run, retry, validate, simulate, status, export; see --help)");
+      "' (commands: run, retry, validate, simulate, status, export, tools, tool, mcp; see --help)");
 }
 
 }  // namespace

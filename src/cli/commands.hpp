@@ -8,6 +8,9 @@ namespace fracstudy::cli {
 int run_command(int argc, char** argv, const std::vector<std::string>& args);
 int retry_command(int argc, char** argv, const std::vector<std::string>& args);
 int validate_command(const std::vector<std::string>& args);
+int tools_command(const std::vector<std::string>& args);
+int tool_command(const std::vector<std::string>& args);
+int mcp_command(const std::vector<std::string>& args);
 int simulate_command(const std::vector<std::string>& args);
 int status_command(const std::vector<std::string>& args);
 int export_command(const std::vector<std::string>& args);

@@ -20,6 +20,7 @@
 #include "fracstudy/io/result_file.hpp"
 #include "fracstudy/study/errors.hpp"
 #include "fracstudy/study/parser.hpp"
+#include "fracstudy/tools/status.hpp"
 #include "fracstudy/transport/mpi_transport.hpp"
 #include "options.hpp"
 #include "report.hpp"
@@ -294,7 +295,7 @@ int report_end(const RunPlan& plan, exec::RunEnd end, int ranks, double elapsed_
   }
   std::cout << "\nwrote " << plan.output << ": " << completed << " completed, " << failed
             << " failed, " << ranks << (ranks == 1 ? " rank, " : " ranks, ")
-            << duration_in_words(elapsed_s) << "\n";
+            << tools::duration_in_words(elapsed_s) << "\n";
   if (end == exec::RunEnd::Interrupted) {
     std::cerr << "fracstudy: interrupted by signal " << exec::drain_signal() << " after a clean "
               << "checkpoint: " << total - completed - failed << " of " << total
