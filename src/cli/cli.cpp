@@ -30,6 +30,8 @@ Commands:
                        progress of every study in a result file
   export OUT.h5 [--format csv|json] [--table tasks|summary] [--study NAME]
                        a result table on stdout
+  submit STUDY.yaml [--ntasks N] [--time T] [-- SBATCH ARGS]
+                       submit the study to Slurm (requeues itself until done)
   tools                the JSON definitions of the AI tools
   tool NAME [JSON]     call one AI tool (--workspace DIR --launcher local|slurm --ranks N)
   mcp                  serve the AI tools as an MCP server on stdio
@@ -57,9 +59,10 @@ int dispatch(int argc, char** argv, const std::string& command,
   if (command == "tools") return tools_command(args);
   if (command == "tool") return tool_command(args);
   if (command == "mcp") return mcp_command(args);
+  if (command == "submit") return submit_command(args);
   throw study::InputError(
       "unknown command '" + command +
-      "' (commands: run, retry, validate, simulate, status, export, tools, tool, mcp; see --help)");
+      "' (commands: run, retry, validate, simulate, status, export, submit, tools, tool, mcp; see --help)");
 }
 
 }  // namespace

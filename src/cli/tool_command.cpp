@@ -41,19 +41,6 @@ void add_operator_options(CommandSpec& spec) {
       "cap on tool calls per minute (all callers of this workspace)");
 }
 
-std::string self_executable() {
-  std::error_code error;
-  const auto path = fs::read_symlink("/proc/self/exe", error);
-  return error ? "fracstudy" : path.string();
-}
-
-/// The installed batch script, else the one in the source tree this was built from.
-std::string default_sbatch_script() {
-  const fs::path installed = fs::path(FRACSTUDY_INSTALL_DATADIR) / "fracstudy.sbatch";
-  if (fs::exists(installed)) return installed.string();
-  return (fs::path(FRACSTUDY_SOURCE_DIR) / "slurm" / "fracstudy.sbatch").string();
-}
-
 tools::ToolServerOptions server_options(const po::variables_map& values) {
   tools::ToolServerOptions options;
   options.workspace = values["workspace"].as<std::string>();

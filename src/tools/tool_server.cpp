@@ -239,7 +239,9 @@ ToolResult ToolServer::run_parametric_study(const json& arguments) {
 
 ToolResult ToolServer::start(const std::string& id, const std::vector<std::string>& fracstudy_args,
                              const std::vector<std::string>& slurm_env) {
-  const auto record = launcher_.launch(fracstudy_args, {kStudyFile, kResultFile}, slurm_env,
+  std::vector<std::string> environment = slurm_env;
+  environment.push_back("FRACSTUDY=" + options_.launcher.fracstudy_exe);
+  const auto record = launcher_.launch(fracstudy_args, {kStudyFile, kResultFile}, environment,
                                        workspace_.file(id, kLogFile), workspace_.study_dir(id));
   workspace_.write_file(id, kLaunchFile, record.to_json().dump(2) + "\n");
   return ToolResult::ok(json::object());
