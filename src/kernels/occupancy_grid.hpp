@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "brownian.hpp"
@@ -100,15 +101,45 @@ class OccupancyGrid {
   /// so that every centre within reach lies in the 3^D block around x.
   std::optional<double> first_contact(const Vec<D>& x, const Vec<D>& u, double length,
                                       double contact) const {
+    if (const auto hit = first_contact_with(x, u, length, contact)) return hit->distance;
+    return std::nullopt;
+  }
+
+  /// Where a segment first touches a centre's contact sphere, and which centre.
+  struct Contact {
+    double distance;     ///< along the segment, in the caller's length unit
+    std::size_t centre;  ///< index of the touched centre in centres()
+  };
+
+  /// first_contact, also naming the touched centre.
+  std::optional<Contact> first_contact_with(const Vec<D>& x, const Vec<D>& u, double length,
+                                            double contact) const {
     const Cell cell = cell_of(x);
     double first = std::numeric_limits<double>::infinity();
+    std::int32_t touched = kNone;
     for_each_block_cell(cell, cells_per_side_, [&](const Cell& c) {
       for (std::int32_t i = head_[flat_index(c, cells_per_side_)]; i != kNone; i = next_of(i)) {
-        first = std::min(first, ray_sphere_entry(add_scaled<D>(x, -1.0, centre_of(i)), u, contact));
+        const double entry = ray_sphere_entry(add_scaled<D>(x, -1.0, centre_of(i)), u, contact);
+        if (entry < first) {
+          first = entry;
+          touched = i;
+        }
       }
     });
-    if (first <= length) return first;
+    if (first <= length) return Contact{first, static_cast<std::size_t>(touched)};
     return std::nullopt;
+  }
+
+  /// Rebuilds the grid, if needed, so that it covers at least [-half_width, half_width]^D;
+  /// the covered width at least doubles each time, so growing a cluster rebuilds it only
+  /// O(log N) times.
+  void cover(double half_width) {
+    if (half_width_ >= half_width) return;
+    OccupancyGrid larger(cell_size_, std::max(half_width, 2 * half_width_));
+    for (const Vec<D>& centre : centres_) {
+      larger.insert(centre);
+    }
+    *this = std::move(larger);
   }
 
  private:
