@@ -91,9 +91,10 @@ class DlaGrowth {
   /// Releases one walker and returns the point where it sticks.
   Vec<D> walk_until_stuck() {
     Vec<D> x = detail::scaled<D>(launch_radius(), detail::random_direction<D>(rng_));
+    double radius = detail::norm<D>(x);  // |x|, shared by the free path and the launch test
     for (;;) {
       deadline_check_.tick();
-      const double gap = free_path(x);
+      const double gap = free_path(x, radius);
       const Vec<D> direction = detail::random_direction<D>(rng_);
       if (gap >= kMinStep) {
         x = detail::add_scaled<D>(x, gap, direction);
@@ -101,19 +102,23 @@ class DlaGrowth {
                      grid_.first_contact(x, direction, kMinStep, kContactDistance)) {
         x = detail::add_scaled<D>(x, *contact, direction);
         if (rng_.bernoulli(sticking_probability_)) return x;
-        continue;  // no stick: walk on from the contact point
+        // no stick: walk on from the contact point
       } else {
         x = detail::add_scaled<D>(x, kMinStep, direction);
       }
-      if (detail::norm<D>(x) > launch_radius()) x = return_to_launch_sphere(x);
+      radius = detail::norm<D>(x);
+      if (radius > launch_radius()) {
+        x = return_to_launch_sphere(x);
+        radius = detail::norm<D>(x);
+      }
     }
   }
 
-  /// A lower bound on how far the walker at x can move in any direction without touching a
-  /// particle: (distance to the nearest centre) - 2r, bounded below cheaply both by the
-  /// cluster's bounding sphere and by the occupancy grid.
-  double free_path(const Vec<D>& x) const {
-    const double beyond_cluster = detail::norm<D>(x) - max_centre_distance_;
+  /// A lower bound on how far the walker at x (|x| = radius) can move in any direction
+  /// without touching a particle: (distance to the nearest centre) - 2r, bounded below
+  /// cheaply both by the cluster's bounding sphere and by the occupancy grid.
+  double free_path(const Vec<D>& x, double radius) const {
+    const double beyond_cluster = radius - max_centre_distance_;
     return std::max(beyond_cluster, grid_.nearest_distance_bound(x)) - kContactDistance;
   }
 
