@@ -37,7 +37,7 @@ constexpr double kSpacing = 2.0;
 /// Steps between two deadline checks (well under a millisecond of work).
 constexpr std::int64_t kStepsPerDeadlineCheck = 4096;
 
-/// Sites per side of the first lattice array, which grows as needed.
+/// Half the side, in sites, of the first lattice array (which grows as needed).
 constexpr std::int64_t kInitialHalfWidth = 16;
 
 /// Integer coordinates of a lattice site.
