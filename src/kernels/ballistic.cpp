@@ -28,8 +28,8 @@
 //
 // A contact sticks with the sticking probability. A particle that does not stick is
 // re-emitted from the contact point in a direction drawn from Lambert's cosine law about
-// the contact normal, the diffuse reflection of kinetic theory (Maxwell 1879; Knudsen
-// 1915): a ballistic particle is one whose mean free path exceeds the cluster, the
+// the contact normal, the diffuse reflection of kinetic theory (Maxwell 1879; Knudsen's
+// cosine law): a ballistic particle is one whose mean free path exceeds the cluster, the
 // free-molecular regime, in which diffuse re-emission is the standard wall condition. It
 // then flies on, possibly to further contacts; one that leaves the bounding sphere
 // never returns (straight lines do not) and the next particle arrives. Discarding a
@@ -37,7 +37,7 @@
 // accepted contacts would follow the same distribution as for p = 1. Re-emission lets a
 // particle that bounces off a tip reach deeper, so smaller p gives denser clusters, as in
 // reaction-limited particle–cluster growth (Meakin, "Fractals, scaling and growth far from
-// equilibrium", Cambridge 1998, ch. 3).
+// equilibrium", Cambridge 1998).
 
 namespace fracstudy::kernels {
 namespace {

@@ -9,13 +9,13 @@
 
 // The ensemble-mean fractal dimension of off-lattice particle–cluster ballistic aggregation.
 //
-// Expectation: compact, df = d. Straight trajectories cannot be screened the way Brownian
-// ones are; Ball & Witten, Phys. Rev. A 29, 2966 (1984) showed that the density of such
-// aggregates stays finite (df = d), as Vold (J. Colloid Sci. 18, 684 (1963)) and Meakin's
-// simulations suggested, and the lattice version's df = 2 in 2D has since been proved
-// (Procaccia, Procaccia & Elboim, arXiv:2308.13193). The density approaches its limit
-// slowly (Liang & Kadanoff, Phys. Rev. A 31, 2628 (1985)), so finite clusters read df
-// below d.
+// Expectation: compact, df = d. The model is Vold's (J. Colloid Sci. 18, 684 (1963)).
+// Straight trajectories cannot be screened the way Brownian ones are: Ball & Witten,
+// Phys. Rev. A 29, 2966 (1984) showed that such aggregates keep a finite density (df = d),
+// and for the lattice version in 2D this has been proved rigorously ("On the radial growth
+// of ballistic aggregation and other aggregation models", arXiv:2308.13193). The density
+// approaches its limit slowly (Liang & Kadanoff, Phys. Rev. A 31, 2628 (1985)), so finite
+// clusters read df below d.
 //
 // The kernel fits Rg(N) over the last two decades, [N/100, N] with a floor of 100. Measured
 // while writing this test (seeds 0..M-1, Release, one core):
