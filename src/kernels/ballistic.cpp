@@ -56,6 +56,12 @@ constexpr double kCellSize = 3.0;
 /// every jump shorter than a segment is a wasted step.
 constexpr double kSegment = kCellSize - kContactDistance;
 
+/// Distance maps only at level 0 (within 9r in 2D, 6r in 3D of the cluster): a flight is a
+/// straight line that crosses open space in a few jumps anyway, and each map level costs
+/// every insertion. Measured (CPU time, 10^5 particles): one level 0.46 s (3D) and 0.17 s
+/// (2D), two levels 0.59 / 0.18 s, all levels 0.64 / 0.22 s.
+constexpr std::size_t kMapLevels = 1;
+
 /// Particles start this far outside the sphere that bounds every possible contact
 /// (largest centre distance + 2r). Any margin is exact; a small one keeps rounding off
 /// the boundary.
@@ -81,7 +87,7 @@ class BallisticGrowth {
       : sticking_probability_(sticking_probability),
         rng_(seed),
         deadline_check_(deadline, kStepsPerDeadlineCheck),
-        grid_(kCellSize, 8 * kCellSize),
+        grid_(kCellSize, 8 * kCellSize, kMapLevels),
         history_(log_spaced_sizes(n, detail::kSamplesPerDecade)) {
     attach(Vec<D>{});
   }

@@ -38,9 +38,12 @@ class OccupancyGrid {
   using Cell = std::array<std::int64_t, D>;
 
   /// An empty grid of level-0 cells of side `cell_size` covering at least
-  /// [-half_width, half_width]^D.
-  OccupancyGrid(double cell_size, double half_width)
-      : cell_size_(cell_size),
+  /// [-half_width, half_width]^D, with distance maps at up to `max_levels` levels (fewer
+  /// levels make insertions cheaper and far bounds weaker).
+  OccupancyGrid(double cell_size, double half_width,
+                std::size_t max_levels = std::numeric_limits<std::size_t>::max())
+      : max_levels_(max_levels),
+        cell_size_(cell_size),
         inverse_cell_size_(1.0 / cell_size),
         cells_per_side_(static_cast<std::int64_t>(std::ceil(2.0 * half_width / cell_size))),
         half_width_(0.5 * static_cast<double>(cells_per_side_) * cell_size),
@@ -58,7 +61,7 @@ class OccupancyGrid {
       level_sides_.push_back(n);
       level_reach_sq_.push_back(reach * reach);
       level_unit_sq_.push_back(reach * reach / kCapped);
-      if (n <= reach_in_cells(level)) break;
+      if (n <= reach_in_cells(level) || level + 1 >= max_levels_) break;
     }
     coarse_maps_.assign(offset, kCapped);
   }
@@ -148,7 +151,7 @@ class OccupancyGrid {
   /// O(log N) times.
   void cover(double half_width) {
     if (half_width_ >= half_width) return;
-    OccupancyGrid larger(cell_size_, std::max(half_width, 2 * half_width_));
+    OccupancyGrid larger(cell_size_, std::max(half_width, 2 * half_width_), max_levels_);
     for (const Vec<D>& centre : centres_) {
       larger.insert(centre);
     }
@@ -395,6 +398,7 @@ class OccupancyGrid {
   const Vec<D>& centre_of(std::int32_t i) const { return centres_[static_cast<std::size_t>(i)]; }
   std::int32_t next_of(std::int32_t i) const { return next_[static_cast<std::size_t>(i)]; }
 
+  std::size_t max_levels_;
   double cell_size_;
   double inverse_cell_size_;
   std::int64_t cells_per_side_;
