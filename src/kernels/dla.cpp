@@ -18,8 +18,10 @@
 //
 // One walker at a time is released on a circle/sphere just outside the cluster and moves as
 // a Brownian particle, sampled exactly by large steps:
-//  - far from the cluster it jumps to a uniform point of the largest sphere around it that
-//    touches no particle (the exit point of Brownian motion from a ball is uniform);
+//  - far from the cluster it jumps to a uniform point of a sphere around it that provably
+//    touches no particle (the exit point of Brownian motion from a ball is uniform); the
+//    occupancy grid's distance maps make that sphere nearly as large as the gap to the
+//    nearest particle, near the cluster and far from it (fewer, longer jumps);
 //  - within kMinStep of contact it takes steps of length kMinStep, and the first contact
 //    along each step is found exactly (ray against the radius-2r spheres around centres);
 //  - a contact sticks with the sticking probability, otherwise the walk goes on from the
