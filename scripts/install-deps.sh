@@ -5,7 +5,8 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 
 packages=(build-essential cmake libopenmpi-dev openmpi-bin libhdf5-dev hdf5-tools
-          libboost-program-options-dev libyaml-cpp-dev nlohmann-json3-dev libgtest-dev)
+          libboost-program-options-dev libyaml-cpp-dev nlohmann-json3-dev libgtest-dev
+          libbenchmark-dev)
 with_tests=false
 if [ "${1:-}" = "--tests" ]; then
   with_tests=true

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <limits>
 #include <stdexcept>
 
@@ -13,6 +14,38 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 /// Whether a sample can enter a log-log fit: both logarithms must exist.
 bool is_loggable(const GrowthSample& sample) {
   return sample.n > 0 && sample.rg > 0 && std::isfinite(sample.rg);
+}
+
+/// A straight line y = intercept + slope x and its residual sum of squares.
+struct Line {
+  double intercept, slope, residual;
+};
+
+/// Least-squares line through the points (x, y), from centred sums.
+Line fit_line(std::span<const double> x, std::span<const double> y) {
+  const auto count = static_cast<double>(x.size());
+  double mean_x = 0, mean_y = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    mean_x += x[i] / count;
+    mean_y += y[i] / count;
+  }
+  double sxx = 0, sxy = 0, syy = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    sxx += (x[i] - mean_x) * (x[i] - mean_x);
+    sxy += (x[i] - mean_x) * (y[i] - mean_y);
+    syy += (y[i] - mean_y) * (y[i] - mean_y);
+  }
+  const double slope = sxy / sxx;
+  return {mean_y - slope * mean_x, slope, std::max(0.0, syy - slope * sxy)};
+}
+
+/// The line of Rg against N^exponent through the samples.
+Line fit_offset_line(std::span<const double> n, std::span<const double> rg, double exponent) {
+  std::vector<double> powers(n.size());
+  for (std::size_t i = 0; i < n.size(); ++i) {
+    powers[i] = std::pow(n[i], exponent);
+  }
+  return fit_line(powers, rg);
 }
 
 }  // namespace
@@ -48,6 +81,56 @@ PowerLawFit fit_power_law(std::span<const GrowthSample> samples, std::int64_t n_
   fit.df = 1.0 / slope;
   // log N = log kf + df log Rg holds at the centroid (mean_x, mean_y) of the fit.
   fit.kf = std::exp(mean_x - fit.df * mean_y);
+  return fit;
+}
+
+OffsetPowerLawFit fit_power_law_with_offset(std::span<const GrowthSample> samples,
+                                            std::int64_t n_min, std::int64_t n_max) {
+  std::vector<double> n, rg;
+  for (const GrowthSample& sample : samples) {
+    if (sample.n < n_min || sample.n > n_max || !is_loggable(sample)) continue;
+    if (!n.empty() && static_cast<double>(sample.n) == n.back()) continue;  // one per size
+    n.push_back(static_cast<double>(sample.n));
+    rg.push_back(sample.rg);
+  }
+  OffsetPowerLawFit fit{{kNaN, kNaN, 0, 0}, kNaN};
+  if (n.empty()) return fit;
+  fit.power_law.n_min = static_cast<std::int64_t>(*std::min_element(n.begin(), n.end()));
+  fit.power_law.n_max = static_cast<std::int64_t>(*std::max_element(n.begin(), n.end()));
+  if (n.size() < 3) return fit;  // three parameters need three sizes
+
+  // Golden-section search for the exponent 1/df in [1/20, 1]; the residual of the best
+  // line is smooth and, for data near a power law, has a single minimum there.
+  constexpr double kLowest = 1.0 / 20, kHighest = 1.0;
+  constexpr int kIterations = 80;  // shrinks the bracket by 0.618^80 ~ 2e-17
+  const double ratio = (std::sqrt(5.0) - 1.0) / 2.0;
+  double lo = kLowest, hi = kHighest;
+  double a = hi - ratio * (hi - lo), b = lo + ratio * (hi - lo);
+  double residual_a = fit_offset_line(n, rg, a).residual;
+  double residual_b = fit_offset_line(n, rg, b).residual;
+  for (int i = 0; i < kIterations; ++i) {
+    if (residual_a <= residual_b) {
+      hi = b;
+      b = a;
+      residual_b = residual_a;
+      a = hi - ratio * (hi - lo);
+      residual_a = fit_offset_line(n, rg, a).residual;
+    } else {
+      lo = a;
+      a = b;
+      residual_a = residual_b;
+      b = lo + ratio * (hi - lo);
+      residual_b = fit_offset_line(n, rg, b).residual;
+    }
+  }
+  const double exponent = 0.5 * (lo + hi);
+  const double edge = 1e-6;
+  if (exponent < kLowest + edge || exponent > kHighest - edge) return fit;  // no interior minimum
+  const Line line = fit_offset_line(n, rg, exponent);
+  if (!(line.slope > 0)) return fit;  // Rg not growing with N
+  fit.power_law.df = 1.0 / exponent;
+  fit.power_law.kf = std::pow(line.slope, -fit.power_law.df);
+  fit.offset = line.intercept;
   return fit;
 }
 

@@ -2,7 +2,9 @@
 
 #include <string>
 
+#include "fracstudy/kernels/ballistic.hpp"
 #include "fracstudy/kernels/dla.hpp"
+#include "fracstudy/kernels/eden.hpp"
 
 namespace fracstudy::kernels {
 
@@ -14,7 +16,8 @@ Deadline Deadline::after(double seconds) {
 }
 
 bool is_implemented(Algorithm algorithm) {
-  return algorithm == Algorithm::DLA;
+  return algorithm == Algorithm::DLA || algorithm == Algorithm::BALLISTIC ||
+         algorithm == Algorithm::EDEN;
 }
 
 SimulationResult simulate(Algorithm algorithm, const SimulationParameters& parameters,
@@ -27,6 +30,10 @@ SimulationResult simulate(Algorithm algorithm, const SimulationParameters& param
   switch (algorithm) {
     case Algorithm::DLA:
       return simulate_dla(parameters, seed, deadline);
+    case Algorithm::BALLISTIC:
+      return simulate_ballistic(parameters, seed, deadline);
+    case Algorithm::EDEN:
+      return simulate_eden(parameters, seed, deadline);
     default:
       throw InvalidParameters(std::string(name_of(algorithm)) + " is not implemented yet");
   }
