@@ -10,7 +10,8 @@ packages=(build-essential cmake libopenmpi-dev openmpi-bin libhdf5-dev hdf5-tool
 with_tests=false
 if [ "${1:-}" = "--tests" ]; then
   with_tests=true
-  packages+=(python3 python3-h5py python3-numpy python3-jsonschema clang-format)
+  packages+=(python3 python3-h5py python3-numpy python3-jsonschema clang-format
+             slurm-wlm slurmctld slurmd slurm-client munge)
   # Node.js runs the MCP SDK client test; keep one that is already there (any source).
   command -v node >/dev/null 2>&1 || packages+=(nodejs npm)
 fi

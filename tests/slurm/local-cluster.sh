@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# A one-node Slurm cluster on localhost for the tests: munged, slurmctld and slurmd with
-# their state under one folder, started directly (no systemd) and stopped by their PIDs.
+# A one-node Slurm cluster on localhost for the tests: munged (unless one already runs),
+# slurmctld and slurmd with their state under one folder, started directly (no systemd)
+# and stopped by the PIDs of what this script started.
 #
 #   tests/slurm/local-cluster.sh start DIR   # prints `export SLURM_CONF=...`; waits for idle
 #   tests/slurm/local-cluster.sh stop DIR
@@ -62,7 +63,10 @@ start_munge() {
   [ -s /etc/munge/munge.key ] || create-munge-key -f >/dev/null 2>&1 || true
   runuser -u munge -- /usr/sbin/munged
   for _ in $(seq 50); do
-    munge -n 2>/dev/null | unmunge >/dev/null 2>&1 && return
+    if munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then
+      cp /run/munge/munged.pid "$dir/munged.pid"  # ours to stop
+      return
+    fi
     sleep 0.1
   done
   echo "local-cluster: munged did not start" >&2
@@ -88,14 +92,14 @@ start() {
 }
 
 stop() {
-  for daemon in slurmd slurmctld; do
+  for daemon in slurmd slurmctld munged; do
     if [ -s "$dir/$daemon.pid" ]; then
       kill "$(cat "$dir/$daemon.pid")" 2>/dev/null || true
     fi
   done
   for _ in $(seq 50); do
     alive=0
-    for daemon in slurmd slurmctld; do
+    for daemon in slurmd slurmctld munged; do
       [ -s "$dir/$daemon.pid" ] && kill -0 "$(cat "$dir/$daemon.pid")" 2>/dev/null && alive=1
     done
     [ "$alive" -eq 0 ] && return
