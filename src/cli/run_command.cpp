@@ -18,6 +18,7 @@
 #include "fracstudy/exec/drain.hpp"
 #include "fracstudy/exec/task_runner.hpp"
 #include "fracstudy/io/result_file.hpp"
+#include "fracstudy/kernels/simulation.hpp"
 #include "fracstudy/study/errors.hpp"
 #include "fracstudy/study/parser.hpp"
 #include "fracstudy/tools/status.hpp"
@@ -326,6 +327,11 @@ int coordinate(RunPlan& plan, const std::vector<study::Task>& tasks,
   options.chunk_size = execution.chunk_size;
   options.max_retries = execution.max_retries;
   options.fresh_retry_budget = plan.fresh_retry_budget;
+  options.task_cost.reserve(tasks.size());
+  for (const auto& task : tasks) {
+    const auto& spec = plan.file.studies[task.study];
+    options.task_cost.push_back(kernels::estimated_cost(spec.algorithm, spec.points[task.point]));
+  }
   sched::Scheduler scheduler(std::move(study_of_task), std::move(plan.records),
                              plan.file.studies.size(), options);
   ResultWriter writer(plan, tasks, transport.size());

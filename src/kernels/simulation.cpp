@@ -1,5 +1,7 @@
 #include "fracstudy/kernels/simulation.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <string>
 
 #include "fracstudy/kernels/ballistic.hpp"
@@ -13,6 +15,21 @@ Deadline Deadline::after(double seconds) {
   const auto span =
       std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   return Deadline{Clock::now() + span};
+}
+
+double estimated_cost(Algorithm algorithm, const SimulationParameters& parameters) {
+  const double n = static_cast<double>(std::max<std::int64_t>(1, parameters.n_particles));
+  const double three_d = parameters.dimension == 3 ? 3.0 : 1.0;
+  // Measured growth (docs/performance.md): the walkers' kernels cost about N log N, 3D
+  // about three times 2D; Eden is linear and far cheaper per particle.
+  switch (algorithm) {
+    case Algorithm::EDEN:
+      return 0.05 * n;
+    case Algorithm::CCA:
+      return 20.0 * three_d * n * std::log2(n + 1);
+    default:
+      return three_d * n * std::log2(n + 1);
+  }
 }
 
 bool is_implemented(Algorithm algorithm) {

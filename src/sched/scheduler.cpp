@@ -39,6 +39,17 @@ Scheduler::Scheduler(std::vector<std::size_t> study_of_task, std::vector<TaskRec
         ++unfinished_;
     }
   }
+  if (!options_.task_cost.empty()) {
+    if (options_.task_cost.size() != records_.size()) {
+      throw std::invalid_argument("scheduler: one cost per task is required");
+    }
+    // Longest first: the big tasks of a sweep start early instead of finishing last.
+    std::vector<std::size_t> order(queue_.begin(), queue_.end());
+    std::stable_sort(order.begin(), order.end(), [this](std::size_t a, std::size_t b) {
+      return options_.task_cost[a] > options_.task_cost[b];
+    });
+    queue_.assign(order.begin(), order.end());
+  }
 }
 
 void Scheduler::recover_interrupted(TaskRecord& record) const {
@@ -87,19 +98,41 @@ void Scheduler::move_status(std::size_t task, TaskStatus to) {
   ++changes_;
 }
 
-std::int64_t Scheduler::current_chunk_size() const {
-  if (options_.chunk_size) return *options_.chunk_size;
-  const auto waiting = static_cast<std::int64_t>(queue_.size() + ready_retries_.size());
+double Scheduler::cost_of(std::size_t task) const {
+  return options_.task_cost.empty() ? 1.0 : options_.task_cost[task];
+}
+
+std::size_t Scheduler::chunk_count_limit() const {
+  if (options_.chunk_size) return static_cast<std::size_t>(*options_.chunk_size);
+  // Before anything was measured, one task at a time: its duration is unknown.
+  if (completed_cost_ == 0) return 1;
   // Guided self-scheduling: a share of what is left, so the last chunks are small and
-  // the workers finish together ...
+  // the workers finish together.
+  const auto waiting = static_cast<std::int64_t>(queue_.size() + ready_retries_.size());
   const std::int64_t guided = std::max<std::int64_t>(1, waiting / (4 * options_.worker_count));
-  // ... and no bigger than about target_chunk_s of measured work, so long tasks go out
-  // one at a time. Before anything was measured, one task at a time.
-  if (completed_attempts_ == 0) return 1;
-  const double mean_s = completed_time_s_ / static_cast<double>(completed_attempts_);
-  const double by_time = mean_s > 0 ? options_.target_chunk_s / mean_s : 1e18;
-  const auto timed = static_cast<std::int64_t>(std::clamp(by_time, 1.0, 1e18));
-  return std::min({guided, timed, options_.max_auto_chunk});
+  return static_cast<std::size_t>(std::min(guided, options_.max_auto_chunk));
+}
+
+bool Scheduler::fits(const std::vector<Assignment>& chunk, double chunk_cost, double task_cost,
+                     std::size_t limit) const {
+  if (chunk.size() >= limit) return false;
+  if (chunk.empty() || options_.chunk_size) return true;
+  // Automatic chunks hold about target_chunk_s of work, predicted from the measured time
+  // per unit of estimated cost: long tasks go out alone, short ones by the hundred.
+  const double seconds_per_cost = completed_time_s_ / completed_cost_;
+  return (chunk_cost + task_cost) * seconds_per_cost <= options_.target_chunk_s;
+}
+
+std::int64_t Scheduler::current_chunk_size() const {
+  const std::size_t limit = chunk_count_limit();
+  std::vector<Assignment> chunk;
+  double chunk_cost = 0;
+  for (const std::size_t task : queue_) {
+    if (!fits(chunk, chunk_cost, cost_of(task), limit)) break;
+    chunk.push_back(Assignment{task, 0});
+    chunk_cost += cost_of(task);
+  }
+  return static_cast<std::int64_t>(std::max<std::size_t>(1, chunk.size()));
 }
 
 void Scheduler::promote_ready_retries(double now_s) {
@@ -126,26 +159,30 @@ void Scheduler::start_attempt(std::size_t task, int worker, double now_s,
 
 std::vector<Assignment> Scheduler::next_chunk(int worker, double now_s) {
   promote_ready_retries(now_s);
-  const auto size = static_cast<std::size_t>(current_chunk_size());
+  const std::size_t limit = chunk_count_limit();
   std::vector<Assignment> chunk;
+  double chunk_cost = 0;
   if (running_on_.size() <= static_cast<std::size_t>(worker)) {
     running_on_.resize(static_cast<std::size_t>(worker) + 1);
   }
   // Retries first, each preferably on another worker than the one it failed on (a bad
   // node, a full local disk): for a while it waits for another worker to ask.
-  for (auto it = ready_retries_.begin(); it != ready_retries_.end() && chunk.size() < size;) {
+  for (auto it = ready_retries_.begin();
+       it != ready_retries_.end() && fits(chunk, chunk_cost, cost_of(it->task), limit);) {
     const bool elsewhere =
         options_.worker_count == 1 || it->failed_on != worker || now_s >= it->avoid_until_s;
     if (!elsewhere) {
       ++it;
       continue;
     }
+    chunk_cost += cost_of(it->task);
     start_attempt(it->task, worker, now_s, chunk);
     it = ready_retries_.erase(it);
   }
-  while (chunk.size() < size && !queue_.empty()) {
+  while (!queue_.empty() && fits(chunk, chunk_cost, cost_of(queue_.front()), limit)) {
     const std::size_t task = queue_.front();
     queue_.pop_front();
+    chunk_cost += cost_of(task);
     start_attempt(task, worker, now_s, chunk);
   }
   return chunk;
@@ -165,7 +202,7 @@ void Scheduler::record(int worker, const Outcome& outcome, double now_s) {
     record.rg = outcome.rg;
     record.kf = outcome.kf;
     completed_time_s_ += outcome.wall_time_s;
-    ++completed_attempts_;
+    completed_cost_ += cost_of(task);
     move_status(task, TaskStatus::Completed);
     task_ended(task, now_s);
     return;

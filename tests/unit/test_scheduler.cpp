@@ -252,3 +252,35 @@ TEST(Scheduler, RetryPrefersAnotherWorkerForAWhile) {
   ASSERT_EQ(late.size(), 1u);
   EXPECT_EQ(late[0].task, 0u);
 }
+
+TEST(Scheduler, BiggestTasksFirstAndChunksSizedByPredictedTime) {
+  SchedulerOptions options;
+  options.worker_count = 1;
+  options.target_chunk_s = 1.0;
+  // A sweep: tasks 0..3 are small (cost 1), tasks 4..5 are 100 times bigger.
+  options.task_cost = {1, 1, 1, 1, 100, 100};
+  auto s = make(6, options);
+  auto first = s.next_chunk(1, 0);
+  ASSERT_EQ(first.size(), 1u);                 // nothing measured yet
+  EXPECT_EQ(first[0].task, 4u);                // the longest first
+  s.record(1, success(4, /*wall_s=*/0.5), 1);  // 0.005 s per unit of cost
+  // The other big task alone would take 0.5 s; with a small one it still fits 1 s.
+  auto second = s.next_chunk(1, 1);
+  ASSERT_EQ(second.size(), 1u);  // guided bound: 5 waiting / 4 workers-shares = 1
+  EXPECT_EQ(second[0].task, 5u);
+  s.record(1, success(5, 0.5), 2);
+  // Small tasks in the order of the study.
+  auto rest = s.next_chunk(1, 2);
+  EXPECT_EQ(rest[0].task, 0u);
+}
+
+TEST(Scheduler, PredictedTimeCapsAutomaticChunks) {
+  SchedulerOptions options;
+  options.worker_count = 1;
+  options.target_chunk_s = 1.0;
+  options.task_cost = std::vector<double>(1000, 1.0);
+  options.task_cost[0] = 2.0;  // measured first
+  auto s = make(1000, options);
+  s.record(1, success(s.next_chunk(1, 0)[0].task, 0.02), 0);  // 0.01 s per unit
+  EXPECT_EQ(s.current_chunk_size(), 100);  // 100 tasks of 0.01 s = 1 s (guided: 249)
+}

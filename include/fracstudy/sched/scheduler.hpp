@@ -27,9 +27,13 @@ struct SchedulerOptions {
   double retry_backoff_s = 1.0;            ///< wait before the first retry; doubles each time
   double retry_backoff_max_s = 60.0;       ///< longest wait before a retry
   double target_chunk_s = 1.0;             ///< automatic chunks aim at about this much work
-  std::int64_t max_auto_chunk = 256;       ///< automatic chunks never exceed this
-  bool fresh_retry_budget = false;         ///< earlier attempts do not count (`fracstudy retry`)
-  double avoid_failed_worker_s = 5;        ///< a retry waits this long for another worker to ask
+  std::int64_t max_auto_chunk = 4096;      ///< automatic chunks never exceed this
+  /// Estimated relative cost of each task (empty: all equal). The queue starts with the
+  /// most expensive tasks, so a sweep's big tasks do not finish last, and automatic
+  /// chunks are sized by predicted time rather than by count.
+  std::vector<double> task_cost;
+  bool fresh_retry_budget = false;   ///< earlier attempts do not count (`fracstudy retry`)
+  double avoid_failed_worker_s = 5;  ///< a retry waits this long for another worker to ask
 };
 
 /// One attempt handed to a worker.
@@ -102,6 +106,10 @@ class Scheduler {
   static void append_failure(TaskRecord& record, const std::string& reason);
   int retries_used(std::size_t task) const;
   void promote_ready_retries(double now_s);
+  double cost_of(std::size_t task) const;
+  std::size_t chunk_count_limit() const;
+  bool fits(const std::vector<Assignment>& chunk, double chunk_cost, double task_cost,
+            std::size_t limit) const;
   void start_attempt(std::size_t task, int worker, double now_s, std::vector<Assignment>& chunk);
   void task_ended(std::size_t task, double now_s);
 
@@ -122,7 +130,7 @@ class Scheduler {
   std::size_t unfinished_ = 0;
   std::size_t changes_ = 0;
   double completed_time_s_ = 0;  // summed wall time of successful attempts
-  std::int64_t completed_attempts_ = 0;
+  double completed_cost_ = 0;    // their summed estimated cost
 };
 
 }  // namespace fracstudy::sched
