@@ -75,7 +75,7 @@ void print_summaries(std::ostream& out, const io::ResultData& data) {
 }
 
 void print_status_table(std::ostream& out, const io::ResultData& data) {
-  out << pad("study", 24) << pad("algorithm", 11) << pad("status", 18) << pad("completed", 12)
+  out << pad("study", 24) << pad("algorithm", 11) << pad("status", 18) << pad("completed", 18)
       << pad("failed", 8) << pad("done", 7) << pad("remaining", 14) << "\n";
   for (const auto& study : data.studies) {
     const auto json = tools::study_status_json(study, data.ranks);
@@ -83,7 +83,7 @@ void print_status_table(std::ostream& out, const io::ResultData& data) {
     out << pad(study.name, 24) << pad(study.algorithm, 11) << pad(study.status, 18)
         << pad(std::to_string(progress["completed"].get<std::int64_t>()) + "/" +
                    std::to_string(progress["total"].get<std::int64_t>()),
-               12)
+               18)
         << pad(std::to_string(progress["failed"].get<std::int64_t>()), 8)
         << pad(std::to_string(progress["percentage"].get<std::int64_t>()) + "%", 7)
         << pad(json["estimated_remaining"].get<std::string>(), 14) << "\n";

@@ -17,6 +17,7 @@
 #include "fracstudy/exec/coordinator.hpp"
 #include "fracstudy/exec/drain.hpp"
 #include "fracstudy/exec/task_runner.hpp"
+#include "fracstudy/io/journal.hpp"
 #include "fracstudy/io/result_file.hpp"
 #include "fracstudy/kernels/simulation.hpp"
 #include "fracstudy/study/errors.hpp"
@@ -39,8 +40,9 @@ struct RunPlan {
   std::vector<study::TaskRecord> records;  ///< earlier results; empty for a fresh run
   std::vector<io::StudyRun> earlier_runs;  ///< per study, from the file being continued
   double drain_grace_s = 30;
-  std::string resume_hint;          ///< the command that continues an interrupted run
-  bool fresh_retry_budget = false;  ///< `retry`: earlier attempts do not use up retries
+  std::string resume_hint;               ///< the command that continues an interrupted run
+  bool fresh_retry_budget = false;       ///< `retry`: earlier attempts do not use up retries
+  std::uint64_t earlier_generation = 0;  ///< of the file being continued (journal.hpp)
 };
 
 /// CPU time this process used so far: the coordinator's overhead.
@@ -96,6 +98,7 @@ void load_earlier_results(RunPlan& plan, const io::ResultData& data) {
         data.studies[s].total != spec.task_count()) {
       throw InputError(plan.output + ": its studies do not match " + plan.file.path);
     }
+    plan.earlier_generation = data.generation;
     auto records = io::records_of(data.studies[s]);
     plan.records.insert(plan.records.end(), records.begin(), records.end());
     const auto& earlier = data.studies[s];
@@ -199,7 +202,11 @@ std::optional<RunPlan> prepare_retry(const std::vector<std::string>& args) {
 class ResultWriter final : public exec::ProgressObserver {
  public:
   ResultWriter(const RunPlan& plan, const std::vector<study::Task>& tasks, int ranks)
-      : plan_(plan), tasks_(tasks), ranks_(ranks), runs_(plan.earlier_runs) {
+      : plan_(plan),
+        tasks_(tasks),
+        ranks_(ranks),
+        runs_(plan.earlier_runs),
+        generation_(plan.earlier_generation) {
     runs_.resize(plan.file.studies.size());
     const std::string now = io::utc_now_iso8601();
     for (auto& run : runs_) {
@@ -210,27 +217,51 @@ class ResultWriter final : public exec::ProgressObserver {
   /// Marks the moment the scheduler's clock starts.
   void start_clock() { clock_start_ = std::chrono::system_clock::now(); }
 
-  void checkpoint(const sched::Scheduler& scheduler, bool final) override {
+  /// A full rewrite when it is cheap next to the time since the last one (small files:
+  /// always), else only the changed records appended to the journal (large files): a
+  /// checkpoint then costs time in proportion to the new results.
+  void checkpoint(sched::Scheduler& scheduler, bool final) override {
     update_runs(scheduler);
+    const auto changed = scheduler.take_changed_tasks();
     try {
-      write(scheduler.records());
+      if (final || full_write_due()) {
+        write(scheduler.records(), final);
+      } else {
+        journaled_rows_ += io::append_to_journal(plan_.output, changed, scheduler.records());
+      }
     } catch (const std::exception& error) {
-      // The previous checkpoint stays valid (files are replaced atomically); the next
-      // checkpoint tries again.
+      // The previous checkpoint stays valid (files are replaced atomically, journal
+      // records carry checksums); the next checkpoint writes everything again.
+      force_full_write_ = true;
       if (final) final_error_ = error.what();
       std::cerr << "fracstudy: warning: checkpoint failed: " << error.what() << "\n";
     }
   }
 
+  /// Rows appended to the journal so far (the incremental checkpoints' whole cost).
+  std::size_t journaled_rows() const { return journaled_rows_; }
+
   /// Why the final checkpoint could not be written ("" when it was).
   const std::string& final_error() const { return final_error_; }
 
-  void write(const std::vector<study::TaskRecord>& records) const {
+  /// Rewrites the whole file (a new generation) and starts its journal afresh; the final
+  /// write leaves no journal.
+  void write(const std::vector<study::TaskRecord>& records, bool final) {
+    const auto start = std::chrono::steady_clock::now();
     io::ResultSnapshot snapshot{&plan_.file, &tasks_, &records, runs_, ranks_};
     snapshot.elapsed_s =
         std::chrono::duration<double>(std::chrono::system_clock::now() - clock_start_).count();
     snapshot.coordinator_cpu_s = process_cpu_seconds();
+    snapshot.generation = ++generation_;
     io::write_result_file(plan_.output, snapshot);
+    if (final) {
+      io::remove_journal(plan_.output);
+    } else {
+      io::start_journal(plan_.output, generation_);
+    }
+    last_full_write_end_ = std::chrono::steady_clock::now();
+    last_full_write_s_ = std::chrono::duration<double>(last_full_write_end_ - start).count();
+    force_full_write_ = false;
   }
 
   void update_runs(const sched::Scheduler& scheduler) {
@@ -265,6 +296,21 @@ class ResultWriter final : public exec::ProgressObserver {
   std::vector<io::StudyRun> runs_;
   std::chrono::system_clock::time_point clock_start_ = std::chrono::system_clock::now();
   std::string final_error_;
+  std::uint64_t generation_ = 0;
+  std::size_t journaled_rows_ = 0;
+  bool force_full_write_ = false;
+  double last_full_write_s_ = 0;
+  std::chrono::steady_clock::time_point last_full_write_end_ = std::chrono::steady_clock::now();
+
+  /// A full rewrite may take at most this share of the time between two of them.
+  static constexpr double kFullWriteShare = 0.05;
+
+  bool full_write_due() const {
+    const double since_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - last_full_write_end_)
+            .count();
+    return force_full_write_ || last_full_write_s_ <= kFullWriteShare * since_s;
+  }
 };
 
 exec::LoopOptions loop_options(const RunPlan& plan) {
@@ -336,7 +382,8 @@ int coordinate(RunPlan& plan, const std::vector<study::Task>& tasks,
                              plan.file.studies.size(), options);
   ResultWriter writer(plan, tasks, transport.size());
   writer.update_runs(scheduler);
-  writer.write(scheduler.records());  // the file exists, readable, before any task runs
+  scheduler.take_changed_tasks();            // the first write holds them all
+  writer.write(scheduler.records(), false);  // the file exists, readable, before any task runs
   const auto loop = loop_options(plan);
   const auto start = std::chrono::steady_clock::now();
   writer.start_clock();

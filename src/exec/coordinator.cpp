@@ -32,7 +32,7 @@ class CheckpointTimer {
   void maybe_checkpoint(sched::Scheduler& scheduler, double now_s) {
     if (now_s - last_s_ < interval_s_) return;
     last_s_ = now_s;
-    if (scheduler.take_change_count() > 0) observer_.checkpoint(scheduler, false);
+    if (scheduler.has_changes()) observer_.checkpoint(scheduler, false);
   }
   double seconds_until_due(double now_s) const {
     return std::max(0.0, last_s_ + interval_s_ - now_s);

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -10,7 +11,9 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "fracstudy/io/journal.hpp"
 #include "fracstudy/study/errors.hpp"
+#include "fracstudy/study/parser.hpp"
 #include "fracstudy/study/statistics.hpp"
 #include "fracstudy/version.hpp"
 #include "hdf5_handle.hpp"
@@ -157,6 +160,7 @@ void write_file_contents(const std::string& path, const ResultSnapshot& snapshot
   write_attribute(root, "updated_at", utc_now_iso8601());
   write_attribute(root, "elapsed_s", snapshot.elapsed_s);
   write_attribute(root, "coordinator_cpu_s", snapshot.coordinator_cpu_s);
+  write_attribute(root, "journal_generation", snapshot.generation);
   // Studies keep the study file's order (h5py lists them in creation order too).
   detail::PropertyList order(H5Pcreate(H5P_GROUP_CREATE), "H5Pcreate");
   check(H5Pset_link_creation_order(order.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED),
@@ -176,6 +180,65 @@ void write_file_contents(const std::string& path, const ResultSnapshot& snapshot
   check(H5Fflush(root, H5F_SCOPE_GLOBAL), "H5Fflush");
   studies.reset();
   file.close("cannot finish writing the result file");
+}
+
+/// Writes one task's record into its row of a tasks table.
+void set_row(Table& tasks, std::size_t row, const study::TaskRecord& record) {
+  auto set = [&](const char* name, Cell value) {
+    if (const auto column = tasks.find(name)) tasks.rows.at(row)[*column] = std::move(value);
+  };
+  set("status", std::string(study::name_of(record.status)));
+  set("attempts", static_cast<std::int64_t>(record.attempts));
+  set("worker_rank", static_cast<std::int64_t>(record.worker_rank));
+  set("wall_time_s", record.wall_time_s);
+  set("error", record.error);
+  set("df", record.df);
+  set("rg", record.rg);
+  set("kf", record.kf);
+  set("interruptions", static_cast<std::int64_t>(record.interruptions));
+}
+
+/// Counts, status and summary of a study whose task rows changed.
+void refresh_study(StudyData& study, const study::StudySpec& spec,
+                   std::span<const study::Task> tasks) {
+  const auto records = records_of(study);
+  study.completed = study.failed = 0;
+  bool ended = true;
+  for (const auto& record : records) {
+    study.completed += record.status == study::TaskStatus::Completed;
+    study.failed += record.status == study::TaskStatus::Failed;
+    ended &=
+        record.status == study::TaskStatus::Completed || record.status == study::TaskStatus::Failed;
+  }
+  study.status =
+      std::string(ended ? study::name_of(study::final_status(study.completed, study.failed))
+                        : study::name_of(study::StudyStatus::Running));
+  study.summary = summary_table(spec, tasks, records);
+}
+
+/// Applies the records the run journaled since the file's last full write.
+void apply_journal(const std::string& path, ResultData& data) {
+  const auto updates = read_journal(path, data.generation);
+  if (updates.empty()) return;
+  std::vector<std::size_t> first_task{0};
+  for (const auto& study : data.studies)
+    first_task.push_back(first_task.back() + study.tasks.rows.size());
+  std::vector<bool> touched(data.studies.size(), false);
+  for (const auto& [task, record] : updates) {
+    const auto after = std::upper_bound(first_task.begin(), first_task.end(), task);
+    if (after == first_task.begin() || after == first_task.end()) continue;
+    const auto s = static_cast<std::size_t>(after - first_task.begin() - 1);
+    set_row(data.studies[s].tasks, task - first_task[s], record);
+    touched[s] = true;
+  }
+  const auto file = study::parse_study_text(data.study_yaml, data.study_path);
+  const auto tasks = study::expand_tasks(file);
+  for (std::size_t s = 0; s < data.studies.size() && s < file.studies.size(); ++s) {
+    if (!touched[s]) continue;
+    refresh_study(data.studies[s], file.studies[s],
+                  std::span(tasks).subspan(first_task[s], first_task[s + 1] - first_task[s]));
+  }
+  data.journal_records = updates.size();
 }
 
 }  // namespace
@@ -228,6 +291,8 @@ ResultData read_result_file(const std::string& path) {
     data.ranks = detail::read_integer_attribute(root, "ranks").value_or(0);
     data.elapsed_s = detail::read_double_attribute(root, "elapsed_s").value_or(0);
     data.coordinator_cpu_s = detail::read_double_attribute(root, "coordinator_cpu_s").value_or(0);
+    data.generation = static_cast<std::uint64_t>(
+        detail::read_integer_attribute(root, "journal_generation").value_or(0));
     detail::Group studies(H5Gopen2(root, "studies", H5P_DEFAULT), "no /studies group");
     H5G_info_t info;
     check(H5Gget_info(studies.get(), &info), "H5Gget_info");
@@ -255,6 +320,7 @@ ResultData read_result_file(const std::string& path) {
       study.summary = detail::read_table(group.get(), "summary");
       data.studies.push_back(std::move(study));
     }
+    apply_journal(path, data);
     return data;
   } catch (const detail::Hdf5Error& error) {
     throw study::InputError(path + ": corrupt or incomplete result file (" + error.what() + ")");

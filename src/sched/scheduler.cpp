@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
+#include <utility>
 
 namespace fracstudy::sched {
 
@@ -95,7 +96,7 @@ void Scheduler::move_status(std::size_t task, TaskStatus to) {
   --slot(records_[task].status);
   ++slot(to);
   records_[task].status = to;
-  ++changes_;
+  mark_changed(task);
 }
 
 double Scheduler::cost_of(std::size_t task) const {
@@ -254,10 +255,17 @@ std::optional<double> Scheduler::next_retry_time() const {
   return earliest;
 }
 
-std::size_t Scheduler::take_change_count() {
-  const std::size_t changes = changes_;
-  changes_ = 0;
-  return changes;
+void Scheduler::mark_changed(std::size_t task) {
+  if (changed_flags_.empty()) changed_flags_.assign(records_.size(), false);
+  if (changed_flags_[task]) return;
+  changed_flags_[task] = true;
+  changed_.push_back(task);
+}
+
+std::vector<std::size_t> Scheduler::take_changed_tasks() {
+  for (const std::size_t task : changed_)
+    changed_flags_[task] = false;
+  return std::exchange(changed_, {});
 }
 
 }  // namespace fracstudy::sched

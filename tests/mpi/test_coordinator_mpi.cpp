@@ -14,7 +14,7 @@ using namespace fracstudy;
 namespace {
 
 struct NullObserver : exec::ProgressObserver {
-  void checkpoint(const sched::Scheduler&, bool) override {}
+  void checkpoint(sched::Scheduler&, bool) override {}
 };
 
 const char* kStudy = R"(seed: 11

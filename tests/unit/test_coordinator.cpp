@@ -17,7 +17,7 @@ namespace {
 struct CountingObserver : exec::ProgressObserver {
   int checkpoints = 0;
   bool saw_final = false;
-  void checkpoint(const sched::Scheduler&, bool final) override {
+  void checkpoint(sched::Scheduler&, bool final) override {
     ++checkpoints;
     saw_final |= final;
   }
@@ -69,7 +69,8 @@ exec::ChunkExecutor in_process(FakeTasks& tasks) {
 /// and, through `worker_ends`, how each worker ended.
 exec::RunEnd run_job(int ranks, sched::Scheduler& scheduler, FakeTasks& tasks,
                      exec::ProgressObserver& observer, exec::LoopOptions options = {0.01, 1.0},
-                     std::vector<exec::RunEnd>* worker_ends = nullptr) {
+                     std::vector<exec::RunEnd>* worker_ends = nullptr,
+                     std::size_t* messages = nullptr) {
   transport::LocalNetwork network(ranks);
   std::vector<std::thread> workers;
   std::vector<exec::RunEnd> ends(static_cast<std::size_t>(ranks));
@@ -85,6 +86,7 @@ exec::RunEnd run_job(int ranks, sched::Scheduler& scheduler, FakeTasks& tasks,
   for (auto& w : workers)
     w.join();
   if (worker_ends) *worker_ends = ends;
+  if (messages) *messages = network.delivered();
   return end;
 }
 
@@ -203,4 +205,22 @@ TEST(Coordinator, DrainAfterTheLastTaskIsAnOrdinaryEnd) {
   exec::run_serial(scheduler, in_process(tasks), observer, options);
   finished_first = true;
   EXPECT_TRUE(scheduler.finished());
+}
+
+TEST(Coordinator, MessagesPerTaskAreExactlyTwoPerChunkPlusTwoPerWorker) {
+  // Not a timing test: the protocol's cost, counted. Each worker asks once to start and
+  // is stopped once; each chunk costs one Assignment and one WorkRequest carrying its
+  // results. 1000 tasks in chunks of 50 over 3 workers: 2 x 20 + 2 x 3 = 46 messages.
+  const std::size_t n = 1000;
+  FakeTasks tasks(n);
+  sched::SchedulerOptions options;
+  options.worker_count = 3;
+  options.chunk_size = 50;
+  sched::Scheduler scheduler(std::vector<std::size_t>(n, 0), std::vector<study::TaskRecord>(n), 1,
+                             options);
+  CountingObserver observer;
+  std::size_t messages = 0;
+  run_job(4, scheduler, tasks, observer, {0.01, 1.0}, nullptr, &messages);
+  EXPECT_TRUE(scheduler.finished());
+  EXPECT_EQ(messages, 46u);
 }

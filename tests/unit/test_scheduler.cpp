@@ -179,8 +179,10 @@ TEST(Scheduler, StudiesTrackTheirOwnCountsAndTimes) {
   EXPECT_TRUE(s.counts(0).ended());
   EXPECT_EQ(s.counts(0).ended_s, 6.0);
   EXPECT_FALSE(s.counts(1).ended());
-  EXPECT_GT(s.take_change_count(), 0u);
-  EXPECT_EQ(s.take_change_count(), 0u);
+  // Two tasks started and completed: each is reported once, then nothing.
+  EXPECT_EQ(s.take_changed_tasks(), (std::vector<std::size_t>{0, 1}));
+  EXPECT_FALSE(s.has_changes());
+  EXPECT_TRUE(s.take_changed_tasks().empty());
 }
 
 TEST(Scheduler, FreshBudgetGivesFailedTasksTheirRetriesAgain) {

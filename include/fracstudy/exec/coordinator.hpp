@@ -15,7 +15,7 @@ class ProgressObserver {
   virtual ~ProgressObserver() = default;
   /// Called at least every checkpoint interval while results come in, and once at the
   /// end with `final` set.
-  virtual void checkpoint(const sched::Scheduler& scheduler, bool final) = 0;
+  virtual void checkpoint(sched::Scheduler& scheduler, bool final) = 0;
 };
 
 /// Timing of the loops, and how a run is asked to stop early.

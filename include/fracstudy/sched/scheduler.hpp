@@ -91,8 +91,11 @@ class Scheduler {
   const std::vector<TaskRecord>& records() const { return records_; }
   StudyCounts counts(std::size_t study) const { return counts_[study]; }
   std::size_t study_count() const { return counts_.size(); }
-  /// Tasks whose record changed since the last call (for incremental checkpoints).
-  std::size_t take_change_count();
+  /// The tasks whose record changed since the last call, each once, in order of first
+  /// change: what an incremental checkpoint writes.
+  std::vector<std::size_t> take_changed_tasks();
+  /// Whether some task's record changed since the last take_changed_tasks().
+  bool has_changes() const { return !changed_.empty(); }
   /// The chunk size an automatic request would get now.
   std::int64_t current_chunk_size() const;
 
@@ -106,6 +109,7 @@ class Scheduler {
   static void append_failure(TaskRecord& record, const std::string& reason);
   int retries_used(std::size_t task) const;
   void promote_ready_retries(double now_s);
+  void mark_changed(std::size_t task);
   double cost_of(std::size_t task) const;
   std::size_t chunk_count_limit() const;
   bool fits(const std::vector<Assignment>& chunk, double chunk_cost, double task_cost,
@@ -128,7 +132,8 @@ class Scheduler {
   std::vector<DelayedRetry> retries_;                 // failed attempts waiting for their backoff
   std::vector<std::vector<std::size_t>> running_on_;  // per worker rank
   std::size_t unfinished_ = 0;
-  std::size_t changes_ = 0;
+  std::vector<std::size_t> changed_;  // tasks changed since the last take, each once
+  std::vector<bool> changed_flags_;
   double completed_time_s_ = 0;  // summed wall time of successful attempts
   double completed_cost_ = 0;    // their summed estimated cost
 };
