@@ -17,6 +17,7 @@ Scheduler::Scheduler(std::vector<std::size_t> study_of_task, std::vector<TaskRec
     throw std::invalid_argument("scheduler: one record per task is required");
   }
   options_.worker_count = std::max(1, options_.worker_count);
+  running_worker_.assign(records_.size(), kNotRunning);
   if (options_.fresh_retry_budget) {
     budget_base_.reserve(records_.size());
     for (const auto& record : records_)
@@ -155,6 +156,7 @@ void Scheduler::start_attempt(std::size_t task, int worker, double now_s,
   ++record.attempts;
   record.worker_rank = worker;
   running_on_[static_cast<std::size_t>(worker)].push_back(task);
+  running_worker_[task] = worker;
   chunk.push_back(Assignment{task, record.attempts});
 }
 
@@ -166,6 +168,9 @@ std::vector<Assignment> Scheduler::next_chunk(int worker, double now_s) {
   if (running_on_.size() <= static_cast<std::size_t>(worker)) {
     running_on_.resize(static_cast<std::size_t>(worker) + 1);
   }
+  // Forget the worker's finished tasks (record() only marks them, in O(1)).
+  std::erase_if(running_on_[static_cast<std::size_t>(worker)],
+                [this, worker](std::size_t task) { return running_worker_[task] != worker; });
   // Retries first, each preferably on another worker than the one it failed on (a bad
   // node, a full local disk): for a while it waits for another worker to ask.
   for (auto it = ready_retries_.begin();
@@ -191,10 +196,9 @@ std::vector<Assignment> Scheduler::next_chunk(int worker, double now_s) {
 
 void Scheduler::record(int worker, const Outcome& outcome, double now_s) {
   const std::size_t task = outcome.task;
-  auto& running = running_on_.at(static_cast<std::size_t>(worker));
-  const auto it = std::find(running.begin(), running.end(), task);
-  if (it == running.end()) return;  // stale report (e.g. the task was handed elsewhere)
-  running.erase(it);
+  // A stale report (the task was released, or handed elsewhere) changes nothing.
+  if (task >= running_worker_.size() || running_worker_[task] != worker) return;
+  running_worker_[task] = kNotRunning;
   TaskRecord& record = records_[task];
   record.wall_time_s = outcome.wall_time_s;
   record.worker_rank = worker;
@@ -231,6 +235,8 @@ void Scheduler::release_worker(int worker) {
   auto& running = running_on_[static_cast<std::size_t>(worker)];
   // Front of the queue, in their original order: they were next anyway.
   for (auto it = running.rbegin(); it != running.rend(); ++it) {
+    if (running_worker_[*it] != worker) continue;  // it finished
+    running_worker_[*it] = kNotRunning;
     --records_[*it].attempts;  // an attempt cut short by a stop does not count
     move_status(*it, TaskStatus::Pending);
     queue_.push_front(*it);

@@ -130,7 +130,9 @@ class Scheduler {
   };
   std::deque<ReadyRetry> ready_retries_;              // backoff over, served before the queue
   std::vector<DelayedRetry> retries_;                 // failed attempts waiting for their backoff
-  std::vector<std::vector<std::size_t>> running_on_;  // per worker rank
+  std::vector<std::vector<std::size_t>> running_on_;  // per worker rank (may hold finished)
+  std::vector<int> running_worker_;  // per task: the worker running it, or kNotRunning
+  static constexpr int kNotRunning = -1;
   std::size_t unfinished_ = 0;
   std::vector<std::size_t> changed_;  // tasks changed since the last take, each once
   std::vector<bool> changed_flags_;
