@@ -50,6 +50,7 @@ def gnu_parallel(args, seeds, directory, empty=False):
 def slurm_array(args, seeds, directory, per_element):
     """Submits ceil(len(seeds)/per_element) elements, at most 2 running; returns the time
     from sbatch to the end of the last element (each element records its end time)."""
+    os.makedirs(directory, exist_ok=True)
     seedfile = os.path.join(directory, "slurm-seeds.txt")
     with open(seedfile, "w") as f:
         f.write("\n".join(str(s) for s in seeds) + "\n")
