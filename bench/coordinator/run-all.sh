@@ -14,7 +14,6 @@ $py "$here/workloads.py" tiny --tasks 1000000 --ranks 3 --repeats 1
 $py "$here/workloads.py" sweep --repetitions 8 --ranks 3,2,5 --repeats 3
 $py "$here/workloads.py" equal10ms --tasks 1000 --ranks 3,2,5 --repeats 3
 $py "$here/workloads.py" equal1s --tasks 12 --ranks 3,2 --repeats 3
-$py "$here/compare.py" --tasks 2000 --slurm-tasks 60 --slurm-chunk 100 --repeats 3
+$py "$here/compare.py" --tasks 2000 --slurm-tasks 40 --slurm-chunk 100 --repeats 3
 # Coordinator message rate: many oversubscribed ranks, one task per message, then 256.
-$py "$here/workloads.py" rate --tasks 20000 --chunk 1 --ranks 3,9,17,33 --repeats 2 --checkpoint 3600
-$py "$here/workloads.py" rate --tasks 200000 --chunk 256 --ranks 3,17,33 --repeats 2 --checkpoint 3600
+$py "$here/workloads.py" rate --tasks 20000 --chunk 1 --ranks 3,17,33 --repeats 1 --checkpoint 3600
