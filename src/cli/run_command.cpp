@@ -332,7 +332,7 @@ exec::ChunkExecutor make_executor(const exec::TaskRunner& runner, const study::S
 }
 
 int report_end(const RunPlan& plan, exec::RunEnd end, int ranks, double elapsed_s) {
-  const auto data = io::read_result_file(plan.output);
+  const auto data = io::read_result_summaries(plan.output);
   print_summaries(std::cout, data);
   std::int64_t completed = 0, failed = 0, total = 0;
   for (const auto& study : data.studies) {

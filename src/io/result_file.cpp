@@ -36,41 +36,48 @@ Cell cell_of(Parameter parameter, const kernels::SimulationParameters& point) {
   return value;
 }
 
-Table tasks_table(const study::StudySpec& spec, std::span<const study::Task> tasks,
-                  std::span<const study::TaskRecord> records) {
-  Table table;
-  table.columns = {{"task_id", ColumnType::Int64},
-                   {"seed", ColumnType::UInt64},
-                   {"repetition", ColumnType::Int64}};
+std::vector<Column> task_columns(const study::StudySpec& spec) {
+  std::vector<Column> columns = {{"task_id", ColumnType::Int64},
+                                 {"seed", ColumnType::UInt64},
+                                 {"repetition", ColumnType::Int64}};
   for (Parameter p : kernels::parameters_of(spec.algorithm)) {
-    table.columns.push_back({std::string(kernels::name_of(p)), column_type_of(p)});
+    columns.push_back({std::string(kernels::name_of(p)), column_type_of(p)});
   }
-  for (const char* name : {"status"})
-    table.columns.push_back({name, ColumnType::String});
-  table.columns.insert(table.columns.end(), {{"attempts", ColumnType::Int64},
-                                             {"worker_rank", ColumnType::Int64},
-                                             {"wall_time_s", ColumnType::Float64},
-                                             {"error", ColumnType::String},
-                                             {"df", ColumnType::Float64},
-                                             {"rg", ColumnType::Float64},
-                                             {"kf", ColumnType::Float64},
-                                             {"interruptions", ColumnType::Int64}});
-  table.rows.reserve(tasks.size());
-  for (std::size_t i = 0; i < tasks.size(); ++i) {
-    const study::Task& task = tasks[i];
-    const study::TaskRecord& record = records[i];
-    std::vector<Cell> row{task.task_id, task.seed, static_cast<std::int64_t>(task.repetition)};
-    for (Parameter p : kernels::parameters_of(spec.algorithm)) {
-      row.push_back(cell_of(p, spec.points[task.point]));
-    }
-    row.insert(
-        row.end(),
-        {std::string(study::name_of(record.status)), static_cast<std::int64_t>(record.attempts),
-         static_cast<std::int64_t>(record.worker_rank), record.wall_time_s, record.error, record.df,
-         record.rg, record.kf, static_cast<std::int64_t>(record.interruptions)});
-    table.rows.push_back(std::move(row));
-  }
-  return table;
+  columns.insert(columns.end(), {{"status", ColumnType::String},
+                                 {"attempts", ColumnType::Int64},
+                                 {"worker_rank", ColumnType::Int64},
+                                 {"wall_time_s", ColumnType::Float64},
+                                 {"error", ColumnType::String},
+                                 {"df", ColumnType::Float64},
+                                 {"rg", ColumnType::Float64},
+                                 {"kf", ColumnType::Float64},
+                                 {"interruptions", ColumnType::Int64}});
+  return columns;
+}
+
+/// The tasks table, row by row straight from the records (no copy of the whole table:
+/// a million tasks must not cost rank 0 a gigabyte at each checkpoint).
+void write_tasks(hid_t group, const study::StudySpec& spec, std::span<const study::Task> tasks,
+                 std::span<const study::TaskRecord> records) {
+  const auto parameters = kernels::parameters_of(spec.algorithm);
+  detail::write_rows(
+      group, "tasks", task_columns(spec), tasks.size(), [&](std::size_t i, detail::RowWriter& row) {
+        const study::Task& task = tasks[i];
+        const study::TaskRecord& record = records[i];
+        row << task.task_id << task.seed << static_cast<std::int64_t>(task.repetition);
+        for (Parameter p : parameters) {
+          const double value = kernels::get_parameter(spec.points[task.point], p);
+          if (kernels::rule_of(p).integer) {
+            row << static_cast<std::int64_t>(value);
+          } else {
+            row << value;
+          }
+        }
+        row << study::name_of(record.status).data() << static_cast<std::int64_t>(record.attempts)
+            << static_cast<std::int64_t>(record.worker_rank) << record.wall_time_s
+            << record.error.c_str() << record.df << record.rg << record.kf
+            << static_cast<std::int64_t>(record.interruptions);
+      });
 }
 
 Table summary_table(const study::StudySpec& spec, std::span<const study::Task> tasks,
@@ -127,7 +134,7 @@ void write_study(hid_t studies_group, const study::StudySpec& spec, const StudyR
   write_attribute(group.get(), "completed_at", run.completed_at);
   write_attribute(group.get(), "repetitions", static_cast<std::int64_t>(spec.repetitions));
   write_attribute(group.get(), "varied_parameters", varied);
-  detail::write_table(group.get(), "tasks", tasks_table(spec, tasks, records));
+  write_tasks(group.get(), spec, tasks, records);
   detail::write_table(group.get(), "summary", summary_table(spec, tasks, records));
 }
 
@@ -265,7 +272,21 @@ void write_result_file(const std::string& path, const ResultSnapshot& snapshot) 
   sync_path(directory_of(path), O_RDONLY | O_DIRECTORY);
 }
 
+namespace {
+ResultData read_result(const std::string& path, bool with_tasks);
+}  // namespace
+
 ResultData read_result_file(const std::string& path) {
+  return read_result(path, true);
+}
+
+ResultData read_result_summaries(const std::string& path) {
+  return read_result(path, false);
+}
+
+namespace {
+
+ResultData read_result(const std::string& path, bool with_tasks) {
   detail::silence_hdf5_errors();
   if (!std::filesystem::exists(path)) throw study::InputError(path + ": no such file");
   if (H5Fis_hdf5(path.c_str()) <= 0) {
@@ -316,16 +337,18 @@ ResultData read_result_file(const std::string& path) {
       study.created_at = detail::read_string_attribute(group.get(), "created_at").value_or("");
       study.started_at = detail::read_string_attribute(group.get(), "started_at").value_or("");
       study.completed_at = detail::read_string_attribute(group.get(), "completed_at").value_or("");
-      study.tasks = detail::read_table(group.get(), "tasks");
+      if (with_tasks) study.tasks = detail::read_table(group.get(), "tasks");
       study.summary = detail::read_table(group.get(), "summary");
       data.studies.push_back(std::move(study));
     }
-    apply_journal(path, data);
+    if (with_tasks) apply_journal(path, data);
     return data;
   } catch (const detail::Hdf5Error& error) {
     throw study::InputError(path + ": corrupt or incomplete result file (" + error.what() + ")");
   }
 }
+
+}  // namespace
 
 std::vector<study::TaskRecord> records_of(const StudyData& study) {
   const Table& table = study.tasks;

@@ -68,6 +68,10 @@ struct ResultData {
 /// corrupt file.
 ResultData read_result_file(const std::string& path);
 
+/// Reads only the attributes and the summary tables (no task rows, no journal): cheap for
+/// a million-task file whose run has ended.
+ResultData read_result_summaries(const std::string& path);
+
 /// The task records of a study as read back, in task_id order (for resuming).
 std::vector<study::TaskRecord> records_of(const StudyData& study);
 
