@@ -51,6 +51,9 @@ double remaining_seconds(const Progress& progress, std::int64_t ranks) {
   return static_cast<double>(left) * progress.mean_wall_s / workers;
 }
 
+
+}  // namespace
+
 nlohmann::json cell_json(const io::Cell& cell) {
   if (const auto* s = std::get_if<std::string>(&cell)) return *s;
   if (const auto* i = std::get_if<std::int64_t>(&cell)) return *i;
@@ -58,8 +61,6 @@ nlohmann::json cell_json(const io::Cell& cell) {
   const double value = std::get<double>(cell);
   return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(nullptr);
 }
-
-}  // namespace
 
 std::string last_reason(const std::string& history) {
   const auto last = history.rfind("; attempt ");

@@ -16,6 +16,9 @@ nlohmann::json study_status_json(const io::StudyData& study, std::int64_t ranks)
 /// and sem of df and rg (NaN as null).
 nlohmann::json study_results_json(const io::StudyData& study);
 
+/// One table cell as JSON (NaN and infinities as null).
+nlohmann::json cell_json(const io::Cell& cell);
+
 /// "3 minutes", "45 seconds", "2.5 hours"; "unknown" for NaN.
 std::string duration_in_words(double seconds);
 
