@@ -22,6 +22,7 @@ Commands:
   run STUDY.yaml [-o OUT.h5] [--resume] [--force]
                        run every study in the file; under `mpirun -n N` rank 0
                        coordinates and ranks 1..N-1 compute
+  retry OUT.h5         run the failed tasks of a result file again, in place
   validate STUDY.yaml  check a study file and print the task count per study
   simulate --algorithm DLA --n-particles N [--dimension 2] [--seed S] ...
                        one simulation, metrics as JSON on stdout
@@ -29,6 +30,11 @@ Commands:
                        progress of every study in a result file
   export OUT.h5 [--format csv|json] [--table tasks|summary] [--study NAME]
                        a result table on stdout
+  submit STUDY.yaml [--ntasks N] [--time T] [-- SBATCH ARGS]
+                       submit the study to Slurm (requeues itself until done)
+  tools                the JSON definitions of the AI tools
+  tool NAME [JSON]     call one AI tool (--workspace DIR --launcher local|slurm --ranks N)
+  mcp                  serve the AI tools as an MCP server on stdio
 
 Run `fracstudy COMMAND --help` for the options and an example of each command.
 
@@ -45,12 +51,18 @@ Exit codes: 0 success, 1 the run failed, 2 bad input (nothing started),
 int dispatch(int argc, char** argv, const std::string& command,
              const std::vector<std::string>& args) {
   if (command == "run") return run_command(argc, argv, args);
+  if (command == "retry") return retry_command(argc, argv, args);
   if (command == "validate") return validate_command(args);
   if (command == "simulate") return simulate_command(args);
   if (command == "status") return status_command(args);
   if (command == "export") return export_command(args);
-  throw study::InputError("unknown command '" + command +
-                          "' (commands: run, validate, simulate, status, export; see --help)");
+  if (command == "tools") return tools_command(args);
+  if (command == "tool") return tool_command(args);
+  if (command == "mcp") return mcp_command(args);
+  if (command == "submit") return submit_command(args);
+  throw study::InputError(
+      "unknown command '" + command +
+      "' (commands: run, retry, validate, simulate, status, export, submit, tools, tool, mcp; see --help)");
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include "commands.hpp"
 #include "fracstudy/io/result_file.hpp"
 #include "fracstudy/study/errors.hpp"
+#include "fracstudy/tools/status.hpp"
 #include "options.hpp"
 
 namespace fracstudy::cli {
@@ -21,13 +22,6 @@ std::string csv_field(const std::string& text) {
   return quoted + "\"";
 }
 
-nlohmann::json json_cell(const io::Cell& cell) {
-  if (const auto* s = std::get_if<std::string>(&cell)) return *s;
-  if (const auto* i = std::get_if<std::int64_t>(&cell)) return *i;
-  if (const auto* u = std::get_if<std::uint64_t>(&cell)) return *u;
-  const double value = std::get<double>(cell);
-  return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(nullptr);
-}
 
 }  // namespace
 
@@ -71,7 +65,7 @@ int export_command(const std::vector<std::string>& args) {
       for (const auto& row : table.rows) {
         nlohmann::json object = {{"study", study->name}};
         for (std::size_t c = 0; c < table.columns.size(); ++c) {
-          object[table.columns[c].name] = json_cell(row[c]);
+          object[table.columns[c].name] = tools::cell_json(row[c]);
         }
         rows.push_back(std::move(object));
       }

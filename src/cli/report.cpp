@@ -1,5 +1,7 @@
 #include "report.hpp"
 
+#include "fracstudy/tools/status.hpp"
+
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -44,66 +46,7 @@ std::vector<std::size_t> varied_columns(const Table& summary) {
   return varied;
 }
 
-struct Progress {
-  std::int64_t total = 0, completed = 0, failed = 0, running = 0;
-  double mean_wall_s = std::nan("");
-  std::map<std::string, std::int64_t> failures;  // reason -> count
-};
-
-Progress progress_of(const io::StudyData& study) {
-  Progress progress;
-  const Table& tasks = study.tasks;
-  const auto status = tasks.find("status"), wall = tasks.find("wall_time_s"),
-             error = tasks.find("error");
-  double wall_sum = 0;
-  std::int64_t timed = 0;
-  for (const auto& row : tasks.rows) {
-    ++progress.total;
-    const std::string state = status ? Table::text(row[*status]) : "";
-    if (state == "COMPLETED") {
-      ++progress.completed;
-      if (wall && std::isfinite(Table::number(row[*wall]))) {
-        wall_sum += Table::number(row[*wall]);
-        ++timed;
-      }
-    } else if (state == "FAILED") {
-      ++progress.failed;
-      if (error) ++progress.failures[Table::text(row[*error])];
-    } else if (state == "RUNNING") {
-      ++progress.running;
-    }
-  }
-  if (timed > 0) progress.mean_wall_s = wall_sum / static_cast<double>(timed);
-  return progress;
-}
-
-/// Seconds left: the tasks not yet done times the mean task time, shared by the workers.
-double remaining_seconds(const Progress& progress, std::int64_t ranks) {
-  const std::int64_t left = progress.total - progress.completed - progress.failed;
-  if (left == 0) return 0;
-  if (!std::isfinite(progress.mean_wall_s)) return std::nan("");
-  const auto workers = static_cast<double>(std::max<std::int64_t>(1, ranks - 1));
-  return static_cast<double>(left) * progress.mean_wall_s / workers;
-}
-
 }  // namespace
-
-std::string duration_in_words(double seconds) {
-  if (!std::isfinite(seconds)) return "unknown";
-  auto words = [](double value, const char* unit) {
-    const long rounded = std::lround(value);
-    return std::to_string(rounded) + " " + unit + (rounded == 1 ? "" : "s");
-  };
-  if (seconds < 10) {
-    char buffer[32];
-    std::snprintf(buffer, sizeof buffer, "%.1f seconds", seconds);
-    return buffer;
-  }
-  if (seconds < 90) return words(seconds, "second");
-  if (seconds < 90 * 60) return words(seconds / 60, "minute");
-  if (seconds < 48 * 3600) return words(seconds / 3600, "hour");
-  return words(seconds / 86400, "day");
-}
 
 void print_summaries(std::ostream& out, const io::ResultData& data) {
   for (const auto& study : data.studies) {
@@ -131,41 +74,16 @@ void print_summaries(std::ostream& out, const io::ResultData& data) {
   }
 }
 
-nlohmann::json study_status_json(const io::StudyData& study, std::int64_t ranks) {
-  const Progress progress = progress_of(study);
-  const double remaining = remaining_seconds(progress, ranks);
-  const std::int64_t done = progress.completed + progress.failed;
-  nlohmann::json failures = nlohmann::json::object();
-  for (const auto& [reason, count] : progress.failures)
-    failures[reason] = count;
-  return {{"study_id", study.name},
-          {"algorithm", study.algorithm},
-          {"status", study.status},
-          {"progress",
-           {{"total", progress.total},
-            {"completed", progress.completed},
-            {"failed", progress.failed},
-            {"running", progress.running},
-            {"percentage", progress.total ? 100 * done / progress.total : 100}}},
-          {"estimated_remaining", duration_in_words(remaining)},
-          {"estimated_remaining_s",
-           std::isfinite(remaining) ? nlohmann::json(remaining) : nlohmann::json(nullptr)},
-          {"failures", failures},
-          {"created_at", study.created_at},
-          {"started_at", study.started_at},
-          {"completed_at", study.completed_at}};
-}
-
 void print_status_table(std::ostream& out, const io::ResultData& data) {
-  out << pad("study", 24) << pad("algorithm", 11) << pad("status", 18) << pad("completed", 12)
+  out << pad("study", 24) << pad("algorithm", 11) << pad("status", 18) << pad("completed", 18)
       << pad("failed", 8) << pad("done", 7) << pad("remaining", 14) << "\n";
   for (const auto& study : data.studies) {
-    const auto json = study_status_json(study, data.ranks);
+    const auto json = tools::study_status_json(study, data.ranks);
     const auto& progress = json["progress"];
     out << pad(study.name, 24) << pad(study.algorithm, 11) << pad(study.status, 18)
         << pad(std::to_string(progress["completed"].get<std::int64_t>()) + "/" +
                    std::to_string(progress["total"].get<std::int64_t>()),
-               12)
+               18)
         << pad(std::to_string(progress["failed"].get<std::int64_t>()), 8)
         << pad(std::to_string(progress["percentage"].get<std::int64_t>()) + "%", 7)
         << pad(json["estimated_remaining"].get<std::string>(), 14) << "\n";

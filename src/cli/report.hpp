@@ -13,10 +13,4 @@ void print_summaries(std::ostream& out, const io::ResultData& data);
 /// One line per study: status, counts, percentage, estimated time left, failures.
 void print_status_table(std::ostream& out, const io::ResultData& data);
 
-/// The status of one study in the product brief's JSON shape.
-nlohmann::json study_status_json(const io::StudyData& study, std::int64_t ranks);
-
-/// "3 minutes", "45 seconds", "2.5 hours".
-std::string duration_in_words(double seconds);
-
 }  // namespace fracstudy::cli

@@ -1,20 +1,28 @@
-// `fracstudy run`: rank 0 validates and coordinates, ranks 1..N-1 compute.
+// `fracstudy run` and `fracstudy retry`: rank 0 validates and coordinates, ranks 1..N-1
+// compute.
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <sstream>
 
 #include "commands.hpp"
 #include "fracstudy/cli/cli.hpp"
 #include "fracstudy/exec/coordinator.hpp"
+#include "fracstudy/exec/drain.hpp"
+#include "fracstudy/exec/task_runner.hpp"
+#include "fracstudy/io/journal.hpp"
 #include "fracstudy/io/result_file.hpp"
+#include "fracstudy/kernels/simulation.hpp"
 #include "fracstudy/study/errors.hpp"
 #include "fracstudy/study/parser.hpp"
+#include "fracstudy/tools/status.hpp"
 #include "fracstudy/transport/mpi_transport.hpp"
 #include "options.hpp"
 #include "report.hpp"
@@ -29,8 +37,12 @@ using study::InputError;
 struct RunPlan {
   study::StudyFile file;
   std::string output;
-  std::vector<study::TaskRecord> records;  ///< resumed results; empty for a fresh run
-  std::vector<std::string> created_at;     ///< per study, kept across resumes
+  std::vector<study::TaskRecord> records;  ///< earlier results; empty for a fresh run
+  std::vector<io::StudyRun> earlier_runs;  ///< per study, from the file being continued
+  double drain_grace_s = 30;
+  std::string resume_hint;               ///< the command that continues an interrupted run
+  bool fresh_retry_budget = false;       ///< `retry`: earlier attempts do not use up retries
+  std::uint64_t earlier_generation = 0;  ///< of the file being continued (journal.hpp)
 };
 
 /// CPU time this process used so far: the coordinator's overhead.
@@ -63,44 +75,83 @@ std::string default_output(const std::string& study_path) {
   return fs::path(study_path).stem().string() + ".h5";
 }
 
-/// Loads what an earlier run of the same study file saved.
-void load_resume_state(RunPlan& plan) {
-  const auto data = io::read_result_file(plan.output);
-  if (data.study_yaml != plan.file.text) {
-    throw InputError(plan.output + ": was written from a different study file than " +
-                     plan.file.path + "; --resume needs the same file (use --force to start over)");
+/// The first line where two texts differ, for a message that says what changed.
+std::string first_difference(const std::string& before, const std::string& after) {
+  std::istringstream a(before), b(after);
+  std::string line_a, line_b;
+  for (int line = 1;; ++line) {
+    const bool more_a = static_cast<bool>(std::getline(a, line_a));
+    const bool more_b = static_cast<bool>(std::getline(b, line_b));
+    if (!more_a && !more_b) return "they differ in whitespace";
+    if (!more_a || !more_b || line_a != line_b) {
+      return "line " + std::to_string(line) + " was '" + (more_a ? line_a : "") + "', now '" +
+             (more_b ? line_b : "") + "'";
+    }
   }
+}
+
+/// Takes the records and timestamps of the studies in a result file of the same study file.
+void load_earlier_results(RunPlan& plan, const io::ResultData& data) {
   for (std::size_t s = 0; s < plan.file.studies.size(); ++s) {
     const auto& spec = plan.file.studies[s];
     if (s >= data.studies.size() || data.studies[s].name != spec.name ||
         data.studies[s].total != spec.task_count()) {
       throw InputError(plan.output + ": its studies do not match " + plan.file.path);
     }
+    plan.earlier_generation = data.generation;
     auto records = io::records_of(data.studies[s]);
     plan.records.insert(plan.records.end(), records.begin(), records.end());
-    plan.created_at.push_back(data.studies[s].created_at);
+    const auto& earlier = data.studies[s];
+    plan.earlier_runs.push_back(io::StudyRun{study::StudyStatus::Queued, earlier.created_at,
+                                             earlier.started_at, earlier.completed_at});
   }
 }
 
-/// Parses the command line and checks everything on rank 0; nullopt after --help.
-std::optional<RunPlan> prepare(const std::vector<std::string>& args) {
-  CommandSpec spec{"fracstudy run STUDY.yaml [-o OUT.h5] [--resume] [--force]",
-                   "Runs every study in the file. Under `mpirun -n N`, rank 0 hands out chunks\n"
-                   "of tasks to ranks 1..N-1 and saves results to OUT.h5 at every checkpoint;\n"
-                   "alone, it runs the tasks itself. An existing OUT.h5 is never overwritten\n"
-                   "unless --force is given; --resume finishes its unfinished tasks.",
-                   "  mpirun -n 4 fracstudy run configs/examples/dla_sweep.yaml -o dla.h5\n"
-                   "  fracstudy run configs/examples/dla_sweep.yaml -o dla.h5 --resume"};
+/// Loads what an earlier run of the same study file saved, for --resume.
+void load_resume_state(RunPlan& plan) {
+  const auto data = io::read_result_file(plan.output);
+  if (data.study_yaml != plan.file.text) {
+    throw InputError(plan.output + ": was written from a different study file than " +
+                     plan.file.path + " (" + first_difference(data.study_yaml, plan.file.text) +
+                     "); --resume needs the same file, or use --force to start over");
+  }
+  load_earlier_results(plan, data);
+}
+
+void add_drain_option(CommandSpec& spec) {
+  spec.options.add_options()("drain-grace", po::value<double>()->default_value(30),
+                             "after SIGUSR1/SIGTERM, seconds running tasks may take to finish "
+                             "before they are stopped and the run exits with code 3");
+}
+
+double drain_grace(const po::variables_map& values) {
+  const double grace = values["drain-grace"].as<double>();
+  if (!(grace >= 0)) throw InputError("--drain-grace: must be a number of seconds >= 0");
+  return grace;
+}
+
+/// Parses `run`'s command line and checks everything on rank 0; nullopt after --help.
+std::optional<RunPlan> prepare_run(const std::vector<std::string>& args) {
+  CommandSpec spec{
+      "fracstudy run STUDY.yaml [-o OUT.h5] [--resume] [--force]",
+      "Runs every study in the file. Under `mpirun -n N`, rank 0 hands out chunks\n"
+      "of tasks to ranks 1..N-1 and saves results to OUT.h5 at every checkpoint;\n"
+      "alone, it runs the tasks itself. An existing OUT.h5 is never overwritten\n"
+      "unless --force is given; --resume finishes its unfinished tasks. SIGUSR1 or\n"
+      "SIGTERM drain the run: exit code 3 after a clean checkpoint.",
+      "  mpirun -n 4 fracstudy run configs/examples/dla_sweep.yaml -o dla.h5\n"
+      "  mpirun -n 4 fracstudy run configs/examples/dla_sweep.yaml -o dla.h5 --resume"};
   spec.options.add_options()("study", po::value<std::string>()->required(), "the study file")(
       "output,o", po::value<std::string>(),
-      "result file (default: the file's `output:`, else "
-      "STUDY.h5 in the current directory)")("resume",
-                                            "finish the unfinished tasks of an existing OUT.h5")(
+      "result file (default: the file's `output:`, else STUDY.h5 in the current directory)")(
+      "resume", "finish the unfinished tasks of an existing OUT.h5")(
       "force", "replace an existing OUT.h5 and start over");
+  add_drain_option(spec);
   spec.positional.add("study", 1);
   const auto values = parse_command(args, spec);
   if (!values) return std::nullopt;
   RunPlan plan;
+  plan.drain_grace_s = drain_grace(*values);
   plan.file = study::load_study_file((*values)["study"].as<std::string>());
   const bool resume = values->count("resume") > 0, force = values->count("force") > 0;
   if (resume && force) throw InputError("use either --resume or --force, not both");
@@ -108,13 +159,42 @@ std::optional<RunPlan> prepare(const std::vector<std::string>& args) {
                                         : plan.file.output.value_or(default_output(plan.file.path));
   if (fs::exists(plan.output)) {
     if (!resume && !force) {
-      throw InputError(plan.output +
-                       ": already exists; use --resume to finish its unfinished "
+      throw InputError(plan.output + ": already exists; use --resume to finish its unfinished " +
                        "tasks or --force to start over");
     }
     if (resume) load_resume_state(plan);
   }
   check_writable(plan.output);
+  plan.resume_hint = "fracstudy run " + plan.file.path + " -o " + plan.output + " --resume";
+  return plan;
+}
+
+/// Parses `retry`'s command line: the study comes from the result file itself.
+std::optional<RunPlan> prepare_retry(const std::vector<std::string>& args) {
+  CommandSpec spec{"fracstudy retry OUT.h5",
+                   "Runs the failed (and never finished) tasks of a result file again, with a\n"
+                   "fresh retry budget, and updates their rows, the summaries and the study\n"
+                   "status in place. The study is the one stored in the file.",
+                   "  mpirun -n 4 fracstudy retry results/dla_sweep.h5"};
+  spec.options.add_options()("file", po::value<std::string>()->required(), "the result file");
+  add_drain_option(spec);
+  spec.positional.add("file", 1);
+  const auto values = parse_command(args, spec);
+  if (!values) return std::nullopt;
+  RunPlan plan;
+  plan.drain_grace_s = drain_grace(*values);
+  plan.output = (*values)["file"].as<std::string>();
+  const auto data = io::read_result_file(plan.output);
+  plan.file = study::parse_study_text(data.study_yaml, data.study_path);
+  load_earlier_results(plan, data);
+  for (auto& record : plan.records) {
+    if (record.status != study::TaskStatus::Failed) continue;
+    record.status = study::TaskStatus::Pending;
+    record.interruptions = 0;
+  }
+  plan.fresh_retry_budget = true;  // attempts keep counting; earlier ones cost nothing
+  check_writable(plan.output);
+  plan.resume_hint = "fracstudy retry " + plan.output;
   return plan;
 }
 
@@ -122,35 +202,85 @@ std::optional<RunPlan> prepare(const std::vector<std::string>& args) {
 class ResultWriter final : public exec::ProgressObserver {
  public:
   ResultWriter(const RunPlan& plan, const std::vector<study::Task>& tasks, int ranks)
-      : plan_(plan), tasks_(tasks), ranks_(ranks) {
-    const std::string now = io::utc_now_iso8601();
+      : plan_(plan),
+        tasks_(tasks),
+        ranks_(ranks),
+        runs_(plan.earlier_runs),
+        generation_(plan.earlier_generation) {
     runs_.resize(plan.file.studies.size());
-    for (std::size_t s = 0; s < runs_.size(); ++s) {
-      runs_[s].created_at = s < plan.created_at.size() ? plan.created_at[s] : now;
-      runs_[s].status = study::StudyStatus::Queued;
+    const std::string now = io::utc_now_iso8601();
+    for (auto& run : runs_) {
+      if (run.created_at.empty()) run.created_at = now;
     }
   }
 
   /// Marks the moment the scheduler's clock starts.
   void start_clock() { clock_start_ = std::chrono::system_clock::now(); }
 
-  void checkpoint(const sched::Scheduler& scheduler, bool final) override {
+  /// A full rewrite when it is cheap next to the time since the last one (small files:
+  /// always), else only the changed records appended to the journal (large files): a
+  /// checkpoint then costs time in proportion to the new results.
+  void checkpoint(sched::Scheduler& scheduler, bool final) override {
     update_runs(scheduler);
+    const auto changed = scheduler.take_changed_tasks();
     try {
-      write(scheduler.records());
+      if (final || full_write_due()) {
+        write(scheduler.records(), final);
+      } else {
+        journaled_rows_ += io::append_to_journal(plan_.output, changed, scheduler.records());
+      }
     } catch (const std::exception& error) {
-      if (final) throw;
-      // The previous checkpoint stays valid; the next one tries again.
-      std::cerr << "fracstudy run: warning: checkpoint failed: " << error.what() << "\n";
+      // The previous checkpoint stays valid (files are replaced atomically, journal
+      // records carry checksums); the next checkpoint writes everything again.
+      force_full_write_ = true;
+      if (final) final_error_ = error.what();
+      std::cerr << "fracstudy: warning: checkpoint failed: " << error.what() << "\n";
     }
   }
 
-  void write(const std::vector<study::TaskRecord>& records) const {
+  /// Rows appended to the journal so far (the incremental checkpoints' whole cost).
+  std::size_t journaled_rows() const { return journaled_rows_; }
+
+  /// Why the final checkpoint could not be written ("" when it was).
+  const std::string& final_error() const { return final_error_; }
+
+  /// Rewrites the whole file (a new generation) and starts its journal afresh; the final
+  /// write leaves no journal.
+  void write(const std::vector<study::TaskRecord>& records, bool final) {
+    const auto start = std::chrono::steady_clock::now();
     io::ResultSnapshot snapshot{&plan_.file, &tasks_, &records, runs_, ranks_};
     snapshot.elapsed_s =
         std::chrono::duration<double>(std::chrono::system_clock::now() - clock_start_).count();
     snapshot.coordinator_cpu_s = process_cpu_seconds();
+    snapshot.generation = ++generation_;
     io::write_result_file(plan_.output, snapshot);
+    if (final) {
+      io::remove_journal(plan_.output);
+    } else {
+      io::start_journal(plan_.output, generation_);
+    }
+    last_full_write_end_ = std::chrono::steady_clock::now();
+    last_full_write_s_ = std::chrono::duration<double>(last_full_write_end_ - start).count();
+    force_full_write_ = false;
+  }
+
+  void update_runs(const sched::Scheduler& scheduler) {
+    for (std::size_t s = 0; s < runs_.size(); ++s) {
+      const auto counts = scheduler.counts(s);
+      io::StudyRun& run = runs_[s];
+      if (run.started_at.empty() && counts.started_s) run.started_at = at(*counts.started_s);
+      if (!counts.ended()) {
+        run.completed_at.clear();  // a retry or resume reopened it
+        const bool begun = counts.started_s || counts.completed + counts.failed > 0;
+        run.status = begun ? study::StudyStatus::Running : study::StudyStatus::Queued;
+        continue;
+      }
+      run.status = study::final_status(counts.completed, counts.failed);
+      if (run.completed_at.empty()) {
+        run.completed_at = counts.ended_s ? at(*counts.ended_s) : io::utc_now_iso8601();
+      }
+      if (run.started_at.empty()) run.started_at = run.completed_at;
+    }
   }
 
  private:
@@ -160,29 +290,75 @@ class ResultWriter final : public exec::ProgressObserver {
                                std::chrono::duration<double>(seconds)));
   }
 
-  void update_runs(const sched::Scheduler& scheduler) {
-    for (std::size_t s = 0; s < runs_.size(); ++s) {
-      const auto counts = scheduler.counts(s);
-      io::StudyRun& run = runs_[s];
-      if (run.started_at.empty() && counts.started_s) run.started_at = at(*counts.started_s);
-      if (counts.ended()) {
-        run.status = study::final_status(counts.completed, counts.failed);
-        if (run.completed_at.empty()) {
-          run.completed_at = at(counts.ended_s.value_or(0));
-          if (run.started_at.empty()) run.started_at = run.completed_at;
-        }
-      } else if (counts.started_s || counts.completed + counts.failed > 0) {
-        run.status = study::StudyStatus::Running;
-      }
-    }
-  }
-
   const RunPlan& plan_;
   const std::vector<study::Task>& tasks_;
   int ranks_;
   std::vector<io::StudyRun> runs_;
   std::chrono::system_clock::time_point clock_start_ = std::chrono::system_clock::now();
+  std::string final_error_;
+  std::uint64_t generation_ = 0;
+  std::size_t journaled_rows_ = 0;
+  bool force_full_write_ = false;
+  double last_full_write_s_ = 0;
+  std::chrono::steady_clock::time_point last_full_write_end_ = std::chrono::steady_clock::now();
+
+  /// A full rewrite may take at most this share of the time between two of them.
+  static constexpr double kFullWriteShare = 0.05;
+
+  bool full_write_due() const {
+    const double since_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - last_full_write_end_)
+            .count();
+    return force_full_write_ || last_full_write_s_ <= kFullWriteShare * since_s;
+  }
 };
+
+exec::LoopOptions loop_options(const RunPlan& plan) {
+  exec::LoopOptions loop;
+  loop.checkpoint_interval_s = plan.file.execution.checkpoint_interval_s;
+  // A result waits at most this long at its worker, so it reaches the disk within about
+  // one checkpoint interval.
+  loop.result_flush_s = std::min(1.0, plan.file.execution.checkpoint_interval_s / 4);
+  loop.drain_grace_s = plan.drain_grace_s;
+  loop.drain_requested = exec::drain_requested;
+  return loop;
+}
+
+exec::ChunkExecutor make_executor(const exec::TaskRunner& runner, const study::StudyFile& file) {
+  return exec::ChunkExecutor(
+      [&runner](const auto& a) { return runner.run(a); },
+      file.execution.isolate_tasks ? exec::Isolation::Process : exec::Isolation::None,
+      file.execution.task_time_limit_s);
+}
+
+int report_end(const RunPlan& plan, exec::RunEnd end, int ranks, double elapsed_s) {
+  const auto data = io::read_result_summaries(plan.output);
+  print_summaries(std::cout, data);
+  std::int64_t completed = 0, failed = 0, total = 0;
+  for (const auto& study : data.studies) {
+    completed += study.completed;
+    failed += study.failed;
+    total += study.total;
+  }
+  std::cout << "\nwrote " << plan.output << ": " << completed << " completed, " << failed
+            << " failed, " << ranks << (ranks == 1 ? " rank, " : " ranks, ")
+            << tools::duration_in_words(elapsed_s) << "\n";
+  if (end == exec::RunEnd::Interrupted) {
+    std::cerr << "fracstudy: interrupted by signal " << exec::drain_signal() << " after a clean "
+              << "checkpoint: " << total - completed - failed << " of " << total
+              << " tasks unfinished; continue with: " << plan.resume_hint << "\n";
+    return kInterrupted;
+  }
+  for (const auto& study : data.studies) {
+    if (study.status != "COMPLETED") {
+      std::cerr << "fracstudy: study " << study.name << " ended " << study.status << " ("
+                << study.failed << " of " << study.total << " tasks failed; see `fracstudy "
+                << "status " << plan.output << "`, rerun them with `fracstudy retry " << plan.output
+                << "`)\n";
+    }
+  }
+  return completed == 0 && failed > 0 ? kFailure : kSuccess;
+}
 
 int coordinate(RunPlan& plan, const std::vector<study::Task>& tasks,
                transport::Transport& transport) {
@@ -196,79 +372,116 @@ int coordinate(RunPlan& plan, const std::vector<study::Task>& tasks,
   options.worker_count = std::max(1, transport.size() - 1);
   options.chunk_size = execution.chunk_size;
   options.max_retries = execution.max_retries;
+  options.fresh_retry_budget = plan.fresh_retry_budget;
+  options.task_cost.reserve(tasks.size());
+  for (const auto& task : tasks) {
+    const auto& spec = plan.file.studies[task.study];
+    options.task_cost.push_back(kernels::estimated_cost(spec.algorithm, spec.points[task.point]));
+  }
   sched::Scheduler scheduler(std::move(study_of_task), std::move(plan.records),
                              plan.file.studies.size(), options);
   ResultWriter writer(plan, tasks, transport.size());
-  writer.write(scheduler.records());  // the file exists, readable, before any task runs
-  const exec::LoopOptions loop{execution.checkpoint_interval_s, 1.0};
+  writer.update_runs(scheduler);
+  scheduler.take_changed_tasks();            // the first write holds them all
+  writer.write(scheduler.records(), false);  // the file exists, readable, before any task runs
+  const auto loop = loop_options(plan);
   const auto start = std::chrono::steady_clock::now();
   writer.start_clock();
+  exec::RunEnd end;
   if (transport.size() == 1) {
     const exec::TaskRunner runner(plan.file, tasks);
-    exec::run_serial(
-        scheduler, [&runner](const auto& a) { return runner.run(a); }, writer, loop);
+    end = exec::run_serial(scheduler, make_executor(runner, plan.file), writer, loop);
   } else {
-    exec::run_coordinator(scheduler, transport, writer, loop);
+    end = exec::run_coordinator(scheduler, transport, writer, loop);
   }
   const double elapsed_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const auto data = io::read_result_file(plan.output);
-  print_summaries(std::cout, data);
-  std::int64_t completed = 0, failed = 0;
-  for (const auto& study : data.studies) {
-    completed += study.completed;
-    failed += study.failed;
+  if (!writer.final_error().empty()) {
+    std::cerr << "fracstudy: error: the final results could not be saved (" << writer.final_error()
+              << "); " << plan.output << " holds the last good checkpoint; make room and "
+              << "continue with: " << plan.resume_hint << "\n";
+    return kFailure;
   }
-  std::cout << "\nwrote " << plan.output << ": " << completed << " completed, " << failed
-            << " failed, " << transport.size() << (transport.size() == 1 ? " rank, " : " ranks, ")
-            << duration_in_words(elapsed_s) << "\n";
-  return completed == 0 && failed > 0 ? kFailure : kSuccess;
+  return report_end(plan, end, transport.size(), elapsed_s);
 }
 
-}  // namespace
+int work(const study::StudyFile& file, transport::Transport& transport,
+         const exec::LoopOptions& loop) {
+  const auto tasks = study::expand_tasks(file);
+  const exec::TaskRunner runner(file, tasks);
+  switch (exec::run_worker(transport, make_executor(runner, file), loop)) {
+    case exec::RunEnd::Finished:
+      return kSuccess;
+    case exec::RunEnd::Interrupted:
+      return kInterrupted;
+    case exec::RunEnd::Failed:
+      return kFailure;
+  }
+  return kFailure;
+}
 
-int run_command(int argc, char** argv, const std::vector<std::string>& args) {
+/// The part `run` and `retry` share: agree on the plan, then coordinate or compute.
+int execute(int argc, char** argv, const std::vector<std::string>& args, const char* name,
+            std::optional<RunPlan> (*prepare)(const std::vector<std::string>&)) {
   transport::MpiEnvironment mpi(argc, argv);
   transport::MpiTransport transport;
+  exec::install_drain_signal_handlers();
+  // Past a file-size limit, writes should fail (and be reported), not kill the process.
+  std::signal(SIGXFSZ, SIG_IGN);
   // Rank 0 checks everything first; every rank learns the verdict before any work
-  // starts, so a bad study file never leaves ranks waiting for each other.
+  // starts, so bad input never leaves ranks waiting for each other.
   std::optional<RunPlan> plan;
   int verdict = kSuccess;
   if (transport.rank() == 0) {
     try {
       plan = prepare(args);
     } catch (const InputError& error) {
-      std::cerr << "fracstudy run: " << error.what() << "\n";
+      std::cerr << "fracstudy " << name << ": " << error.what() << "\n";
       verdict = kBadInput;
     } catch (const po::error& error) {
-      std::cerr << "fracstudy run: " << error.what() << " (see fracstudy run --help)\n";
+      std::cerr << "fracstudy " << name << ": " << error.what() << " (see fracstudy " << name
+                << " --help)\n";
       verdict = kBadInput;
     } catch (const std::exception& error) {
-      std::cerr << "fracstudy run: error: " << error.what() << "\n";
+      std::cerr << "fracstudy " << name << ": error: " << error.what() << "\n";
       verdict = kFailure;
     }
   }
   const std::string shared_verdict = transport.broadcast(plan ? "go" : std::to_string(verdict));
   if (shared_verdict != "go") return std::stoi(shared_verdict);
-  const std::string text = transport.broadcast(transport.rank() == 0 ? plan->file.text : "");
-  const std::string path = transport.broadcast(transport.rank() == 0 ? plan->file.path : "");
+  const bool coordinator = transport.rank() == 0;
+  const std::string text = transport.broadcast(coordinator ? plan->file.text : "");
+  const std::string path = transport.broadcast(coordinator ? plan->file.path : "");
   try {
-    if (transport.rank() == 0) {
+    if (coordinator) {
       const auto tasks = study::expand_tasks(plan->file);
       return coordinate(*plan, tasks, transport);
     }
     const auto file = study::parse_study_text(text, path);
-    const auto tasks = study::expand_tasks(file);
-    const exec::TaskRunner runner(file, tasks);
-    exec::run_worker(
-        transport, [&runner](const auto& a) { return runner.run(a); }, exec::LoopOptions{});
-    return kSuccess;
+    RunPlan worker_plan;
+    worker_plan.file = file;
+    return work(file, transport, loop_options(worker_plan));
   } catch (const std::exception& error) {
-    // Other ranks would wait forever for this one: end the job.
-    std::cerr << "fracstudy run: rank " << transport.rank() << ": error: " << error.what() << "\n";
+    std::cerr << "fracstudy " << name << ": error: " << error.what() << "\n";
     if (transport.size() == 1) return kFailure;
+    // The workers would wait forever for rank 0: tell them to leave. A worker that fails
+    // cannot be helped that way (rank 0 waits for its messages): end the job.
+    if (coordinator) {
+      exec::stop_workers_after_failure(transport);
+      return kFailure;
+    }
     transport::MpiEnvironment::abort(kFailure);
   }
+}
+
+}  // namespace
+
+int run_command(int argc, char** argv, const std::vector<std::string>& args) {
+  return execute(argc, argv, args, "run", prepare_run);
+}
+
+int retry_command(int argc, char** argv, const std::vector<std::string>& args) {
+  return execute(argc, argv, args, "retry", prepare_retry);
 }
 
 }  // namespace fracstudy::cli

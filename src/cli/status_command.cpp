@@ -1,6 +1,7 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "fracstudy/tools/status.hpp"
 #include "options.hpp"
 #include "report.hpp"
 
@@ -22,7 +23,7 @@ int status_command(const std::vector<std::string>& args) {
   if (values->count("json")) {
     nlohmann::json studies = nlohmann::json::array();
     for (const auto& study : data.studies)
-      studies.push_back(study_status_json(study, data.ranks));
+      studies.push_back(tools::study_status_json(study, data.ranks));
     std::cout << nlohmann::json{{"file", path}, {"studies", studies}}.dump(2) << "\n";
   } else {
     print_status_table(std::cout, data);

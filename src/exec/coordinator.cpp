@@ -32,7 +32,7 @@ class CheckpointTimer {
   void maybe_checkpoint(sched::Scheduler& scheduler, double now_s) {
     if (now_s - last_s_ < interval_s_) return;
     last_s_ = now_s;
-    if (scheduler.take_change_count() > 0) observer_.checkpoint(scheduler, false);
+    if (scheduler.has_changes()) observer_.checkpoint(scheduler, false);
   }
   double seconds_until_due(double now_s) const {
     return std::max(0.0, last_s_ + interval_s_ - now_s);
@@ -44,91 +44,271 @@ class CheckpointTimer {
   double last_s_ = 0;
 };
 
-}  // namespace
-
-void run_coordinator(sched::Scheduler& scheduler, transport::Transport& transport,
-                     ProgressObserver& observer, const LoopOptions& options) {
-  const Stopwatch clock;
-  CheckpointTimer timer(observer, options.checkpoint_interval_s);
-  std::deque<int> idle_workers;  // asked for work that was not ready yet
-  int stopped = 0;
-  const int workers = transport.size() - 1;
-  auto serve_idle_workers = [&] {
-    while (!idle_workers.empty()) {
-      const int worker = idle_workers.front();
-      if (scheduler.finished()) {
-        transport.send(worker, static_cast<int>(Tag::Stop), {});
-        ++stopped;
-      } else {
-        auto chunk = scheduler.next_chunk(worker, clock.now_s());
-        if (chunk.empty()) return;  // only delayed retries are left: wait for them
-        transport.send(worker, static_cast<int>(Tag::Assignment), encode_assignments(chunk));
-      }
-      idle_workers.pop_front();
-    }
-  };
-  while (stopped < workers) {
-    double wait_s = timer.seconds_until_due(clock.now_s());
-    if (auto retry_at = scheduler.next_retry_time()) {
-      wait_s = std::min(wait_s, std::max(0.0, *retry_at - clock.now_s()));
-    }
-    if (auto message = transport.receive(Seconds(std::clamp(wait_s, 0.001, 1.0)))) {
-      const auto tag = static_cast<Tag>(message->tag);
-      if (tag != Tag::WorkRequest && tag != Tag::Results) {
-        throw std::runtime_error("coordinator got an unexpected message");
-      }
-      for (const auto& outcome : decode_outcomes(message->payload)) {
-        scheduler.record(message->source, outcome, clock.now_s());
-      }
-      if (tag == Tag::WorkRequest) idle_workers.push_back(message->source);
-    }
-    serve_idle_workers();
-    timer.maybe_checkpoint(scheduler, clock.now_s());
-  }
-  observer.checkpoint(scheduler, true);
+void send(transport::Transport& transport, int destination, Tag tag,
+          const std::vector<std::byte>& payload = {}) {
+  transport.send(destination, static_cast<int>(tag), payload);
 }
 
-void run_worker(transport::Transport& transport, const AttemptFunction& attempt,
-                const LoopOptions& options) {
-  std::vector<sched::Outcome> unsent;
-  transport.send(0, static_cast<int>(Tag::WorkRequest), encode_outcomes(unsent));
-  while (true) {
-    auto message = transport.receive(Seconds(3600));
-    if (!message) continue;
-    const auto tag = static_cast<Tag>(message->tag);
-    if (tag == Tag::Stop) return;
-    if (tag != Tag::Assignment) throw std::runtime_error("worker got an unexpected message");
+/// Why a Stop message was sent (its one-byte payload).
+enum class StopReason : unsigned char { Done = 0, Drained = 1, CoordinatorFailed = 2 };
+
+std::vector<std::byte> stop_payload(StopReason reason) {
+  return {static_cast<std::byte>(reason)};
+}
+
+StopReason stop_reason(const transport::Message& message) {
+  return message.payload.empty() ? StopReason::Done : static_cast<StopReason>(message.payload[0]);
+}
+
+/// Where each worker stands, from the coordinator's side.
+enum class WorkerState { Busy, Idle, DrainSent, AbortSent, Stopped };
+
+/// The coordinator's loop state: the scheduler plus what each worker is doing.
+class Coordinator {
+ public:
+  Coordinator(sched::Scheduler& scheduler, transport::Transport& transport,
+              ProgressObserver& observer, const LoopOptions& options)
+      : scheduler_(scheduler),
+        transport_(transport),
+        observer_(observer),
+        options_(options),
+        timer_(observer, options.checkpoint_interval_s),
+        states_(static_cast<std::size_t>(transport.size()), WorkerState::Busy) {
+    states_[0] = WorkerState::Stopped;  // rank 0 itself computes nothing
+  }
+
+  RunEnd run() {
+    while (active_workers() > 0) {
+      if (auto message = transport_.receive(Seconds(wait_s()))) handle(*message);
+      check_drain();
+      serve_idle_workers();
+      timer_.maybe_checkpoint(scheduler_, clock_.now_s());
+    }
+    for (int worker = 1; worker < transport_.size(); ++worker)
+      scheduler_.release_worker(worker);
+    observer_.checkpoint(scheduler_, true);
+    return draining_ && !scheduler_.finished() ? RunEnd::Interrupted : RunEnd::Finished;
+  }
+
+ private:
+  WorkerState& state(int worker) { return states_[static_cast<std::size_t>(worker)]; }
+
+  int active_workers() const {
+    return static_cast<int>(std::count_if(states_.begin(), states_.end(),
+                                          [](WorkerState s) { return s != WorkerState::Stopped; }));
+  }
+
+  /// How long to wait for a message: until the next checkpoint or retry, at most 1 s.
+  double wait_s() const {
+    double wait = timer_.seconds_until_due(clock_.now_s());
+    if (auto retry_at = scheduler_.next_retry_time()) {
+      wait = std::min(wait, std::max(0.0, *retry_at - clock_.now_s()));
+    }
+    if (draining_) wait = std::min(wait, std::max(0.0, drain_deadline_s_ - clock_.now_s()));
+    return std::clamp(wait, 0.001, 1.0);
+  }
+
+  void handle(const transport::Message& message) {
+    const auto tag = static_cast<Tag>(message.tag);
+    if (tag != Tag::WorkRequest && tag != Tag::Results && tag != Tag::Stopped) {
+      throw std::runtime_error("coordinator got an unexpected message");
+    }
+    for (const auto& outcome : decode_outcomes(message.payload)) {
+      scheduler_.record(message.source, outcome, clock_.now_s());
+    }
+    WorkerState& worker = state(message.source);
+    if (tag == Tag::Stopped) {
+      scheduler_.release_worker(message.source);  // its unfinished attempts cost no retry
+      worker = WorkerState::Stopped;
+    } else if (tag == Tag::WorkRequest && worker == WorkerState::Busy) {
+      worker = WorkerState::Idle;
+      idle_.push_back(message.source);
+    }
+    // A WorkRequest crossing a Drain or Abort needs no answer: the worker answers those
+    // with Stopped.
+  }
+
+  void serve_idle_workers() {
+    std::deque<int> still_idle;  // nothing is ready for them now (delayed retries)
+    for (const int worker : idle_) {
+      if (scheduler_.finished() || draining_) {
+        send(transport_, worker, Tag::Stop,
+             stop_payload(draining_ ? StopReason::Drained : StopReason::Done));
+        state(worker) = WorkerState::Stopped;
+        continue;
+      }
+      auto chunk = scheduler_.next_chunk(worker, clock_.now_s());
+      if (chunk.empty()) {
+        still_idle.push_back(worker);
+        continue;
+      }
+      send(transport_, worker, Tag::Assignment, encode_assignments(chunk));
+      state(worker) = WorkerState::Busy;
+    }
+    idle_ = std::move(still_idle);
+  }
+
+  /// A drain stops handing out work, lets attempts finish within the grace time, then
+  /// kills what still runs.
+  void check_drain() {
+    if (!draining_ && options_.drain_requested() && !scheduler_.finished()) {
+      draining_ = true;
+      drain_deadline_s_ = clock_.now_s() + options_.drain_grace_s;
+      for (int worker = 1; worker < transport_.size(); ++worker) {
+        if (state(worker) == WorkerState::Busy) {
+          send(transport_, worker, Tag::Drain);
+          state(worker) = WorkerState::DrainSent;
+        }
+      }
+    }
+    if (draining_ && clock_.now_s() >= drain_deadline_s_) {
+      for (int worker = 1; worker < transport_.size(); ++worker) {
+        if (state(worker) == WorkerState::DrainSent) {
+          send(transport_, worker, Tag::Abort);
+          state(worker) = WorkerState::AbortSent;
+        }
+      }
+    }
+  }
+
+  sched::Scheduler& scheduler_;
+  transport::Transport& transport_;
+  ProgressObserver& observer_;
+  const LoopOptions& options_;
+  const Stopwatch clock_;
+  CheckpointTimer timer_;
+  std::vector<WorkerState> states_;
+  std::deque<int> idle_;  // asked for work that was not ready yet
+  bool draining_ = false;
+  double drain_deadline_s_ = 0;
+};
+
+/// The worker's side: runs chunks, watching for Drain and Abort while it does.
+class Worker {
+ public:
+  Worker(transport::Transport& transport, const ChunkExecutor& executor, const LoopOptions& options)
+      : transport_(transport), executor_(executor), options_(options) {}
+
+  RunEnd run() {
+    send(transport_, 0, Tag::WorkRequest, encode_outcomes({}));
+    while (true) {
+      auto message = transport_.receive(Seconds(3600));
+      if (!message) continue;
+      const auto tag = static_cast<Tag>(message->tag);
+      if (tag == Tag::Stop) return end_of(stop_reason(*message));
+      if (tag == Tag::Drain || tag == Tag::Abort) {  // crossed our WorkRequest
+        send(transport_, 0, Tag::Stopped, encode_outcomes({}));
+        return RunEnd::Interrupted;
+      }
+      if (tag != Tag::Assignment) throw std::runtime_error("worker got an unexpected message");
+      if (run_chunk(decode_assignments(message->payload))) {
+        return failed_coordinator_ ? RunEnd::Failed : RunEnd::Interrupted;
+      }
+    }
+  }
+
+ private:
+  /// Runs one chunk; returns true when a drain stopped it (Stopped was sent).
+  bool run_chunk(const std::vector<sched::Assignment>& chunk) {
     auto last_flush = Clock::now();
-    for (const auto& assignment : decode_assignments(message->payload)) {
-      unsent.push_back(attempt(assignment));
-      if (Seconds(Clock::now() - last_flush).count() >= options.result_flush_s) {
-        transport.send(0, static_cast<int>(Tag::Results), encode_outcomes(unsent));
-        unsent.clear();
+    auto report = [&](const sched::Outcome& outcome) {
+      unsent_.push_back(outcome);
+      if (Seconds(Clock::now() - last_flush).count() >= options_.result_flush_s) {
+        send(transport_, 0, Tag::Results, encode_outcomes(unsent_));
+        unsent_.clear();
         last_flush = Clock::now();
       }
+    };
+    const auto result = executor_.run(chunk, report, [this] { return poll_stop(); });
+    const bool stopped = result.stopped != StopRequest::None || stop_ != StopRequest::None;
+    if (failed_coordinator_) return true;  // nobody listens any more
+    send(transport_, 0, stopped ? Tag::Stopped : Tag::WorkRequest, encode_outcomes(unsent_));
+    unsent_.clear();
+    return stopped;
+  }
+
+  /// Looks for a Drain or Abort without waiting: the coordinator sends nothing else to a
+  /// busy worker.
+  StopRequest poll_stop() {
+    if (auto message = transport_.receive(Seconds(0))) {
+      const auto tag = static_cast<Tag>(message->tag);
+      if (tag == Tag::Drain) stop_ = std::max(stop_, StopRequest::AfterCurrent);
+      if (tag == Tag::Abort) stop_ = StopRequest::Now;
+      if (tag == Tag::Stop && stop_reason(*message) == StopReason::CoordinatorFailed) {
+        failed_coordinator_ = true;
+        stop_ = StopRequest::Now;
+      }
     }
-    transport.send(0, static_cast<int>(Tag::WorkRequest), encode_outcomes(unsent));
-    unsent.clear();
+    return stop_;
+  }
+
+  static RunEnd end_of(StopReason reason) {
+    switch (reason) {
+      case StopReason::Done:
+        return RunEnd::Finished;
+      case StopReason::Drained:
+        return RunEnd::Interrupted;
+      case StopReason::CoordinatorFailed:
+        return RunEnd::Failed;
+    }
+    return RunEnd::Failed;
+  }
+
+  transport::Transport& transport_;
+  const ChunkExecutor& executor_;
+  const LoopOptions& options_;
+  std::vector<sched::Outcome> unsent_;
+  StopRequest stop_ = StopRequest::None;
+  bool failed_coordinator_ = false;
+};
+
+}  // namespace
+
+RunEnd run_coordinator(sched::Scheduler& scheduler, transport::Transport& transport,
+                       ProgressObserver& observer, const LoopOptions& options) {
+  return Coordinator(scheduler, transport, observer, options).run();
+}
+
+void stop_workers_after_failure(transport::Transport& transport) {
+  for (int worker = 1; worker < transport.size(); ++worker) {
+    send(transport, worker, Tag::Stop, stop_payload(StopReason::CoordinatorFailed));
   }
 }
 
-void run_serial(sched::Scheduler& scheduler, const AttemptFunction& attempt,
-                ProgressObserver& observer, const LoopOptions& options) {
+RunEnd run_worker(transport::Transport& transport, const ChunkExecutor& executor,
+                  const LoopOptions& options) {
+  return Worker(transport, executor, options).run();
+}
+
+RunEnd run_serial(sched::Scheduler& scheduler, const ChunkExecutor& executor,
+                  ProgressObserver& observer, const LoopOptions& options) {
   const Stopwatch clock;
   CheckpointTimer timer(observer, options.checkpoint_interval_s);
   constexpr int kSelf = 0;
-  while (!scheduler.finished()) {
+  std::optional<double> drain_deadline_s;
+  auto poll_stop = [&] {
+    if (!drain_deadline_s && options.drain_requested()) {
+      drain_deadline_s = clock.now_s() + options.drain_grace_s;
+    }
+    if (!drain_deadline_s) return StopRequest::None;
+    return clock.now_s() >= *drain_deadline_s ? StopRequest::Now : StopRequest::AfterCurrent;
+  };
+  auto report = [&](const sched::Outcome& outcome) {
+    scheduler.record(kSelf, outcome, clock.now_s());
+    timer.maybe_checkpoint(scheduler, clock.now_s());
+  };
+  while (!scheduler.finished() && poll_stop() == StopRequest::None) {
     auto chunk = scheduler.next_chunk(kSelf, clock.now_s());
     if (chunk.empty()) {  // only delayed retries are left
       const double ready_at = scheduler.next_retry_time().value_or(clock.now_s());
-      std::this_thread::sleep_for(Seconds(std::max(0.0, ready_at - clock.now_s())));
+      std::this_thread::sleep_for(Seconds(std::clamp(ready_at - clock.now_s(), 0.0, 0.1)));
+      continue;
     }
-    for (const auto& assignment : chunk) {
-      scheduler.record(kSelf, attempt(assignment), clock.now_s());
-      timer.maybe_checkpoint(scheduler, clock.now_s());
-    }
+    executor.run(chunk, report, poll_stop);
+    scheduler.release_worker(kSelf);  // what a drain left unrun goes back, retries intact
   }
   observer.checkpoint(scheduler, true);
+  return drain_deadline_s && !scheduler.finished() ? RunEnd::Interrupted : RunEnd::Finished;
 }
 
 }  // namespace fracstudy::exec

@@ -6,6 +6,16 @@
 #include "fracstudy/kernels/simulation.hpp"
 
 namespace fracstudy::exec {
+namespace {
+FaultHook& fault_hook() {
+  static FaultHook hook;
+  return hook;
+}
+}  // namespace
+
+void TaskRunner::set_fault_hook(FaultHook hook) {
+  fault_hook() = std::move(hook);
+}
 
 sched::Outcome TaskRunner::run(const sched::Assignment& assignment) const {
   const study::Task& task = tasks_.at(assignment.task);
@@ -15,6 +25,7 @@ sched::Outcome TaskRunner::run(const sched::Assignment& assignment) const {
   const auto start = std::chrono::steady_clock::now();
   try {
     const auto deadline = kernels::Deadline::after(file_.execution.task_time_limit_s);
+    if (fault_hook()) fault_hook()(task, assignment.attempt);
     const auto result =
         kernels::simulate(spec.algorithm, spec.points.at(task.point), task.seed, deadline);
     outcome.succeeded = true;

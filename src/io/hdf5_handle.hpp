@@ -38,6 +38,12 @@ class Handle {
   Handle& operator=(const Handle&) = delete;
   ~Handle() { reset(); }
   hid_t get() const { return id_; }
+  /// Closes now and throws when closing fails (for files: the data did not reach disk).
+  void close(const char* what) {
+    const herr_t status = Close(id_);
+    id_ = H5I_INVALID_HID;
+    check(status, what);
+  }
   void reset() {
     if (id_ >= 0) Close(id_);
     id_ = H5I_INVALID_HID;

@@ -71,42 +71,59 @@ ColumnType column_type_of(hid_t member_type) {
 
 }  // namespace
 
-void write_table(hid_t location, const std::string& name, const Table& table) {
-  const RowLayout layout = layout_of(table.columns);
-  const hsize_t rows = table.rows.size();
-  std::vector<unsigned char> buffer(layout.stride * table.rows.size());
-  for (std::size_t r = 0; r < table.rows.size(); ++r) {
-    unsigned char* row = buffer.data() + r * layout.stride;
-    for (std::size_t c = 0; c < table.columns.size(); ++c) {
-      unsigned char* at = row + layout.offsets[c];
-      const Cell& cell = table.rows[r][c];
-      if (const auto* s = std::get_if<std::string>(&cell)) {
-        const char* pointer = s->c_str();  // the table outlives the write
-        std::memcpy(at, &pointer, sizeof pointer);
-      } else if (const auto* i = std::get_if<std::int64_t>(&cell)) {
-        std::memcpy(at, i, 8);
-      } else if (const auto* u = std::get_if<std::uint64_t>(&cell)) {
-        std::memcpy(at, u, 8);
-      } else {
-        std::memcpy(at, &std::get<double>(cell), 8);
-      }
-    }
-  }
-  Dataspace space(H5Screate_simple(1, &rows, nullptr), "H5Screate_simple");
+RowWriter& RowWriter::put(const void* value, std::size_t size) {
+  std::memcpy(row_ + offsets_.at(column_++), value, size);
+  return *this;
+}
+
+void write_rows(hid_t location, const std::string& name, const std::vector<Column>& columns,
+                std::size_t rows, const std::function<void(std::size_t, RowWriter&)>& fill) {
+  const RowLayout layout = layout_of(columns);
+  const hsize_t total = rows;
+  Dataspace file_space(H5Screate_simple(1, &total, nullptr), "H5Screate_simple");
   PropertyList create(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate");
   if (rows > 0) {
     // Chunked and compressed: the error and status strings repeat a lot.
-    const hsize_t chunk = std::min<hsize_t>(rows, 4096);
+    const hsize_t chunk = std::min<hsize_t>(total, 4096);
     check(H5Pset_chunk(create.get(), 1, &chunk), "H5Pset_chunk");
     check(H5Pset_deflate(create.get(), 1), "H5Pset_deflate");
   }
-  Dataset dataset(H5Dcreate2(location, name.c_str(), layout.type.get(), space.get(), H5P_DEFAULT,
-                             create.get(), H5P_DEFAULT),
+  Dataset dataset(H5Dcreate2(location, name.c_str(), layout.type.get(), file_space.get(),
+                             H5P_DEFAULT, create.get(), H5P_DEFAULT),
                   "H5Dcreate2");
-  if (rows > 0) {
-    check(H5Dwrite(dataset.get(), layout.type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer.data()),
+  constexpr std::size_t kSlabRows = 65536;
+  std::vector<unsigned char> buffer(layout.stride * std::min(rows, kSlabRows));
+  for (std::size_t first = 0; first < rows; first += kSlabRows) {
+    const std::size_t count = std::min(kSlabRows, rows - first);
+    for (std::size_t r = 0; r < count; ++r) {
+      RowWriter writer(buffer.data() + r * layout.stride, layout.offsets);
+      fill(first + r, writer);
+    }
+    const hsize_t start = first, size = count;
+    check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &start, nullptr, &size, nullptr),
+          "H5Sselect_hyperslab");
+    Dataspace memory_space(H5Screate_simple(1, &size, nullptr), "H5Screate_simple");
+    check(H5Dwrite(dataset.get(), layout.type.get(), memory_space.get(), file_space.get(),
+                   H5P_DEFAULT, buffer.data()),
           "H5Dwrite");
   }
+}
+
+void write_table(hid_t location, const std::string& name, const Table& table) {
+  write_rows(location, name, table.columns, table.rows.size(),
+             [&table](std::size_t r, RowWriter& writer) {
+               for (const Cell& cell : table.rows[r]) {
+                 if (const auto* s = std::get_if<std::string>(&cell)) {
+                   writer << s->c_str();
+                 } else if (const auto* i = std::get_if<std::int64_t>(&cell)) {
+                   writer << *i;
+                 } else if (const auto* u = std::get_if<std::uint64_t>(&cell)) {
+                   writer << *u;
+                 } else {
+                   writer << std::get<double>(cell);
+                 }
+               }
+             });
 }
 
 Table read_table(hid_t location, const std::string& name) {

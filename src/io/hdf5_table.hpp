@@ -3,12 +3,37 @@
 #include <hdf5.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "fracstudy/io/table.hpp"
 
 namespace fracstudy::io::detail {
+
+/// Fills one row of a compound dataset, column by column, in column order. Strings are
+/// referenced, not copied: they must outlive the write.
+class RowWriter {
+ public:
+  RowWriter(unsigned char* row, const std::vector<std::size_t>& offsets)
+      : row_(row), offsets_(offsets) {}
+  RowWriter& operator<<(std::int64_t value) { return put(&value, sizeof value); }
+  RowWriter& operator<<(std::uint64_t value) { return put(&value, sizeof value); }
+  RowWriter& operator<<(double value) { return put(&value, sizeof value); }
+  RowWriter& operator<<(const char* text) { return put(&text, sizeof text); }
+
+ private:
+  RowWriter& put(const void* value, std::size_t size);
+  unsigned char* row_;
+  const std::vector<std::size_t>& offsets_;
+  std::size_t column_ = 0;
+};
+
+/// Writes `rows` rows, produced by `fill(row, writer)`, as a 1-D compound dataset `name`
+/// under `location`, a slab at a time: memory stays small however many rows there are.
+void write_rows(hid_t location, const std::string& name, const std::vector<Column>& columns,
+                std::size_t rows, const std::function<void(std::size_t, RowWriter&)>& fill);
 
 /// Writes `table` as a 1-D compound dataset `name` under `location`.
 void write_table(hid_t location, const std::string& name, const Table& table);

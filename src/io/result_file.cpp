@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -10,7 +11,9 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "fracstudy/io/journal.hpp"
 #include "fracstudy/study/errors.hpp"
+#include "fracstudy/study/parser.hpp"
 #include "fracstudy/study/statistics.hpp"
 #include "fracstudy/version.hpp"
 #include "hdf5_handle.hpp"
@@ -33,39 +36,48 @@ Cell cell_of(Parameter parameter, const kernels::SimulationParameters& point) {
   return value;
 }
 
-Table tasks_table(const study::StudySpec& spec, std::span<const study::Task> tasks,
-                  std::span<const study::TaskRecord> records) {
-  Table table;
-  table.columns = {{"task_id", ColumnType::Int64},
-                   {"seed", ColumnType::UInt64},
-                   {"repetition", ColumnType::Int64}};
+std::vector<Column> task_columns(const study::StudySpec& spec) {
+  std::vector<Column> columns = {{"task_id", ColumnType::Int64},
+                                 {"seed", ColumnType::UInt64},
+                                 {"repetition", ColumnType::Int64}};
   for (Parameter p : kernels::parameters_of(spec.algorithm)) {
-    table.columns.push_back({std::string(kernels::name_of(p)), column_type_of(p)});
+    columns.push_back({std::string(kernels::name_of(p)), column_type_of(p)});
   }
-  for (const char* name : {"status"})
-    table.columns.push_back({name, ColumnType::String});
-  table.columns.insert(table.columns.end(), {{"attempts", ColumnType::Int64},
-                                             {"worker_rank", ColumnType::Int64},
-                                             {"wall_time_s", ColumnType::Float64},
-                                             {"error", ColumnType::String},
-                                             {"df", ColumnType::Float64},
-                                             {"rg", ColumnType::Float64},
-                                             {"kf", ColumnType::Float64}});
-  table.rows.reserve(tasks.size());
-  for (std::size_t i = 0; i < tasks.size(); ++i) {
-    const study::Task& task = tasks[i];
-    const study::TaskRecord& record = records[i];
-    std::vector<Cell> row{task.task_id, task.seed, static_cast<std::int64_t>(task.repetition)};
-    for (Parameter p : kernels::parameters_of(spec.algorithm)) {
-      row.push_back(cell_of(p, spec.points[task.point]));
-    }
-    row.insert(row.end(), {std::string(study::name_of(record.status)),
-                           static_cast<std::int64_t>(record.attempts),
-                           static_cast<std::int64_t>(record.worker_rank), record.wall_time_s,
-                           record.error, record.df, record.rg, record.kf});
-    table.rows.push_back(std::move(row));
-  }
-  return table;
+  columns.insert(columns.end(), {{"status", ColumnType::String},
+                                 {"attempts", ColumnType::Int64},
+                                 {"worker_rank", ColumnType::Int64},
+                                 {"wall_time_s", ColumnType::Float64},
+                                 {"error", ColumnType::String},
+                                 {"df", ColumnType::Float64},
+                                 {"rg", ColumnType::Float64},
+                                 {"kf", ColumnType::Float64},
+                                 {"interruptions", ColumnType::Int64}});
+  return columns;
+}
+
+/// The tasks table, row by row straight from the records (no copy of the whole table:
+/// a million tasks must not cost rank 0 a gigabyte at each checkpoint).
+void write_tasks(hid_t group, const study::StudySpec& spec, std::span<const study::Task> tasks,
+                 std::span<const study::TaskRecord> records) {
+  const auto parameters = kernels::parameters_of(spec.algorithm);
+  detail::write_rows(
+      group, "tasks", task_columns(spec), tasks.size(), [&](std::size_t i, detail::RowWriter& row) {
+        const study::Task& task = tasks[i];
+        const study::TaskRecord& record = records[i];
+        row << task.task_id << task.seed << static_cast<std::int64_t>(task.repetition);
+        for (Parameter p : parameters) {
+          const double value = kernels::get_parameter(spec.points[task.point], p);
+          if (kernels::rule_of(p).integer) {
+            row << static_cast<std::int64_t>(value);
+          } else {
+            row << value;
+          }
+        }
+        row << study::name_of(record.status).data() << static_cast<std::int64_t>(record.attempts)
+            << static_cast<std::int64_t>(record.worker_rank) << record.wall_time_s
+            << record.error.c_str() << record.df << record.rg << record.kf
+            << static_cast<std::int64_t>(record.interruptions);
+      });
 }
 
 Table summary_table(const study::StudySpec& spec, std::span<const study::Task> tasks,
@@ -122,17 +134,18 @@ void write_study(hid_t studies_group, const study::StudySpec& spec, const StudyR
   write_attribute(group.get(), "completed_at", run.completed_at);
   write_attribute(group.get(), "repetitions", static_cast<std::int64_t>(spec.repetitions));
   write_attribute(group.get(), "varied_parameters", varied);
-  detail::write_table(group.get(), "tasks", tasks_table(spec, tasks, records));
+  write_tasks(group.get(), spec, tasks, records);
   detail::write_table(group.get(), "summary", summary_table(spec, tasks, records));
 }
 
 /// Flushes a file's data to the disk, so a rename over the old file cannot leave an
 /// empty file after a power cut.
-void sync_path(const std::string& path, int flags) {
+bool sync_path(const std::string& path, int flags) {
   const int fd = ::open(path.c_str(), flags);
-  if (fd < 0) return;
-  ::fsync(fd);
+  if (fd < 0) return false;
+  const bool synced = ::fsync(fd) == 0;
   ::close(fd);
+  return synced;
 }
 
 std::string directory_of(const std::string& path) {
@@ -154,6 +167,7 @@ void write_file_contents(const std::string& path, const ResultSnapshot& snapshot
   write_attribute(root, "updated_at", utc_now_iso8601());
   write_attribute(root, "elapsed_s", snapshot.elapsed_s);
   write_attribute(root, "coordinator_cpu_s", snapshot.coordinator_cpu_s);
+  write_attribute(root, "journal_generation", snapshot.generation);
   // Studies keep the study file's order (h5py lists them in creation order too).
   detail::PropertyList order(H5Pcreate(H5P_GROUP_CREATE), "H5Pcreate");
   check(H5Pset_link_creation_order(order.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED),
@@ -171,6 +185,67 @@ void write_file_contents(const std::string& path, const ResultSnapshot& snapshot
     begin += count;
   }
   check(H5Fflush(root, H5F_SCOPE_GLOBAL), "H5Fflush");
+  studies.reset();
+  file.close("cannot finish writing the result file");
+}
+
+/// Writes one task's record into its row of a tasks table.
+void set_row(Table& tasks, std::size_t row, const study::TaskRecord& record) {
+  auto set = [&](const char* name, Cell value) {
+    if (const auto column = tasks.find(name)) tasks.rows.at(row)[*column] = std::move(value);
+  };
+  set("status", std::string(study::name_of(record.status)));
+  set("attempts", static_cast<std::int64_t>(record.attempts));
+  set("worker_rank", static_cast<std::int64_t>(record.worker_rank));
+  set("wall_time_s", record.wall_time_s);
+  set("error", record.error);
+  set("df", record.df);
+  set("rg", record.rg);
+  set("kf", record.kf);
+  set("interruptions", static_cast<std::int64_t>(record.interruptions));
+}
+
+/// Counts, status and summary of a study whose task rows changed.
+void refresh_study(StudyData& study, const study::StudySpec& spec,
+                   std::span<const study::Task> tasks) {
+  const auto records = records_of(study);
+  study.completed = study.failed = 0;
+  bool ended = true;
+  for (const auto& record : records) {
+    study.completed += record.status == study::TaskStatus::Completed;
+    study.failed += record.status == study::TaskStatus::Failed;
+    ended &=
+        record.status == study::TaskStatus::Completed || record.status == study::TaskStatus::Failed;
+  }
+  study.status =
+      std::string(ended ? study::name_of(study::final_status(study.completed, study.failed))
+                        : study::name_of(study::StudyStatus::Running));
+  study.summary = summary_table(spec, tasks, records);
+}
+
+/// Applies the records the run journaled since the file's last full write.
+void apply_journal(const std::string& path, ResultData& data) {
+  const auto updates = read_journal(path, data.generation);
+  if (updates.empty()) return;
+  std::vector<std::size_t> first_task{0};
+  for (const auto& study : data.studies)
+    first_task.push_back(first_task.back() + study.tasks.rows.size());
+  std::vector<bool> touched(data.studies.size(), false);
+  for (const auto& [task, record] : updates) {
+    const auto after = std::upper_bound(first_task.begin(), first_task.end(), task);
+    if (after == first_task.begin() || after == first_task.end()) continue;
+    const auto s = static_cast<std::size_t>(after - first_task.begin() - 1);
+    set_row(data.studies[s].tasks, task - first_task[s], record);
+    touched[s] = true;
+  }
+  const auto file = study::parse_study_text(data.study_yaml, data.study_path);
+  const auto tasks = study::expand_tasks(file);
+  for (std::size_t s = 0; s < data.studies.size() && s < file.studies.size(); ++s) {
+    if (!touched[s]) continue;
+    refresh_study(data.studies[s], file.studies[s],
+                  std::span(tasks).subspan(first_task[s], first_task[s + 1] - first_task[s]));
+  }
+  data.journal_records = updates.size();
 }
 
 }  // namespace
@@ -184,7 +259,11 @@ void write_result_file(const std::string& path, const ResultSnapshot& snapshot) 
     std::filesystem::remove(temporary);
     throw std::runtime_error(path + ": cannot write the result file (" + error.what() + ")");
   }
-  sync_path(temporary, O_RDONLY);
+  if (!sync_path(temporary, O_RDONLY)) {
+    const std::string reason = std::strerror(errno);
+    std::filesystem::remove(temporary);
+    throw std::runtime_error(path + ": cannot write the result file (" + reason + ")");
+  }
   if (std::rename(temporary.c_str(), path.c_str()) != 0) {
     const std::string reason = std::strerror(errno);
     std::filesystem::remove(temporary);
@@ -193,7 +272,21 @@ void write_result_file(const std::string& path, const ResultSnapshot& snapshot) 
   sync_path(directory_of(path), O_RDONLY | O_DIRECTORY);
 }
 
+namespace {
+ResultData read_result(const std::string& path, bool with_tasks);
+}  // namespace
+
 ResultData read_result_file(const std::string& path) {
+  return read_result(path, true);
+}
+
+ResultData read_result_summaries(const std::string& path) {
+  return read_result(path, false);
+}
+
+namespace {
+
+ResultData read_result(const std::string& path, bool with_tasks) {
   detail::silence_hdf5_errors();
   if (!std::filesystem::exists(path)) throw study::InputError(path + ": no such file");
   if (H5Fis_hdf5(path.c_str()) <= 0) {
@@ -219,6 +312,8 @@ ResultData read_result_file(const std::string& path) {
     data.ranks = detail::read_integer_attribute(root, "ranks").value_or(0);
     data.elapsed_s = detail::read_double_attribute(root, "elapsed_s").value_or(0);
     data.coordinator_cpu_s = detail::read_double_attribute(root, "coordinator_cpu_s").value_or(0);
+    data.generation = static_cast<std::uint64_t>(
+        detail::read_integer_attribute(root, "journal_generation").value_or(0));
     detail::Group studies(H5Gopen2(root, "studies", H5P_DEFAULT), "no /studies group");
     H5G_info_t info;
     check(H5Gget_info(studies.get(), &info), "H5Gget_info");
@@ -242,15 +337,18 @@ ResultData read_result_file(const std::string& path) {
       study.created_at = detail::read_string_attribute(group.get(), "created_at").value_or("");
       study.started_at = detail::read_string_attribute(group.get(), "started_at").value_or("");
       study.completed_at = detail::read_string_attribute(group.get(), "completed_at").value_or("");
-      study.tasks = detail::read_table(group.get(), "tasks");
+      if (with_tasks) study.tasks = detail::read_table(group.get(), "tasks");
       study.summary = detail::read_table(group.get(), "summary");
       data.studies.push_back(std::move(study));
     }
+    if (with_tasks) apply_journal(path, data);
     return data;
   } catch (const detail::Hdf5Error& error) {
     throw study::InputError(path + ": corrupt or incomplete result file (" + error.what() + ")");
   }
 }
+
+}  // namespace
 
 std::vector<study::TaskRecord> records_of(const StudyData& study) {
   const Table& table = study.tasks;
@@ -263,6 +361,7 @@ std::vector<study::TaskRecord> records_of(const StudyData& study) {
                     worker = column("worker_rank"), wall = column("wall_time_s"),
                     error = column("error"), df = column("df"), rg = column("rg"),
                     kf = column("kf");
+  const auto interruptions = table.find("interruptions");
   std::vector<study::TaskRecord> records(table.rows.size());
   for (std::size_t r = 0; r < table.rows.size(); ++r) {
     const auto& row = table.rows[r];
@@ -277,6 +376,7 @@ std::vector<study::TaskRecord> records_of(const StudyData& study) {
     record.df = Table::number(row[df]);
     record.rg = Table::number(row[rg]);
     record.kf = Table::number(row[kf]);
+    record.interruptions = interruptions ? static_cast<int>(Table::number(row[*interruptions])) : 0;
   }
   return records;
 }
@@ -296,7 +396,35 @@ std::string utc_iso8601(std::chrono::system_clock::time_point time) {
 
 namespace detail {
 
-Hdf5Error::Hdf5Error(const std::string& what) : std::runtime_error(what) {}
+namespace {
+
+/// Collects the innermost description on HDF5's error stack (often the system's reason).
+herr_t innermost_error(unsigned, const H5E_error2_t* error, void* data) {
+  auto* text = static_cast<std::string*>(data);
+  if (!error->desc || !*error->desc) return 0;
+  // The file driver's description embeds the system's words: keep just those.
+  const std::string description = error->desc;
+  const std::string marker = "error message = '";
+  const auto begin = description.find(marker);
+  *text = begin == std::string::npos
+              ? description
+              : description.substr(
+                    begin + marker.size(),
+                    description.find('\'', begin + marker.size()) - begin - marker.size());
+  return 0;
+  return 0;
+}
+
+std::string with_hdf5_reason(const std::string& what) {
+  std::string reason;
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, innermost_error, &reason);
+  H5Eclear2(H5E_DEFAULT);
+  return reason.empty() ? what : what + ": " + reason;
+}
+
+}  // namespace
+
+Hdf5Error::Hdf5Error(const std::string& what) : std::runtime_error(with_hdf5_reason(what)) {}
 
 void silence_hdf5_errors() {
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);

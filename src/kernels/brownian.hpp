@@ -110,6 +110,30 @@ Vec<D> random_direction(Rng& rng) {
   }
 }
 
+/// A unit vector on the outer side of a surface with unit normal n, distributed by
+/// Lambert's cosine law (density proportional to cos theta from n): the direction in
+/// which a diffusely reflecting wall re-emits a molecule (Knudsen's law).
+///  - 3D: n plus a uniform unit vector, normalised, is exactly cosine-distributed (the
+///    sphere of radius 1 about n passes through the origin, and seen from there its
+///    uniform area element subtends cos theta dOmega).
+///  - 2D: the density (1/2) cos theta on (-pi/2, pi/2) makes sin theta uniform on
+///    (-1, 1).
+template <std::size_t D>
+Vec<D> cosine_direction(const Vec<D>& n, Rng& rng) {
+  static_assert(D == 2 || D == 3);
+  if constexpr (D == 2) {
+    const double sin_theta = 2.0 * rng.uniform() - 1.0;
+    const double cos_theta = std::sqrt(1.0 - sin_theta * sin_theta);
+    return {cos_theta * n[0] - sin_theta * n[1], cos_theta * n[1] + sin_theta * n[0]};
+  } else {
+    for (;;) {
+      const Vec<3> sum = add_scaled<3>(n, 1.0, uniform_unit_sphere(rng));
+      const double length = norm<3>(sum);
+      if (length > 1e-9) return scaled<3>(1.0 / length, sum);  // sum ~ 0 has measure 0
+    }
+  }
+}
+
 /// A standard Cauchy variate, tan(pi (u - 1/2)): the tangent of a uniform angle, read off
 /// a uniform point of the disk as y / x.
 inline double standard_cauchy(Rng& rng) {

@@ -9,6 +9,7 @@
 #include "brownian.hpp"
 #include "fracstudy/kernels/fractal_fit.hpp"
 #include "fracstudy/kernels/random.hpp"
+#include "growth.hpp"
 #include "occupancy_grid.hpp"
 
 // Off-lattice particle-cluster DLA (Witten & Sander 1981; Meakin 1983). Lengths inside this
@@ -17,8 +18,10 @@
 //
 // One walker at a time is released on a circle/sphere just outside the cluster and moves as
 // a Brownian particle, sampled exactly by large steps:
-//  - far from the cluster it jumps to a uniform point of the largest sphere around it that
-//    touches no particle (the exit point of Brownian motion from a ball is uniform);
+//  - far from the cluster it jumps to a uniform point of a sphere around it that provably
+//    touches no particle (the exit point of Brownian motion from a ball is uniform); the
+//    occupancy grid's distance maps make that sphere nearly as large as the gap to the
+//    nearest particle, near the cluster and far from it (fewer, longer jumps);
 //  - within kMinStep of contact it takes steps of length kMinStep, and the first contact
 //    along each step is found exactly (ray against the radius-2r spheres around centres);
 //  - a contact sticks with the sticking probability, otherwise the walk goes on from the
@@ -53,9 +56,6 @@ static_assert(kCellSize >= kContactDistance + kMinStep);
 /// cluster at a uniform point); a thin margin saves the walk in from far away.
 constexpr double kLaunchMargin = 5.0;
 
-/// Growth-history samples per decade of N.
-constexpr int kSamplesPerDecade = 10;
-
 /// Walker steps between two deadline checks: a few thousand steps take well under a
 /// millisecond, and reading the clock that rarely costs nothing measurable.
 constexpr std::int64_t kStepsPerDeadlineCheck = 4096;
@@ -65,30 +65,24 @@ template <std::size_t D>
 class DlaGrowth {
  public:
   /// Starts a cluster with its seed particle at the origin.
-  DlaGrowth(double sticking_probability, std::uint64_t seed, Deadline deadline)
+  DlaGrowth(double sticking_probability, std::uint64_t seed, Deadline deadline, std::int64_t n)
       : sticking_probability_(sticking_probability),
         rng_(seed),
-        deadline_(deadline),
-        grid_(kCellSize, 8 * kCellSize) {
+        deadline_check_(deadline, kStepsPerDeadlineCheck),
+        grid_(kCellSize, 8 * kCellSize),
+        history_(log_spaced_sizes(n, detail::kSamplesPerDecade)) {
     attach(Vec<D>{});  // the seed particle at the origin
   }
 
-  /// Grows the cluster to n particles, sampling Rg at the given sizes (ascending).
-  void grow(std::int64_t n, const std::vector<std::int64_t>& sample_sizes) {
-    auto next_sample = sample_sizes.begin();
-    for (;;) {
-      const auto size = static_cast<std::int64_t>(grid_.size());
-      while (next_sample != sample_sizes.end() && *next_sample <= size) {
-        if (*next_sample == size) history_.push_back({size, running_rg()});
-        ++next_sample;
-      }
-      if (size >= n) return;
+  /// Grows the cluster to n particles.
+  void grow(std::int64_t n) {
+    while (history_.size() < n) {
       attach(walk_until_stuck());
     }
   }
 
-  /// Rg (in particle radii) at the sample sizes reached so far.
-  const std::vector<GrowthSample>& history() const { return history_; }
+  /// Rg (in particle radii) at the sample sizes.
+  const std::vector<GrowthSample>& history() const { return history_.samples(); }
   /// The particle centres in the order they stuck, the seed first (in particle radii).
   const std::vector<Vec<D>>& centres() const { return grid_.centres(); }
 
@@ -99,9 +93,10 @@ class DlaGrowth {
   /// Releases one walker and returns the point where it sticks.
   Vec<D> walk_until_stuck() {
     Vec<D> x = detail::scaled<D>(launch_radius(), detail::random_direction<D>(rng_));
+    double radius = detail::norm<D>(x);  // |x|, shared by the free path and the launch test
     for (;;) {
-      count_step();
-      const double gap = free_path(x);
+      deadline_check_.tick();
+      const double gap = free_path(x, radius);
       const Vec<D> direction = detail::random_direction<D>(rng_);
       if (gap >= kMinStep) {
         x = detail::add_scaled<D>(x, gap, direction);
@@ -109,19 +104,23 @@ class DlaGrowth {
                      grid_.first_contact(x, direction, kMinStep, kContactDistance)) {
         x = detail::add_scaled<D>(x, *contact, direction);
         if (rng_.bernoulli(sticking_probability_)) return x;
-        continue;  // no stick: walk on from the contact point
+        // no stick: walk on from the contact point
       } else {
         x = detail::add_scaled<D>(x, kMinStep, direction);
       }
-      if (detail::norm<D>(x) > launch_radius()) x = return_to_launch_sphere(x);
+      radius = detail::norm<D>(x);
+      if (radius > launch_radius()) {
+        x = return_to_launch_sphere(x);
+        radius = detail::norm<D>(x);
+      }
     }
   }
 
-  /// A lower bound on how far the walker at x can move in any direction without touching a
-  /// particle: (distance to the nearest centre) - 2r, bounded below cheaply both by the
-  /// cluster's bounding sphere and by the occupancy grid.
-  double free_path(const Vec<D>& x) const {
-    const double beyond_cluster = detail::norm<D>(x) - max_centre_distance_;
+  /// A lower bound on how far the walker at x (|x| = radius) can move in any direction
+  /// without touching a particle: (distance to the nearest centre) - 2r, bounded below
+  /// cheaply both by the cluster's bounding sphere and by the occupancy grid.
+  double free_path(const Vec<D>& x, double radius) const {
+    const double beyond_cluster = radius - max_centre_distance_;
     return std::max(beyond_cluster, grid_.nearest_distance_bound(x)) - kContactDistance;
   }
 
@@ -140,113 +139,36 @@ class DlaGrowth {
   void attach(const Vec<D>& x) {
     max_centre_distance_ = std::max(max_centre_distance_, detail::norm<D>(x));
     // Keep every point a walker can occupy (inside the launch sphere) one cell inside
-    // the grid; growing by doubling rebuilds it O(log N) times.
-    const double needed = launch_radius() + kCellSize;
-    if (grid_.half_width() < needed) {
-      detail::OccupancyGrid<D> larger(kCellSize, std::max(needed, 2 * grid_.half_width()));
-      for (const Vec<D>& centre : grid_.centres()) {
-        larger.insert(centre);
-      }
-      grid_ = std::move(larger);
-    }
+    // the grid.
+    grid_.cover(launch_radius() + kCellSize);
     grid_.insert(x);
-    for (std::size_t k = 0; k < D; ++k) {
-      sum_position_[k] += x[k];
-    }
-    sum_norm_sq_ += detail::dot<D>(x, x);
-  }
-
-  /// Rg from the running sums: Rg^2 = <|x|^2> - |<x>|^2.
-  double running_rg() const {
-    const auto n = static_cast<double>(grid_.size());
-    const Vec<D> mean = detail::scaled<D>(1.0 / n, sum_position_);
-    return std::sqrt(std::max(0.0, sum_norm_sq_ / n - detail::dot<D>(mean, mean)));
-  }
-
-  /// Counts one walker step and, every few thousand, throws if the deadline has passed.
-  void count_step() {
-    if (--steps_to_deadline_check_ > 0) return;
-    steps_to_deadline_check_ = kStepsPerDeadlineCheck;
-    if (deadline_.expired()) throw DeadlineExceeded();
+    history_.add(x);
   }
 
   double sticking_probability_;
   Rng rng_;
-  Deadline deadline_;
-  std::int64_t steps_to_deadline_check_ = kStepsPerDeadlineCheck;
+  detail::DeadlineCheck deadline_check_;
   detail::OccupancyGrid<D> grid_;
+  detail::GrowthHistory<D> history_;
   double max_centre_distance_ = 0;
-  Vec<D> sum_position_{};
-  double sum_norm_sq_ = 0;
-  std::vector<GrowthSample> history_;
 };
-
-// The df fit runs over the last two decades of growth, max(100, N/100) <= n <= N.
-//  - The floor of 100 drops the first particles, whose Rg reflects the seed's neighbourhood
-//    more than the fractal: fitting 3D clusters of 10^4 from n = 10 reads df = 2.42, from
-//    n = 30 2.47, from 100 or more 2.49-2.50 (60 clusters, sem 0.01).
-//  - Two decades keep enough lever arm for a stable slope; a window ending at N follows the
-//    cluster as it grows. Measured ensemble means (2D, 100 clusters of 10^4) were 1.704,
-//    1.706 and 1.712 (sem 0.005) for windows starting at 100, 300 and 1000, and 1.703 /
-//    1.699 for 16 clusters of 10^5 starting at 100 / 1000: the choice is not critical.
-// Clusters under 1000 particles have no two decades to fit: they get their last decade,
-// max(10, N/10) <= n <= N (continuous with the rule above at N = 1000), so a sweep that
-// starts at small sizes (the product brief's 100, 200, ...) still reads a df, with the
-// small-cluster bias that physically belongs to it. Under 10 particles df is NaN.
-constexpr std::int64_t kFitFloor = 100;
-constexpr std::int64_t kFitSpan = 100;  // the fit starts at N / 100: two decades below N
-constexpr std::int64_t kSmallClusterLimit = 1000;
-constexpr std::int64_t kSmallFitFloor = 10;
-constexpr std::int64_t kSmallFitSpan = 10;  // small clusters: one decade below N
-/// The smallest size in the df fit of a cluster of n particles.
-std::int64_t fit_start(std::int64_t n) {
-  if (n < kSmallClusterLimit) return std::max(kSmallFitFloor, n / kSmallFitSpan);
-  return std::max(kFitFloor, n / kFitSpan);
-}
-
-/// Throws InvalidParameters unless DLA can simulate p (callers normally validate first).
-void check_dla_parameters(const SimulationParameters& p) {
-  if (p.n_particles < 1) throw InvalidParameters("n_particles must be >= 1");
-  if (p.dimension != 2 && p.dimension != 3) throw InvalidParameters("dimension must be 2 or 3");
-  if (!(p.particle_radius > 0) || !std::isfinite(p.particle_radius)) {
-    throw InvalidParameters("particle_radius must be a finite number > 0");
-  }
-  if (!(p.sticking_probability > 0 && p.sticking_probability <= 1)) {
-    throw InvalidParameters("sticking_probability must satisfy 0 < p <= 1");
-  }
-}
 
 /// Grows one cluster in D dimensions and measures it.
 template <std::size_t D>
 SimulationResult grow_dla(const SimulationParameters& p, std::uint64_t seed, Deadline deadline) {
-  DlaGrowth<D> growth(p.sticking_probability, seed, deadline);
-  growth.grow(p.n_particles, log_spaced_sizes(p.n_particles, kSamplesPerDecade));
-
-  SimulationResult result;
-  result.n_particles = p.n_particles;
-  result.positions.reserve(growth.centres().size() * D);
-  for (const Vec<D>& centre : growth.centres()) {
-    for (double coordinate : centre) {
-      result.positions.push_back(coordinate);
-    }
-  }
-  result.rg = radius_of_gyration(result.positions, static_cast<int>(D)) * p.particle_radius;
-  for (double& coordinate : result.positions) {
-    coordinate *= p.particle_radius;
-  }
-  const PowerLawFit fit = fit_power_law(growth.history(), fit_start(p.n_particles), p.n_particles);
-  result.df = fit.df;
-  result.kf = fit.kf;
-  result.fit_n_min = fit.n_min;
-  result.fit_n_max = fit.n_max;
-  return result;
+  DlaGrowth<D> growth(p.sticking_probability, seed, deadline, p.n_particles);
+  growth.grow(p.n_particles);
+  // The last two decades of growth (see two_decade_fit_start for the measurements).
+  const PowerLawFit fit =
+      fit_power_law(growth.history(), detail::two_decade_fit_start(p.n_particles), p.n_particles);
+  return detail::cluster_result<D>(growth.centres(), p.particle_radius, fit);
 }
 
 }  // namespace
 
 SimulationResult simulate_dla(const SimulationParameters& parameters, std::uint64_t seed,
                               Deadline deadline) {
-  check_dla_parameters(parameters);
+  detail::check_common_parameters(parameters, true);
   if (deadline.expired()) throw DeadlineExceeded();
   if (parameters.dimension == 2) return grow_dla<2>(parameters, seed, deadline);
   return grow_dla<3>(parameters, seed, deadline);

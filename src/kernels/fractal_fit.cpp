@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <limits>
 #include <map>
 #include <stdexcept>
@@ -16,53 +17,121 @@ bool is_loggable(const GrowthSample& sample) {
   return sample.n > 0 && sample.rg > 0 && std::isfinite(sample.rg);
 }
 
-/// One point of a log-log fit: (log N, log Rg).
-struct LogPoint {
-  double log_n, log_rg;
+/// A straight line y = intercept + slope x and its residual sum of squares.
+struct Line {
+  double intercept, slope, residual;
 };
 
-/// Sets fit.df and fit.kf from the least-squares line log Rg = c + log N / df through the
-/// points; leaves them NaN when the points fix no positive slope.
-void fit_line(const std::vector<LogPoint>& points, PowerLawFit& fit) {
-  if (points.size() < 2) return;
-  // Centred sums (mean first, then deviations) keep the slope accurate even though
-  // log N and log Rg are far from zero.
-  double sum_x = 0, sum_y = 0;
-  for (const LogPoint& point : points) {
-    sum_x += point.log_n;
-    sum_y += point.log_rg;
+/// Least-squares line through the points (x, y), from centred sums.
+Line fit_line(std::span<const double> x, std::span<const double> y) {
+  const auto count = static_cast<double>(x.size());
+  double mean_x = 0, mean_y = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    mean_x += x[i] / count;
+    mean_y += y[i] / count;
   }
-  const auto count = static_cast<double>(points.size());
-  const double mean_x = sum_x / count;
-  const double mean_y = sum_y / count;
-  double sxx = 0, sxy = 0;
-  for (const LogPoint& point : points) {
-    const double dx = point.log_n - mean_x;
-    sxx += dx * dx;
-    sxy += dx * (point.log_rg - mean_y);
+  double sxx = 0, sxy = 0, syy = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    sxx += (x[i] - mean_x) * (x[i] - mean_x);
+    sxy += (x[i] - mean_x) * (y[i] - mean_y);
+    syy += (y[i] - mean_y) * (y[i] - mean_y);
   }
-  const double slope = sxy / sxx;  // d log Rg / d log N = 1 / df
-  if (!(slope > 0)) return;        // Rg not growing with N: no fractal power law
-  fit.df = 1.0 / slope;
-  // log N = log kf + df log Rg holds at the centroid (mean_x, mean_y) of the fit.
-  fit.kf = std::exp(mean_x - fit.df * mean_y);
+  const double slope = sxy / sxx;
+  return {mean_y - slope * mean_x, slope, std::max(0.0, syy - slope * sxy)};
+}
+
+/// The line of Rg against N^exponent through the samples.
+Line fit_offset_line(std::span<const double> n, std::span<const double> rg, double exponent) {
+  std::vector<double> powers(n.size());
+  for (std::size_t i = 0; i < n.size(); ++i) {
+    powers[i] = std::pow(n[i], exponent);
+  }
+  return fit_line(powers, rg);
 }
 
 }  // namespace
 
 PowerLawFit fit_power_law(std::span<const GrowthSample> samples, std::int64_t n_min,
                           std::int64_t n_max) {
-  std::vector<LogPoint> points;
-  std::int64_t used_min = 0, used_max = 0;
+  // Centred sums (mean first, then deviations) keep the slope accurate even though
+  // log N and log Rg are far from zero.
+  double sum_x = 0, sum_y = 0;
+  std::int64_t count = 0, used_min = 0, used_max = 0;
   for (const GrowthSample& sample : samples) {
     if (sample.n < n_min || sample.n > n_max || !is_loggable(sample)) continue;
-    points.push_back({std::log(static_cast<double>(sample.n)), std::log(sample.rg)});
-    used_min = points.size() == 1 ? sample.n : std::min(used_min, sample.n);
-    used_max = points.size() == 1 ? sample.n : std::max(used_max, sample.n);
+    sum_x += std::log(static_cast<double>(sample.n));
+    sum_y += std::log(sample.rg);
+    used_min = count == 0 ? sample.n : std::min(used_min, sample.n);
+    used_max = count == 0 ? sample.n : std::max(used_max, sample.n);
+    ++count;
   }
   PowerLawFit fit{kNaN, kNaN, used_min, used_max};
-  if (used_min == used_max) return fit;  // one size (or none) fixes no slope
-  fit_line(points, fit);
+  if (count < 2 || used_min == used_max) return fit;  // one size fixes no slope
+
+  const double mean_x = sum_x / static_cast<double>(count);
+  const double mean_y = sum_y / static_cast<double>(count);
+  double sxx = 0, sxy = 0;
+  for (const GrowthSample& sample : samples) {
+    if (sample.n < n_min || sample.n > n_max || !is_loggable(sample)) continue;
+    const double dx = std::log(static_cast<double>(sample.n)) - mean_x;
+    sxx += dx * dx;
+    sxy += dx * (std::log(sample.rg) - mean_y);
+  }
+  const double slope = sxy / sxx;  // d log Rg / d log N = 1 / df
+  if (!(slope > 0)) return fit;    // Rg not growing with N: no fractal power law
+  fit.df = 1.0 / slope;
+  // log N = log kf + df log Rg holds at the centroid (mean_x, mean_y) of the fit.
+  fit.kf = std::exp(mean_x - fit.df * mean_y);
+  return fit;
+}
+
+OffsetPowerLawFit fit_power_law_with_offset(std::span<const GrowthSample> samples,
+                                            std::int64_t n_min, std::int64_t n_max) {
+  std::vector<double> n, rg;
+  for (const GrowthSample& sample : samples) {
+    if (sample.n < n_min || sample.n > n_max || !is_loggable(sample)) continue;
+    if (!n.empty() && static_cast<double>(sample.n) == n.back()) continue;  // one per size
+    n.push_back(static_cast<double>(sample.n));
+    rg.push_back(sample.rg);
+  }
+  OffsetPowerLawFit fit{{kNaN, kNaN, 0, 0}, kNaN};
+  if (n.empty()) return fit;
+  fit.power_law.n_min = static_cast<std::int64_t>(*std::min_element(n.begin(), n.end()));
+  fit.power_law.n_max = static_cast<std::int64_t>(*std::max_element(n.begin(), n.end()));
+  if (n.size() < 3) return fit;  // three parameters need three sizes
+
+  // Golden-section search for the exponent 1/df in [1/20, 1]; the residual of the best
+  // line is smooth and, for data near a power law, has a single minimum there.
+  constexpr double kLowest = 1.0 / 20, kHighest = 1.0;
+  constexpr int kIterations = 80;  // shrinks the bracket by 0.618^80 ~ 2e-17
+  const double ratio = (std::sqrt(5.0) - 1.0) / 2.0;
+  double lo = kLowest, hi = kHighest;
+  double a = hi - ratio * (hi - lo), b = lo + ratio * (hi - lo);
+  double residual_a = fit_offset_line(n, rg, a).residual;
+  double residual_b = fit_offset_line(n, rg, b).residual;
+  for (int i = 0; i < kIterations; ++i) {
+    if (residual_a <= residual_b) {
+      hi = b;
+      b = a;
+      residual_b = residual_a;
+      a = hi - ratio * (hi - lo);
+      residual_a = fit_offset_line(n, rg, a).residual;
+    } else {
+      lo = a;
+      a = b;
+      residual_a = residual_b;
+      b = lo + ratio * (hi - lo);
+      residual_b = fit_offset_line(n, rg, b).residual;
+    }
+  }
+  const double exponent = 0.5 * (lo + hi);
+  const double edge = 1e-6;
+  if (exponent < kLowest + edge || exponent > kHighest - edge) return fit;  // no interior minimum
+  const Line line = fit_offset_line(n, rg, exponent);
+  if (!(line.slope > 0)) return fit;  // Rg not growing with N
+  fit.power_law.df = 1.0 / exponent;
+  fit.power_law.kf = std::pow(line.slope, -fit.power_law.df);
+  fit.offset = line.intercept;
   return fit;
 }
 
@@ -79,11 +148,10 @@ PowerLawFit fit_power_law_binned(std::span<const GrowthSample> samples, std::int
   std::int64_t used_min = 0, used_max = 0, used = 0;
   for (const GrowthSample& sample : samples) {
     if (sample.n < n_min || sample.n > n_max || !is_loggable(sample)) continue;
-    const double log_n = std::log(static_cast<double>(sample.n));
-    const auto k = static_cast<std::int64_t>(
-        std::floor(static_cast<double>(per_decade) * std::log10(static_cast<double>(sample.n))));
-    Bin& bin = bins[k];
-    bin.sum_log_n += log_n;
+    const auto n = static_cast<double>(sample.n);
+    Bin& bin = bins[static_cast<std::int64_t>(
+        std::floor(static_cast<double>(per_decade) * std::log10(n)))];
+    bin.sum_log_n += std::log(n);
     bin.sum_log_rg += std::log(sample.rg);
     ++bin.count;
     used_min = used == 0 ? sample.n : std::min(used_min, sample.n);
@@ -92,12 +160,15 @@ PowerLawFit fit_power_law_binned(std::span<const GrowthSample> samples, std::int
   }
   PowerLawFit fit{kNaN, kNaN, used_min, used_max};
   if (used_min == used_max) return fit;  // one size (or none) fixes no slope
-  std::vector<LogPoint> points;
+  std::vector<double> log_n, log_rg;
   for (const auto& [k, bin] : bins) {
-    const auto count = static_cast<double>(bin.count);
-    points.push_back({bin.sum_log_n / count, bin.sum_log_rg / count});
+    log_n.push_back(bin.sum_log_n / static_cast<double>(bin.count));
+    log_rg.push_back(bin.sum_log_rg / static_cast<double>(bin.count));
   }
-  fit_line(points, fit);
+  const Line line = fit_line(log_n, log_rg);  // log Rg = intercept + log N / df
+  if (!(line.slope > 0)) return fit;          // Rg not growing with N: no fractal power law
+  fit.df = 1.0 / line.slope;
+  fit.kf = std::exp(-fit.df * line.intercept);  // log N = log kf + df log Rg
   return fit;
 }
 

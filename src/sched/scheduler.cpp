@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
+#include <utility>
 
 namespace fracstudy::sched {
 
@@ -16,12 +17,17 @@ Scheduler::Scheduler(std::vector<std::size_t> study_of_task, std::vector<TaskRec
     throw std::invalid_argument("scheduler: one record per task is required");
   }
   options_.worker_count = std::max(1, options_.worker_count);
+  running_worker_.assign(records_.size(), kNotRunning);
+  if (options_.fresh_retry_budget) {
+    budget_base_.reserve(records_.size());
+    for (const auto& record : records_)
+      budget_base_.push_back(record.attempts);
+  }
   for (std::size_t task = 0; task < records_.size(); ++task) {
     TaskRecord& record = records_[task];
     StudyCounts& counts = counts_[study_of_task_[task]];
     ++counts.total;
-    // A task that was running when an earlier run stopped starts again.
-    if (record.status == TaskStatus::Running) record.status = TaskStatus::Pending;
+    if (record.status == TaskStatus::Running) recover_interrupted(record);
     switch (record.status) {
       case TaskStatus::Completed:
         ++counts.completed;
@@ -35,6 +41,42 @@ Scheduler::Scheduler(std::vector<std::size_t> study_of_task, std::vector<TaskRec
         ++unfinished_;
     }
   }
+  if (!options_.task_cost.empty()) {
+    if (options_.task_cost.size() != records_.size()) {
+      throw std::invalid_argument("scheduler: one cost per task is required");
+    }
+    // Longest first: the big tasks of a sweep start early instead of finishing last.
+    std::vector<std::size_t> order(queue_.begin(), queue_.end());
+    std::stable_sort(order.begin(), order.end(), [this](std::size_t a, std::size_t b) {
+      return options_.task_cost[a] > options_.task_cost[b];
+    });
+    queue_.assign(order.begin(), order.end());
+  }
+}
+
+void Scheduler::recover_interrupted(TaskRecord& record) const {
+  // The file said RUNNING: the job ended during that attempt. Once is the job's fault,
+  // not the task's: the attempt does not count. Again and again is the task's.
+  ++record.interruptions;
+  record.status = TaskStatus::Pending;
+  if (record.interruptions < kInterruptionsBeforeCounting) {
+    record.attempts = std::max(0, record.attempts - 1);
+    return;
+  }
+  append_failure(record, "interrupted: the job ended while this task ran (" +
+                             std::to_string(record.interruptions) + " times)");
+  if (record.attempts > options_.max_retries) record.status = TaskStatus::Failed;
+}
+
+void Scheduler::append_failure(TaskRecord& record, const std::string& reason) {
+  // Every failed attempt stays on record, also when a later one succeeds.
+  if (!record.error.empty()) record.error += "; ";
+  record.error += "attempt " + std::to_string(record.attempts) + ": " + reason;
+}
+
+int Scheduler::retries_used(std::size_t task) const {
+  const int base = budget_base_.empty() ? 0 : budget_base_[task];
+  return records_[task].attempts - base;
 }
 
 void Scheduler::move_status(std::size_t task, TaskStatus to) {
@@ -55,76 +97,123 @@ void Scheduler::move_status(std::size_t task, TaskStatus to) {
   --slot(records_[task].status);
   ++slot(to);
   records_[task].status = to;
-  ++changes_;
+  mark_changed(task);
+}
+
+double Scheduler::cost_of(std::size_t task) const {
+  return options_.task_cost.empty() ? 1.0 : options_.task_cost[task];
+}
+
+std::size_t Scheduler::chunk_count_limit() const {
+  if (options_.chunk_size) return static_cast<std::size_t>(*options_.chunk_size);
+  // Before anything was measured, one task at a time: its duration is unknown.
+  if (completed_cost_ == 0) return 1;
+  // Guided self-scheduling: a share of what is left, so the last chunks are small and
+  // the workers finish together.
+  const auto waiting = static_cast<std::int64_t>(queue_.size() + ready_retries_.size());
+  const std::int64_t guided = std::max<std::int64_t>(1, waiting / (4 * options_.worker_count));
+  return static_cast<std::size_t>(std::min(guided, options_.max_auto_chunk));
+}
+
+bool Scheduler::fits(const std::vector<Assignment>& chunk, double chunk_cost, double task_cost,
+                     std::size_t limit) const {
+  if (chunk.size() >= limit) return false;
+  if (chunk.empty() || options_.chunk_size) return true;
+  // Automatic chunks hold about target_chunk_s of work, predicted from the measured time
+  // per unit of estimated cost: long tasks go out alone, short ones by the hundred.
+  const double seconds_per_cost = completed_time_s_ / completed_cost_;
+  return (chunk_cost + task_cost) * seconds_per_cost <= options_.target_chunk_s;
 }
 
 std::int64_t Scheduler::current_chunk_size() const {
-  if (options_.chunk_size) return *options_.chunk_size;
-  const auto waiting = static_cast<std::int64_t>(queue_.size());
-  // Guided self-scheduling: a share of what is left, so the last chunks are small and
-  // the workers finish together ...
-  const std::int64_t guided = std::max<std::int64_t>(1, waiting / (4 * options_.worker_count));
-  // ... and no bigger than about target_chunk_s of measured work, so long tasks go out
-  // one at a time. Before anything was measured, one task at a time.
-  if (completed_attempts_ == 0) return 1;
-  const double mean_s = completed_time_s_ / static_cast<double>(completed_attempts_);
-  const double by_time = mean_s > 0 ? options_.target_chunk_s / mean_s : 1e18;
-  const auto timed = static_cast<std::int64_t>(std::clamp(by_time, 1.0, 1e18));
-  return std::min({guided, timed, options_.max_auto_chunk});
+  const std::size_t limit = chunk_count_limit();
+  std::vector<Assignment> chunk;
+  double chunk_cost = 0;
+  for (const std::size_t task : queue_) {
+    if (!fits(chunk, chunk_cost, cost_of(task), limit)) break;
+    chunk.push_back(Assignment{task, 0});
+    chunk_cost += cost_of(task);
+  }
+  return static_cast<std::int64_t>(std::max<std::size_t>(1, chunk.size()));
 }
 
 void Scheduler::promote_ready_retries(double now_s) {
   auto ready = [now_s](const DelayedRetry& r) { return r.ready_at_s <= now_s; };
   for (const auto& retry : retries_) {
-    if (ready(retry)) queue_.push_back(retry.task);
+    if (!ready(retry)) continue;
+    ready_retries_.push_back(ReadyRetry{retry.task, records_[retry.task].worker_rank,
+                                        now_s + options_.avoid_failed_worker_s});
   }
   std::erase_if(retries_, ready);
 }
 
+void Scheduler::start_attempt(std::size_t task, int worker, double now_s,
+                              std::vector<Assignment>& chunk) {
+  move_status(task, TaskStatus::Running);
+  StudyCounts& counts = counts_[study_of_task_[task]];
+  if (!counts.started_s) counts.started_s = now_s;
+  TaskRecord& record = records_[task];
+  ++record.attempts;
+  record.worker_rank = worker;
+  running_on_[static_cast<std::size_t>(worker)].push_back(task);
+  running_worker_[task] = worker;
+  chunk.push_back(Assignment{task, record.attempts});
+}
+
 std::vector<Assignment> Scheduler::next_chunk(int worker, double now_s) {
   promote_ready_retries(now_s);
-  const auto size = static_cast<std::size_t>(current_chunk_size());
+  const std::size_t limit = chunk_count_limit();
   std::vector<Assignment> chunk;
+  double chunk_cost = 0;
   if (running_on_.size() <= static_cast<std::size_t>(worker)) {
     running_on_.resize(static_cast<std::size_t>(worker) + 1);
   }
-  while (chunk.size() < size && !queue_.empty()) {
+  // Forget the worker's finished tasks (record() only marks them, in O(1)).
+  std::erase_if(running_on_[static_cast<std::size_t>(worker)],
+                [this, worker](std::size_t task) { return running_worker_[task] != worker; });
+  // Retries first, each preferably on another worker than the one it failed on (a bad
+  // node, a full local disk): for a while it waits for another worker to ask.
+  for (auto it = ready_retries_.begin();
+       it != ready_retries_.end() && fits(chunk, chunk_cost, cost_of(it->task), limit);) {
+    const bool elsewhere =
+        options_.worker_count == 1 || it->failed_on != worker || now_s >= it->avoid_until_s;
+    if (!elsewhere) {
+      ++it;
+      continue;
+    }
+    chunk_cost += cost_of(it->task);
+    start_attempt(it->task, worker, now_s, chunk);
+    it = ready_retries_.erase(it);
+  }
+  while (!queue_.empty() && fits(chunk, chunk_cost, cost_of(queue_.front()), limit)) {
     const std::size_t task = queue_.front();
     queue_.pop_front();
-    move_status(task, TaskStatus::Running);
-    StudyCounts& counts = counts_[study_of_task_[task]];
-    if (!counts.started_s) counts.started_s = now_s;
-    TaskRecord& record = records_[task];
-    ++record.attempts;
-    record.worker_rank = worker;
-    running_on_[static_cast<std::size_t>(worker)].push_back(task);
-    chunk.push_back(Assignment{task, record.attempts});
+    chunk_cost += cost_of(task);
+    start_attempt(task, worker, now_s, chunk);
   }
   return chunk;
 }
 
 void Scheduler::record(int worker, const Outcome& outcome, double now_s) {
   const std::size_t task = outcome.task;
-  auto& running = running_on_.at(static_cast<std::size_t>(worker));
-  const auto it = std::find(running.begin(), running.end(), task);
-  if (it == running.end()) return;  // stale report (e.g. the task was handed elsewhere)
-  running.erase(it);
+  // A stale report (the task was released, or handed elsewhere) changes nothing.
+  if (task >= running_worker_.size() || running_worker_[task] != worker) return;
+  running_worker_[task] = kNotRunning;
   TaskRecord& record = records_[task];
   record.wall_time_s = outcome.wall_time_s;
   record.worker_rank = worker;
   if (outcome.succeeded) {
-    record.error.clear();
     record.df = outcome.df;
     record.rg = outcome.rg;
     record.kf = outcome.kf;
     completed_time_s_ += outcome.wall_time_s;
-    ++completed_attempts_;
+    completed_cost_ += cost_of(task);
     move_status(task, TaskStatus::Completed);
     task_ended(task, now_s);
     return;
   }
-  record.error = outcome.error;
-  if (record.attempts <= options_.max_retries) {
+  append_failure(record, outcome.error);
+  if (retries_used(task) <= options_.max_retries) {
     const double backoff = std::min(options_.retry_backoff_max_s,
                                     options_.retry_backoff_s * std::pow(2.0, record.attempts - 1));
     move_status(task, TaskStatus::Pending);
@@ -146,6 +235,8 @@ void Scheduler::release_worker(int worker) {
   auto& running = running_on_[static_cast<std::size_t>(worker)];
   // Front of the queue, in their original order: they were next anyway.
   for (auto it = running.rbegin(); it != running.rend(); ++it) {
+    if (running_worker_[*it] != worker) continue;  // it finished
+    running_worker_[*it] = kNotRunning;
     --records_[*it].attempts;  // an attempt cut short by a stop does not count
     move_status(*it, TaskStatus::Pending);
     queue_.push_front(*it);
@@ -154,6 +245,15 @@ void Scheduler::release_worker(int worker) {
 }
 
 std::optional<double> Scheduler::next_retry_time() const {
+  if (!ready_retries_.empty()) {
+    // A retry waiting for another worker becomes anyone's at avoid_until_s.
+    double earliest = ready_retries_.front().avoid_until_s;
+    for (const auto& retry : ready_retries_)
+      earliest = std::min(earliest, retry.avoid_until_s);
+    for (const auto& retry : retries_)
+      earliest = std::min(earliest, retry.ready_at_s);
+    return earliest;
+  }
   if (retries_.empty()) return std::nullopt;
   double earliest = retries_.front().ready_at_s;
   for (const auto& retry : retries_)
@@ -161,10 +261,17 @@ std::optional<double> Scheduler::next_retry_time() const {
   return earliest;
 }
 
-std::size_t Scheduler::take_change_count() {
-  const std::size_t changes = changes_;
-  changes_ = 0;
-  return changes;
+void Scheduler::mark_changed(std::size_t task) {
+  if (changed_flags_.empty()) changed_flags_.assign(records_.size(), false);
+  if (changed_flags_[task]) return;
+  changed_flags_[task] = true;
+  changed_.push_back(task);
+}
+
+std::vector<std::size_t> Scheduler::take_changed_tasks() {
+  for (const std::size_t task : changed_)
+    changed_flags_[task] = false;
+  return std::exchange(changed_, {});
 }
 
 }  // namespace fracstudy::sched

@@ -25,7 +25,7 @@ using kernels::rule_of;
 
 const std::vector<std::string> kTopKeys = {"output", "seed", "execution", "studies"};
 const std::vector<std::string> kExecutionKeys = {"chunk_size", "max_retries", "task_time_limit_s",
-                                                 "checkpoint_interval_s"};
+                                                 "checkpoint_interval_s", "isolation"};
 const std::vector<std::string> kStudyKeys = {
     "name",  "algorithm", "base_parameters", "variable_parameter", "values",
     "range", "grid",      "repetitions"};
@@ -142,6 +142,14 @@ class Validator {
     }
     if (const auto interval = node["checkpoint_interval_s"]) {
       options.checkpoint_interval_s = positive(interval, "execution.checkpoint_interval_s");
+    }
+    if (const auto isolation = node["isolation"]) {
+      const std::string value = isolation.IsScalar() ? isolation.Scalar() : "";
+      if (value != "process" && value != "none") {
+        fail(isolation, "execution.isolation",
+             "must be 'process' (crash- and hang-proof) or 'none', got " + scalar_text(isolation));
+      }
+      options.isolate_tasks = value == "process";
     }
     return options;
   }

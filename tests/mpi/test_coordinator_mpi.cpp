@@ -4,7 +4,9 @@
 #include <mpi.h>
 
 #include "fracstudy/exec/coordinator.hpp"
+#include "fracstudy/exec/task_runner.hpp"
 #include "fracstudy/study/parser.hpp"
+#include "fracstudy/study/tasks.hpp"
 #include "fracstudy/transport/mpi_transport.hpp"
 
 using namespace fracstudy;
@@ -12,7 +14,7 @@ using namespace fracstudy;
 namespace {
 
 struct NullObserver : exec::ProgressObserver {
-  void checkpoint(const sched::Scheduler&, bool) override {}
+  void checkpoint(sched::Scheduler&, bool) override {}
 };
 
 const char* kStudy = R"(seed: 11
@@ -42,8 +44,10 @@ TEST(MpiCoordinator, RealTasksCompleteOnceEachWithRankIndependentResults) {
   for (const auto& t : tasks)
     study_of.push_back(t.study);
   if (transport.rank() != 0) {
-    exec::run_worker(
-        transport, [&runner](const auto& a) { return runner.run(a); }, exec::LoopOptions{});
+    // Attempts run in forked children, as in production.
+    const exec::ChunkExecutor executor([&runner](const auto& a) { return runner.run(a); },
+                                       exec::Isolation::Process, 0);
+    exec::run_worker(transport, executor, exec::LoopOptions{});
     return;
   }
   sched::SchedulerOptions options;

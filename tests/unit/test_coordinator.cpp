@@ -17,7 +17,7 @@ namespace {
 struct CountingObserver : exec::ProgressObserver {
   int checkpoints = 0;
   bool saw_final = false;
-  void checkpoint(const sched::Scheduler&, bool final) override {
+  void checkpoint(sched::Scheduler&, bool final) override {
     ++checkpoints;
     saw_final |= final;
   }
@@ -29,12 +29,14 @@ struct FakeTasks {
   std::set<std::size_t> fail_first;
   std::mutex mutex;
   std::vector<int> runs_per_task;
+  std::chrono::milliseconds delay{0};
   explicit FakeTasks(std::size_t n) : runs_per_task(n, 0) {}
   sched::Outcome operator()(const sched::Assignment& a) {
     {
       std::lock_guard lock(mutex);
       ++runs_per_task[a.task];
     }
+    std::this_thread::sleep_for(delay);
     sched::Outcome o;
     o.task = a.task;
     o.wall_time_s = 0.0001;
@@ -57,22 +59,35 @@ sched::Scheduler make_scheduler(std::size_t n, int workers, int max_retries = 3)
                           options);
 }
 
-/// Runs a coordinator and `ranks - 1` worker threads to the end.
-void run_job(int ranks, sched::Scheduler& scheduler, FakeTasks& tasks,
-             exec::ProgressObserver& observer) {
+/// Threads share the process, so attempts run in it (no fork among threads).
+exec::ChunkExecutor in_process(FakeTasks& tasks) {
+  return exec::ChunkExecutor([&tasks](const auto& a) { return tasks(a); }, exec::Isolation::None,
+                             0);
+}
+
+/// Runs a coordinator and `ranks - 1` worker threads to the end; returns how it ended
+/// and, through `worker_ends`, how each worker ended.
+exec::RunEnd run_job(int ranks, sched::Scheduler& scheduler, FakeTasks& tasks,
+                     exec::ProgressObserver& observer, exec::LoopOptions options = {0.01, 1.0},
+                     std::vector<exec::RunEnd>* worker_ends = nullptr,
+                     std::size_t* messages = nullptr) {
   transport::LocalNetwork network(ranks);
   std::vector<std::thread> workers;
+  std::vector<exec::RunEnd> ends(static_cast<std::size_t>(ranks));
+  const auto executor = in_process(tasks);
   for (int r = 1; r < ranks; ++r) {
-    workers.emplace_back([&network, &tasks, r] {
+    workers.emplace_back([&network, &executor, &ends, &options, r] {
       transport::LocalTransport t(network, r);
-      exec::run_worker(
-          t, [&tasks](const auto& a) { return tasks(a); }, exec::LoopOptions{});
+      ends[static_cast<std::size_t>(r)] = exec::run_worker(t, executor, options);
     });
   }
   transport::LocalTransport coordinator(network, 0);
-  exec::run_coordinator(scheduler, coordinator, observer, exec::LoopOptions{0.01, 1.0});
+  const auto end = exec::run_coordinator(scheduler, coordinator, observer, options);
   for (auto& w : workers)
     w.join();
+  if (worker_ends) *worker_ends = ends;
+  if (messages) *messages = network.delivered();
+  return end;
 }
 
 }  // namespace
@@ -116,7 +131,7 @@ TEST(Coordinator, WithoutRetriesFailuresEndAsFailed) {
   CountingObserver observer;
   run_job(2, scheduler, tasks, observer);
   EXPECT_EQ(scheduler.counts(0).failed, 2);
-  EXPECT_EQ(scheduler.records()[0].error, "exception: injected");
+  EXPECT_EQ(scheduler.records()[0].error, "attempt 1: exception: injected");
 }
 
 TEST(Coordinator, SerialLoopRunsEverythingOnRankZero) {
@@ -124,8 +139,7 @@ TEST(Coordinator, SerialLoopRunsEverythingOnRankZero) {
   tasks.fail_first = {7};
   auto scheduler = make_scheduler(50, 1);
   CountingObserver observer;
-  exec::run_serial(
-      scheduler, [&tasks](const auto& a) { return tasks(a); }, observer, exec::LoopOptions{});
+  exec::run_serial(scheduler, in_process(tasks), observer, exec::LoopOptions{});
   EXPECT_EQ(scheduler.counts(0).completed, 50);
   EXPECT_EQ(scheduler.records()[7].attempts, 2);
   EXPECT_EQ(scheduler.records()[0].worker_rank, 0);
@@ -152,4 +166,61 @@ TEST(Protocol, OutcomesAndAssignmentsRoundTrip) {
   auto truncated = exec::encode_outcomes(outcomes);
   truncated.resize(truncated.size() - 3);
   EXPECT_THROW(exec::decode_outcomes(truncated), std::runtime_error);
+}
+
+TEST(Coordinator, DrainStopsHandingOutWorkAndCostsNoRetries) {
+  const std::size_t n = 400;
+  FakeTasks tasks(n);
+  tasks.delay = std::chrono::milliseconds(2);
+  auto scheduler = make_scheduler(n, 2);
+  CountingObserver observer;
+  std::atomic<int> asked{0};
+  exec::LoopOptions options{0.01, 1.0};
+  options.drain_grace_s = 5;
+  options.drain_requested = [&asked] { return ++asked > 20; };  // after a few loops
+  std::vector<exec::RunEnd> worker_ends;
+  const auto end = run_job(3, scheduler, tasks, observer, options, &worker_ends);
+  EXPECT_EQ(end, exec::RunEnd::Interrupted);
+  EXPECT_EQ(worker_ends[1], exec::RunEnd::Interrupted);
+  EXPECT_EQ(worker_ends[2], exec::RunEnd::Interrupted);
+  const auto counts = scheduler.counts(0);
+  EXPECT_GT(counts.pending, 0);
+  EXPECT_EQ(counts.running, 0);
+  EXPECT_EQ(counts.completed + counts.pending, static_cast<std::int64_t>(n));
+  for (const auto& record : scheduler.records()) {
+    if (record.status == study::TaskStatus::Pending) {
+      EXPECT_EQ(record.attempts, 0);
+    }
+  }
+  EXPECT_TRUE(observer.saw_final);
+}
+
+TEST(Coordinator, DrainAfterTheLastTaskIsAnOrdinaryEnd) {
+  FakeTasks tasks(5);
+  auto scheduler = make_scheduler(5, 1);
+  CountingObserver observer;
+  bool finished_first = false;
+  exec::LoopOptions options{0.01, 1.0};
+  options.drain_requested = [&] { return finished_first; };
+  exec::run_serial(scheduler, in_process(tasks), observer, options);
+  finished_first = true;
+  EXPECT_TRUE(scheduler.finished());
+}
+
+TEST(Coordinator, MessagesPerTaskAreExactlyTwoPerChunkPlusTwoPerWorker) {
+  // Not a timing test: the protocol's cost, counted. Each worker asks once to start and
+  // is stopped once; each chunk costs one Assignment and one WorkRequest carrying its
+  // results. 1000 tasks in chunks of 50 over 3 workers: 2 x 20 + 2 x 3 = 46 messages.
+  const std::size_t n = 1000;
+  FakeTasks tasks(n);
+  sched::SchedulerOptions options;
+  options.worker_count = 3;
+  options.chunk_size = 50;
+  sched::Scheduler scheduler(std::vector<std::size_t>(n, 0), std::vector<study::TaskRecord>(n), 1,
+                             options);
+  CountingObserver observer;
+  std::size_t messages = 0;
+  run_job(4, scheduler, tasks, observer, {0.01, 1.0}, nullptr, &messages);
+  EXPECT_TRUE(scheduler.finished());
+  EXPECT_EQ(messages, 46u);
 }

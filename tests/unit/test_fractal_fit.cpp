@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <tuple>
 #include <vector>
 
 #include "fracstudy/kernels/fractal_fit.hpp"
@@ -106,6 +107,36 @@ TEST(FractalFit, RadiusOfGyrationOfSimpleShapes) {
   EXPECT_EQ(radius_of_gyration(std::vector<double>{4.0, 2.0}, 2), 0.0);
   EXPECT_TRUE(std::isnan(radius_of_gyration(std::vector<double>{}, 2)));
   EXPECT_THROW(radius_of_gyration(std::vector<double>{1.0, 2.0, 3.0}, 2), std::invalid_argument);
+}
+
+TEST(FractalFit, OffsetFitRecoversAnOffsetPowerLaw) {
+  // Rg = A N^(1/df) + B exactly: the fit returns df, kf = A^-df and B.
+  for (const auto& [df, a, b] :
+       {std::tuple{2.0, 0.6, 1.5}, std::tuple{3.0, 0.5, 2.5}, std::tuple{1.71, 1.1, -0.4}}) {
+    std::vector<GrowthSample> samples;
+    for (std::int64_t n : log_spaced_sizes(100000, 10)) {
+      samples.push_back({n, a * std::pow(static_cast<double>(n), 1.0 / df) + b});
+    }
+    const OffsetPowerLawFit fit = fit_power_law_with_offset(samples, 100, 100000);
+    EXPECT_NEAR(fit.power_law.df, df, 1e-6 * df);
+    EXPECT_NEAR(fit.power_law.kf, std::pow(a, -df), 1e-5 * std::pow(a, -df));
+    EXPECT_NEAR(fit.offset, b, 1e-5);
+    EXPECT_EQ(fit.power_law.n_min, 100);
+    EXPECT_EQ(fit.power_law.n_max, 100000);
+    // Without the offset the plain fit is biased: the reason the offset fit exists.
+    if (b > 1) {
+      EXPECT_GT(fit_power_law(samples, 100, 100000).df, df + 0.05);
+    }
+  }
+}
+
+TEST(FractalFit, OffsetFitNeedsThreeSizesAndAGrowingRg) {
+  const std::vector<GrowthSample> two = {{10, 3.0}, {100, 6.0}};
+  EXPECT_TRUE(std::isnan(fit_power_law_with_offset(two, 1, 1000).power_law.df));
+  const std::vector<GrowthSample> flat = {{10, 3.0}, {100, 3.0}, {1000, 3.0}};
+  EXPECT_TRUE(std::isnan(fit_power_law_with_offset(flat, 1, 1000).power_law.df));
+  const std::vector<GrowthSample> shrinking = {{10, 5.0}, {100, 4.0}, {1000, 3.0}};
+  EXPECT_TRUE(std::isnan(fit_power_law_with_offset(shrinking, 1, 1000).power_law.df));
 }
 
 TEST(FractalFit, BinnedFitRecoversAnExactPowerLaw) {

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "fracstudy/io/journal.hpp"
 #include "fracstudy/io/result_file.hpp"
 #include "fracstudy/study/errors.hpp"
 #include "fracstudy/study/parser.hpp"
@@ -90,4 +91,65 @@ TEST(ResultFile, ForeignAndMissingFilesAreInputErrors) {
   } catch (const study::InputError& error) {
     EXPECT_NE(std::string(error.what()).find("not an HDF5 file"), std::string::npos);
   }
+}
+
+TEST(Journal, AppendsExactlyTheChangedRecordsAndReadsThemBack) {
+  const auto path = (temp_dir() / "journal.h5").string();
+  io::start_journal(path, 7);
+  std::vector<study::TaskRecord> records(5);
+  records[1] = {study::TaskStatus::Completed, 1, 2, 0.5, "", 1.7, 10.0, 1.1, 0};
+  records[3] = {study::TaskStatus::Failed,
+                2,
+                1,
+                0.1,
+                "attempt 1: timeout; attempt 2: timeout",
+                NAN,
+                NAN,
+                NAN,
+                0};
+  const std::vector<std::size_t> changed = {3, 1};
+  EXPECT_EQ(io::append_to_journal(path, changed, records), 2u);  // rows written = changed
+  const auto updates = io::read_journal(path, 7);
+  ASSERT_EQ(updates.size(), 2u);
+  EXPECT_EQ(updates[0].first, 3u);
+  EXPECT_EQ(updates[0].second.error, records[3].error);
+  EXPECT_EQ(updates[1].second.df, 1.7);
+  EXPECT_TRUE(io::read_journal(path, 8).empty());  // another generation's journal
+  // A write cut short by a kill: the complete records before it still count.
+  const auto journal = io::journal_path(path);
+  const auto size = fs::file_size(journal);
+  io::append_to_journal(path, std::vector<std::size_t>{1}, records);
+  fs::resize_file(journal, fs::file_size(journal) - 3);
+  EXPECT_EQ(io::read_journal(path, 7).size(), 2u);
+  EXPECT_GT(fs::file_size(journal), size);
+}
+
+TEST(Journal, ReadingAResultFileAppliesItsJournal) {
+  const auto file = study::parse_study_text(kStudy, "s.yaml");
+  const auto tasks = study::expand_tasks(file);
+  std::vector<study::TaskRecord> records(tasks.size());
+  std::vector<io::StudyRun> runs(2);
+  const auto path = (temp_dir() / "journaled.h5").string();
+  io::ResultSnapshot snapshot{&file, &tasks, &records, runs, 2};
+  snapshot.generation = 3;
+  io::write_result_file(path, snapshot);
+  io::start_journal(path, 3);
+  // The run goes on: every task of the first study completes; only the journal grows.
+  std::vector<std::size_t> changed;
+  for (std::size_t i = 0; i < 4; ++i) {
+    records[i] = {study::TaskStatus::Completed, 1, 1, 0.1, "", 1.6 + 0.1 * double(i), 5.0, 1.0, 0};
+    changed.push_back(i);
+  }
+  io::append_to_journal(path, changed, records);
+  const auto data = io::read_result_file(path);
+  EXPECT_EQ(data.journal_records, 4u);
+  const auto& sweep = data.studies[0];
+  EXPECT_EQ(sweep.status, "COMPLETED");
+  EXPECT_EQ(sweep.completed, 4);
+  EXPECT_EQ(io::records_of(sweep)[2].df, 1.8);
+  EXPECT_NEAR(io::Table::number(sweep.summary.rows[0][*sweep.summary.find("mean_df")]), 1.65,
+              1e-12);
+  EXPECT_EQ(data.studies[1].status, "CREATED");  // untouched
+  io::remove_journal(path);
+  EXPECT_EQ(io::read_result_file(path).studies[0].completed, 0);
 }

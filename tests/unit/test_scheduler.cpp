@@ -96,7 +96,7 @@ TEST(Scheduler, FailedTaskIsRetriedAfterBackoffThenFails) {
   EXPECT_EQ(a[0].attempt, 1);
   s.record(1, failure(0), 10.0);
   EXPECT_EQ(s.records()[0].status, TaskStatus::Pending);
-  EXPECT_EQ(s.records()[0].error, "timeout");
+  EXPECT_EQ(s.records()[0].error, "attempt 1: timeout");
   // Other work goes first while task 0 waits out its backoff.
   auto b = s.next_chunk(1, 10.5);
   EXPECT_EQ(b[0].task, 1u);
@@ -114,14 +114,15 @@ TEST(Scheduler, FailedTaskIsRetriedAfterBackoffThenFails) {
   s.record(2, failure(0, "exception: boom"), 15.0);
   EXPECT_EQ(s.records()[0].status, TaskStatus::Failed);
   EXPECT_EQ(s.records()[0].attempts, 3);
-  EXPECT_EQ(s.records()[0].error, "exception: boom");
+  EXPECT_EQ(s.records()[0].error,
+            "attempt 1: timeout; attempt 2: timeout; attempt 3: exception: boom");
   s.record(1, success(1), 15.0);
   EXPECT_TRUE(s.finished());
   EXPECT_EQ(s.counts(0).failed, 1);
   EXPECT_EQ(s.counts(0).completed, 1);
 }
 
-TEST(Scheduler, SuccessOnRetryClearsTheError) {
+TEST(Scheduler, SuccessOnRetryKeepsTheFailedAttemptOnRecord) {
   SchedulerOptions options;
   options.retry_backoff_s = 0;
   auto s = make(1, options);
@@ -131,7 +132,7 @@ TEST(Scheduler, SuccessOnRetryClearsTheError) {
   s.record(1, success(0), 0);
   EXPECT_EQ(s.records()[0].status, TaskStatus::Completed);
   EXPECT_EQ(s.records()[0].attempts, 2);
-  EXPECT_EQ(s.records()[0].error, "");
+  EXPECT_EQ(s.records()[0].error, "attempt 1: timeout");
 }
 
 TEST(Scheduler, ReleasedWorkerReturnsItsTasksWithoutUsingRetries) {
@@ -178,6 +179,110 @@ TEST(Scheduler, StudiesTrackTheirOwnCountsAndTimes) {
   EXPECT_TRUE(s.counts(0).ended());
   EXPECT_EQ(s.counts(0).ended_s, 6.0);
   EXPECT_FALSE(s.counts(1).ended());
-  EXPECT_GT(s.take_change_count(), 0u);
-  EXPECT_EQ(s.take_change_count(), 0u);
+  // Two tasks started and completed: each is reported once, then nothing.
+  EXPECT_EQ(s.take_changed_tasks(), (std::vector<std::size_t>{0, 1}));
+  EXPECT_FALSE(s.has_changes());
+  EXPECT_TRUE(s.take_changed_tasks().empty());
+}
+
+TEST(Scheduler, FreshBudgetGivesFailedTasksTheirRetriesAgain) {
+  std::vector<TaskRecord> records(1);
+  records[0].attempts = 4;  // used up its budget in an earlier run
+  records[0].error = "attempt 4: timeout";
+  SchedulerOptions options;
+  options.max_retries = 1;
+  options.retry_backoff_s = 0;
+  options.fresh_retry_budget = true;
+  Scheduler s({0}, records, 1, options);
+  auto a = s.next_chunk(1, 0);
+  EXPECT_EQ(a[0].attempt, 5);
+  s.record(1, failure(0), 0);
+  EXPECT_EQ(s.records()[0].status, TaskStatus::Pending);  // one retry left in this run
+  s.next_chunk(1, 0);
+  s.record(1, failure(0), 0);
+  EXPECT_EQ(s.records()[0].status, TaskStatus::Failed);
+}
+
+TEST(Scheduler, TaskRunningWhenTheJobDiedIsFreeOnceThenCounts) {
+  std::vector<TaskRecord> records(2);
+  records[0].status = TaskStatus::Running;  // in flight at the first kill
+  records[0].attempts = 1;
+  records[1].status = TaskStatus::Running;  // in flight at a kill for the second time
+  records[1].attempts = 1;
+  records[1].interruptions = 1;
+  SchedulerOptions options;
+  options.max_retries = 0;
+  Scheduler s({0, 0}, records, 1, options);
+  EXPECT_EQ(s.records()[0].status, TaskStatus::Pending);
+  EXPECT_EQ(s.records()[0].attempts, 0);
+  EXPECT_EQ(s.records()[0].interruptions, 1);
+  // The second death counts as its attempt, which used its whole budget: a poison task
+  // does not crash every resume.
+  EXPECT_EQ(s.records()[1].status, TaskStatus::Failed);
+  EXPECT_EQ(s.records()[1].attempts, 1);
+  EXPECT_NE(s.records()[1].error.find("interrupted"), std::string::npos);
+  EXPECT_EQ(s.counts(0).failed, 1);
+}
+
+TEST(Scheduler, RetryPrefersAnotherWorkerForAWhile) {
+  SchedulerOptions options;
+  options.worker_count = 2;
+  options.chunk_size = 1;
+  options.retry_backoff_s = 0;
+  options.avoid_failed_worker_s = 5;
+  auto s = make(3, options);
+  s.next_chunk(1, 0);
+  s.record(1, failure(0), 0);
+  // Worker 1 asks again: it gets fresh work, not its own failure back.
+  auto mine = s.next_chunk(1, 1);
+  ASSERT_EQ(mine.size(), 1u);
+  EXPECT_EQ(mine[0].task, 1u);
+  // Worker 2 gets the retry, before the queue.
+  auto other = s.next_chunk(2, 1);
+  ASSERT_EQ(other.size(), 1u);
+  EXPECT_EQ(other[0].task, 0u);
+  EXPECT_EQ(other[0].attempt, 2);
+  // A retry nobody else picks up goes to its old worker after the waiting time.
+  s.record(2, failure(0), 2);
+  s.record(1, success(1), 2);
+  auto early = s.next_chunk(2, 3);
+  ASSERT_EQ(early.size(), 1u);
+  EXPECT_EQ(early[0].task, 2u);  // the queue, not its own failure
+  EXPECT_TRUE(s.next_chunk(2, 4).empty());
+  EXPECT_EQ(s.next_retry_time(), 8.0);  // promoted at t = 3, then 5 s for another worker
+  auto late = s.next_chunk(2, 8.0);
+  ASSERT_EQ(late.size(), 1u);
+  EXPECT_EQ(late[0].task, 0u);
+}
+
+TEST(Scheduler, BiggestTasksFirstAndChunksSizedByPredictedTime) {
+  SchedulerOptions options;
+  options.worker_count = 1;
+  options.target_chunk_s = 1.0;
+  // A sweep: tasks 0..3 are small (cost 1), tasks 4..5 are 100 times bigger.
+  options.task_cost = {1, 1, 1, 1, 100, 100};
+  auto s = make(6, options);
+  auto first = s.next_chunk(1, 0);
+  ASSERT_EQ(first.size(), 1u);                 // nothing measured yet
+  EXPECT_EQ(first[0].task, 4u);                // the longest first
+  s.record(1, success(4, /*wall_s=*/0.5), 1);  // 0.005 s per unit of cost
+  // The other big task alone would take 0.5 s; with a small one it still fits 1 s.
+  auto second = s.next_chunk(1, 1);
+  ASSERT_EQ(second.size(), 1u);  // guided bound: 5 waiting / 4 workers-shares = 1
+  EXPECT_EQ(second[0].task, 5u);
+  s.record(1, success(5, 0.5), 2);
+  // Small tasks in the order of the study.
+  auto rest = s.next_chunk(1, 2);
+  EXPECT_EQ(rest[0].task, 0u);
+}
+
+TEST(Scheduler, PredictedTimeCapsAutomaticChunks) {
+  SchedulerOptions options;
+  options.worker_count = 1;
+  options.target_chunk_s = 1.0;
+  options.task_cost = std::vector<double>(1000, 1.0);
+  options.task_cost[0] = 2.0;  // measured first
+  auto s = make(1000, options);
+  s.record(1, success(s.next_chunk(1, 0)[0].task, 0.02), 0);  // 0.01 s per unit
+  EXPECT_EQ(s.current_chunk_size(), 100);  // 100 tasks of 0.01 s = 1 s (guided: 249)
 }

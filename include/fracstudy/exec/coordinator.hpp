@@ -3,7 +3,7 @@
 /// MPI and over in-process threads alike.
 #include <functional>
 
-#include "fracstudy/exec/task_runner.hpp"
+#include "fracstudy/exec/chunk_executor.hpp"
 #include "fracstudy/sched/scheduler.hpp"
 #include "fracstudy/transport/transport.hpp"
 
@@ -15,29 +15,38 @@ class ProgressObserver {
   virtual ~ProgressObserver() = default;
   /// Called at least every checkpoint interval while results come in, and once at the
   /// end with `final` set.
-  virtual void checkpoint(const sched::Scheduler& scheduler, bool final) = 0;
+  virtual void checkpoint(sched::Scheduler& scheduler, bool final) = 0;
 };
 
-/// Runs one attempt and reports what happened (TaskRunner::run in production).
-using AttemptFunction = std::function<sched::Outcome(const sched::Assignment&)>;
-
-/// Timing of the loops.
+/// Timing of the loops, and how a run is asked to stop early.
 struct LoopOptions {
   double checkpoint_interval_s = 10;  ///< longest time a finished result waits for disk
   double result_flush_s = 1.0;        ///< a worker reports finished results at least this often
+  double drain_grace_s = 30;          ///< after a drain request, how long attempts may finish
+  std::function<bool()> drain_requested = [] { return false; };  ///< e.g. SIGUSR1 arrived
 };
 
-/// Rank 0 of several: hands out chunks on request until every task ended, then stops
-/// the workers. Returns when all workers were told to stop.
-void run_coordinator(sched::Scheduler& scheduler, transport::Transport& transport,
-                     ProgressObserver& observer, const LoopOptions& options);
+/// How a run ended.
+enum class RunEnd {
+  Finished,     ///< every task ended (completed or failed)
+  Interrupted,  ///< a drain stopped it; the unfinished tasks wait for --resume
+  Failed,       ///< the coordinator failed and told the workers to leave
+};
+
+/// Tells every worker to leave at once because the coordinator failed (rank 0 only).
+void stop_workers_after_failure(transport::Transport& transport);
+
+/// Rank 0 of several: hands out chunks on request until every task ended or a drain
+/// stops the run, then stops the workers. Returns when every worker has left.
+RunEnd run_coordinator(sched::Scheduler& scheduler, transport::Transport& transport,
+                       ProgressObserver& observer, const LoopOptions& options);
 
 /// Ranks 1..N-1: ask for work, run it, report, until told to stop.
-void run_worker(transport::Transport& transport, const AttemptFunction& attempt,
-                const LoopOptions& options);
+RunEnd run_worker(transport::Transport& transport, const ChunkExecutor& executor,
+                  const LoopOptions& options);
 
 /// One rank alone: rank 0 runs every task itself.
-void run_serial(sched::Scheduler& scheduler, const AttemptFunction& attempt,
-                ProgressObserver& observer, const LoopOptions& options);
+RunEnd run_serial(sched::Scheduler& scheduler, const ChunkExecutor& executor,
+                  ProgressObserver& observer, const LoopOptions& options);
 
 }  // namespace fracstudy::exec

@@ -6,10 +6,17 @@
 ///   worker -> 0  Results      outcomes only, sent during a long chunk so they reach the
 ///                             next checkpoint
 ///   0 -> worker  Assignment   a chunk of (task, attempt) pairs
-///   0 -> worker  Stop         no more work: leave the loop
+///   0 -> worker  Stop         leave the loop (payload: 1 byte: 0 all done, 1 a drain
+///                             stopped the run, 2 the coordinator failed: kill the attempt
+///                             in progress and leave without answering)
+///   0 -> worker  Drain        finish the attempt in progress, start no other, answer
+///                             Stopped (a waiting worker answers Stopped at once)
+///   0 -> worker  Abort        kill the attempt in progress, answer Stopped
+///   worker -> 0  Stopped      outcomes of the finished attempts; the worker leaves, and
+///                             the rest of its chunk goes back to the queue
 ///
-/// Every rank expanded the same study file into the same task list, so tasks travel
-/// as indices. Failures travel as data: a worker never dies of a task.
+/// Every rank expanded the same study file into the same task list, so tasks travel as
+/// indices. Failures travel as data: a worker never dies of a task.
 #include <cstddef>
 #include <vector>
 
@@ -18,7 +25,15 @@
 namespace fracstudy::exec {
 
 /// Message tags.
-enum class Tag : int { WorkRequest = 1, Results = 2, Assignment = 3, Stop = 4 };
+enum class Tag : int {
+  WorkRequest = 1,
+  Results = 2,
+  Assignment = 3,
+  Stop = 4,
+  Drain = 5,
+  Abort = 6,
+  Stopped = 7,
+};
 
 /// Encodes outcomes for a WorkRequest or Results message.
 std::vector<std::byte> encode_outcomes(const std::vector<sched::Outcome>& outcomes);

@@ -1,5 +1,6 @@
 #pragma once
 /// Runs one attempt of one task and turns whatever happens into an Outcome.
+#include <functional>
 #include <vector>
 
 #include "fracstudy/sched/scheduler.hpp"
@@ -8,9 +9,16 @@
 
 namespace fracstudy::exec {
 
+/// A hook called at the start of every attempt, before the simulation. Only test builds
+/// (FRACSTUDY_FAULT_INJECTION) install one, to make chosen attempts fail.
+using FaultHook = std::function<void(const study::Task& task, int attempt)>;
+
 /// Runs the tasks of one study file; every rank holds the same one.
 class TaskRunner {
  public:
+  /// Installs the process-wide fault hook (test builds only).
+  static void set_fault_hook(FaultHook hook);
+
   TaskRunner(const study::StudyFile& file, const std::vector<study::Task>& tasks)
       : file_(file), tasks_(tasks) {}
 

@@ -32,6 +32,7 @@ struct ResultSnapshot {
   int ranks = 1;                                            ///< ranks of the run
   double elapsed_s = 0;                                     ///< wall time of this run so far
   double coordinator_cpu_s = 0;  ///< CPU time rank 0 used so far (its overhead)
+  std::uint64_t generation = 0;  ///< which journal belongs to this file (see journal.hpp)
 };
 
 /// Writes the whole file atomically: `path`.tmp, fsync, rename over `path`.
@@ -57,11 +58,19 @@ struct ResultData {
   std::int64_t ranks = 0;
   double elapsed_s = 0;
   double coordinator_cpu_s = 0;
+  std::uint64_t generation = 0;
+  std::size_t journal_records = 0;  ///< records applied from the checkpoint journal
   std::vector<StudyData> studies;
 };
 
-/// Reads a result file; throws study::InputError for a missing, foreign or corrupt file.
+/// Reads a result file, with the newer records of its checkpoint journal applied (tasks,
+/// counts, status and summary); throws study::InputError for a missing, foreign or
+/// corrupt file.
 ResultData read_result_file(const std::string& path);
+
+/// Reads only the attributes and the summary tables (no task rows, no journal): cheap for
+/// a million-task file whose run has ended.
+ResultData read_result_summaries(const std::string& path);
 
 /// The task records of a study as read back, in task_id order (for resuming).
 std::vector<study::TaskRecord> records_of(const StudyData& study);

@@ -34,6 +34,22 @@ PowerLawFit fit_power_law(std::span<const GrowthSample> samples, std::int64_t n_
 PowerLawFit fit_power_law_binned(std::span<const GrowthSample> samples, std::int64_t n_min,
                                  std::int64_t n_max, int per_decade);
 
+/// A power law with a constant offset in Rg, Rg = a (N/kf)^(1/df) + offset (a = 1), and
+/// the range it was fitted over.
+struct OffsetPowerLawFit {
+  PowerLawFit power_law;  ///< df, kf and the range: N = kf ((Rg - offset)/a)^df
+  double offset = 0;      ///< the constant part of Rg, in particle radii
+};
+
+/// Fits Rg = A N^(1/df) + B over the samples with n_min <= n <= n_max, by least squares in
+/// Rg: for each trial exponent a straight line in N^(1/df), the exponent minimising the
+/// residual found by golden-section search over 1 <= df <= 20. The offset B absorbs a
+/// surface layer of constant thickness, which bends log Rg against log N for compact
+/// clusters (Eden) far beyond the sizes one can grow. kf = A^-df. Needs three distinct
+/// sizes; returns NaNs otherwise, or when the best exponent lies on the search's edge.
+OffsetPowerLawFit fit_power_law_with_offset(std::span<const GrowthSample> samples,
+                                            std::int64_t n_min, std::int64_t n_max);
+
 /// Sizes at which to record the growth history: about `per_decade` log-spaced sizes
 /// per decade from 1 to n_final, always ending at n_final.
 std::vector<std::int64_t> log_spaced_sizes(std::int64_t n_final, int per_decade);

@@ -43,6 +43,11 @@ struct SimulationResult {
   std::vector<double> positions;  ///< particle centres, n_particles x dimension, row-major
 };
 
+/// A rough relative cost of one simulation (arbitrary unit, comparable across models and
+/// sizes): what the scheduler orders and sizes chunks by before it has measured anything
+/// of its own. Only ratios matter.
+double estimated_cost(Algorithm algorithm, const SimulationParameters& parameters);
+
 /// Whether this build has a kernel for the model.
 bool is_implemented(Algorithm algorithm);
 

@@ -15,6 +15,10 @@ namespace fracstudy::sched {
 using study::TaskRecord;
 using study::TaskStatus;
 
+/// From the second time a job died while a task was running, each such death counts as
+/// a failed attempt of that task: a task that kills its job must not kill every resume.
+inline constexpr int kInterruptionsBeforeCounting = 2;
+
 /// How the scheduler hands out and retries work.
 struct SchedulerOptions {
   int worker_count = 1;                    ///< ranks that compute
@@ -23,7 +27,13 @@ struct SchedulerOptions {
   double retry_backoff_s = 1.0;            ///< wait before the first retry; doubles each time
   double retry_backoff_max_s = 60.0;       ///< longest wait before a retry
   double target_chunk_s = 1.0;             ///< automatic chunks aim at about this much work
-  std::int64_t max_auto_chunk = 256;       ///< automatic chunks never exceed this
+  std::int64_t max_auto_chunk = 4096;      ///< automatic chunks never exceed this
+  /// Estimated relative cost of each task (empty: all equal). The queue starts with the
+  /// most expensive tasks, so a sweep's big tasks do not finish last, and automatic
+  /// chunks are sized by predicted time rather than by count.
+  std::vector<double> task_cost;
+  bool fresh_retry_budget = false;   ///< earlier attempts do not count (`fracstudy retry`)
+  double avoid_failed_worker_s = 5;  ///< a retry waits this long for another worker to ask
 };
 
 /// One attempt handed to a worker.
@@ -72,15 +82,20 @@ class Scheduler {
   /// No task waits or runs any more.
   bool finished() const { return unfinished_ == 0; }
   /// Some task waits (now or after a backoff).
-  bool has_waiting() const { return !queue_.empty() || !retries_.empty(); }
+  bool has_waiting() const {
+    return !queue_.empty() || !retries_.empty() || !ready_retries_.empty();
+  }
   /// The earliest time a delayed retry becomes ready; nullopt when none waits.
   std::optional<double> next_retry_time() const;
 
   const std::vector<TaskRecord>& records() const { return records_; }
   StudyCounts counts(std::size_t study) const { return counts_[study]; }
   std::size_t study_count() const { return counts_.size(); }
-  /// Tasks whose record changed since the last call (for incremental checkpoints).
-  std::size_t take_change_count();
+  /// The tasks whose record changed since the last call, each once, in order of first
+  /// change: what an incremental checkpoint writes.
+  std::vector<std::size_t> take_changed_tasks();
+  /// Whether some task's record changed since the last take_changed_tasks().
+  bool has_changes() const { return !changed_.empty(); }
   /// The chunk size an automatic request would get now.
   std::int64_t current_chunk_size() const;
 
@@ -90,20 +105,39 @@ class Scheduler {
     double ready_at_s;
   };
   void move_status(std::size_t task, TaskStatus to);
+  void recover_interrupted(TaskRecord& record) const;
+  static void append_failure(TaskRecord& record, const std::string& reason);
+  int retries_used(std::size_t task) const;
   void promote_ready_retries(double now_s);
+  void mark_changed(std::size_t task);
+  double cost_of(std::size_t task) const;
+  std::size_t chunk_count_limit() const;
+  bool fits(const std::vector<Assignment>& chunk, double chunk_cost, double task_cost,
+            std::size_t limit) const;
+  void start_attempt(std::size_t task, int worker, double now_s, std::vector<Assignment>& chunk);
   void task_ended(std::size_t task, double now_s);
 
   std::vector<std::size_t> study_of_task_;
+  std::vector<int> budget_base_;  // attempts before this run, when the budget is fresh
   std::vector<TaskRecord> records_;
   std::vector<StudyCounts> counts_;
   SchedulerOptions options_;
-  std::deque<std::size_t> queue_;                     // ready to run, in order
+  std::deque<std::size_t> queue_;  // ready to run, in order
+  struct ReadyRetry {
+    std::size_t task;
+    int failed_on;         // the worker of the failed attempt
+    double avoid_until_s;  // until then, only other workers get it
+  };
+  std::deque<ReadyRetry> ready_retries_;              // backoff over, served before the queue
   std::vector<DelayedRetry> retries_;                 // failed attempts waiting for their backoff
-  std::vector<std::vector<std::size_t>> running_on_;  // per worker rank
+  std::vector<std::vector<std::size_t>> running_on_;  // per worker rank (may hold finished)
+  std::vector<int> running_worker_;  // per task: the worker running it, or kNotRunning
+  static constexpr int kNotRunning = -1;
   std::size_t unfinished_ = 0;
-  std::size_t changes_ = 0;
+  std::vector<std::size_t> changed_;  // tasks changed since the last take, each once
+  std::vector<bool> changed_flags_;
   double completed_time_s_ = 0;  // summed wall time of successful attempts
-  std::int64_t completed_attempts_ = 0;
+  double completed_cost_ = 0;    // their summed estimated cost
 };
 
 }  // namespace fracstudy::sched

@@ -19,6 +19,7 @@ struct ExecutionOptions {
   int max_retries = 3;                     ///< further attempts of a failed task
   double task_time_limit_s = 0;            ///< per attempt; 0 = no limit
   double checkpoint_interval_s = 10;       ///< longest time a finished result waits for disk
+  bool isolate_tasks = true;  ///< run attempts in a child process (`isolation: process`)
 };
 
 /// One study: a model, fixed parameters, and the parameter points to run.

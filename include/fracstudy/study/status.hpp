@@ -36,10 +36,11 @@ struct TaskRecord {
   int attempts = 0;               ///< attempts started so far
   int worker_rank = -1;           ///< rank of the last attempt; -1 before any
   double wall_time_s = kNoValue;  ///< duration of the last attempt
-  std::string error;              ///< reason of the last failure ("" when none)
-  double df = kNoValue;           ///< fractal dimension (NaN until completed)
-  double rg = kNoValue;           ///< radius of gyration, in the unit of particle_radius
-  double kf = kNoValue;           ///< fractal prefactor, N = kf (Rg/a)^df
+  std::string error;  ///< every failed attempt: "attempt 1: timeout; attempt 2: ..." ("" if none)
+  double df = kNoValue;   ///< fractal dimension (NaN until completed)
+  double rg = kNoValue;   ///< radius of gyration, in the unit of particle_radius
+  double kf = kNoValue;   ///< fractal prefactor, N = kf (Rg/a)^df
+  int interruptions = 0;  ///< times the job ended (killed) while this task was running
 };
 
 }  // namespace fracstudy::study

@@ -1,0 +1,16 @@
+#pragma once
+/// The Model Context Protocol server: JSON-RPC 2.0 over stdio, one message per line.
+#include <iosfwd>
+
+#include "fracstudy/tools/tools.hpp"
+
+namespace fracstudy::tools {
+
+/// The protocol versions this server speaks, newest first.
+inline constexpr const char* kMcpProtocolVersions[] = {"2025-06-18", "2025-03-26", "2024-11-05"};
+
+/// Serves `initialize`, `ping`, `tools/list` and `tools/call` until `in` ends. Only
+/// protocol goes to `out`; diagnostics go to `log`. Returns 0.
+int serve_mcp(ToolServer& server, std::istream& in, std::ostream& out, std::ostream& log);
+
+}  // namespace fracstudy::tools

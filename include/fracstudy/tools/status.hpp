@@ -1,0 +1,28 @@
+#pragma once
+/// A study's status and results as JSON: what `fracstudy status --json` prints and what
+/// the AI tools return.
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "fracstudy/io/result_file.hpp"
+
+namespace fracstudy::tools {
+
+/// The status of one study in the product brief's JSON shape, plus running count,
+/// failures by reason, timestamps and `estimated_remaining_s`.
+nlohmann::json study_status_json(const io::StudyData& study, std::int64_t ranks);
+
+/// The summary rows of one study: parameter values, n_samples, n_failed, and mean, std
+/// and sem of df and rg (NaN as null).
+nlohmann::json study_results_json(const io::StudyData& study);
+
+/// One table cell as JSON (NaN and infinities as null).
+nlohmann::json cell_json(const io::Cell& cell);
+
+/// "3 minutes", "45 seconds", "2.5 hours"; "unknown" for NaN.
+std::string duration_in_words(double seconds);
+
+/// The reason of the last failed attempt in "attempt 1: X; attempt 2: Y".
+std::string last_reason(const std::string& history);
+
+}  // namespace fracstudy::tools

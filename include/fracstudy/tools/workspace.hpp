@@ -1,0 +1,49 @@
+#pragma once
+/// The tools' workspace: one folder per study (study.yaml, results.h5, run.log,
+/// launch.json), set by the operator. Nothing outside it is ever read or written.
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace fracstudy::tools {
+
+/// Whether `id` is a valid study id: [A-Za-z0-9_-]{1,64}.
+bool is_valid_study_id(const std::string& id);
+
+/// A folder of studies. Paths are built only from validated ids and fixed file names,
+/// and every file is opened without following symbolic links.
+class Workspace {
+ public:
+  /// Opens (and creates) the workspace folder.
+  explicit Workspace(const std::string& root);
+
+  const std::filesystem::path& root() const { return root_; }
+
+  /// The folder of a study (the id must be valid; throws std::invalid_argument otherwise).
+  std::filesystem::path study_dir(const std::string& id) const;
+  /// Whether a study folder exists (a symlink in its place does not count).
+  bool has_study(const std::string& id) const;
+  /// Creates a study's folder; false when it already exists.
+  bool create_study(const std::string& id) const;
+  /// Every study id, in creation order.
+  std::vector<std::string> study_ids() const;
+
+  /// Writes a file in a study's folder (no symlinks followed; replaced atomically).
+  void write_file(const std::string& id, const std::string& name, const std::string& content) const;
+  /// Reads a file of a study's folder; nullopt when absent or a symlink.
+  std::optional<std::string> read_file(const std::string& id, const std::string& name) const;
+  /// The path of a file in a study's folder, for handing to the launcher.
+  std::filesystem::path file(const std::string& id, const std::string& name) const;
+
+  /// Records one tool call and says whether it fits in `per_minute` calls over the last
+  /// 60 s (shared by every process using this workspace, under a file lock). When it
+  /// does not, `retry_after_s` says when it would.
+  bool admit_call(int per_minute, double& retry_after_s) const;
+
+ private:
+  std::filesystem::path root_;
+};
+
+}  // namespace fracstudy::tools

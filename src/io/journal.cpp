@@ -1,0 +1,172 @@
+#include "fracstudy/io/journal.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <stdexcept>
+
+namespace fracstudy::io {
+namespace {
+
+constexpr char kMagic[4] = {'F', 'S', 'J', '1'};
+
+/// CRC-32 (IEEE 802.3), to tell a complete record from one a kill cut short.
+std::uint32_t crc32(const unsigned char* data, std::size_t size) {
+  static const auto table = [] {
+    std::array<std::uint32_t, 256> t{};
+    for (std::uint32_t i = 0; i < 256; ++i) {
+      std::uint32_t c = i;
+      for (int k = 0; k < 8; ++k)
+        c = (c & 1) ? 0xEDB88320U ^ (c >> 1) : c >> 1;
+      t[i] = c;
+    }
+    return t;
+  }();
+  std::uint32_t crc = 0xFFFFFFFFU;
+  for (std::size_t i = 0; i < size; ++i)
+    crc = table[(crc ^ data[i]) & 0xFFU] ^ (crc >> 8);
+  return crc ^ 0xFFFFFFFFU;
+}
+
+template <typename T>
+void put(std::string& out, const T& value) {
+  out.append(reinterpret_cast<const char*>(&value), sizeof value);
+}
+
+template <typename T>
+bool get(const std::string& in, std::size_t& at, T& value) {
+  if (at + sizeof value > in.size()) return false;
+  std::memcpy(&value, in.data() + at, sizeof value);
+  at += sizeof value;
+  return true;
+}
+
+std::string encode(std::size_t task, const study::TaskRecord& r) {
+  std::string payload;
+  put(payload, static_cast<std::uint64_t>(task));
+  put(payload, static_cast<std::uint8_t>(r.status));
+  put(payload, static_cast<std::int32_t>(r.attempts));
+  put(payload, static_cast<std::int32_t>(r.worker_rank));
+  put(payload, r.wall_time_s);
+  put(payload, r.df);
+  put(payload, r.rg);
+  put(payload, r.kf);
+  put(payload, static_cast<std::int32_t>(r.interruptions));
+  put(payload, static_cast<std::uint32_t>(r.error.size()));
+  payload += r.error;
+  return payload;
+}
+
+bool decode(const std::string& payload, RecordUpdate& update) {
+  std::size_t at = 0;
+  std::uint64_t task = 0;
+  std::uint8_t status = 0;
+  std::int32_t attempts = 0, worker = 0, interruptions = 0;
+  std::uint32_t error_size = 0;
+  study::TaskRecord& r = update.second;
+  if (!get(payload, at, task) || !get(payload, at, status) || !get(payload, at, attempts) ||
+      !get(payload, at, worker) || !get(payload, at, r.wall_time_s) || !get(payload, at, r.df) ||
+      !get(payload, at, r.rg) || !get(payload, at, r.kf) || !get(payload, at, interruptions) ||
+      !get(payload, at, error_size) || at + error_size != payload.size() || status > 3) {
+    return false;
+  }
+  update.first = static_cast<std::size_t>(task);
+  r.status = static_cast<study::TaskStatus>(status);
+  r.attempts = attempts;
+  r.worker_rank = worker;
+  r.interruptions = interruptions;
+  r.error = payload.substr(at);
+  return true;
+}
+
+void write_all(int fd, const std::string& bytes, const std::string& path) {
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw std::runtime_error(path + ": " + std::strerror(errno));
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+}  // namespace
+
+std::string journal_path(const std::string& result_path) {
+  return result_path + ".journal";
+}
+
+void start_journal(const std::string& result_path, std::uint64_t generation) {
+  const std::string path = journal_path(result_path);
+  const std::string temporary = path + ".tmp";
+  std::string header(kMagic, sizeof kMagic);
+  put(header, generation);
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) throw std::runtime_error(temporary + ": " + std::strerror(errno));
+  write_all(fd, header, temporary);
+  ::fsync(fd);
+  ::close(fd);
+  std::filesystem::rename(temporary, path);
+}
+
+std::size_t append_to_journal(const std::string& result_path, std::span<const std::size_t> tasks,
+                              const std::vector<study::TaskRecord>& records) {
+  const std::string path = journal_path(result_path);
+  std::string bytes;
+  for (const std::size_t task : tasks) {
+    const std::string payload = encode(task, records[task]);
+    put(bytes, static_cast<std::uint32_t>(payload.size()));
+    bytes += payload;
+    put(bytes, crc32(reinterpret_cast<const unsigned char*>(payload.data()), payload.size()));
+  }
+  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND);
+  if (fd < 0) throw std::runtime_error(path + ": " + std::strerror(errno));
+  try {
+    write_all(fd, bytes, path);
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  const bool synced = ::fsync(fd) == 0;
+  ::close(fd);
+  if (!synced) throw std::runtime_error(path + ": " + std::strerror(errno));
+  return tasks.size();
+}
+
+std::vector<RecordUpdate> read_journal(const std::string& result_path, std::uint64_t generation) {
+  std::ifstream in(journal_path(result_path), std::ios::binary);
+  if (!in) return {};
+  const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+  std::size_t at = sizeof kMagic;
+  std::uint64_t file_generation = 0;
+  if (bytes.size() < sizeof kMagic || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0 ||
+      !get(bytes, at, file_generation) || file_generation != generation) {
+    return {};
+  }
+  std::vector<RecordUpdate> updates;
+  std::uint32_t length = 0, crc = 0;
+  while (get(bytes, at, length) && at + length + sizeof crc <= bytes.size()) {
+    const std::string payload = bytes.substr(at, length);
+    at += length;
+    get(bytes, at, crc);
+    RecordUpdate update;
+    if (crc != crc32(reinterpret_cast<const unsigned char*>(payload.data()), payload.size()) ||
+        !decode(payload, update)) {
+      break;  // the tail of a write cut short: nothing after it is trusted
+    }
+    updates.push_back(std::move(update));
+  }
+  return updates;
+}
+
+void remove_journal(const std::string& result_path) {
+  std::error_code ignored;
+  std::filesystem::remove(journal_path(result_path), ignored);
+}
+
+}  // namespace fracstudy::io

@@ -1,0 +1,146 @@
+#pragma once
+/// What every particle–cluster growth kernel shares (private to the kernels): the running
+/// radius of gyration and growth history, the deadline check, and the conversion of a
+/// grown cluster into a SimulationResult.
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "brownian.hpp"
+#include "fracstudy/kernels/fractal_fit.hpp"
+#include "fracstudy/kernels/simulation.hpp"
+
+namespace fracstudy::kernels::detail {
+
+/// Growth-history samples per decade of N.
+inline constexpr int kSamplesPerDecade = 10;
+
+/// The radius of gyration of a growing set of points, from running sums, recorded at
+/// chosen sizes.
+template <std::size_t D>
+class GrowthHistory {
+ public:
+  /// Records Rg whenever the size reaches one of `sample_sizes` (ascending).
+  explicit GrowthHistory(std::vector<std::int64_t> sample_sizes)
+      : sample_sizes_(std::move(sample_sizes)) {}
+
+  /// Adds a point; records Rg when the new size is a sample size.
+  void add(const Vec<D>& x) {
+    for (std::size_t k = 0; k < D; ++k) {
+      sum_position_[k] += x[k];
+    }
+    sum_norm_sq_ += dot<D>(x, x);
+    ++size_;
+    while (next_sample_ < sample_sizes_.size() && sample_sizes_[next_sample_] <= size_) {
+      if (sample_sizes_[next_sample_] == size_) samples_.push_back({size_, rg()});
+      ++next_sample_;
+    }
+  }
+
+  /// Points added so far.
+  std::int64_t size() const { return size_; }
+  /// Rg at the sample sizes reached so far.
+  const std::vector<GrowthSample>& samples() const { return samples_; }
+
+  /// Rg from the running sums: Rg^2 = <|x|^2> - |<x>|^2.
+  double rg() const {
+    const auto n = static_cast<double>(size_);
+    const Vec<D> mean = scaled<D>(1.0 / n, sum_position_);
+    return std::sqrt(std::max(0.0, sum_norm_sq_ / n - dot<D>(mean, mean)));
+  }
+
+ private:
+  std::vector<std::int64_t> sample_sizes_;
+  std::size_t next_sample_ = 0;
+  std::int64_t size_ = 0;
+  Vec<D> sum_position_{};
+  double sum_norm_sq_ = 0;
+  std::vector<GrowthSample> samples_;
+};
+
+/// Counts units of work and, every `period` of them, throws DeadlineExceeded if the
+/// deadline has passed: reading the clock that rarely costs nothing measurable.
+class DeadlineCheck {
+ public:
+  /// Checks `deadline` every `period` calls of tick().
+  DeadlineCheck(Deadline deadline, std::int64_t period)
+      : deadline_(deadline), period_(period), left_(period) {}
+
+  /// Counts one unit of work.
+  void tick() {
+    if (--left_ > 0) return;
+    left_ = period_;
+    if (deadline_.expired()) throw DeadlineExceeded();
+  }
+
+ private:
+  Deadline deadline_;
+  std::int64_t period_;
+  std::int64_t left_;
+};
+
+/// The smallest size in the df fit of an off-lattice particle–cluster aggregate of n
+/// particles (DLA, BALLISTIC): the last two decades of growth, max(100, N/100) <= n <= N.
+///  - The floor of 100 drops the first particles, whose Rg reflects the seed's
+///    neighbourhood more than the fractal: fitting 3D DLA clusters of 10^4 from n = 10 reads
+///    df = 2.42, from n = 30 2.47, from 100 or more 2.49-2.50 (60 clusters, sem 0.01).
+///  - Two decades keep enough lever arm for a stable slope; a window ending at N follows
+///    the cluster as it grows. Measured DLA ensemble means (2D, 100 clusters of 10^4) were
+///    1.704, 1.706 and 1.712 (sem 0.005) for windows starting at 100, 300 and 1000, and
+///    1.703 / 1.699 for 16 clusters of 10^5 starting at 100 / 1000: not critical.
+/// Clusters under 1000 particles have no two decades to fit: they get their last decade,
+/// max(10, N/10) <= n <= N (continuous with the rule above at N = 1000), so a sweep that
+/// starts at small sizes still reads a df, with the small-cluster bias that physically
+/// belongs to it. Under 10 particles df is NaN.
+inline std::int64_t two_decade_fit_start(std::int64_t n) {
+  constexpr std::int64_t kFitFloor = 100;
+  constexpr std::int64_t kFitSpan = 100;  // the fit starts at N / 100: two decades below N
+  constexpr std::int64_t kSmallClusterLimit = 1000;
+  constexpr std::int64_t kSmallFitFloor = 10;
+  constexpr std::int64_t kSmallFitSpan = 10;  // small clusters: one decade below N
+  if (n < kSmallClusterLimit) return std::max(kSmallFitFloor, n / kSmallFitSpan);
+  return std::max(kFitFloor, n / kFitSpan);
+}
+
+/// The result of a cluster grown with particle radius 1: positions and rg scaled by
+/// `particle_radius` at the very end (so rg is exactly proportional to it for a seed),
+/// df and kf from `fit` (both in units of the radius).
+template <std::size_t D>
+SimulationResult cluster_result(const std::vector<Vec<D>>& centres, double particle_radius,
+                                const PowerLawFit& fit) {
+  SimulationResult result;
+  result.n_particles = static_cast<std::int64_t>(centres.size());
+  result.positions.reserve(centres.size() * D);
+  for (const Vec<D>& centre : centres) {
+    for (double coordinate : centre) {
+      result.positions.push_back(coordinate);
+    }
+  }
+  result.rg = radius_of_gyration(result.positions, static_cast<int>(D)) * particle_radius;
+  for (double& coordinate : result.positions) {
+    coordinate *= particle_radius;
+  }
+  result.df = fit.df;
+  result.kf = fit.kf;
+  result.fit_n_min = fit.n_min;
+  result.fit_n_max = fit.n_max;
+  return result;
+}
+
+/// Throws InvalidParameters unless n, dimension and radius are simulable (callers
+/// normally validate first); `uses_sticking` adds the check of the sticking probability.
+inline void check_common_parameters(const SimulationParameters& p, bool uses_sticking) {
+  if (p.n_particles < 1) throw InvalidParameters("n_particles must be >= 1");
+  if (p.dimension != 2 && p.dimension != 3) throw InvalidParameters("dimension must be 2 or 3");
+  if (!(p.particle_radius > 0) || !std::isfinite(p.particle_radius)) {
+    throw InvalidParameters("particle_radius must be a finite number > 0");
+  }
+  if (uses_sticking && !(p.sticking_probability > 0 && p.sticking_probability <= 1)) {
+    throw InvalidParameters("sticking_probability must satisfy 0 < p <= 1");
+  }
+}
+
+}  // namespace fracstudy::kernels::detail

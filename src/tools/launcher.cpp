@@ -1,0 +1,190 @@
+#include "fracstudy/tools/launcher.hpp"
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstring>
+#include <fstream>
+#include <stdexcept>
+
+#include "fracstudy/io/result_file.hpp"
+
+namespace fracstudy::tools {
+namespace {
+
+std::vector<char*> c_argv(const std::vector<std::string>& argv) {
+  std::vector<char*> pointers;
+  for (const auto& arg : argv)
+    pointers.push_back(const_cast<char*>(arg.c_str()));
+  pointers.push_back(nullptr);
+  return pointers;
+}
+
+/// In a forked child: become a detached session leader with stdin from /dev/null and
+/// stdout and stderr appended to `log`, in `workdir`, then exec `argv`.
+[[noreturn]] void exec_detached(const std::vector<std::string>& argv, const std::string& log,
+                                const std::string& workdir) {
+  ::setsid();
+  const int in = ::open("/dev/null", O_RDONLY);
+  const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0644);
+  if (in < 0 || out < 0 || ::chdir(workdir.c_str()) != 0) ::_exit(127);
+  ::dup2(in, STDIN_FILENO);
+  ::dup2(out, STDOUT_FILENO);
+  ::dup2(out, STDERR_FILENO);
+  auto args = c_argv(argv);
+  ::execvp(args[0], args.data());
+  const std::string message = "cannot start " + argv[0] + ": " + std::strerror(errno) + "\n";
+  [[maybe_unused]] auto ignored = ::write(STDERR_FILENO, message.data(), message.size());
+  ::_exit(127);
+}
+
+/// Starts `argv` detached (double fork, so no zombie is left) and returns its pid.
+long spawn_detached(const std::vector<std::string>& argv, const std::string& log,
+                    const std::string& workdir) {
+  int fds[2];
+  if (::pipe(fds) != 0) throw std::runtime_error("pipe failed");
+  const pid_t child = ::fork();
+  if (child < 0) throw std::runtime_error("fork failed");
+  if (child == 0) {
+    ::close(fds[0]);
+    const pid_t grandchild = ::fork();
+    if (grandchild == 0) {
+      ::close(fds[1]);
+      exec_detached(argv, log, workdir);
+    }
+    const long pid = grandchild;
+    [[maybe_unused]] auto ignored = ::write(fds[1], &pid, sizeof pid);
+    ::_exit(grandchild < 0 ? 1 : 0);
+  }
+  ::close(fds[1]);
+  long pid = -1;
+  const auto got = ::read(fds[0], &pid, sizeof pid);
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  if (got != sizeof pid || pid <= 0) throw std::runtime_error("could not start " + argv[0]);
+  return pid;
+}
+
+/// A live process that is not a zombie.
+bool process_alive(long pid) {
+  if (pid <= 0 || ::kill(static_cast<pid_t>(pid), 0) != 0) return false;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text;
+  std::getline(stat, text);
+  const auto close_paren = text.rfind(')');
+  return close_paren == std::string::npos || close_paren + 2 >= text.size() ||
+         text[close_paren + 2] != 'Z';
+}
+
+}  // namespace
+
+nlohmann::json LaunchRecord::to_json() const {
+  return {{"launcher", launcher},
+          {"pid", pid},
+          {"job_id", job_id},
+          {"command", command},
+          {"started_at", started_at}};
+}
+
+LaunchRecord LaunchRecord::from_json(const nlohmann::json& json) {
+  LaunchRecord record;
+  record.launcher = json.value("launcher", "");
+  record.pid = json.value("pid", 0L);
+  record.job_id = json.value("job_id", "");
+  record.command = json.value("command", std::vector<std::string>{});
+  record.started_at = json.value("started_at", "");
+  return record;
+}
+
+int run_program(const std::vector<std::string>& argv, std::string& output) {
+  int fds[2];
+  if (::pipe(fds) != 0) throw std::runtime_error("pipe failed");
+  const pid_t child = ::fork();
+  if (child < 0) throw std::runtime_error("fork failed");
+  if (child == 0) {
+    ::close(fds[0]);
+    ::dup2(fds[1], STDOUT_FILENO);
+    auto args = c_argv(argv);
+    ::execvp(args[0], args.data());
+    ::_exit(127);
+  }
+  ::close(fds[1]);
+  char buffer[4096];
+  ssize_t got;
+  while ((got = ::read(fds[0], buffer, sizeof buffer)) > 0) {
+    output.append(buffer, static_cast<std::size_t>(got));
+  }
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+LaunchRecord Launcher::launch(const std::vector<std::string>& fracstudy_args,
+                              const std::vector<std::string>& slurm_args,
+                              const std::vector<std::string>& slurm_env,
+                              const std::filesystem::path& log,
+                              const std::filesystem::path& workdir) const {
+  return options_.kind == LauncherKind::Local ? launch_local(fracstudy_args, log, workdir)
+                                              : launch_slurm(slurm_args, slurm_env, workdir);
+}
+
+LaunchRecord Launcher::launch_local(const std::vector<std::string>& fracstudy_args,
+                                    const std::filesystem::path& log,
+                                    const std::filesystem::path& workdir) const {
+  LaunchRecord record;
+  record.launcher = "local";
+  if (options_.ranks > 1) {
+    record.command = {"mpirun", "-n", std::to_string(options_.ranks), options_.fracstudy_exe};
+  } else {
+    record.command = {options_.fracstudy_exe};
+  }
+  record.command.insert(record.command.end(), fracstudy_args.begin(), fracstudy_args.end());
+  record.pid = spawn_detached(record.command, log.string(), workdir.string());
+  record.started_at = io::utc_now_iso8601();
+  return record;
+}
+
+LaunchRecord Launcher::launch_slurm(const std::vector<std::string>& slurm_args,
+                                    const std::vector<std::string>& slurm_env,
+                                    const std::filesystem::path& workdir) const {
+  LaunchRecord record;
+  record.launcher = "slurm";
+  record.command = {"sbatch", "--parsable", "--chdir=" + workdir.string()};
+  std::string exports = "--export=ALL";
+  for (const auto& variable : slurm_env)
+    exports += "," + variable;
+  record.command.push_back(exports);
+  record.command.insert(record.command.end(), options_.sbatch_args.begin(),
+                        options_.sbatch_args.end());
+  record.command.push_back(options_.sbatch_script);
+  record.command.insert(record.command.end(), slurm_args.begin(), slurm_args.end());
+  std::string output;
+  if (run_program(record.command, output) != 0) {
+    throw std::runtime_error("sbatch failed: " + output);
+  }
+  record.job_id = output.substr(0, output.find_first_of(";\n"));
+  record.started_at = io::utc_now_iso8601();
+  return record;
+}
+
+bool Launcher::is_active(const LaunchRecord& record) const {
+  if (record.launcher == "local") return process_alive(record.pid);
+  if (record.job_id.empty()) return false;
+  std::string state;
+  if (run_program({"squeue", "-h", "-j", record.job_id, "-o", "%T"}, state) != 0) return false;
+  return !state.empty() && state.find("COMPLET") == std::string::npos &&
+         state.find("FAIL") == std::string::npos && state.find("CANCEL") == std::string::npos;
+}
+
+bool Launcher::cancel(const LaunchRecord& record) const {
+  if (!is_active(record)) return false;
+  if (record.launcher == "local") return ::kill(static_cast<pid_t>(record.pid), SIGUSR1) == 0;
+  std::string output;
+  return run_program({"scancel", "--signal=USR1", "--batch", record.job_id}, output) == 0;
+}
+
+}  // namespace fracstudy::tools

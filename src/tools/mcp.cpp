@@ -1,0 +1,115 @@
+#include "fracstudy/tools/mcp.hpp"
+
+#include <istream>
+#include <ostream>
+#include <string>
+
+#include "fracstudy/version.hpp"
+
+namespace fracstudy::tools {
+namespace {
+
+using nlohmann::json;
+
+// JSON-RPC 2.0 error codes.
+constexpr int kParseError = -32700;
+constexpr int kInvalidRequest = -32600;
+constexpr int kMethodNotFound = -32601;
+constexpr int kInvalidParams = -32602;
+
+json error_response(const json& id, int code, const std::string& message) {
+  return {{"jsonrpc", "2.0"}, {"id", id}, {"error", {{"code", code}, {"message", message}}}};
+}
+
+json result_response(const json& id, json result) {
+  return {{"jsonrpc", "2.0"}, {"id", id}, {"result", std::move(result)}};
+}
+
+/// The version to speak: the client's when we know it, else our newest.
+std::string negotiate(const json& params) {
+  const std::string asked = params.is_object() ? params.value("protocolVersion", "") : "";
+  for (const char* version : kMcpProtocolVersions) {
+    if (asked == version) return asked;
+  }
+  return kMcpProtocolVersions[0];
+}
+
+/// One server session: answers requests in order.
+class Session {
+ public:
+  Session(ToolServer& server, std::ostream& log) : server_(server), log_(log) {}
+
+  /// The response to one line, or null for a notification.
+  json handle_line(const std::string& line) {
+    const json message = json::parse(line, nullptr, false);
+    if (message.is_discarded()) return error_response(nullptr, kParseError, "parse error");
+    if (message.is_array()) {
+      return error_response(nullptr, kInvalidRequest, "batches are not supported");
+    }
+    if (!message.is_object() || message.value("jsonrpc", "") != "2.0" ||
+        !message.contains("method") || !message["method"].is_string()) {
+      const json id = message.is_object() ? message.value("id", json(nullptr)) : json(nullptr);
+      return error_response(id, kInvalidRequest, "not a JSON-RPC 2.0 request");
+    }
+    if (!message.contains("id")) return nullptr;  // a notification: nothing to answer
+    const json& id = message["id"];
+    if (!id.is_string() && !id.is_number_integer()) {
+      return error_response(nullptr, kInvalidRequest, "id must be a string or an integer");
+    }
+    return dispatch(id, message["method"], message.value("params", json::object()));
+  }
+
+ private:
+  json dispatch(const json& id, const std::string& method, const json& params) {
+    if (method == "initialize") {
+      return result_response(
+          id, {{"protocolVersion", negotiate(params)},
+               {"capabilities", {{"tools", {{"listChanged", false}}}}},
+               {"serverInfo", {{"name", "fracstudy"}, {"version", kVersion}}},
+               {"instructions",
+                "Runs parametric studies of fractal aggregation simulations (DLA, CCA, "
+                "BALLISTIC, EDEN). Start one with run_parametric_study, poll "
+                "check_study_status until COMPLETED, then read get_study_results."}});
+    }
+    if (method == "ping") return result_response(id, json::object());
+    if (method == "tools/list") return result_response(id, {{"tools", tool_definitions()}});
+    if (method == "tools/call") return call_tool(id, params);
+    return error_response(id, kMethodNotFound, "method not found: " + method);
+  }
+
+  json call_tool(const json& id, const json& params) {
+    if (!params.is_object() || !params.contains("name") || !params["name"].is_string()) {
+      return error_response(id, kInvalidParams, "tools/call needs params.name (a string)");
+    }
+    const std::string name = params["name"];
+    bool known = false;
+    for (const auto& tool : tool_definitions())
+      known |= tool["name"] == name;
+    if (!known) return error_response(id, kInvalidParams, "unknown tool: " + name);
+    const json arguments = params.value("arguments", json::object());
+    const ToolResult result = server_.call(name, arguments);
+    log_ << "fracstudy mcp: " << name << (result.is_error ? " -> error" : " -> ok") << "\n";
+    json reply = {{"content", {{{"type", "text"}, {"text", result.value.dump()}}}},
+                  {"isError", result.is_error}};
+    if (!result.is_error) reply["structuredContent"] = result.value;
+    return result_response(id, reply);
+  }
+
+  ToolServer& server_;
+  std::ostream& log_;
+};
+
+}  // namespace
+
+int serve_mcp(ToolServer& server, std::istream& in, std::ostream& out, std::ostream& log) {
+  Session session(server, log);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    const json response = session.handle_line(line);
+    if (!response.is_null()) out << response.dump() << "\n" << std::flush;
+  }
+  return 0;
+}
+
+}  // namespace fracstudy::tools

@@ -1,0 +1,387 @@
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cmath>
+#include <ctime>
+#include <set>
+
+#include "fracstudy/io/result_file.hpp"
+#include "fracstudy/study/errors.hpp"
+#include "fracstudy/study/parser.hpp"
+#include "fracstudy/tools/schema.hpp"
+#include "fracstudy/tools/status.hpp"
+#include "fracstudy/tools/tools.hpp"
+
+namespace fracstudy::tools {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kStudyFile = "study.yaml";
+constexpr const char* kResultFile = "results.h5";
+constexpr const char* kLogFile = "run.log";
+constexpr const char* kLaunchFile = "launch.json";
+
+const json* find_tool(const json& definitions, const std::string& name) {
+  for (const auto& tool : definitions) {
+    if (tool["name"] == name) return &tool;
+  }
+  return nullptr;
+}
+
+/// A study id when the caller gave no name: algorithm, what varies, time, counter.
+std::string generated_id(const json& arguments, const Workspace& workspace) {
+  std::string base = arguments["algorithm"].get<std::string>();
+  for (char& c : base)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  base += arguments.contains("grid") ? "_grid"
+                                     : "_" + arguments.value("variable_parameter", "n_particles");
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%S", &utc);
+  base += "_" + std::string(stamp);
+  for (int n = 1;; ++n) {
+    const std::string id = base + "_" + std::to_string(n);
+    if (!workspace.has_study(id)) return id.substr(0, 64);
+  }
+}
+
+void emit_number(YAML::Emitter& out, const json& value) {
+  if (value.is_number_integer()) {
+    out << value.get<std::int64_t>();
+  } else {
+    out << value.get<double>();
+  }
+}
+
+void emit_numbers(YAML::Emitter& out, const json& values) {
+  out << YAML::Flow << YAML::BeginSeq;
+  for (const auto& value : values)
+    emit_number(out, value);
+  out << YAML::EndSeq;
+}
+
+/// The study file for a run_parametric_study call (arguments already schema-valid).
+std::string study_yaml(const std::string& id, const json& arguments) {
+  YAML::Emitter out;
+  out.SetDoublePrecision(17);
+  out << YAML::Comment("written by the run_parametric_study tool");
+  out << YAML::BeginMap;
+  out << YAML::Key << "seed" << YAML::Value << arguments.value("seed", std::uint64_t{0});
+  out << YAML::Key << "studies" << YAML::Value << YAML::BeginSeq << YAML::BeginMap;
+  out << YAML::Key << "name" << YAML::Value << id;
+  out << YAML::Key << "algorithm" << YAML::Value << arguments["algorithm"].get<std::string>();
+  if (arguments.contains("base_parameters") && !arguments["base_parameters"].empty()) {
+    out << YAML::Key << "base_parameters" << YAML::Value << YAML::BeginMap;
+    for (const auto& [key, value] : arguments["base_parameters"].items()) {
+      out << YAML::Key << key << YAML::Value;
+      emit_number(out, value);
+    }
+    out << YAML::EndMap;
+  }
+  if (arguments.contains("values")) {
+    out << YAML::Key << "variable_parameter" << YAML::Value
+        << arguments.value("variable_parameter", "n_particles");
+    out << YAML::Key << "values" << YAML::Value;
+    emit_numbers(out, arguments["values"]);
+  }
+  if (arguments.contains("grid")) {
+    out << YAML::Key << "grid" << YAML::Value << YAML::BeginMap;
+    for (const auto& [key, values] : arguments["grid"].items()) {
+      out << YAML::Key << key << YAML::Value;
+      emit_numbers(out, values);
+    }
+    out << YAML::EndMap;
+  }
+  out << YAML::Key << "repetitions" << YAML::Value << arguments.value("repetitions", 1);
+  out << YAML::EndMap << YAML::EndSeq << YAML::EndMap;
+  return std::string(out.c_str()) + "\n";
+}
+
+/// The tool argument behind a study-file key: "studies[0].values[1]" -> "values[1]".
+std::string field_of(const std::string& key) {
+  const std::string prefix = "studies[0].";
+  return key.rfind(prefix, 0) == 0 ? key.substr(prefix.size()) : key;
+}
+
+/// The rule part of a StudyFileError: what follows "file:line: key: ".
+std::string rule_of_error(const study::StudyFileError& error) {
+  const std::string text = error.what();
+  const std::string marker = error.key().empty() ? ": " : error.key() + ": ";
+  const auto at = text.find(marker);
+  return at == std::string::npos ? text : text.substr(at + marker.size());
+}
+
+std::string tail(const std::string& text, std::size_t lines) {
+  std::size_t at = text.size();
+  for (std::size_t found = 0; at > 0 && found <= lines; --at) {
+    if (text[at - 1] == '\n') ++found;
+  }
+  return text.substr(at);
+}
+
+}  // namespace
+
+ToolResult ToolResult::invalid(const std::string& field, const std::string& message) {
+  return {
+      {{"error", {{"field", field.empty() ? json(nullptr) : json(field)}, {"message", message}}}},
+      true,
+      true};
+}
+
+ToolResult ToolResult::failure(const std::string& message) {
+  return {{{"error", {{"field", nullptr}, {"message", message}}}}, true, false};
+}
+
+ToolServer::ToolServer(ToolServerOptions options)
+    : options_(std::move(options)), workspace_(options_.workspace), launcher_(options_.launcher) {}
+
+ToolResult ToolServer::call(const std::string& name, const json& arguments_in) {
+  static const json definitions = tool_definitions();
+  const json* tool = find_tool(definitions, name);
+  if (!tool) {
+    std::string names;
+    for (const auto& t : definitions)
+      names += (names.empty() ? "" : ", ") + t["name"].get<std::string>();
+    return ToolResult::invalid("name", "unknown tool '" + name + "' (tools: " + names + ")");
+  }
+  const json arguments = arguments_in.is_null() ? json::object() : arguments_in;
+  if (!arguments.is_object()) return ToolResult::invalid("", "arguments must be a JSON object");
+  if (auto violation = validate((*tool)["inputSchema"], arguments)) {
+    return ToolResult::invalid(violation->field, violation->message);
+  }
+  double retry_after_s = 0;
+  if (!workspace_.admit_call(options_.limits.max_calls_per_minute, retry_after_s)) {
+    return ToolResult::invalid(
+        "", "rate limit: at most " + std::to_string(options_.limits.max_calls_per_minute) +
+                " tool calls per minute; try again in " +
+                std::to_string(static_cast<int>(std::ceil(retry_after_s))) + " s");
+  }
+  try {
+    if (name == "run_parametric_study") return run_parametric_study(arguments);
+    if (name == "check_study_status") return check_study_status(arguments);
+    if (name == "retry_failed_simulations") return retry_failed_simulations(arguments);
+    if (name == "list_studies") return list_studies(arguments);
+    if (name == "get_study_results") return get_study_results(arguments);
+    return cancel_study(arguments);
+  } catch (const std::exception& error) {
+    return ToolResult::failure(error.what());
+  }
+}
+
+ToolResult ToolServer::run_parametric_study(const json& arguments) {
+  const bool sweep = arguments.contains("values");
+  const bool grid = arguments.contains("grid");
+  if (sweep == grid) {
+    return ToolResult::invalid(sweep ? "grid" : "values",
+                               "give either variable_parameter with values, or grid, not both");
+  }
+  if (grid && arguments.contains("variable_parameter")) {
+    return ToolResult::invalid("variable_parameter", "not allowed with grid");
+  }
+  if (grid && arguments["grid"].empty()) {
+    return ToolResult::invalid("grid", "must name at least one parameter");
+  }
+  std::string id;
+  if (arguments.contains("name")) {
+    id = arguments["name"].get<std::string>();
+    if (workspace_.has_study(id)) {
+      return ToolResult::invalid("name", "a study named '" + id + "' already exists");
+    }
+  } else {
+    id = generated_id(arguments, workspace_);
+  }
+  const std::string text = study_yaml(id, arguments);
+  study::StudyFile file;
+  try {
+    file = study::parse_study_text(text, id + "/" + kStudyFile);
+  } catch (const study::StudyFileError& error) {
+    return ToolResult::invalid(field_of(error.key()), rule_of_error(error));
+  }
+  const auto& spec = file.studies.front();
+  if (spec.task_count() > options_.limits.max_tasks_per_study) {
+    return ToolResult::invalid(grid ? "grid" : "values",
+                               "the study would run " + std::to_string(spec.task_count()) +
+                                   " simulations (points x repetitions); the limit is " +
+                                   std::to_string(options_.limits.max_tasks_per_study));
+  }
+  for (const auto& point : spec.points) {
+    if (point.n_particles > options_.limits.max_particles) {
+      const bool varied = std::find(spec.varied.begin(), spec.varied.end(),
+                                    kernels::Parameter::NParticles) != spec.varied.end();
+      return ToolResult::invalid(
+          varied ? (grid ? "grid.n_particles" : "values") : "base_parameters.n_particles",
+          "n_particles " + std::to_string(point.n_particles) + " exceeds the limit of " +
+              std::to_string(options_.limits.max_particles));
+    }
+  }
+  if (active_studies() >= options_.limits.max_running_studies) {
+    return ToolResult::invalid("", std::to_string(options_.limits.max_running_studies) +
+                                       " studies are running, the most allowed at once; wait "
+                                       "for one to finish (check_study_status) and call again");
+  }
+  if (!workspace_.create_study(id)) {
+    return ToolResult::invalid("name", "a study named '" + id + "' already exists");
+  }
+  workspace_.write_file(id, kStudyFile, text);
+  auto started = start(id, {"run", kStudyFile, "-o", kResultFile}, {});
+  if (started.is_error) return started;
+  return ToolResult::ok({{"study_id", id},
+                         {"status", "QUEUED"},
+                         {"total_simulations", spec.task_count()},
+                         {"parameter_points", spec.points.size()},
+                         {"message", "started; poll check_study_status with this study_id"}});
+}
+
+ToolResult ToolServer::start(const std::string& id, const std::vector<std::string>& fracstudy_args,
+                             const std::vector<std::string>& slurm_env) {
+  std::vector<std::string> environment = slurm_env;
+  environment.push_back("FRACSTUDY=" + options_.launcher.fracstudy_exe);
+  const auto record = launcher_.launch(fracstudy_args, {kStudyFile, kResultFile}, environment,
+                                       workspace_.file(id, kLogFile), workspace_.study_dir(id));
+  workspace_.write_file(id, kLaunchFile, record.to_json().dump(2) + "\n");
+  return ToolResult::ok(json::object());
+}
+
+bool ToolServer::is_active(const std::string& id) const {
+  const auto launch = workspace_.read_file(id, kLaunchFile);
+  if (!launch) return false;
+  const auto parsed = json::parse(*launch, nullptr, false);
+  return !parsed.is_discarded() && launcher_.is_active(LaunchRecord::from_json(parsed));
+}
+
+int ToolServer::active_studies() const {
+  int active = 0;
+  for (const auto& id : workspace_.study_ids())
+    active += is_active(id);
+  return active;
+}
+
+json ToolServer::status_of(const std::string& id) const {
+  const bool active = is_active(id);
+  const auto results = workspace_.file(id, kResultFile);
+  if (std::filesystem::exists(results)) {
+    try {
+      const auto data = io::read_result_file(results.string());
+      json status = study_status_json(data.studies.at(0), data.ranks);
+      status["study_id"] = id;
+      status["active"] = active;
+      const std::string state = status["status"];
+      if (!active && (state == "RUNNING" || state == "QUEUED")) {
+        status["note"] =
+            "the run stopped before the end (cancelled or killed); retry_failed_simulations "
+            "finishes it";
+      }
+      return status;
+    } catch (const std::exception&) {
+      // Being written for the first time: fall through to the launch state.
+    }
+  }
+  json status = {
+      {"study_id", id},
+      {"status", active ? "QUEUED" : "FAILED"},
+      {"progress",
+       {{"total", 0}, {"completed", 0}, {"failed", 0}, {"running", 0}, {"percentage", 0}}},
+      {"estimated_remaining", "unknown"},
+      {"estimated_remaining_s", nullptr},
+      {"active", active}};
+  if (!active) {
+    status["error"] = "the run ended without results: " +
+                      tail(workspace_.read_file(id, kLogFile).value_or(""), 5);
+  }
+  return status;
+}
+
+ToolResult ToolServer::check_study_status(const json& arguments) {
+  const std::string id = arguments["study_id"];
+  if (!workspace_.has_study(id)) {
+    return ToolResult::invalid("study_id", "no study '" + id +
+                                               "' in the workspace (list_studies "
+                                               "shows them)");
+  }
+  return ToolResult::ok(status_of(id));
+}
+
+ToolResult ToolServer::retry_failed_simulations(const json& arguments) {
+  const std::string id = arguments["study_id"];
+  if (!workspace_.has_study(id)) {
+    return ToolResult::invalid("study_id", "no study '" + id + "' in the workspace");
+  }
+  if (is_active(id)) {
+    return ToolResult::invalid("study_id", "study '" + id +
+                                               "' is still running; retry it when "
+                                               "check_study_status shows it ended");
+  }
+  const json status = status_of(id);
+  const auto& progress = status["progress"];
+  const std::int64_t unfinished =
+      progress["total"].get<std::int64_t>() - progress["completed"].get<std::int64_t>();
+  if (!std::filesystem::exists(workspace_.file(id, kResultFile))) {
+    return ToolResult::failure(
+        "study '" + id + "' has no results to retry: " + status.value("error", std::string()));
+  }
+  if (unfinished == 0) {
+    return ToolResult::ok({{"study_id", id}, {"status", status["status"]}, {"retrying", 0}});
+  }
+  auto started = start(id, {"retry", kResultFile}, {"FRACSTUDY_RETRY=1"});
+  if (started.is_error) return started;
+  return ToolResult::ok({{"study_id", id}, {"status", "QUEUED"}, {"retrying", unfinished}});
+}
+
+ToolResult ToolServer::list_studies(const json&) {
+  json studies = json::array();
+  for (const auto& id : workspace_.study_ids()) {
+    const json status = status_of(id);
+    studies.push_back({{"study_id", id},
+                       {"algorithm", status.value("algorithm", "")},
+                       {"status", status["status"]},
+                       {"progress", status["progress"]}});
+  }
+  return ToolResult::ok({{"studies", studies}});
+}
+
+ToolResult ToolServer::get_study_results(const json& arguments) {
+  const std::string id = arguments["study_id"];
+  if (!workspace_.has_study(id)) {
+    return ToolResult::invalid("study_id", "no study '" + id + "' in the workspace");
+  }
+  const json status = status_of(id);
+  json reply = {{"study_id", id}, {"status", status["status"]}, {"results", json::array()}};
+  const auto results = workspace_.file(id, kResultFile);
+  if (std::filesystem::exists(results)) {
+    try {
+      const auto data = io::read_result_file(results.string());
+      reply["algorithm"] = data.studies.at(0).algorithm;
+      reply["results"] = study_results_json(data.studies.at(0));
+    } catch (const std::exception&) {
+      // Not readable yet: no results so far.
+    }
+  }
+  return ToolResult::ok(reply);
+}
+
+ToolResult ToolServer::cancel_study(const json& arguments) {
+  const std::string id = arguments["study_id"];
+  if (!workspace_.has_study(id)) {
+    return ToolResult::invalid("study_id", "no study '" + id + "' in the workspace");
+  }
+  const auto launch = workspace_.read_file(id, kLaunchFile);
+  bool requested = false;
+  if (launch) {
+    const auto parsed = json::parse(*launch, nullptr, false);
+    if (!parsed.is_discarded()) requested = launcher_.cancel(LaunchRecord::from_json(parsed));
+  }
+  const json status = status_of(id);
+  return ToolResult::ok({{"study_id", id},
+                         {"status", status["status"]},
+                         {"cancel_requested", requested},
+                         {"message", requested ? "the run is draining: running simulations "
+                                                 "finish, the rest stay pending"
+                                               : "the study is not running"}});
+}
+
+}  // namespace fracstudy::tools

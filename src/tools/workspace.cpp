@@ -1,0 +1,150 @@
+#include "fracstudy/tools/workspace.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <stdexcept>
+
+namespace fracstudy::tools {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool is_real_directory(const fs::path& path) {
+  struct stat info {};
+  return ::lstat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode);
+}
+
+/// A file descriptor that closes itself.
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+double now_s() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+bool is_valid_study_id(const std::string& id) {
+  static const std::regex kPattern("[A-Za-z0-9_-]{1,64}");
+  return std::regex_match(id, kPattern);
+}
+
+Workspace::Workspace(const std::string& root) {
+  fs::create_directories(root);
+  root_ = fs::canonical(root);
+  fs::create_directories(root_ / ".fracstudy");
+}
+
+fs::path Workspace::study_dir(const std::string& id) const {
+  if (!is_valid_study_id(id)) throw std::invalid_argument("invalid study id");
+  return root_ / id;
+}
+
+bool Workspace::has_study(const std::string& id) const {
+  return is_valid_study_id(id) && is_real_directory(study_dir(id));
+}
+
+bool Workspace::create_study(const std::string& id) const {
+  return ::mkdir(study_dir(id).c_str(), 0755) == 0;  // fails on anything already there
+}
+
+std::vector<std::string> Workspace::study_ids() const {
+  std::vector<std::pair<fs::file_time_type, std::string>> found;
+  for (const auto& entry : fs::directory_iterator(root_)) {
+    const std::string name = entry.path().filename().string();
+    if (is_valid_study_id(name) && is_real_directory(entry.path())) {
+      std::error_code missing;  // a folder being created has no study.yaml yet
+      found.emplace_back(fs::last_write_time(entry.path() / "study.yaml", missing), name);
+    }
+  }
+  std::sort(found.begin(), found.end());
+  std::vector<std::string> ids;
+  for (auto& [time, name] : found)
+    ids.push_back(std::move(name));
+  return ids;
+}
+
+fs::path Workspace::file(const std::string& id, const std::string& name) const {
+  return study_dir(id) / name;
+}
+
+void Workspace::write_file(const std::string& id, const std::string& name,
+                           const std::string& content) const {
+  if (!has_study(id)) throw std::runtime_error("no study folder " + id);
+  const fs::path target = file(id, name);
+  const fs::path temporary = file(id, "." + name + ".tmp");
+  {
+    Fd fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0644));
+    if (fd.get() < 0 ||
+        ::write(fd.get(), content.data(), content.size()) != static_cast<ssize_t>(content.size())) {
+      throw std::runtime_error("cannot write " + target.string() + ": " + std::strerror(errno));
+    }
+  }
+  fs::rename(temporary, target);  // replaces a symlink itself, never its target
+}
+
+std::optional<std::string> Workspace::read_file(const std::string& id,
+                                                const std::string& name) const {
+  if (!has_study(id)) return std::nullopt;
+  Fd fd(::open(file(id, name).c_str(), O_RDONLY | O_NOFOLLOW));
+  if (fd.get() < 0) return std::nullopt;
+  std::string content;
+  char buffer[65536];
+  ssize_t got;
+  while ((got = ::read(fd.get(), buffer, sizeof buffer)) > 0) {
+    content.append(buffer, static_cast<std::size_t>(got));
+  }
+  return content;
+}
+
+bool Workspace::admit_call(int per_minute, double& retry_after_s) const {
+  const fs::path log = root_ / ".fracstudy" / "calls";
+  Fd fd(::open(log.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW, 0644));
+  if (fd.get() < 0) throw std::runtime_error("cannot open " + log.string());
+  ::flock(fd.get(), LOCK_EX);  // released when fd closes
+  std::string content;
+  char buffer[4096];
+  ssize_t got;
+  while ((got = ::read(fd.get(), buffer, sizeof buffer)) > 0) {
+    content.append(buffer, static_cast<std::size_t>(got));
+  }
+  const double now = now_s();
+  std::vector<double> recent;
+  std::istringstream lines(content);
+  for (double t; lines >> t;) {
+    if (now - t < 60.0) recent.push_back(t);
+  }
+  const bool admitted = static_cast<int>(recent.size()) < per_minute;
+  if (admitted) recent.push_back(now);
+  retry_after_s = admitted || recent.empty() ? 0 : 60.0 - (now - recent.front());
+  std::ostringstream out;
+  out.precision(17);
+  for (double t : recent)
+    out << t << "\n";
+  const std::string text = out.str();
+  ::ftruncate(fd.get(), 0);
+  ::pwrite(fd.get(), text.data(), text.size(), 0);
+  return admitted;
+}
+
+}  // namespace fracstudy::tools

@@ -1,0 +1,303 @@
+"""Reliability, end to end: injected faults, kill -9 and resume, walltime drain, retry,
+a full disk, and bad result files. Run by ctest under mpirun -n 3 (label mpi).
+
+Environment: FRACSTUDY_BIN, FRACSTUDY_FAULT_BIN (the same program built with fault
+injection), MPIEXEC, FRACSTUDY_TEST_DATA.
+"""
+import os
+import signal
+import subprocess
+import tempfile
+import time
+import unittest
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from fracstudy_e2e import MPI_ENV, MPIEXEC, BIN, digest, run, text
+
+FAULT_BIN = os.environ["FRACSTUDY_FAULT_BIN"]
+
+# 40 tasks of 2D DLA, a few hundredths of a second each.
+FAULT_STUDY = """\
+seed: 5
+execution:
+  max_retries: 2
+  task_time_limit_s: 1
+  checkpoint_interval_s: 1
+studies:
+  - name: faults
+    algorithm: DLA
+    variable_parameter: n_particles
+    range: {start: 1000, stop: 4900, step: 100}
+"""
+
+# About 80 tasks of 0.1-0.2 s: a run of several seconds on 2 workers.
+LONG_STUDY = """\
+seed: 77
+execution:
+  checkpoint_interval_s: 0.5
+  max_retries: 1
+studies:
+  - name: long
+    algorithm: DLA
+    variable_parameter: n_particles
+    values: [12000, 16000, 20000, 24000]
+    repetitions: 20
+"""
+
+
+def tasks_of(path, study):
+    with h5py.File(path, "r") as f:
+        return f["studies"][study]["tasks"][:]
+
+
+def start(args, binary=BIN, ranks=3, env=None):
+    """Starts fracstudy under mpirun in its own process group (so kill -9 reaches all)."""
+    return subprocess.Popen([MPIEXEC, "-n", str(ranks), binary] + args, env=env or MPI_ENV,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+
+
+def wait_for_completed(path, study, at_least, timeout=60):
+    """Waits until the file shows at least `at_least` completed tasks."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if (tasks_of(path, study)["status"] == b"COMPLETED").sum() >= at_least:
+                return
+        except (OSError, KeyError):
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"{path} never reached {at_least} completed tasks")
+
+
+class Reliability(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.dir = Path(self.tmp.name)
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def write(self, name, content):
+        path = self.dir / name
+        path.write_text(content)
+        return path
+
+    def clean_run(self, study, name):
+        out = self.dir / f"clean_{name}.h5"
+        proc = run(["run", str(study), "-o", str(out)], ranks=3)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        return out
+
+    def test_injected_throw_crash_hang_abort_are_retried_and_match_a_clean_run(self):
+        study = self.write("faults.yaml", FAULT_STUDY)
+        clean = tasks_of(self.clean_run(study, "faults"), "faults")
+        out = self.dir / "faults.h5"
+        env = dict(MPI_ENV, FRACSTUDY_FAULT_INJECT="throw:3,crash:11,hang:19,abort:27")
+        proc = subprocess.run([MPIEXEC, "-n", "3", FAULT_BIN, "run", str(study), "-o", str(out)],
+                              env=env, capture_output=True, text=True, timeout=300)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        with h5py.File(out, "r") as f:
+            self.assertEqual(text(f["studies/faults"].attrs["status"]), "COMPLETED")
+        tasks = tasks_of(out, "faults")
+        faulty = [3, 11, 19, 27]
+        self.assertEqual(tasks["attempts"][faulty].tolist(), [2, 2, 2, 2])
+        others = np.setdiff1d(np.arange(40), faulty)
+        self.assertTrue(np.all(tasks["attempts"][others] == 1))
+        errors = [text(e) for e in tasks["error"][faulty]]
+        self.assertEqual(errors[0], "attempt 1: exception: injected fault")
+        self.assertEqual(errors[1], f"attempt 1: crashed (signal {signal.SIGSEGV.value})")
+        self.assertEqual(errors[2], "attempt 1: timeout")
+        self.assertEqual(errors[3], f"attempt 1: crashed (signal {signal.SIGABRT.value})")
+        np.testing.assert_array_equal(tasks["df"], clean["df"])
+        np.testing.assert_array_equal(tasks["rg"], clean["rg"])
+
+    def test_kill_9_at_three_moments_then_resume_loses_and_repeats_nothing(self):
+        study = self.write("long.yaml", LONG_STUDY)
+        clean = tasks_of(self.clean_run(study, "long"), "long")
+        total = len(clean)
+        out = self.dir / "killed.h5"
+        trace = self.dir / "attempts.txt"  # one line per attempt started: "study task attempt"
+        env = dict(MPI_ENV, FRACSTUDY_TRACE_ATTEMPTS=str(trace))
+
+        def traced():
+            return [int(line.split()[1]) for line in trace.read_text().splitlines()]
+
+        in_flight = 0
+        saved_at_kills = []  # (trace lines so far, tasks saved as completed)
+        for kill_number, completed_before_kill in enumerate((10, 30, 50)):
+            args = ["run", str(study), "-o", str(out)] + (["--resume"] if kill_number else [])
+            lines_before = len(traced()) if trace.exists() else 0
+            proc = start(args, FAULT_BIN, env=env)
+            wait_for_completed(out, "long", completed_before_kill)
+            os.killpg(proc.pid, signal.SIGKILL)  # the whole job: mpirun, ranks, children
+            proc.wait()
+            time.sleep(0.2)
+            # The file is readable by h5py and by `fracstudy status` after every kill.
+            tasks = tasks_of(out, "long")
+            self.assertEqual(run(["status", str(out)]).returncode, 0)
+            saved = set(np.flatnonzero(tasks["status"] == b"COMPLETED").tolist())
+            if saved_at_kills:
+                self.assertLessEqual(saved_at_kills[-1][1], saved, "a saved result was lost")
+            started_this_run = traced()[lines_before:]
+            in_flight += len(set(started_this_run) - saved)
+            saved_at_kills.append((len(traced()), saved))
+        proc = run(["run", str(study), "-o", str(out), "--resume"], ranks=3)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        final = tasks_of(out, "long")
+        np.testing.assert_array_equal(final["df"], clean["df"])
+        np.testing.assert_array_equal(final["rg"], clean["rg"])
+        self.assertTrue(np.all(final["status"] == b"COMPLETED"))
+        attempts = traced()
+        # No task saved as completed at a kill was started again afterwards ...
+        for lines, saved in saved_at_kills:
+            self.assertFalse(saved & set(attempts[lines:]), "a saved task was computed again")
+        # ... so the work done is at most every task once plus what was in flight.
+        self.assertLessEqual(len(attempts), total + in_flight)
+        self.assertTrue(np.all(final["attempts"] == 1))  # the kills cost no retries
+
+    def test_sigusr1_drains_with_exit_3_then_resume_completes(self):
+        study = self.write("long.yaml", LONG_STUDY)
+        clean = tasks_of(self.clean_run(study, "drain"), "long")
+        out = self.dir / "drained.h5"
+        proc = start(["run", str(study), "-o", str(out), "--drain-grace", "10"])
+        wait_for_completed(out, "long", 10)
+        signalled = time.time()
+        os.kill(proc.pid, signal.SIGUSR1)  # mpirun forwards it to every rank
+        _, stderr = proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, 3, stderr)
+        self.assertLess(time.time() - signalled, 10 + 5)
+        self.assertIn("--resume", stderr)
+        tasks = tasks_of(out, "long")
+        self.assertTrue(np.any(tasks["status"] == b"PENDING"))
+        self.assertFalse(np.any(tasks["status"] == b"RUNNING"))
+        self.assertTrue(np.all(tasks["attempts"][tasks["status"] == b"PENDING"] == 0))
+        with h5py.File(out, "r") as f:
+            self.assertEqual(text(f["studies/long"].attrs["status"]), "RUNNING")
+        proc = run(["run", str(study), "-o", str(out), "--resume"], ranks=3)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        final = tasks_of(out, "long")
+        np.testing.assert_array_equal(final["df"], clean["df"])
+        self.assertTrue(np.all(final["attempts"] == 1))
+
+    def test_retry_reruns_failed_tasks_in_place(self):
+        study = self.write("retry.yaml", FAULT_STUDY.replace("max_retries: 2", "max_retries: 0"))
+        out = self.dir / "retry.h5"
+        env = dict(MPI_ENV, FRACSTUDY_FAULT_INJECT="throw:2,crash:5")
+        proc = subprocess.run([MPIEXEC, "-n", "3", FAULT_BIN, "run", str(study), "-o", str(out)],
+                              env=env, capture_output=True, text=True, timeout=300)
+        self.assertEqual(proc.returncode, 0, proc.stderr)  # PARTIALLY_FAILED still exits 0
+        self.assertIn("PARTIALLY_FAILED", proc.stderr)
+        with h5py.File(out, "r") as f:
+            group = f["studies/faults"]
+            self.assertEqual(text(group.attrs["status"]), "PARTIALLY_FAILED")
+            self.assertEqual(int(group.attrs["failed_simulations"]), 2)
+            summary = group["summary"][:]
+            self.assertEqual(summary["n_failed"][[2, 5]].tolist(), [1, 1])
+        proc = subprocess.run([MPIEXEC, "-n", "3", FAULT_BIN, "retry", str(out)], env=env,
+                              capture_output=True, text=True, timeout=300)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        with h5py.File(out, "r") as f:
+            group = f["studies/faults"]
+            self.assertEqual(text(group.attrs["status"]), "COMPLETED")
+            self.assertEqual(int(group.attrs["completed_simulations"]), 40)
+            tasks = group["tasks"][:]
+            self.assertEqual(tasks["attempts"][[2, 5]].tolist(), [2, 2])
+            self.assertTrue(np.all(np.isfinite(tasks["df"])))
+            self.assertTrue(np.all(group["summary"]["n_samples"][:] == 1))
+
+    def test_full_disk_keeps_the_last_checkpoint_and_resume_finishes(self):
+        disk = self.dir / "disk"
+        disk.mkdir()
+        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", str(disk)],
+                                 capture_output=True)
+        if mounted.returncode != 0:
+            self.skipTest("needs root to mount a small tmpfs")
+        try:
+            study = self.write("long.yaml", LONG_STUDY)
+            out = disk / "out.h5"
+            proc = start(["run", str(study), "-o", str(out)])
+            wait_for_completed(out, "long", 5)
+            filler = disk / "filler"
+            fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
+            try:  # fill the disk to the last byte
+                while True:
+                    os.write(fd, b"\0" * 4096)
+            except OSError:
+                pass
+            finally:
+                os.close(fd)
+            _, stderr = proc.communicate(timeout=120)
+            self.assertEqual(proc.returncode, 1, stderr)
+            self.assertIn("No space left on device", stderr)
+            self.assertIn("last good checkpoint", stderr)
+            saved = tasks_of(out, "long")  # still a complete, readable file
+            self.assertGreaterEqual((saved["status"] == b"COMPLETED").sum(), 5)
+            filler.unlink()
+            proc = run(["run", str(study), "-o", str(out), "--resume"], ranks=3)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            self.assertTrue(np.all(tasks_of(out, "long")["status"] == b"COMPLETED"))
+        finally:
+            subprocess.run(["umount", str(disk)], capture_output=True)
+
+
+class BadResultFiles(unittest.TestCase):
+    """Bad result files and flags: exit 2, one line, nothing created or changed."""
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.dir = Path(self.tmp.name)
+        self.study = self.dir / "s.yaml"
+        self.study.write_text(FAULT_STUDY)
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def test_table(self):
+        text_file = self.dir / "notes.h5"
+        text_file.write_text("not hdf5")
+        foreign = self.dir / "foreign.h5"
+        with h5py.File(foreign, "w") as f:
+            f["x"] = [1]
+        truncated = self.dir / "truncated.h5"
+        good = self.dir / "good.h5"
+        self.assertEqual(run(["run", str(self.study), "-o", str(good)]).returncode, 0)
+        truncated.write_bytes(good.read_bytes()[:2048])
+        other = self.dir / "other.yaml"
+        other.write_text(FAULT_STUDY.replace("seed: 5", "seed: 6"))
+        cases = [
+            (["status", str(text_file)], "not an HDF5 file"),
+            (["status", str(foreign)], "not a fracstudy result file"),
+            (["status", str(truncated)], "result file"),
+            (["status", str(self.dir)], "not an HDF5 file"),
+            (["export", str(foreign)], "not a fracstudy result file"),
+            (["retry", str(text_file)], "not an HDF5 file"),
+            (["retry", str(self.dir / "missing.h5")], "no such file"),
+            (["run", str(self.study), "-o", str(foreign), "--resume"], "not a fracstudy result file"),
+            (["run", str(self.study), "-o", str(truncated), "--resume"], "result file"),
+            (["run", str(other), "-o", str(good), "--resume"], "line 1 was 'seed: 5', now 'seed: 6'"),
+            (["run", str(self.study), "-o", str(good)], "already exists"),
+            (["run", str(self.study), "-o", str(good), "--resume", "--force"], "either --resume or --force"),
+            (["run", str(self.study), "-o", "/proc/fracstudy/out.h5"], "cannot write the result file"),
+            (["run", str(self.study), "--drain-grace", "-1"], "--drain-grace"),
+            (["run", str(self.study), "--frobnicate"], "unrecognised option"),
+            (["export", str(good), "--table", "points"], "tasks or summary"),
+            (["export", str(good), "--study", "nope"], "no study named 'nope'"),
+        ]
+        before = {p: digest(p) for p in (text_file, foreign, truncated, good)}
+        listing = sorted(self.dir.iterdir())
+        for args, fragment in cases:
+            with self.subTest(args=args):
+                proc = run(args, cwd=self.dir)
+                self.assertEqual(proc.returncode, 2, proc.stderr)
+                self.assertIn(fragment, proc.stderr)
+                self.assertEqual(len(proc.stderr.strip().splitlines()), 1, proc.stderr)
+        self.assertEqual({p: digest(p) for p in before}, before)
+        self.assertEqual(sorted(self.dir.iterdir()), listing)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

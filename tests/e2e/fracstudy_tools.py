@@ -1,0 +1,258 @@
+"""The AI tools end to end: schemas, hostile calls, the MCP protocol, and the product
+brief's conversations. Run by ctest (label tools) with Debian's python3 (jsonschema, h5py).
+
+Environment: FRACSTUDY_BIN, MPIEXEC, FRACSTUDY_TEST_DATA.
+"""
+import json
+import os
+import subprocess
+import tempfile
+import time
+import unittest
+from pathlib import Path
+
+import jsonschema
+
+from fracstudy_e2e import BIN, MPI_ENV
+
+
+def tool(workspace, name, arguments=None, *operator_options):
+    """Calls `fracstudy tool`; returns (exit code, parsed JSON result)."""
+    command = [BIN, "tool", "--workspace", str(workspace), "--ranks", "2", *operator_options, name]
+    if arguments is not None:
+        command.append(arguments if isinstance(arguments, str) else json.dumps(arguments))
+    proc = subprocess.run(command, capture_output=True, text=True, env=MPI_ENV, timeout=120,
+                          stdin=subprocess.DEVNULL)
+    return proc.returncode, json.loads(proc.stdout)
+
+
+def wait_until_ended(workspace, study_id, timeout=240):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        code, status = tool(workspace, "check_study_status", {"study_id": study_id})
+        assert code == 0, status
+        if status["status"] in ("COMPLETED", "PARTIALLY_FAILED", "FAILED") and not status["active"]:
+            return status
+        time.sleep(0.5)
+    raise AssertionError(f"{study_id} did not end")
+
+
+def studies_in(workspace):
+    return sorted(p.name for p in Path(workspace).iterdir() if not p.name.startswith("."))
+
+
+class Schemas(unittest.TestCase):
+    def test_every_schema_is_valid_json_schema_2020_12(self):
+        definitions = json.loads(subprocess.run([BIN, "tools"], capture_output=True,
+                                                text=True, check=True).stdout)
+        self.assertEqual([t["name"] for t in definitions],
+                         ["run_parametric_study", "check_study_status", "retry_failed_simulations",
+                          "list_studies", "get_study_results", "cancel_study"])
+        for definition in definitions:
+            with self.subTest(tool=definition["name"]):
+                self.assertGreater(len(definition["description"]), 80)
+                self.assertIn("Example", definition["description"])
+                jsonschema.Draft202012Validator.check_schema(definition["inputSchema"])
+                jsonschema.Draft202012Validator.check_schema(definition["outputSchema"])
+                self.assertEqual(definition["inputSchema"]["type"], "object")
+
+    def test_the_briefs_example_arguments_validate_against_the_advertised_schema(self):
+        definitions = json.loads(subprocess.run([BIN, "tools"], capture_output=True,
+                                                text=True, check=True).stdout)
+        schema = definitions[0]["inputSchema"]
+        jsonschema.validate({"algorithm": "DLA", "variable_parameter": "n_particles",
+                             "values": list(range(100, 1001, 100))}, schema)
+        with self.assertRaises(jsonschema.ValidationError):
+            jsonschema.validate({"algorithm": "DLA", "values": [1] * 101}, schema)
+
+
+class HostileCalls(unittest.TestCase):
+    """Wrong or hostile calls get the right error, and nothing is created or started."""
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.ws = Path(self.tmp.name) / "ws"
+        self.outside = Path(self.tmp.name) / "outside"
+        self.outside.mkdir()
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def test_table(self):
+        dla = {"algorithm": "DLA", "values": [100]}
+        cases = [
+            ("run_parametric_study", {**dla, "name": "../evil"}, "name", "pattern"),
+            ("run_parametric_study", {**dla, "name": "a;rm -rf /"}, "name", "pattern"),
+            ("run_parametric_study", {**dla, "name": "$(touch /tmp/pwned)"}, "name", "pattern"),
+            ("run_parametric_study", {**dla, "name": "x" * 65}, "name", "pattern"),
+            ("check_study_status", {"study_id": "../../etc/passwd"}, "study_id", "pattern"),
+            ("check_study_status", {"study_id": "/etc"}, "study_id", "pattern"),
+            ("get_study_results", {"study_id": "nosuch"}, "study_id", "no study"),
+            ("check_study_status", {}, "study_id", "is required"),
+            ("run_parametric_study", {"algorithm": "DLA", "values": [100] * 101}, "values",
+             "at most 100 items"),
+            ("run_parametric_study", {**dla, "repetitions": 11}, "repetitions", "<= 10"),
+            ("run_parametric_study", {"algorithm": "DLA", "values": ["100"]}, "values[0]",
+             "must be a number"),
+            ("run_parametric_study", {"algorithm": "dla", "values": [100]}, "algorithm", "one of"),
+            ("run_parametric_study", {**dla, "shell": "ls"}, "shell", "not a known field"),
+            ("run_parametric_study", {"algorithm": "DLA", "variable_parameter":
+                                      "sticking_probability", "values": [0.5],
+                                      "base_parameters": {"n_particles": 10**7}},
+             "base_parameters.n_particles", "exceeds the limit"),
+            ("run_parametric_study", {"algorithm": "DLA", "values": [10**7]}, "values",
+             "exceeds the limit"),
+            ("run_parametric_study", {"algorithm": "DLA", "values": [100, 200], "repetitions": 10},
+             "values", "the limit is 15"),
+            ("run_parametric_study", {**dla, "grid": {"dimension": [2, 3]}}, "grid", "not both"),
+            ("run_parametric_study", {**dla, "base_parameters": {"volume_fraction": 0.1}},
+             "base_parameters.volume_fraction", "is not a parameter of DLA"),
+            ("run_parametric_study", {"algorithm": "DLA", "values": [0]}, "values[0]",
+             "must be an integer from 1"),
+            ("delete_everything", {}, "name", "unknown tool"),
+            ("run_parametric_study", "{not json", None, "not valid JSON"),
+            ("run_parametric_study", "[1, 2]", None, "must be a JSON object"),
+        ]
+        for name, arguments, field, fragment in cases:
+            with self.subTest(tool=name, arguments=arguments):
+                code, result = tool(self.ws, name, arguments, "--max-tasks-per-study", "15")
+                self.assertEqual(code, 2, result)
+                self.assertEqual(result["error"]["field"], field)
+                self.assertIn(fragment, result["error"]["message"])
+        self.assertEqual(studies_in(self.ws), [])
+        self.assertFalse(Path("/tmp/pwned").exists())
+
+    def test_symlinks_in_the_workspace_are_never_followed(self):
+        self.ws.mkdir()
+        (self.ws / "evil").symlink_to(self.outside)
+        code, result = tool(self.ws, "check_study_status", {"study_id": "evil"})
+        self.assertEqual((code, result["error"]["field"]), (2, "study_id"))
+        code, result = tool(self.ws, "run_parametric_study",
+                            {"algorithm": "DLA", "values": [100], "name": "evil"})
+        self.assertEqual((code, result["error"]["field"]), (2, "name"))
+        self.assertEqual(list(self.outside.iterdir()), [])
+
+    def test_rate_limit_counts_every_call(self):
+        for _ in range(3):
+            self.assertEqual(tool(self.ws, "list_studies", {}, "--max-calls-per-minute", "3")[0], 0)
+        code, result = tool(self.ws, "list_studies", {}, "--max-calls-per-minute", "3")
+        self.assertEqual(code, 2)
+        self.assertIn("rate limit", result["error"]["message"])
+
+    def test_running_limit_then_cancel_and_retry(self):
+        long = {"algorithm": "DLA", "values": [30000], "repetitions": 10, "name": "long"}
+        code, started = tool(self.ws, "run_parametric_study", long, "--max-running", "1")
+        self.assertEqual(code, 0, started)
+        code, refused = tool(self.ws, "run_parametric_study",
+                             {"algorithm": "DLA", "values": [100], "name": "second"},
+                             "--max-running", "1")
+        self.assertEqual(code, 2, refused)
+        self.assertIn("studies are running", refused["error"]["message"])
+        self.assertEqual(studies_in(self.ws), ["long"])
+        code, cancelled = tool(self.ws, "cancel_study", {"study_id": "long"})
+        self.assertEqual(code, 0)
+        self.assertTrue(cancelled["cancel_requested"])
+        deadline = time.time() + 120
+        while tool(self.ws, "check_study_status", {"study_id": "long"})[1]["active"]:
+            self.assertLess(time.time(), deadline)
+            time.sleep(0.3)
+        code, status = tool(self.ws, "check_study_status", {"study_id": "long"})
+        if status["status"] != "COMPLETED":  # the drain stopped it before the end
+            self.assertIn("note", status)
+            code, retried = tool(self.ws, "retry_failed_simulations", {"study_id": "long"})
+            self.assertEqual(code, 0, retried)
+            self.assertGreater(retried["retrying"], 0)
+            status = wait_until_ended(self.ws, "long")
+        self.assertEqual(status["status"], "COMPLETED")
+        self.assertEqual(status["progress"]["completed"], 10)
+
+
+class McpProtocol(unittest.TestCase):
+    """Malformed JSON-RPC gets JSON-RPC errors; stdout carries nothing but protocol."""
+
+    def test_malformed_requests(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            lines = [
+                "this is not json",
+                "[]",
+                json.dumps({"jsonrpc": "1.0", "id": 1, "method": "ping"}),
+                json.dumps({"jsonrpc": "2.0", "id": 2, "method": "no/such/method"}),
+                json.dumps({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {}}),
+                json.dumps({"jsonrpc": "2.0", "id": 4, "method": "tools/call",
+                            "params": {"name": "rm_rf", "arguments": {}}}),
+                json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+                json.dumps({"jsonrpc": "2.0", "id": 5, "method": "tools/call",
+                            "params": {"name": "run_parametric_study",
+                                       "arguments": {"algorithm": "DLA", "name": "../x",
+                                                     "values": [100]}}}),
+                json.dumps({"jsonrpc": "2.0", "id": 6, "method": "initialize",
+                            "params": {"protocolVersion": "1999-01-01", "capabilities": {},
+                                       "clientInfo": {"name": "t", "version": "0"}}}),
+                json.dumps({"jsonrpc": "2.0", "id": 7, "method": "ping"}),
+            ]
+            proc = subprocess.run([BIN, "mcp", "--workspace", tmp], input="\n".join(lines) + "\n",
+                                  capture_output=True, text=True, timeout=60, env=MPI_ENV)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            replies = [json.loads(line) for line in proc.stdout.splitlines()]
+            self.assertEqual(len(replies), 9)  # the notification gets no answer
+            codes = [reply.get("error", {}).get("code") for reply in replies]
+            self.assertEqual(codes, [-32700, -32600, -32600, -32601, -32602, -32602, None, None,
+                                     None])
+            hostile = replies[6]["result"]
+            self.assertTrue(hostile["isError"])
+            self.assertEqual(json.loads(hostile["content"][0]["text"])["error"]["field"], "name")
+            self.assertEqual(replies[7]["result"]["protocolVersion"], "2025-06-18")
+            self.assertEqual(replies[8], {"jsonrpc": "2.0", "id": 7, "result": {}})
+            self.assertEqual(studies_in(tmp), [])
+
+
+class Conversations(unittest.TestCase):
+    """The product brief's examples, as an assistant would turn them into tool calls."""
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.ws = Path(self.tmp.name)
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def test_dla_sweep_from_100_to_1000_in_steps_of_100(self):
+        # "Run a parameter sweep of DLA with n_particles from 100 to 1000 in steps of 100"
+        arguments = {"algorithm": "DLA", "variable_parameter": "n_particles",
+                     "values": [100, 200, 300, 400, 500, 600, 700, 800, 900, 1000]}
+        code, started = tool(self.ws, "run_parametric_study", arguments)
+        self.assertEqual(code, 0, started)
+        self.assertEqual(started["total_simulations"], 10)
+        status = wait_until_ended(self.ws, started["study_id"])
+        self.assertEqual(status["status"], "COMPLETED")
+        self.assertEqual(status["progress"]["total"], 10)
+        _, results = tool(self.ws, "get_study_results", {"study_id": started["study_id"]})
+        self.assertEqual([row["parameters"]["n_particles"] for row in results["results"]],
+                         arguments["values"])
+        _, listing = tool(self.ws, "list_studies", {})
+        self.assertEqual(len(listing["studies"]), 1)
+
+    def test_compare_cca_and_dla_for_n_500_with_5_repetitions_each(self):
+        # "Compare CCA and DLA for n=500 with 5 repetitions each": two calls.
+        ids = {}
+        for algorithm in ("DLA", "CCA"):
+            code, started = tool(self.ws, "run_parametric_study",
+                                 {"algorithm": algorithm, "values": [500], "repetitions": 5})
+            self.assertEqual(code, 0, started)
+            self.assertEqual(started["total_simulations"], 5)
+            ids[algorithm] = started["study_id"]
+        rows = {}
+        for algorithm, study_id in ids.items():
+            self.assertEqual(wait_until_ended(self.ws, study_id)["status"], "COMPLETED")
+            _, results = tool(self.ws, "get_study_results", {"study_id": study_id})
+            self.assertEqual(results["algorithm"], algorithm)
+            [rows[algorithm]] = results["results"]
+            self.assertEqual(rows[algorithm]["parameters"]["n_particles"], 500)
+            self.assertEqual(rows[algorithm]["n_samples"], 5)
+        # Comparable: cluster-cluster aggregates are more open than DLA's (df about 1.45
+        # against 1.71 in 2D), far beyond a few standard errors of five samples.
+        self.assertGreater(rows["DLA"]["mean_df"], rows["CCA"]["mean_df"] + 0.1)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

@@ -1,0 +1,155 @@
+"""fracstudy on a real (one-node, local) Slurm: submit, requeue across allocations, scancel.
+
+ctest starts the cluster (tests/slurm/local-cluster.sh) as a fixture and sets SLURM_CONF.
+Environment: FRACSTUDY_BIN, SLURM_CONF, MPIEXEC.
+"""
+import os
+import subprocess
+import tempfile
+import time
+import unittest
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+BIN = os.environ["FRACSTUDY_BIN"]
+MPIEXEC = os.environ.get("MPIEXEC", "mpirun")
+ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+           OMPI_MCA_mpi_yield_when_idle="1", OMPI_MCA_rmaps_base_oversubscribe="1")
+
+# About 80 tasks of 0.05-0.2 s: several seconds on 2 workers, so there is time to interrupt.
+LONG_STUDY = """\
+seed: 77
+execution:
+  checkpoint_interval_s: 0.5
+studies:
+  - name: long
+    algorithm: DLA
+    variable_parameter: n_particles
+    values: [12000, 16000, 20000, 24000]
+    repetitions: 20
+"""
+
+
+def slurm(*command):
+    return subprocess.run(list(command), capture_output=True, text=True, env=ENV, timeout=60)
+
+
+def job_state(job):
+    return slurm("squeue", "-h", "-j", job, "-o", "%T").stdout.strip()
+
+
+def wait_for(predicate, timeout, what):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return
+        time.sleep(0.25)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def completed_in(path):
+    try:
+        with h5py.File(path, "r") as f:
+            return int((f["studies/long/tasks"]["status"][:] == b"COMPLETED").sum())
+    except (OSError, KeyError):
+        return 0
+
+
+class Slurm(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.dir = Path(self.tmp.name)
+        self.study = self.dir / "long.yaml"
+        self.study.write_text(LONG_STUDY)
+
+    def tearDown(self):
+        slurm("scancel", "--user=root")
+        self.tmp.cleanup()
+
+    def submit(self, study, *extra, env=None):
+        proc = subprocess.run([BIN, "submit", str(study), "--ntasks", "3", *extra],
+                              capture_output=True, text=True, cwd=self.dir,
+                              env={**ENV, **(env or {})}, timeout=60)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        return proc.stdout.strip()
+
+    def wait_until_gone(self, job, timeout=240):
+        wait_for(lambda: job_state(job) == "", timeout, f"job {job} to end")
+
+    def log(self, job):
+        return (self.dir / f"fracstudy-{job}.log").read_text()
+
+    def clean_tasks(self):
+        out = self.dir / "clean.h5"
+        proc = subprocess.run([MPIEXEC, "-n", "3", BIN, "run", str(self.study), "-o", str(out)],
+                              capture_output=True, text=True, env=ENV, timeout=300)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        with h5py.File(out, "r") as f:
+            return f["studies/long/tasks"][:]
+
+    def check_same_as_clean_run(self, out):
+        clean = self.clean_tasks()
+        with h5py.File(out, "r") as f:
+            self.assertEqual(f["studies/long"].attrs["status"], "COMPLETED")
+            tasks = f["studies/long/tasks"][:]
+        np.testing.assert_array_equal(tasks["df"], clean["df"])
+        np.testing.assert_array_equal(tasks["rg"], clean["rg"])
+        # The interruptions spent no task's retry budget.
+        self.assertTrue(np.all(tasks["attempts"] == 1))
+
+    def test_submit_of_a_small_study_completes(self):
+        study = self.dir / "small.yaml"
+        study.write_text(LONG_STUDY.replace("[12000, 16000, 20000, 24000]", "[1000, 2000]")
+                         .replace("repetitions: 20", "repetitions: 3"))
+        job = self.submit(study)
+        self.wait_until_gone(job)
+        with h5py.File(self.dir / "small.h5", "r") as f:
+            group = f["studies/long"]
+            self.assertEqual(group.attrs["status"], "COMPLETED")
+            self.assertEqual(int(group.attrs["completed_simulations"]), 6)
+        self.assertIn("finished with exit code 0", self.log(job))
+
+    def test_walltime_signal_three_allocations_then_done(self):
+        # What `#SBATCH --signal=B:USR1@T` does at the end of each allocation, sent early:
+        # the script drains the study, which exits 3, and requeues the job.
+        job = self.submit(self.study, env={"FRACSTUDY_DRAIN_GRACE": "3"})
+        out = self.dir / "long.h5"
+        for allocation, completed in ((1, 8), (2, 30)):
+            wait_for(lambda: completed_in(out) >= completed, 120, f"{completed} tasks")
+            self.assertEqual(slurm("scancel", "--signal=USR1", "--batch", job).returncode, 0)
+            wait_for(lambda: f"allocation {allocation + 1} " in self.log(job), 120,
+                     f"allocation {allocation + 1}")
+        self.wait_until_gone(job)
+        log = self.log(job)
+        self.assertEqual(log.count("requeueing job"), 2, log)
+        self.assertIn("finished with exit code 0", log)
+        self.check_same_as_clean_run(out)
+
+    def test_scontrol_requeue_mid_run_resumes_under_srun(self):
+        # scontrol requeue signals every process of the job; under srun the ranks drain.
+        job = self.submit(self.study, env={"FRACSTUDY_DRAIN_GRACE": "3", "FRACSTUDY_LAUNCH": "srun"})
+        out = self.dir / "long.h5"
+        wait_for(lambda: completed_in(out) >= 8, 120, "8 tasks")
+        self.assertEqual(slurm("scontrol", "requeue", job).returncode, 0)
+        wait_for(lambda: "allocation 2 " in self.log(job), 120, "allocation 2")
+        self.wait_until_gone(job)
+        self.check_same_as_clean_run(out)
+
+    def test_scancel_leaves_a_readable_file_that_resume_completes(self):
+        job = self.submit(self.study)
+        out = self.dir / "long.h5"
+        wait_for(lambda: completed_in(out) >= 8, 120, "8 tasks")
+        self.assertEqual(slurm("scancel", job).returncode, 0)
+        self.wait_until_gone(job)
+        with h5py.File(out, "r") as f:  # readable, and not finished
+            self.assertLess(int(f["studies/long"].attrs["completed_simulations"]), 80)
+        proc = subprocess.run([MPIEXEC, "-n", "3", BIN, "run", str(self.study), "-o", str(out),
+                               "--resume"], capture_output=True, text=True, env=ENV, timeout=300)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.check_same_as_clean_run(out)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

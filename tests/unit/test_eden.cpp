@@ -1,0 +1,194 @@
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include "fracstudy/kernels/eden.hpp"
+#include "fracstudy/kernels/simulation.hpp"
+
+using namespace fracstudy::kernels;
+
+namespace {
+
+SimulationParameters eden(int dimension, std::int64_t n, double radius = 1.0) {
+  SimulationParameters p;
+  p.dimension = dimension;
+  p.n_particles = n;
+  p.particle_radius = radius;
+  return p;
+}
+
+/// The lattice sites of a result (positions divided by the spacing 2a), checking that
+/// every coordinate is a whole number of spacings (to rounding: a need not be a power of 2).
+std::vector<std::vector<std::int64_t>> sites_of(const SimulationResult& result, int dimension,
+                                                double radius) {
+  std::vector<std::vector<std::int64_t>> sites;
+  const auto d = static_cast<std::size_t>(dimension);
+  for (std::size_t i = 0; i < result.positions.size(); i += d) {
+    std::vector<std::int64_t> site;
+    for (std::size_t k = 0; k < d; ++k) {
+      const double coordinate = result.positions[i + k] / (2 * radius);
+      EXPECT_NEAR(coordinate, std::round(coordinate), 1e-9) << "off the lattice";
+      site.push_back(std::llround(coordinate));
+    }
+    sites.push_back(site);
+  }
+  return sites;
+}
+
+bool are_neighbours(const std::vector<std::int64_t>& a, const std::vector<std::int64_t>& b) {
+  std::int64_t manhattan = 0;
+  for (std::size_t k = 0; k < a.size(); ++k) {
+    manhattan += std::abs(a[k] - b[k]);
+  }
+  return manhattan == 1;
+}
+
+}  // namespace
+
+TEST(Eden, SameSeedGivesTheSameCluster) {
+  for (int dimension : {2, 3}) {
+    const auto a = simulate_eden(eden(dimension, 3000), 17, Deadline::none());
+    const auto b = simulate_eden(eden(dimension, 3000), 17, Deadline::none());
+    EXPECT_EQ(a.positions, b.positions);
+    EXPECT_EQ(a.rg, b.rg);
+    EXPECT_EQ(a.df, b.df);
+    EXPECT_EQ(a.kf, b.kf);
+  }
+}
+
+TEST(Eden, DifferentSeedsGiveDifferentClusters) {
+  for (int dimension : {2, 3}) {
+    const auto a = simulate_eden(eden(dimension, 200), 1, Deadline::none());
+    const auto b = simulate_eden(eden(dimension, 200), 2, Deadline::none());
+    EXPECT_NE(a.positions, b.positions);
+  }
+}
+
+TEST(Eden, HasExactlyTheRequestedParticles) {
+  for (int dimension : {2, 3}) {
+    for (std::int64_t n : {1, 2, 3, 10, 99, 100, 101, 777, 50000}) {
+      const auto result = simulate_eden(eden(dimension, n), 5, Deadline::none());
+      EXPECT_EQ(result.n_particles, n);
+      EXPECT_EQ(result.positions.size(), static_cast<std::size_t>(n * dimension));
+      EXPECT_GE(result.rg, 0.0);
+    }
+  }
+}
+
+TEST(Eden, SitesAreDistinctAndEachTouchesAnEarlierOne) {
+  // Brute force: every particle sits on a distinct lattice site, the first at the origin,
+  // and each later one is a nearest neighbour of a site occupied before it. 3000 sites
+  // also cross several enlargements of the lattice array.
+  const double radius = 0.7;
+  for (int dimension : {2, 3}) {
+    const auto result = simulate_eden(eden(dimension, 3000, radius), 3, Deadline::none());
+    const auto sites = sites_of(result, dimension, radius);
+    EXPECT_EQ(sites[0], std::vector<std::int64_t>(static_cast<std::size_t>(dimension), 0));
+    EXPECT_EQ(std::set(sites.begin(), sites.end()).size(), sites.size()) << "a site twice";
+    for (std::size_t i = 1; i < sites.size(); ++i) {
+      bool touches = false;
+      for (std::size_t j = 0; j < i && !touches; ++j) {
+        touches = are_neighbours(sites[i], sites[j]);
+      }
+      ASSERT_TRUE(touches) << "site " << i << " is not next to the cluster";
+    }
+  }
+}
+
+TEST(Eden, EveryPerimeterSiteIsEquallyLikely) {
+  // After the origin and one neighbour, the perimeter holds 6 sites in 2D (2 of them in
+  // line with the pair) and 10 in 3D (2 in line): the third site is in line with
+  // probability 1/3 and 1/5. 5 standard errors.
+  for (const auto& [dimension, expected] : {std::pair{2, 1.0 / 3}, std::pair{3, 1.0 / 5}}) {
+    const int trials = 20000;
+    int in_line = 0;
+    for (int seed = 0; seed < trials; ++seed) {
+      const auto sites = sites_of(
+          simulate_eden(eden(dimension, 3), static_cast<std::uint64_t>(seed), Deadline::none()),
+          dimension, 1.0);
+      // In line: the third site differs from the first only along the pair's axis.
+      bool on_axis = true;
+      for (std::size_t k = 0; k < sites[0].size(); ++k) {
+        if (sites[1][k] == sites[0][k] && sites[2][k] != sites[0][k]) on_axis = false;
+      }
+      in_line += on_axis ? 1 : 0;
+    }
+    const double fraction = static_cast<double>(in_line) / trials;
+    EXPECT_NEAR(fraction, expected, 5 * std::sqrt(expected * (1 - expected) / trials))
+        << dimension << "D";
+  }
+}
+
+TEST(Eden, RgIsExactlyProportionalToTheParticleRadius) {
+  for (int dimension : {2, 3}) {
+    const auto unit = simulate_eden(eden(dimension, 4000, 1.0), 9, Deadline::none());
+    const auto scaled = simulate_eden(eden(dimension, 4000, 2.5), 9, Deadline::none());
+    EXPECT_EQ(scaled.rg, 2.5 * unit.rg);
+    for (std::size_t i = 0; i < unit.positions.size(); ++i) {
+      ASSERT_EQ(scaled.positions[i], 2.5 * unit.positions[i]);
+    }
+    EXPECT_EQ(scaled.df, unit.df);
+    EXPECT_EQ(scaled.kf, unit.kf);
+  }
+}
+
+TEST(Eden, ExpiredDeadlineThrows) {
+  const Deadline past{Clock::now()};
+  EXPECT_THROW(simulate_eden(eden(2, 1000), 1, past), DeadlineExceeded);
+  EXPECT_THROW(simulate_eden(eden(3, 1), 1, past), DeadlineExceeded);
+}
+
+TEST(Eden, DeadlineStopsALongRun) {
+  // A hundred million sites take tens of seconds; the deadline must cut the growth short.
+  const auto start = Clock::now();
+  EXPECT_THROW(simulate_eden(eden(2, 100000000), 1, Deadline::after(0.02)), DeadlineExceeded);
+  EXPECT_LT(std::chrono::duration<double>(Clock::now() - start).count(), 1.0);
+}
+
+TEST(Eden, SingleParticleIsTheSeed) {
+  for (int dimension : {2, 3}) {
+    const auto result = simulate_eden(eden(dimension, 1), 4, Deadline::none());
+    EXPECT_EQ(result.n_particles, 1);
+    EXPECT_EQ(result.positions, std::vector<double>(static_cast<std::size_t>(dimension), 0.0));
+    EXPECT_EQ(result.rg, 0.0);
+    EXPECT_TRUE(std::isnan(result.df));
+  }
+}
+
+TEST(Eden, FitsTheLastTwoDecadesWithASurfaceOffset) {
+  // The offset fit reads d where the plain log-log fit still reads 2.03 (2D, N = 10^5).
+  const auto result = simulate_eden(eden(2, 100000), 2, Deadline::none());
+  EXPECT_EQ(result.fit_n_min, 1000);
+  EXPECT_EQ(result.fit_n_max, 100000);
+  EXPECT_NEAR(result.df, 2.0, 0.04);
+  EXPECT_GT(result.kf, 0.0);
+}
+
+TEST(Eden, IgnoresTheStickingProbabilityItDoesNotUse) {
+  // EDEN takes no sticking probability: the rules reject it before a kernel runs, and the
+  // kernel itself does not read it.
+  EXPECT_FALSE(uses_parameter(Algorithm::EDEN, Parameter::StickingProbability));
+  auto with_p = eden(2, 500);
+  with_p.sticking_probability = 0.5;
+  EXPECT_EQ(simulate_eden(with_p, 6, Deadline::none()).positions,
+            simulate_eden(eden(2, 500), 6, Deadline::none()).positions);
+}
+
+TEST(Eden, RejectsInvalidParameters) {
+  EXPECT_THROW(simulate_eden(eden(4, 10), 1, Deadline::none()), InvalidParameters);
+  EXPECT_THROW(simulate_eden(eden(2, 0), 1, Deadline::none()), InvalidParameters);
+  EXPECT_THROW(simulate_eden(eden(2, 10, 0.0), 1, Deadline::none()), InvalidParameters);
+}
+
+TEST(Eden, IsWiredIntoSimulate) {
+  EXPECT_TRUE(is_implemented(Algorithm::EDEN));
+  EXPECT_TRUE(is_implemented(Algorithm::BALLISTIC));
+  EXPECT_EQ(simulate(Algorithm::EDEN, eden(2, 300), 8, Deadline::none()).positions,
+            simulate_eden(eden(2, 300), 8, Deadline::none()).positions);
+}
