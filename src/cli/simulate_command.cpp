@@ -1,9 +1,11 @@
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "fracstudy/io/cluster_file.hpp"
 #include "fracstudy/kernels/simulation.hpp"
 #include "fracstudy/study/errors.hpp"
 #include "options.hpp"
@@ -44,7 +46,9 @@ int simulate_command(const std::vector<std::string>& args) {
   }
   spec.options.add_options()("seed", po::value<std::uint64_t>()->default_value(0), "random seed")(
       "time-limit", po::value<double>()->default_value(0),
-      "stop after this many seconds (0: none)");
+      "stop after this many seconds (0: none)")(
+      "save-cluster", po::value<std::string>(),
+      "write the particle positions to this new HDF5 file (/positions, n x dimension)");
   const auto values = parse_command(args, spec);
   if (!values) return 0;
   const std::string name = (*values)["algorithm"].as<std::string>();
@@ -78,6 +82,11 @@ int simulate_command(const std::vector<std::string>& args) {
     }
   }
   const auto seed = (*values)["seed"].as<std::uint64_t>();
+  const std::string cluster_path =
+      values->count("save-cluster") ? (*values)["save-cluster"].as<std::string>() : "";
+  if (!cluster_path.empty() && std::filesystem::exists(cluster_path)) {
+    throw study::InputError("--save-cluster: " + cluster_path + " already exists");
+  }
   const auto start = std::chrono::steady_clock::now();
   const auto result = kernels::simulate(
       *algorithm, parameters, seed, kernels::Deadline::after((*values)["time-limit"].as<double>()));
@@ -93,6 +102,10 @@ int simulate_command(const std::vector<std::string>& args) {
                         {"fit_n_min", result.fit_n_min},
                         {"fit_n_max", result.fit_n_max},
                         {"wall_time_s", wall_time_s}};
+  if (!cluster_path.empty()) {
+    io::write_cluster_file(cluster_path, *algorithm, parameters, seed, result);
+    out["cluster_file"] = cluster_path;
+  }
   std::cout << out.dump() << "\n";
   return 0;
 }

@@ -290,6 +290,29 @@ class Commands(TempDirTest):
         self.assertEqual(first["parameters"]["dimension"], 2)
         self.assertGreater(first["rg"], 0)
 
+    def test_simulate_saves_the_cluster_it_measured(self):
+        out = self.dir / "cluster.h5"
+        for algorithm, dimension in (("DLA", 3), ("EDEN", 2)):
+            target = self.dir / f"{algorithm}.h5"
+            proc = run(["simulate", "--algorithm", algorithm, "--n-particles", "400",
+                        "--dimension", str(dimension), "--particle-radius", "0.5",
+                        "--save-cluster", str(target)])
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            metrics = json.loads(proc.stdout)
+            with h5py.File(target, "r") as f:
+                positions = f["positions"][:]
+                self.assertEqual(positions.shape, (400, dimension))
+                self.assertEqual(text(f.attrs["algorithm"]), algorithm)
+                centred = positions - positions.mean(axis=0)
+                rg = np.sqrt((centred ** 2).sum(axis=1).mean())
+                self.assertAlmostEqual(rg, metrics["rg"], places=9)
+                self.assertAlmostEqual(float(f.attrs["df"]), metrics["df"], places=12)
+        # Never overwritten.
+        proc = run(["simulate", "--algorithm", "DLA", "--n-particles", "10", "--save-cluster",
+                    str(self.dir / "DLA.h5")])
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("already exists", proc.stderr)
+
     def test_status_and_export(self):
         out = self.dir / "s.h5"
         self.assertEqual(run(["run", str(self.study()), "-o", str(out)], ranks=2).returncode, 0)

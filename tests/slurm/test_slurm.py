@@ -3,6 +3,7 @@
 ctest starts the cluster (tests/slurm/local-cluster.sh) as a fixture and sets SLURM_CONF.
 Environment: FRACSTUDY_BIN, SLURM_CONF, MPIEXEC.
 """
+import json
 import os
 import subprocess
 import tempfile
@@ -149,6 +150,35 @@ class Slurm(unittest.TestCase):
                                "--resume"], capture_output=True, text=True, env=ENV, timeout=300)
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.check_same_as_clean_run(out)
+
+
+class ToolsOnSlurm(unittest.TestCase):
+    """The AI tools' slurm launcher: a study started by a tool call runs as a batch job."""
+
+    def test_run_parametric_study_submits_a_job_and_completes(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            workspace = Path(tmp) / "ws"
+
+            def tool(name, arguments):
+                proc = subprocess.run([BIN, "tool", "--workspace", str(workspace), "--launcher",
+                                       "slurm", "--sbatch-arg=--ntasks=3", name,
+                                       json.dumps(arguments)],
+                                      capture_output=True, text=True, env=ENV, timeout=60)
+                self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+                return json.loads(proc.stdout)
+
+            started = tool("run_parametric_study", {"algorithm": "DLA", "values": [500, 1000],
+                                                    "repetitions": 2, "name": "agent"})
+            self.assertEqual(started["status"], "QUEUED")
+            launch = json.loads((workspace / "agent" / "launch.json").read_text())
+            self.assertEqual(launch["launcher"], "slurm")
+            self.assertTrue(launch["job_id"].isdigit())
+            self.assertNotIn("sh", launch["command"][:1])  # sbatch itself, no shell
+            wait_for(lambda: tool("check_study_status", {"study_id": "agent"})["status"]
+                     == "COMPLETED", 180, "the study to complete")
+            results = tool("get_study_results", {"study_id": "agent"})["results"]
+            self.assertEqual([row["n_samples"] for row in results], [2, 2])
+            self.assertEqual(job_state(launch["job_id"]), "")
 
 
 if __name__ == "__main__":
