@@ -23,9 +23,10 @@ int main(int argc, char** argv) {
   const long tasks_wanted = argc > 1 ? std::stol(argv[1]) : 100000;
   const int repeats = argc > 2 ? std::stoi(argv[2]) : 3;
   const std::string dir = argc > 3 ? argv[3] : "/tmp";
-  const std::string text = "seed: 1\nstudies:\n  - name: tiny\n    algorithm: EDEN\n"
-                           "    base_parameters: {n_particles: 20}\n    repetitions: " +
-                           std::to_string(tasks_wanted) + "\n";
+  const std::string text =
+      "seed: 1\nstudies:\n  - name: tiny\n    algorithm: EDEN\n"
+      "    base_parameters: {n_particles: 20}\n    repetitions: " +
+      std::to_string(tasks_wanted) + "\n";
   const auto file = study::parse_study_text(text, "bench.yaml");
   const auto tasks = study::expand_tasks(file);
   std::vector<study::TaskRecord> records(tasks.size());
@@ -39,7 +40,9 @@ int main(int argc, char** argv) {
     r.rg = 2.0 + 1e-6 * static_cast<double>(i);
     r.kf = 1.1 + 1e-8 * static_cast<double>(i);
   }
-  io::ResultSnapshot snapshot{&file, &tasks, &records,
+  io::ResultSnapshot snapshot{&file,
+                              &tasks,
+                              &records,
                               {io::StudyRun{study::StudyStatus::Completed, "2026-11-28T00:00:00Z",
                                             "2026-11-28T00:00:00Z", "2026-11-28T00:00:01Z"}},
                               3};
@@ -48,7 +51,8 @@ int main(int argc, char** argv) {
   for (int i = 0; i < repeats; ++i) {
     const auto start = std::chrono::steady_clock::now();
     io::write_result_file(path, snapshot);
-    times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    times.push_back(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
   std::sort(times.begin(), times.end());
   const auto bytes = std::filesystem::file_size(path);
@@ -58,7 +62,8 @@ int main(int argc, char** argv) {
       "{\"tasks\": %zu, \"write_s_median\": %.6f, \"write_s_min\": %.6f, \"repeats\": %d, "
       "\"bytes\": %ju, \"bytes_per_task\": %.1f, \"peak_rss_mb\": %.1f}\n",
       tasks.size(), times[times.size() / 2], times.front(), repeats,
-      static_cast<std::uintmax_t>(bytes), static_cast<double>(bytes) / static_cast<double>(tasks.size()),
+      static_cast<std::uintmax_t>(bytes),
+      static_cast<double>(bytes) / static_cast<double>(tasks.size()),
       static_cast<double>(usage.ru_maxrss) / 1024.0);
   std::filesystem::remove(path);
   return 0;

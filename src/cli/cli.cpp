@@ -60,9 +60,9 @@ int dispatch(int argc, char** argv, const std::string& command,
   if (command == "tool") return tool_command(args);
   if (command == "mcp") return mcp_command(args);
   if (command == "submit") return submit_command(args);
-  throw study::InputError(
-      "unknown command '" + command +
-      "' (commands: run, retry, validate, simulate, status, export, submit, tools, tool, mcp; see --help)");
+  throw study::InputError("unknown command '" + command +
+                          "' (commands: run, retry, validate, simulate, status, export, submit, "
+                          "tools, tool, mcp; see --help)");
 }
 
 }  // namespace

@@ -22,7 +22,6 @@ std::string csv_field(const std::string& text) {
   return quoted + "\"";
 }
 
-
 }  // namespace
 
 int export_command(const std::vector<std::string>& args) {

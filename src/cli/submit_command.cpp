@@ -31,13 +31,14 @@ std::string default_sbatch_script() {
 }
 
 int submit_command(const std::vector<std::string>& all_args) {
-  CommandSpec spec{"fracstudy submit STUDY.yaml [-o OUT.h5] [--nodes N] [--ntasks N] "
-                   "[--time T] [--partition P] [--resume] [-- SBATCH ARGS...]",
-                   "Checks the study file, then submits fracstudy's batch script with sbatch\n"
-                   "and prints the job id. The job requeues itself when its allocation ends\n"
-                   "before the study, and the next allocation resumes it.",
-                   "  fracstudy submit configs/examples/dla_grid.yaml --ntasks 16 --time 02:00:00\n"
-                   "  fracstudy submit study.yaml -o out.h5 -- --partition=long --qos=low"};
+  CommandSpec spec{
+      "fracstudy submit STUDY.yaml [-o OUT.h5] [--nodes N] [--ntasks N] "
+      "[--time T] [--partition P] [--resume] [-- SBATCH ARGS...]",
+      "Checks the study file, then submits fracstudy's batch script with sbatch\n"
+      "and prints the job id. The job requeues itself when its allocation ends\n"
+      "before the study, and the next allocation resumes it.",
+      "  fracstudy submit configs/examples/dla_grid.yaml --ntasks 16 --time 02:00:00\n"
+      "  fracstudy submit study.yaml -o out.h5 -- --partition=long --qos=low"};
   // Everything after `--` goes to sbatch untouched.
   const auto split = std::find(all_args.begin(), all_args.end(), "--");
   const std::vector<std::string> args(all_args.begin(), split);
@@ -57,9 +58,8 @@ int submit_command(const std::vector<std::string>& all_args) {
   if (!values) return kSuccess;
   const auto file = study::load_study_file((*values)["study"].as<std::string>());
   const std::string output =
-      values->count("output")
-          ? (*values)["output"].as<std::string>()
-          : file.output.value_or(fs::path(file.path).stem().string() + ".h5");
+      values->count("output") ? (*values)["output"].as<std::string>()
+                              : file.output.value_or(fs::path(file.path).stem().string() + ".h5");
   const bool resume = values->count("resume") > 0;
   if (fs::exists(output) && !resume) {
     throw InputError(output + ": already exists; add --resume to continue it");

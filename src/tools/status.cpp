@@ -51,7 +51,6 @@ double remaining_seconds(const Progress& progress, std::int64_t ranks) {
   return static_cast<double>(left) * progress.mean_wall_s / workers;
 }
 
-
 }  // namespace
 
 nlohmann::json cell_json(const io::Cell& cell) {
