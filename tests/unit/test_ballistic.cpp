@@ -9,11 +9,16 @@
 
 #include "../../src/kernels/brownian.hpp"
 #include "../../src/kernels/occupancy_grid.hpp"
+#include "../support/kernel_checks.hpp"
 #include "fracstudy/kernels/ballistic.hpp"
 #include "fracstudy/kernels/random.hpp"
 
 using namespace fracstudy::kernels;
 using detail::Vec;
+
+using fracstudy::testing::distance;
+using fracstudy::testing::Estimate;
+using fracstudy::testing::estimate;
 
 namespace {
 
@@ -25,32 +30,6 @@ SimulationParameters ballistic(int dimension, std::int64_t n, double sticking = 
   p.sticking_probability = sticking;
   p.particle_radius = radius;
   return p;
-}
-
-double distance(const std::vector<double>& positions, int dimension, std::size_t i, std::size_t j) {
-  const auto d = static_cast<std::size_t>(dimension);
-  double sum_sq = 0;
-  for (std::size_t k = 0; k < d; ++k) {
-    const double delta = positions[i * d + k] - positions[j * d + k];
-    sum_sq += delta * delta;
-  }
-  return std::sqrt(sum_sq);
-}
-
-/// Mean and standard error of the mean.
-struct Estimate {
-  double mean, sem;
-};
-Estimate estimate(const std::vector<double>& values) {
-  const auto n = static_cast<double>(values.size());
-  double sum = 0, sum_sq = 0;
-  for (double v : values) {
-    sum += v;
-    sum_sq += v * v;
-  }
-  const double mean = sum / n;
-  const double variance = std::max(0.0, (sum_sq - n * mean * mean) / (n - 1));
-  return {mean, std::sqrt(variance / n)};
 }
 
 }  // namespace

@@ -8,11 +8,15 @@
 #include <vector>
 
 #include "../../src/kernels/periodic_cells.hpp"
+#include "../support/kernel_checks.hpp"
 #include "fracstudy/kernels/cca.hpp"
 #include "fracstudy/kernels/random.hpp"
 
 using namespace fracstudy::kernels;
 using detail::Vec;
+
+using fracstudy::testing::Estimate;
+using fracstudy::testing::estimate;
 
 namespace {
 
@@ -46,22 +50,6 @@ double distance(const std::vector<double>& positions, int dimension, std::size_t
     sum_sq += delta * delta;
   }
   return std::sqrt(sum_sq);
-}
-
-/// Mean and standard error of the mean.
-struct Estimate {
-  double mean, sem;
-};
-Estimate estimate(const std::vector<double>& values) {
-  const auto n = static_cast<double>(values.size());
-  double sum = 0, sum_sq = 0;
-  for (double v : values) {
-    sum += v;
-    sum_sq += v * v;
-  }
-  const double mean = sum / n;
-  const double variance = std::max(0.0, (sum_sq - n * mean * mean) / (n - 1));
-  return {mean, std::sqrt(variance / n)};
 }
 
 }  // namespace
