@@ -1,6 +1,7 @@
 // `fracstudy run` and `fracstudy retry`: rank 0 validates and coordinates, ranks 1..N-1
 // compute.
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 #include <sstream>
 
 #include "commands.hpp"
@@ -41,6 +43,7 @@ struct RunPlan {
   std::vector<io::StudyRun> earlier_runs;  ///< per study, from the file being continued
   double drain_grace_s = 30;
   std::string resume_hint;               ///< the command that continues an interrupted run
+  std::shared_ptr<void> lock;            ///< the output lock, held by rank 0 until the run ends
   bool fresh_retry_budget = false;       ///< `retry`: earlier attempts do not use up retries
   std::uint64_t earlier_generation = 0;  ///< of the file being continued (journal.hpp)
 };
@@ -54,6 +57,36 @@ double process_cpu_seconds() {
   };
   return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
+
+/// An exclusive lock on OUT.h5.lock for the whole run, so two runs never write the same
+/// result file (the kernel releases it when the process ends, however it ends).
+class OutputLock {
+ public:
+  explicit OutputLock(const std::string& output) {
+    // Hidden, beside the result file; left in place (only the lock on it matters).
+    const fs::path target(output);
+    const std::string path =
+        (target.parent_path() / ("." + target.filename().string() + ".lock")).string();
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT, 0644);
+    if (fd_ < 0) {
+      throw InputError(path + ": cannot create the lock file (" + std::strerror(errno) + ")");
+    }
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      ::close(fd_);
+      fd_ = -1;
+      throw InputError(output + ": another run is writing this file now (or its ranks are still " +
+                       "running after their mpirun was killed); wait for it or stop it first");
+    }
+  }
+  OutputLock(const OutputLock&) = delete;
+  OutputLock& operator=(const OutputLock&) = delete;
+  ~OutputLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+ private:
+  int fd_ = -1;
+};
 
 /// Fails unless `path` can be created (checked before any work starts).
 void check_writable(const std::string& path) {
@@ -165,6 +198,7 @@ std::optional<RunPlan> prepare_run(const std::vector<std::string>& args) {
     if (resume) load_resume_state(plan);
   }
   check_writable(plan.output);
+  plan.lock = std::make_shared<OutputLock>(plan.output);
   plan.resume_hint = "fracstudy run " + plan.file.path + " -o " + plan.output + " --resume";
   return plan;
 }
@@ -194,6 +228,7 @@ std::optional<RunPlan> prepare_retry(const std::vector<std::string>& args) {
   }
   plan.fresh_retry_budget = true;  // attempts keep counting; earlier ones cost nothing
   check_writable(plan.output);
+  plan.lock = std::make_shared<OutputLock>(plan.output);
   plan.resume_hint = "fracstudy retry " + plan.output;
   return plan;
 }
@@ -423,9 +458,10 @@ int work(const study::StudyFile& file, transport::Transport& transport,
 /// The part `run` and `retry` share: agree on the plan, then coordinate or compute.
 int execute(int argc, char** argv, const std::vector<std::string>& args, const char* name,
             std::optional<RunPlan> (*prepare)(const std::vector<std::string>&)) {
+  // Before MPI starts: a drain signal that arrives during start-up must not kill the rank.
+  exec::install_drain_signal_handlers();
   transport::MpiEnvironment mpi(argc, argv);
   transport::MpiTransport transport;
-  exec::install_drain_signal_handlers();
   // Past a file-size limit, writes should fail (and be reported), not kill the process.
   std::signal(SIGXFSZ, SIG_IGN);
   // Rank 0 checks everything first; every rank learns the verdict before any work

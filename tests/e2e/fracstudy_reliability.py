@@ -60,6 +60,17 @@ def start(args, binary=BIN, ranks=3, env=None):
                             start_new_session=True)
 
 
+def kill_session(leader):
+    """kill -9 of a whole job: Open MPI puts each rank in a process group of its own, so
+    everything in mpirun's session is killed, as a batch system kills a job."""
+    subprocess.run(["pkill", "-KILL", "-s", str(leader)], check=False)
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        if subprocess.run(["pgrep", "-s", str(leader)], capture_output=True).returncode != 0:
+            return
+        time.sleep(0.05)
+
+
 def wait_for_completed(path, study, at_least, timeout=60):
     """Waits until the file shows at least `at_least` completed tasks."""
     deadline = time.time() + timeout
@@ -133,7 +144,7 @@ class Reliability(unittest.TestCase):
             lines_before = len(traced()) if trace.exists() else 0
             proc = start(args, FAULT_BIN, env=env)
             wait_for_completed(out, "long", completed_before_kill)
-            os.killpg(proc.pid, signal.SIGKILL)  # the whole job: mpirun, ranks, children
+            kill_session(proc.pid)  # the whole job: mpirun, its ranks, their children
             proc.wait()
             time.sleep(0.2)
             # The file is readable by h5py and by `fracstudy status` after every kill.
@@ -242,6 +253,20 @@ class Reliability(unittest.TestCase):
             self.assertTrue(np.all(tasks_of(out, "long")["status"] == b"COMPLETED"))
         finally:
             subprocess.run(["umount", str(disk)], capture_output=True)
+
+
+class OutputLock(unittest.TestCase):
+    def test_a_second_run_on_a_file_being_written_is_refused(self):
+        import fcntl
+        with tempfile.TemporaryDirectory() as tmp:
+            study = Path(tmp) / "s.yaml"
+            study.write_text(FAULT_STUDY)
+            with open(Path(tmp) / ".out.h5.lock", "w") as held:  # as a running rank 0 does
+                fcntl.flock(held, fcntl.LOCK_EX)
+                proc = run(["run", str(study), "-o", str(Path(tmp) / "out.h5")])
+            self.assertEqual(proc.returncode, 2, proc.stderr)
+            self.assertIn("another run is writing this file", proc.stderr)
+            self.assertFalse((Path(tmp) / "out.h5").exists())
 
 
 class BadResultFiles(unittest.TestCase):
