@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "../support/kernel_checks.hpp"
 #include "fracstudy/kernels/ballistic.hpp"
 #include "fracstudy/kernels/dla.hpp"
 
@@ -32,9 +33,8 @@ using namespace fracstudy::kernels;
 
 namespace {
 
-struct EnsembleDf {
-  double mean, sem;
-};
+/// Mean df of an ensemble and its standard error.
+using EnsembleDf = fracstudy::testing::Estimate;
 
 /// The mean df of `clusters` clusters of n particles grown by `simulate_kernel`.
 template <typename Kernel>
@@ -42,16 +42,12 @@ EnsembleDf ensemble_df(Kernel simulate_kernel, int dimension, std::int64_t n, in
   SimulationParameters p;
   p.dimension = dimension;
   p.n_particles = n;
-  double sum = 0, sum_sq = 0;
+  std::vector<double> dfs;
   for (int seed = 0; seed < clusters; ++seed) {
     const double df = simulate_kernel(p, static_cast<std::uint64_t>(seed), Deadline::none()).df;
-    sum += df;
-    sum_sq += df * df;
+    dfs.push_back(df);
   }
-  const double m = clusters;
-  const double mean = sum / m;
-  const double variance = std::max(0.0, (sum_sq - m * mean * mean) / (m - 1));
-  return {mean, std::sqrt(variance / m)};
+  return fracstudy::testing::estimate(dfs);
 }
 
 /// Whether an ensemble mean lies in [d - allowance - 3 sem, d + 3 sem].

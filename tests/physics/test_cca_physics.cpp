@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "../support/kernel_checks.hpp"
 #include "fracstudy/kernels/cca.hpp"
 
 // The ensemble-mean fractal dimension of off-lattice cluster-cluster aggregation against the
@@ -39,9 +40,8 @@ using namespace fracstudy::kernels;
 
 namespace {
 
-struct EnsembleDf {
-  double mean, sem;
-};
+/// Mean df of an ensemble and its standard error.
+using EnsembleDf = fracstudy::testing::Estimate;
 
 /// The mean df of `runs` aggregations and its standard error.
 EnsembleDf ensemble_df(int dimension, std::int64_t n, double sticking, double volume_fraction,
@@ -51,16 +51,12 @@ EnsembleDf ensemble_df(int dimension, std::int64_t n, double sticking, double vo
   p.n_particles = n;
   p.sticking_probability = sticking;
   p.volume_fraction = volume_fraction;
-  double sum = 0, sum_sq = 0;
+  std::vector<double> dfs;
   for (int seed = 0; seed < runs; ++seed) {
     const double df = simulate_cca(p, static_cast<std::uint64_t>(seed), Deadline::none()).df;
-    sum += df;
-    sum_sq += df * df;
+    dfs.push_back(df);
   }
-  const double m = runs;
-  const double mean = sum / m;
-  const double variance = std::max(0.0, (sum_sq - m * mean * mean) / (m - 1));
-  return {mean, std::sqrt(variance / m)};
+  return fracstudy::testing::estimate(dfs);
 }
 
 /// 3 standard errors plus a stated allowance.

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "../support/kernel_checks.hpp"
 #include "fracstudy/kernels/dla.hpp"
 
 // The ensemble-mean fractal dimension of off-lattice DLA against the literature.
@@ -30,9 +31,8 @@ using namespace fracstudy::kernels;
 
 namespace {
 
-struct EnsembleDf {
-  double mean, sem;
-};
+/// Mean df of an ensemble and its standard error.
+using EnsembleDf = fracstudy::testing::Estimate;
 
 /// The mean df of `clusters` clusters of n particles and its standard error.
 EnsembleDf ensemble_df(int dimension, std::int64_t n, int clusters, double sticking) {
@@ -40,16 +40,12 @@ EnsembleDf ensemble_df(int dimension, std::int64_t n, int clusters, double stick
   p.dimension = dimension;
   p.n_particles = n;
   p.sticking_probability = sticking;
-  double sum = 0, sum_sq = 0;
+  std::vector<double> dfs;
   for (int seed = 0; seed < clusters; ++seed) {
     const double df = simulate_dla(p, static_cast<std::uint64_t>(seed), Deadline::none()).df;
-    sum += df;
-    sum_sq += df * df;
+    dfs.push_back(df);
   }
-  const double m = clusters;
-  const double mean = sum / m;
-  const double variance = std::max(0.0, (sum_sq - m * mean * mean) / (m - 1));
-  return {mean, std::sqrt(variance / m)};
+  return fracstudy::testing::estimate(dfs);
 }
 
 /// 3 standard errors plus a fixed finite-size allowance.

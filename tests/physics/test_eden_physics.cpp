@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "../support/kernel_checks.hpp"
 #include "fracstudy/kernels/eden.hpp"
 #include "fracstudy/kernels/fractal_fit.hpp"
 
@@ -27,21 +28,9 @@ using namespace fracstudy::kernels;
 
 namespace {
 
-struct EnsembleDf {
-  double mean, sem;
-};
-
-EnsembleDf estimate(const std::vector<double>& values) {
-  const auto m = static_cast<double>(values.size());
-  double sum = 0, sum_sq = 0;
-  for (double v : values) {
-    sum += v;
-    sum_sq += v * v;
-  }
-  const double mean = sum / m;
-  const double variance = std::max(0.0, (sum_sq - m * mean * mean) / (m - 1));
-  return {mean, std::sqrt(variance / m)};
-}
+/// Mean df of an ensemble and its standard error.
+using EnsembleDf = fracstudy::testing::Estimate;
+using fracstudy::testing::estimate;
 
 /// Rg at log-spaced sizes, recomputed from positions listed in growth order.
 std::vector<GrowthSample> growth_history(const SimulationResult& result, int dimension) {
