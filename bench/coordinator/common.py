@@ -49,8 +49,9 @@ def study_yaml(name, algorithm, base, repetitions, values=None, variable="n_part
     return "\n".join(lines) + "\n"
 
 
-def run_study(yaml_text, ranks, directory, tag="run"):
-    """Runs `mpirun -n RANKS fracstudy run` and returns every figure of the run."""
+def run_study(yaml_text, ranks, directory, tag="run", relays=None):
+    """Runs `mpirun -n RANKS fracstudy run [--relays RELAYS]` and returns every figure of
+    the run. Relays compute nothing, so they do not count as workers."""
     study = os.path.join(directory, f"{tag}.yaml")
     out = os.path.join(directory, f"{tag}.h5")
     timefile = os.path.join(directory, f"{tag}.rank0")
@@ -62,13 +63,18 @@ def run_study(yaml_text, ranks, directory, tag="run"):
     env = mpi_env()
     env["FRACSTUDY_RANK0_TIME"] = timefile
     cmd = ["mpirun", "-n", str(ranks), WRAPPER, FRACSTUDY, "run", study, "-o", out]
+    if relays:
+        cmd += ["--relays", relays]
     start = time.monotonic()
     proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     launcher_s = time.monotonic() - start
     if proc.returncode != 0:
         sys.exit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr[-2000:]}")
-    figures = read_result(out, workers=max(1, ranks - 1))
+    with h5py.File(out, "r") as f:
+        relay_ranks = int(f.attrs.get("relay_ranks", 0))
+    figures = read_result(out, workers=max(1, ranks - 1 - relay_ranks))
     figures["ranks"] = ranks
+    figures["relays"] = relay_ranks
     figures["mpirun_wall_s"] = launcher_s
     with open(timefile) as f:
         maxrss_kb, _, user_s, sys_s = f.read().split()[-4:]
@@ -85,6 +91,7 @@ def read_result(path, workers):
     with h5py.File(path, "r") as f:
         elapsed = float(f.attrs["elapsed_s"])
         cpu = float(f.attrs["coordinator_cpu_s"])
+        messages = int(f.attrs.get("coordinator_messages", 0))
         walls, statuses, seeds = [], [], []
         for name in f["studies"]:
             t = f["studies"][name]["tasks"][()]
@@ -102,6 +109,7 @@ def read_result(path, workers):
         "tasks": n, "completed": done, "workers": workers,
         "elapsed_s": elapsed, "coordinator_cpu_s": cpu,
         "tasks_per_s": n / elapsed,
+        "rank0_messages": messages, "rank0_messages_per_task": messages / n,
         "rank0_cpu_us_per_task": 1e6 * cpu / n,
         "sum_task_wall_s": work, "longest_task_s": longest, "mean_task_s": work / n,
         "efficiency": work / (workers * elapsed),
@@ -111,7 +119,7 @@ def read_result(path, workers):
     }
 
 
-KEYS = ["ranks", "tasks", "elapsed_s", "tasks_per_s", "coordinator_cpu_s", "rank0_cpu_us_per_task",
+KEYS = ["ranks", "relays", "rank0_messages", "rank0_messages_per_task", "tasks", "elapsed_s", "tasks_per_s", "coordinator_cpu_s", "rank0_cpu_us_per_task",
         "efficiency", "sum_task_wall_s", "longest_task_s", "lower_bound_s", "makespan_over_bound",
         "overhead_per_task_ms", "rank0_peak_mb", "rank0_process_cpu_s", "bytes_per_task",
         "mpirun_wall_s"]

@@ -8,9 +8,11 @@ run, then the medians per rank count.
   bench/coordinator/workloads.py equal10ms [--tasks 2000]  # DLA 2D N=2000 (~10 ms each)
   bench/coordinator/workloads.py equal1s   [--tasks 16]    # DLA 2D N=180000 (~1 s each)
   bench/coordinator/workloads.py rate  --ranks 9,17,33 --chunk 1   # coordinator message rate
+  bench/coordinator/workloads.py rate  --ranks 65 --relays none,8   # flat vs sub-coordinators
 
 Options: --chunk N|auto (execution.chunk_size), --checkpoint S (checkpoint_interval_s),
---particles N (tiny, rate), --isolation process|none.
+--particles N (tiny, rate), --isolation process|none, --relays LIST (`fracstudy run --relays`,
+each value run side by side with each rank count).
 """
 import argparse
 import sys
@@ -48,6 +50,7 @@ def main():
     p.add_argument("--chunk", default="auto")
     p.add_argument("--checkpoint", type=float, default=10)
     p.add_argument("--isolation", default="process")
+    p.add_argument("--relays", default="none")
     args = p.parse_args()
     defaults = {"tiny": 100000, "rate": 100000, "equal10ms": 2000, "equal1s": 16}
     if args.tasks is None:
@@ -55,17 +58,18 @@ def main():
     if args.workload in ("tiny", "rate") and args.particles is None:
         args.particles = 20
     text = yaml_for(args)
-    ranks = [int(r) for r in args.ranks.split(",")]
+    configs = [(int(r), relays) for r in args.ranks.split(",") for relays in args.relays.split(",")]
     directory = common.workdir()
-    runs = {r: [] for r in ranks}
+    runs = {c: [] for c in configs}
     try:
         for rep in range(args.repeats):
-            for r in ranks:
-                figures = common.run_study(text, r, directory, tag=f"n{r}")
-                runs[r].append(figures)
-                common.show(f"{args.workload} run {rep + 1}", figures)
-        for r in ranks:
-            common.show(f"{args.workload} median chunk={args.chunk}", common.median_of(runs[r]))
+            for r, relays in configs:
+                figures = common.run_study(text, r, directory, tag=f"n{r}", relays=relays)
+                runs[(r, relays)].append(figures)
+                common.show(f"{args.workload} run {rep + 1} relays={relays}", figures)
+        for r, relays in configs:
+            common.show(f"{args.workload} median chunk={args.chunk} relays={relays}",
+                        common.median_of(runs[(r, relays)]))
     finally:
         common.cleanup(directory)
 

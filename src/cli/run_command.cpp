@@ -42,6 +42,7 @@ struct RunPlan {
   std::vector<study::TaskRecord> records;  ///< earlier results; empty for a fresh run
   std::vector<io::StudyRun> earlier_runs;  ///< per study, from the file being continued
   double drain_grace_s = 30;
+  sched::RelayPolicy relays;             ///< how ranks are grouped under sub-coordinators
   std::string resume_hint;               ///< the command that continues an interrupted run
   std::shared_ptr<void> lock;            ///< the output lock, held by rank 0 until the run ends
   bool fresh_retry_budget = false;       ///< `retry`: earlier attempts do not use up retries
@@ -151,10 +152,23 @@ void load_resume_state(RunPlan& plan) {
   load_earlier_results(plan, data);
 }
 
-void add_drain_option(CommandSpec& spec) {
+void add_run_options(CommandSpec& spec) {
   spec.options.add_options()("drain-grace", po::value<double>()->default_value(30),
                              "after SIGUSR1/SIGTERM, seconds running tasks may take to finish "
-                             "before they are stopped and the run exits with code 3");
+                             "before they are stopped and the run exits with code 3")(
+      "relays", po::value<std::string>()->default_value("auto"),
+      "sub-coordinators that take work from rank 0 for a group of ranks: `node` (one per "
+      "node), N (one per N ranks), `none`, or `auto` (per node from 512 workers on "
+      "several nodes)");
+}
+
+sched::RelayPolicy relay_policy(const po::variables_map& values) {
+  const auto text = values["relays"].as<std::string>();
+  const auto policy = sched::RelayPolicy::parse(text);
+  if (!policy) {
+    throw InputError("--relays: '" + text + "' is not none, node, auto or a group size >= 2");
+  }
+  return *policy;
 }
 
 double drain_grace(const po::variables_map& values) {
@@ -179,12 +193,13 @@ std::optional<RunPlan> prepare_run(const std::vector<std::string>& args) {
       "result file (default: the file's `output:`, else STUDY.h5 in the current directory)")(
       "resume", "finish the unfinished tasks of an existing OUT.h5")(
       "force", "replace an existing OUT.h5 and start over");
-  add_drain_option(spec);
+  add_run_options(spec);
   spec.positional.add("study", 1);
   const auto values = parse_command(args, spec);
   if (!values) return std::nullopt;
   RunPlan plan;
   plan.drain_grace_s = drain_grace(*values);
+  plan.relays = relay_policy(*values);
   plan.file = study::load_study_file((*values)["study"].as<std::string>());
   const bool resume = values->count("resume") > 0, force = values->count("force") > 0;
   if (resume && force) throw InputError("use either --resume or --force, not both");
@@ -211,12 +226,13 @@ std::optional<RunPlan> prepare_retry(const std::vector<std::string>& args) {
                    "status in place. The study is the one stored in the file.",
                    "  mpirun -n 4 fracstudy retry results/dla_sweep.h5"};
   spec.options.add_options()("file", po::value<std::string>()->required(), "the result file");
-  add_drain_option(spec);
+  add_run_options(spec);
   spec.positional.add("file", 1);
   const auto values = parse_command(args, spec);
   if (!values) return std::nullopt;
   RunPlan plan;
   plan.drain_grace_s = drain_grace(*values);
+  plan.relays = relay_policy(*values);
   plan.output = (*values)["file"].as<std::string>();
   const auto data = io::read_result_file(plan.output);
   plan.file = study::parse_study_text(data.study_yaml, data.study_path);
@@ -273,6 +289,11 @@ class ResultWriter final : public exec::ProgressObserver {
     }
   }
 
+  /// Messages rank 0 received so far (counted by the coordinator loop).
+  std::uint64_t coordinator_messages = 0;
+  /// Ranks that relay work rather than compute.
+  int relay_ranks = 0;
+
   /// Rows appended to the journal so far (the incremental checkpoints' whole cost).
   std::size_t journaled_rows() const { return journaled_rows_; }
 
@@ -287,6 +308,8 @@ class ResultWriter final : public exec::ProgressObserver {
     snapshot.elapsed_s =
         std::chrono::duration<double>(std::chrono::system_clock::now() - clock_start_).count();
     snapshot.coordinator_cpu_s = process_cpu_seconds();
+    snapshot.coordinator_messages = coordinator_messages;
+    snapshot.relay_ranks = relay_ranks;
     snapshot.generation = ++generation_;
     io::write_result_file(plan_.output, snapshot);
     if (final) {
@@ -396,7 +419,7 @@ int report_end(const RunPlan& plan, exec::RunEnd end, int ranks, double elapsed_
 }
 
 int coordinate(RunPlan& plan, const std::vector<study::Task>& tasks,
-               transport::Transport& transport) {
+               transport::Transport& transport, const sched::Topology& topology) {
   const auto& execution = plan.file.execution;
   std::vector<std::size_t> study_of_task;
   study_of_task.reserve(tasks.size());
@@ -404,7 +427,9 @@ int coordinate(RunPlan& plan, const std::vector<study::Task>& tasks,
     study_of_task.push_back(task.study);
   if (plan.records.empty()) plan.records.resize(tasks.size());
   sched::SchedulerOptions options;
-  options.worker_count = std::max(1, transport.size() - 1);
+  options.worker_count = topology.compute_ranks();
+  for (int rank = 0; rank < topology.ranks(); ++rank)
+    options.worker_capacity.push_back(topology.capacity(rank));
   options.chunk_size = execution.chunk_size;
   options.max_retries = execution.max_retries;
   options.fresh_retry_budget = plan.fresh_retry_budget;
@@ -416,10 +441,12 @@ int coordinate(RunPlan& plan, const std::vector<study::Task>& tasks,
   sched::Scheduler scheduler(std::move(study_of_task), std::move(plan.records),
                              plan.file.studies.size(), options);
   ResultWriter writer(plan, tasks, transport.size());
+  writer.relay_ranks = topology.relay_count();
   writer.update_runs(scheduler);
   scheduler.take_changed_tasks();            // the first write holds them all
   writer.write(scheduler.records(), false);  // the file exists, readable, before any task runs
-  const auto loop = loop_options(plan);
+  auto loop = loop_options(plan);
+  loop.coordinator_messages = &writer.coordinator_messages;
   const auto start = std::chrono::steady_clock::now();
   writer.start_clock();
   exec::RunEnd end;
@@ -427,7 +454,7 @@ int coordinate(RunPlan& plan, const std::vector<study::Task>& tasks,
     const exec::TaskRunner runner(plan.file, tasks);
     end = exec::run_serial(scheduler, make_executor(runner, plan.file), writer, loop);
   } else {
-    end = exec::run_coordinator(scheduler, transport, writer, loop);
+    end = exec::run_coordinator(scheduler, transport, writer, loop, topology);
   }
   const double elapsed_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -440,11 +467,18 @@ int coordinate(RunPlan& plan, const std::vector<study::Task>& tasks,
   return report_end(plan, end, transport.size(), elapsed_s);
 }
 
-int work(const study::StudyFile& file, transport::Transport& transport,
-         const exec::LoopOptions& loop) {
+exec::RunEnd work_or_relay(const study::StudyFile& file, transport::Transport& transport,
+                           const exec::LoopOptions& loop, const sched::Topology& topology) {
+  if (topology.is_relay(transport.rank())) return exec::run_relay(transport, topology, loop);
   const auto tasks = study::expand_tasks(file);
   const exec::TaskRunner runner(file, tasks);
-  switch (exec::run_worker(transport, make_executor(runner, file), loop)) {
+  return exec::run_worker(transport, make_executor(runner, file), loop,
+                          topology.parent(transport.rank()));
+}
+
+int work(const study::StudyFile& file, transport::Transport& transport,
+         const exec::LoopOptions& loop, const sched::Topology& topology) {
+  switch (work_or_relay(file, transport, loop, topology)) {
     case exec::RunEnd::Finished:
       return kSuccess;
     case exec::RunEnd::Interrupted:
@@ -453,6 +487,18 @@ int work(const study::StudyFile& file, transport::Transport& transport,
       return kFailure;
   }
   return kFailure;
+}
+
+/// Every rank builds the same tree of ranks from rank 0's `--relays` (collective).
+sched::Topology agree_on_topology(transport::MpiTransport& transport,
+                                  const sched::RelayPolicy* coordinator_policy) {
+  const auto text = transport.broadcast(coordinator_policy ? coordinator_policy->to_string() : "");
+  const auto policy = sched::RelayPolicy::parse(text).value_or(sched::RelayPolicy{});
+  const bool needs_nodes = policy.kind == sched::RelayPolicy::Kind::PerNode ||
+                           policy.kind == sched::RelayPolicy::Kind::Automatic;
+  const auto nodes = needs_nodes ? transport.node_of_rank()
+                                 : std::vector<int>(static_cast<std::size_t>(transport.size()), 0);
+  return sched::Topology::from_policy(policy, nodes);
 }
 
 /// The part `run` and `retry` share: agree on the plan, then coordinate or compute.
@@ -488,15 +534,16 @@ int execute(int argc, char** argv, const std::vector<std::string>& args, const c
   const bool coordinator = transport.rank() == 0;
   const std::string text = transport.broadcast(coordinator ? plan->file.text : "");
   const std::string path = transport.broadcast(coordinator ? plan->file.path : "");
+  const auto topology = agree_on_topology(transport, coordinator ? &plan->relays : nullptr);
   try {
     if (coordinator) {
       const auto tasks = study::expand_tasks(plan->file);
-      return coordinate(*plan, tasks, transport);
+      return coordinate(*plan, tasks, transport, topology);
     }
     const auto file = study::parse_study_text(text, path);
     RunPlan worker_plan;
     worker_plan.file = file;
-    return work(file, transport, loop_options(worker_plan));
+    return work(file, transport, loop_options(worker_plan), topology);
   } catch (const std::exception& error) {
     std::cerr << "fracstudy " << name << ": error: " << error.what() << "\n";
     if (transport.size() == 1) return kFailure;

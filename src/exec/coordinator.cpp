@@ -44,37 +44,21 @@ class CheckpointTimer {
   double last_s_ = 0;
 };
 
-void send(transport::Transport& transport, int destination, Tag tag,
-          const std::vector<std::byte>& payload = {}) {
-  transport.send(destination, static_cast<int>(tag), payload);
-}
-
-/// Why a Stop message was sent (its one-byte payload).
-enum class StopReason : unsigned char { Done = 0, Drained = 1, CoordinatorFailed = 2 };
-
-std::vector<std::byte> stop_payload(StopReason reason) {
-  return {static_cast<std::byte>(reason)};
-}
-
-StopReason stop_reason(const transport::Message& message) {
-  return message.payload.empty() ? StopReason::Done : static_cast<StopReason>(message.payload[0]);
-}
-
-/// Where each worker stands, from the coordinator's side.
-enum class WorkerState { Busy, Idle, DrainSent, AbortSent, Stopped };
-
 /// The coordinator's loop state: the scheduler plus what each worker is doing.
 class Coordinator {
  public:
   Coordinator(sched::Scheduler& scheduler, transport::Transport& transport,
-              ProgressObserver& observer, const LoopOptions& options)
+              ProgressObserver& observer, const LoopOptions& options,
+              const std::vector<int>& children)
       : scheduler_(scheduler),
         transport_(transport),
         observer_(observer),
         options_(options),
         timer_(observer, options.checkpoint_interval_s),
-        states_(static_cast<std::size_t>(transport.size()), WorkerState::Busy) {
-    states_[0] = WorkerState::Stopped;  // rank 0 itself computes nothing
+        states_(static_cast<std::size_t>(transport.size()), WorkerState::Stopped),
+        children_(children) {
+    for (const int child : children_)
+      state(child) = WorkerState::Busy;  // until it asks for work
   }
 
   RunEnd run() {
@@ -84,8 +68,8 @@ class Coordinator {
       serve_idle_workers();
       timer_.maybe_checkpoint(scheduler_, clock_.now_s());
     }
-    for (int worker = 1; worker < transport_.size(); ++worker)
-      scheduler_.release_worker(worker);
+    for (const int child : children_)
+      scheduler_.release_worker(child);
     observer_.checkpoint(scheduler_, true);
     return draining_ && !scheduler_.finished() ? RunEnd::Interrupted : RunEnd::Finished;
   }
@@ -109,6 +93,7 @@ class Coordinator {
   }
 
   void handle(const transport::Message& message) {
+    if (options_.coordinator_messages) ++*options_.coordinator_messages;
     const auto tag = static_cast<Tag>(message.tag);
     if (tag != Tag::WorkRequest && tag != Tag::Results && tag != Tag::Stopped) {
       throw std::runtime_error("coordinator got an unexpected message");
@@ -149,23 +134,25 @@ class Coordinator {
   }
 
   /// A drain stops handing out work, lets attempts finish within the grace time, then
-  /// kills what still runs.
+  /// kills what still runs. Idle children get the Drain too: a relay that waits for work
+  /// may still have busy workers below it.
   void check_drain() {
     if (!draining_ && options_.drain_requested() && !scheduler_.finished()) {
       draining_ = true;
       drain_deadline_s_ = clock_.now_s() + options_.drain_grace_s;
-      for (int worker = 1; worker < transport_.size(); ++worker) {
-        if (state(worker) == WorkerState::Busy) {
-          send(transport_, worker, Tag::Drain);
-          state(worker) = WorkerState::DrainSent;
+      for (const int child : children_) {
+        if (state(child) == WorkerState::Busy || state(child) == WorkerState::Idle) {
+          send(transport_, child, Tag::Drain);
+          state(child) = WorkerState::DrainSent;
         }
       }
+      idle_.clear();
     }
     if (draining_ && clock_.now_s() >= drain_deadline_s_) {
-      for (int worker = 1; worker < transport_.size(); ++worker) {
-        if (state(worker) == WorkerState::DrainSent) {
-          send(transport_, worker, Tag::Abort);
-          state(worker) = WorkerState::AbortSent;
+      for (const int child : children_) {
+        if (state(child) == WorkerState::DrainSent) {
+          send(transport_, child, Tag::Abort);
+          state(child) = WorkerState::AbortSent;
         }
       }
     }
@@ -177,7 +164,8 @@ class Coordinator {
   const LoopOptions& options_;
   const Stopwatch clock_;
   CheckpointTimer timer_;
-  std::vector<WorkerState> states_;
+  std::vector<WorkerState> states_;  // per rank; ranks that are not children: Stopped
+  std::vector<int> children_;
   std::deque<int> idle_;  // asked for work that was not ready yet
   bool draining_ = false;
   double drain_deadline_s_ = 0;
@@ -186,18 +174,19 @@ class Coordinator {
 /// The worker's side: runs chunks, watching for Drain and Abort while it does.
 class Worker {
  public:
-  Worker(transport::Transport& transport, const ChunkExecutor& executor, const LoopOptions& options)
-      : transport_(transport), executor_(executor), options_(options) {}
+  Worker(transport::Transport& transport, const ChunkExecutor& executor, const LoopOptions& options,
+         int parent)
+      : transport_(transport), executor_(executor), options_(options), parent_(parent) {}
 
   RunEnd run() {
-    send(transport_, 0, Tag::WorkRequest, encode_outcomes({}));
+    send(transport_, parent_, Tag::WorkRequest, encode_outcomes({}));
     while (true) {
       auto message = transport_.receive(Seconds(3600));
       if (!message) continue;
       const auto tag = static_cast<Tag>(message->tag);
       if (tag == Tag::Stop) return end_of(stop_reason(*message));
       if (tag == Tag::Drain || tag == Tag::Abort) {  // crossed our WorkRequest
-        send(transport_, 0, Tag::Stopped, encode_outcomes({}));
+        send(transport_, parent_, Tag::Stopped, encode_outcomes({}));
         return RunEnd::Interrupted;
       }
       if (tag != Tag::Assignment) throw std::runtime_error("worker got an unexpected message");
@@ -213,8 +202,9 @@ class Worker {
     auto last_flush = Clock::now();
     auto report = [&](const sched::Outcome& outcome) {
       unsent_.push_back(outcome);
+      unsent_.back().rank = transport_.rank();
       if (Seconds(Clock::now() - last_flush).count() >= options_.result_flush_s) {
-        send(transport_, 0, Tag::Results, encode_outcomes(unsent_));
+        send(transport_, parent_, Tag::Results, encode_outcomes(unsent_));
         unsent_.clear();
         last_flush = Clock::now();
       }
@@ -222,7 +212,7 @@ class Worker {
     const auto result = executor_.run(chunk, report, [this] { return poll_stop(); });
     const bool stopped = result.stopped != StopRequest::None || stop_ != StopRequest::None;
     if (failed_coordinator_) return true;  // nobody listens any more
-    send(transport_, 0, stopped ? Tag::Stopped : Tag::WorkRequest, encode_outcomes(unsent_));
+    send(transport_, parent_, stopped ? Tag::Stopped : Tag::WorkRequest, encode_outcomes(unsent_));
     unsent_.clear();
     return stopped;
   }
@@ -257,6 +247,7 @@ class Worker {
   transport::Transport& transport_;
   const ChunkExecutor& executor_;
   const LoopOptions& options_;
+  int parent_;  // rank 0 or the relay of this worker's group
   std::vector<sched::Outcome> unsent_;
   StopRequest stop_ = StopRequest::None;
   bool failed_coordinator_ = false;
@@ -265,8 +256,15 @@ class Worker {
 }  // namespace
 
 RunEnd run_coordinator(sched::Scheduler& scheduler, transport::Transport& transport,
+                       ProgressObserver& observer, const LoopOptions& options,
+                       const sched::Topology& topology) {
+  return Coordinator(scheduler, transport, observer, options, topology.children(0)).run();
+}
+
+RunEnd run_coordinator(sched::Scheduler& scheduler, transport::Transport& transport,
                        ProgressObserver& observer, const LoopOptions& options) {
-  return Coordinator(scheduler, transport, observer, options).run();
+  return run_coordinator(scheduler, transport, observer, options,
+                         sched::Topology::flat(transport.size()));
 }
 
 void stop_workers_after_failure(transport::Transport& transport) {
@@ -276,8 +274,8 @@ void stop_workers_after_failure(transport::Transport& transport) {
 }
 
 RunEnd run_worker(transport::Transport& transport, const ChunkExecutor& executor,
-                  const LoopOptions& options) {
-  return Worker(transport, executor, options).run();
+                  const LoopOptions& options, int parent) {
+  return Worker(transport, executor, options, parent).run();
 }
 
 RunEnd run_serial(sched::Scheduler& scheduler, const ChunkExecutor& executor,

@@ -69,6 +69,7 @@ std::vector<std::byte> encode_outcomes(const std::vector<sched::Outcome>& outcom
   writer.put(static_cast<std::uint64_t>(outcomes.size()));
   for (const auto& outcome : outcomes) {
     writer.put(static_cast<std::uint64_t>(outcome.task));
+    writer.put(static_cast<std::int32_t>(outcome.rank));
     writer.put(static_cast<std::uint8_t>(outcome.succeeded));
     writer.put(outcome.wall_time_s);
     writer.put(outcome.df);
@@ -84,6 +85,7 @@ std::vector<sched::Outcome> decode_outcomes(const std::vector<std::byte>& payloa
   std::vector<sched::Outcome> outcomes(reader.get_count(payload.size()));
   for (auto& outcome : outcomes) {
     outcome.task = reader.get<std::uint64_t>();
+    outcome.rank = reader.get<std::int32_t>();
     outcome.succeeded = reader.get<std::uint8_t>() != 0;
     outcome.wall_time_s = reader.get<double>();
     outcome.df = reader.get<double>();
@@ -112,6 +114,19 @@ std::vector<sched::Assignment> decode_assignments(const std::vector<std::byte>& 
     assignment.attempt = reader.get<std::int32_t>();
   }
   return chunk;
+}
+
+void send(transport::Transport& transport, int destination, Tag tag,
+          const std::vector<std::byte>& payload) {
+  transport.send(destination, static_cast<int>(tag), payload);
+}
+
+std::vector<std::byte> stop_payload(StopReason reason) {
+  return {static_cast<std::byte>(reason)};
+}
+
+StopReason stop_reason(const transport::Message& message) {
+  return message.payload.empty() ? StopReason::Done : static_cast<StopReason>(message.payload[0]);
 }
 
 }  // namespace fracstudy::exec

@@ -167,6 +167,9 @@ void write_file_contents(const std::string& path, const ResultSnapshot& snapshot
   write_attribute(root, "updated_at", utc_now_iso8601());
   write_attribute(root, "elapsed_s", snapshot.elapsed_s);
   write_attribute(root, "coordinator_cpu_s", snapshot.coordinator_cpu_s);
+  write_attribute(root, "coordinator_messages",
+                  static_cast<std::int64_t>(snapshot.coordinator_messages));
+  write_attribute(root, "relay_ranks", static_cast<std::int64_t>(snapshot.relay_ranks));
   write_attribute(root, "journal_generation", snapshot.generation);
   // Studies keep the study file's order (h5py lists them in creation order too).
   detail::PropertyList order(H5Pcreate(H5P_GROUP_CREATE), "H5Pcreate");
@@ -312,6 +315,9 @@ ResultData read_result(const std::string& path, bool with_tasks) {
     data.ranks = detail::read_integer_attribute(root, "ranks").value_or(0);
     data.elapsed_s = detail::read_double_attribute(root, "elapsed_s").value_or(0);
     data.coordinator_cpu_s = detail::read_double_attribute(root, "coordinator_cpu_s").value_or(0);
+    data.coordinator_messages =
+        detail::read_integer_attribute(root, "coordinator_messages").value_or(0);
+    data.relay_ranks = detail::read_integer_attribute(root, "relay_ranks").value_or(0);
     data.generation = static_cast<std::uint64_t>(
         detail::read_integer_attribute(root, "journal_generation").value_or(0));
     detail::Group studies(H5Gopen2(root, "studies", H5P_DEFAULT), "no /studies group");

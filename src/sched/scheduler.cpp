@@ -104,33 +104,41 @@ double Scheduler::cost_of(std::size_t task) const {
   return options_.task_cost.empty() ? 1.0 : options_.task_cost[task];
 }
 
-std::size_t Scheduler::chunk_count_limit() const {
-  if (options_.chunk_size) return static_cast<std::size_t>(*options_.chunk_size);
-  // Before anything was measured, one task at a time: its duration is unknown.
-  if (completed_cost_ == 0) return 1;
+int Scheduler::capacity_of(int worker) const {
+  const auto index = static_cast<std::size_t>(worker);
+  return index < options_.worker_capacity.size() ? std::max(1, options_.worker_capacity[index]) : 1;
+}
+
+std::size_t Scheduler::chunk_count_limit(int capacity) const {
+  // A relay's chunk is shared by `capacity` workers: it is that many chunks in one.
+  if (options_.chunk_size) return static_cast<std::size_t>(*options_.chunk_size * capacity);
+  // Before anything was measured, one task per worker: its duration is unknown.
+  if (completed_cost_ == 0) return static_cast<std::size_t>(capacity);
   // Guided self-scheduling: a share of what is left, so the last chunks are small and
   // the workers finish together.
   const auto waiting = static_cast<std::int64_t>(queue_.size() + ready_retries_.size());
-  const std::int64_t guided = std::max<std::int64_t>(1, waiting / (4 * options_.worker_count));
-  return static_cast<std::size_t>(std::min(guided, options_.max_auto_chunk));
+  const std::int64_t guided =
+      std::max<std::int64_t>(1, waiting * capacity / (4 * options_.worker_count));
+  return static_cast<std::size_t>(std::min(guided, options_.max_auto_chunk * capacity));
 }
 
 bool Scheduler::fits(const std::vector<Assignment>& chunk, double chunk_cost, double task_cost,
-                     std::size_t limit) const {
+                     std::size_t limit, int capacity) const {
   if (chunk.size() >= limit) return false;
-  if (chunk.empty() || options_.chunk_size) return true;
-  // Automatic chunks hold about target_chunk_s of work, predicted from the measured time
-  // per unit of estimated cost: long tasks go out alone, short ones by the hundred.
+  if (chunk.empty() || options_.chunk_size || completed_cost_ == 0) return true;
+  // Automatic chunks hold about target_chunk_s of work per worker, predicted from the
+  // measured time per unit of estimated cost: long tasks go out alone, short ones by the
+  // hundred.
   const double seconds_per_cost = completed_time_s_ / completed_cost_;
-  return (chunk_cost + task_cost) * seconds_per_cost <= options_.target_chunk_s;
+  return (chunk_cost + task_cost) * seconds_per_cost <= options_.target_chunk_s * capacity;
 }
 
 std::int64_t Scheduler::current_chunk_size() const {
-  const std::size_t limit = chunk_count_limit();
+  const std::size_t limit = chunk_count_limit(1);
   std::vector<Assignment> chunk;
   double chunk_cost = 0;
   for (const std::size_t task : queue_) {
-    if (!fits(chunk, chunk_cost, cost_of(task), limit)) break;
+    if (!fits(chunk, chunk_cost, cost_of(task), limit, 1)) break;
     chunk.push_back(Assignment{task, 0});
     chunk_cost += cost_of(task);
   }
@@ -141,8 +149,8 @@ void Scheduler::promote_ready_retries(double now_s) {
   auto ready = [now_s](const DelayedRetry& r) { return r.ready_at_s <= now_s; };
   for (const auto& retry : retries_) {
     if (!ready(retry)) continue;
-    ready_retries_.push_back(ReadyRetry{retry.task, records_[retry.task].worker_rank,
-                                        now_s + options_.avoid_failed_worker_s});
+    ready_retries_.push_back(
+        ReadyRetry{retry.task, retry.failed_on, now_s + options_.avoid_failed_worker_s});
   }
   std::erase_if(retries_, ready);
 }
@@ -162,7 +170,8 @@ void Scheduler::start_attempt(std::size_t task, int worker, double now_s,
 
 std::vector<Assignment> Scheduler::next_chunk(int worker, double now_s) {
   promote_ready_retries(now_s);
-  const std::size_t limit = chunk_count_limit();
+  const int capacity = capacity_of(worker);
+  const std::size_t limit = chunk_count_limit(capacity);
   std::vector<Assignment> chunk;
   double chunk_cost = 0;
   if (running_on_.size() <= static_cast<std::size_t>(worker)) {
@@ -174,9 +183,10 @@ std::vector<Assignment> Scheduler::next_chunk(int worker, double now_s) {
   // Retries first, each preferably on another worker than the one it failed on (a bad
   // node, a full local disk): for a while it waits for another worker to ask.
   for (auto it = ready_retries_.begin();
-       it != ready_retries_.end() && fits(chunk, chunk_cost, cost_of(it->task), limit);) {
-    const bool elsewhere =
-        options_.worker_count == 1 || it->failed_on != worker || now_s >= it->avoid_until_s;
+       it != ready_retries_.end() && fits(chunk, chunk_cost, cost_of(it->task), limit, capacity);) {
+    // A relay shares its chunk among many workers: the retry most likely lands elsewhere.
+    const bool elsewhere = options_.worker_count == 1 || capacity > 1 || it->failed_on != worker ||
+                           now_s >= it->avoid_until_s;
     if (!elsewhere) {
       ++it;
       continue;
@@ -185,7 +195,7 @@ std::vector<Assignment> Scheduler::next_chunk(int worker, double now_s) {
     start_attempt(it->task, worker, now_s, chunk);
     it = ready_retries_.erase(it);
   }
-  while (!queue_.empty() && fits(chunk, chunk_cost, cost_of(queue_.front()), limit)) {
+  while (!queue_.empty() && fits(chunk, chunk_cost, cost_of(queue_.front()), limit, capacity)) {
     const std::size_t task = queue_.front();
     queue_.pop_front();
     chunk_cost += cost_of(task);
@@ -201,7 +211,7 @@ void Scheduler::record(int worker, const Outcome& outcome, double now_s) {
   running_worker_[task] = kNotRunning;
   TaskRecord& record = records_[task];
   record.wall_time_s = outcome.wall_time_s;
-  record.worker_rank = worker;
+  record.worker_rank = outcome.rank >= 0 ? outcome.rank : worker;
   if (outcome.succeeded) {
     record.df = outcome.df;
     record.rg = outcome.rg;
@@ -217,7 +227,7 @@ void Scheduler::record(int worker, const Outcome& outcome, double now_s) {
     const double backoff = std::min(options_.retry_backoff_max_s,
                                     options_.retry_backoff_s * std::pow(2.0, record.attempts - 1));
     move_status(task, TaskStatus::Pending);
-    retries_.push_back(DelayedRetry{task, now_s + backoff});
+    retries_.push_back(DelayedRetry{task, worker, now_s + backoff});
     return;
   }
   move_status(task, TaskStatus::Failed);

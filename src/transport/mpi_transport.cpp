@@ -78,4 +78,18 @@ std::string MpiTransport::broadcast(const std::string& text) {
   return result;
 }
 
+std::vector<int> MpiTransport::node_of_rank() const {
+  // A node is named by the lowest world rank on it.
+  MPI_Comm node;
+  check(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node),
+        "MPI_Comm_split_type");
+  int node_name = rank_;
+  check(MPI_Allreduce(MPI_IN_PLACE, &node_name, 1, MPI_INT, MPI_MIN, node), "MPI_Allreduce");
+  MPI_Comm_free(&node);
+  std::vector<int> nodes(static_cast<std::size_t>(size_));
+  check(MPI_Allgather(&node_name, 1, MPI_INT, nodes.data(), 1, MPI_INT, MPI_COMM_WORLD),
+        "MPI_Allgather");
+  return nodes;
+}
+
 }  // namespace fracstudy::transport

@@ -148,6 +148,34 @@ class MpiRuns(TempDirTest):
                     for want, have in zip(expected[name], got[name]):
                         np.testing.assert_array_equal(want, have)
 
+    def test_sub_coordinators_give_the_same_metrics_with_fewer_messages_to_rank_0(self):
+        # 8 ranks in groups of 3: relays 1 and 4 (rank 7 joins the last group), 5 workers.
+        expected = self.metrics(self.run_study(2, 1, "flat.h5"))
+        out = self.dir / "relays.h5"
+        proc = run(["run", str(self.study(1)), "-o", str(out), "--relays", "3"], ranks=8)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        got = self.metrics(out)
+        for name in expected:
+            for want, have in zip(expected[name], got[name]):
+                np.testing.assert_array_equal(want, have)
+        with h5py.File(out, "r") as f:
+            self.assertEqual(int(f.attrs["relay_ranks"]), 2)
+            ranks_used = set()
+            for name in f["studies"]:
+                tasks = f["studies"][name]["tasks"][:]
+                self.assertTrue(np.all(tasks["attempts"] == 1))
+                ranks_used |= set(tasks["worker_rank"].tolist())
+            # Results name the worker that computed them; relays compute nothing.
+            self.assertLessEqual(ranks_used, {2, 3, 5, 6, 7})
+            # chunk_size 1: flat, rank 0 gets one request per task (+1 per worker); each
+            # relay's request carries its group's chunks (2 or 3 tasks).
+            tasks_total = 9 + 8
+            self.assertLess(int(f.attrs["coordinator_messages"]), tasks_total)
+        proc = run(["run", str(self.study()), "-o", str(self.dir / "x.h5"), "--relays", "1"], ranks=2)
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("--relays", proc.stderr)
+        self.assertFalse((self.dir / "x.h5").exists())
+
     def test_second_run_is_refused_and_leaves_the_file_unchanged(self):
         out = self.run_study(3, "auto", "a.h5")
         before, mtime = digest(out), out.stat().st_mtime_ns

@@ -171,10 +171,17 @@ class Reliability(unittest.TestCase):
         self.assertTrue(np.all(final["attempts"] == 1))  # the kills cost no retries
 
     def test_sigusr1_drains_with_exit_3_then_resume_completes(self):
+        self.drain_then_resume(ranks=3, extra=[])
+
+    def test_a_drain_passes_through_sub_coordinators(self):
+        # 7 ranks in groups of 3: relays 1 and 4, four workers below them.
+        self.drain_then_resume(ranks=7, extra=["--relays", "3"])
+
+    def drain_then_resume(self, ranks, extra):
         study = self.write("long.yaml", LONG_STUDY)
         clean = tasks_of(self.clean_run(study, "drain"), "long")
         out = self.dir / "drained.h5"
-        proc = start(["run", str(study), "-o", str(out), "--drain-grace", "10"])
+        proc = start(["run", str(study), "-o", str(out), "--drain-grace", "10"] + extra, ranks=ranks)
         wait_for_completed(out, "long", 10)
         signalled = time.time()
         os.kill(proc.pid, signal.SIGUSR1)  # mpirun forwards it to every rank
@@ -188,7 +195,7 @@ class Reliability(unittest.TestCase):
         self.assertTrue(np.all(tasks["attempts"][tasks["status"] == b"PENDING"] == 0))
         with h5py.File(out, "r") as f:
             self.assertEqual(text(f["studies/long"].attrs["status"]), "RUNNING")
-        proc = run(["run", str(study), "-o", str(out), "--resume"], ranks=3)
+        proc = run(["run", str(study), "-o", str(out), "--resume"] + extra, ranks=ranks)
         self.assertEqual(proc.returncode, 0, proc.stderr)
         final = tasks_of(out, "long")
         np.testing.assert_array_equal(final["df"], clean["df"])

@@ -90,6 +90,44 @@ exec::RunEnd run_job(int ranks, sched::Scheduler& scheduler, FakeTasks& tasks,
   return end;
 }
 
+/// Runs a job shaped by `topology`: rank 0 coordinates, relays relay, workers compute.
+exec::RunEnd run_tree(const sched::Topology& topology, sched::Scheduler& scheduler,
+                      FakeTasks& tasks, exec::ProgressObserver& observer, exec::LoopOptions options,
+                      std::vector<exec::RunEnd>* rank_ends = nullptr) {
+  const int ranks = topology.ranks();
+  transport::LocalNetwork network(ranks);
+  std::vector<std::thread> threads;
+  std::vector<exec::RunEnd> ends(static_cast<std::size_t>(ranks));
+  const auto executor = in_process(tasks);
+  for (int r = 1; r < ranks; ++r) {
+    threads.emplace_back([&network, &executor, &ends, &options, &topology, r] {
+      transport::LocalTransport t(network, r);
+      ends[static_cast<std::size_t>(r)] =
+          topology.is_relay(r) ? exec::run_relay(t, topology, options)
+                               : exec::run_worker(t, executor, options, topology.parent(r));
+    });
+  }
+  transport::LocalTransport coordinator(network, 0);
+  const auto end = exec::run_coordinator(scheduler, coordinator, observer, options, topology);
+  for (auto& thread : threads)
+    thread.join();
+  if (rank_ends) *rank_ends = ends;
+  return end;
+}
+
+/// A scheduler for `topology`, as `fracstudy run` builds it.
+sched::Scheduler make_tree_scheduler(std::size_t n, const sched::Topology& topology,
+                                     std::optional<std::int64_t> chunk_size = std::nullopt) {
+  sched::SchedulerOptions options;
+  options.worker_count = topology.compute_ranks();
+  for (int rank = 0; rank < topology.ranks(); ++rank)
+    options.worker_capacity.push_back(topology.capacity(rank));
+  options.chunk_size = chunk_size;
+  options.retry_backoff_s = 0.01;
+  return sched::Scheduler(std::vector<std::size_t>(n, 0), std::vector<study::TaskRecord>(n), 1,
+                          options);
+}
+
 }  // namespace
 
 TEST(Coordinator, EveryTaskRunsExactlyOnceAcrossWorkers) {
@@ -223,4 +261,106 @@ TEST(Coordinator, MessagesPerTaskAreExactlyTwoPerChunkPlusTwoPerWorker) {
   run_job(4, scheduler, tasks, observer, {0.01, 1.0}, nullptr, &messages);
   EXPECT_TRUE(scheduler.finished());
   EXPECT_EQ(messages, 46u);
+}
+
+TEST(Relays, EveryTaskRunsExactlyOnceOnTheWorkersBelowTheRelays) {
+  const auto topology = sched::Topology::fixed_groups(11, 5);  // relays 1 and 6, 8 workers
+  const std::size_t n = 2000;
+  FakeTasks tasks(n);
+  tasks.fail_first = {10, 999, 1500};
+  auto scheduler = make_tree_scheduler(n, topology);
+  CountingObserver observer;
+  std::vector<exec::RunEnd> ends;
+  const auto end = run_tree(topology, scheduler, tasks, observer, {0.01, 0.05}, &ends);
+  EXPECT_EQ(end, exec::RunEnd::Finished);
+  EXPECT_EQ(scheduler.counts(0).completed, static_cast<std::int64_t>(n));
+  for (int r = 1; r < topology.ranks(); ++r)
+    EXPECT_EQ(ends[static_cast<std::size_t>(r)], exec::RunEnd::Finished) << "rank " << r;
+  for (std::size_t i = 0; i < n; ++i) {
+    const int expected_runs = tasks.fail_first.count(i) ? 2 : 1;
+    ASSERT_EQ(tasks.runs_per_task[i], expected_runs) << "task " << i;
+    EXPECT_EQ(scheduler.records()[i].df, 1.0 + static_cast<double>(i));
+    // The record names the worker, never the relay that passed the result on.
+    EXPECT_FALSE(topology.is_relay(scheduler.records()[i].worker_rank)) << "task " << i;
+    EXPECT_GE(scheduler.records()[i].worker_rank, 1);
+  }
+}
+
+TEST(Relays, RankZeroReceivesFewerMessagesThanWithoutThem) {
+  // Not a timing test: rank 0's share of the protocol, counted. Chunks of 10 tasks: flat,
+  // each of 8 workers asks per chunk (1000 tasks: >= 100 requests); under two relays of 4
+  // workers, each request carries 4 chunks' worth.
+  const std::size_t n = 1000;
+  auto count_messages = [n](const sched::Topology& topology) {
+    FakeTasks tasks(n);
+    auto scheduler = make_tree_scheduler(n, topology, 10);
+    CountingObserver observer;
+    std::uint64_t received = 0;
+    exec::LoopOptions options{0.01, 10.0};
+    options.coordinator_messages = &received;
+    run_tree(topology, scheduler, tasks, observer, options);
+    EXPECT_TRUE(scheduler.finished());
+    return received;
+  };
+  const auto flat = count_messages(sched::Topology::flat(9));
+  const auto relayed = count_messages(sched::Topology::fixed_groups(11, 5));
+  EXPECT_GE(flat, 100u + 8u);
+  EXPECT_LE(relayed * 3, flat) << "flat " << flat << ", relayed " << relayed;
+}
+
+TEST(Relays, ADrainReachesTheWorkersAndCostsNoRetries) {
+  const auto topology = sched::Topology::fixed_groups(9, 4);
+  const std::size_t n = 600;
+  FakeTasks tasks(n);
+  tasks.delay = std::chrono::milliseconds(2);
+  auto scheduler = make_tree_scheduler(n, topology);
+  CountingObserver observer;
+  std::atomic<int> asked{0};
+  exec::LoopOptions options{0.01, 0.05};
+  options.drain_grace_s = 5;
+  options.drain_requested = [&asked] { return ++asked > 30; };
+  std::vector<exec::RunEnd> ends;
+  const auto end = run_tree(topology, scheduler, tasks, observer, options, &ends);
+  EXPECT_EQ(end, exec::RunEnd::Interrupted);
+  for (int r = 1; r < topology.ranks(); ++r)
+    EXPECT_EQ(ends[static_cast<std::size_t>(r)], exec::RunEnd::Interrupted) << "rank " << r;
+  const auto counts = scheduler.counts(0);
+  EXPECT_GT(counts.pending, 0);
+  EXPECT_GT(counts.completed, 0);
+  EXPECT_EQ(counts.running, 0);
+  // Every attempt that ran to its end was recorded: nothing finished is lost on the way
+  // up through a relay.
+  std::int64_t runs = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    runs += tasks.runs_per_task[i];
+    const auto& record = scheduler.records()[i];
+    if (record.status == study::TaskStatus::Pending) {
+      EXPECT_EQ(record.attempts, 0);
+    }
+  }
+  EXPECT_EQ(runs, counts.completed);
+}
+
+TEST(Relays, AFailedCoordinatorReachesEveryRank) {
+  const auto topology = sched::Topology::fixed_groups(7, 3);
+  transport::LocalNetwork network(topology.ranks());
+  FakeTasks tasks(10);
+  const auto executor = in_process(tasks);
+  const exec::LoopOptions options;
+  std::vector<std::thread> threads;
+  std::vector<exec::RunEnd> ends(static_cast<std::size_t>(topology.ranks()));
+  for (int r = 1; r < topology.ranks(); ++r) {
+    threads.emplace_back([&, r] {
+      transport::LocalTransport t(network, r);
+      ends[static_cast<std::size_t>(r)] =
+          topology.is_relay(r) ? exec::run_relay(t, topology, options)
+                               : exec::run_worker(t, executor, options, topology.parent(r));
+    });
+  }
+  transport::LocalTransport coordinator(network, 0);
+  exec::stop_workers_after_failure(coordinator);
+  for (auto& thread : threads)
+    thread.join();
+  for (int r = 1; r < topology.ranks(); ++r)
+    EXPECT_EQ(ends[static_cast<std::size_t>(r)], exec::RunEnd::Failed) << "rank " << r;
 }

@@ -1,10 +1,12 @@
 #pragma once
 /// The coordinator (rank 0) and worker loops, written against Transport so they run over
 /// MPI and over in-process threads alike.
+#include <cstdint>
 #include <functional>
 
 #include "fracstudy/exec/chunk_executor.hpp"
 #include "fracstudy/sched/scheduler.hpp"
+#include "fracstudy/sched/topology.hpp"
 #include "fracstudy/transport/transport.hpp"
 
 namespace fracstudy::exec {
@@ -24,7 +26,11 @@ struct LoopOptions {
   double result_flush_s = 1.0;        ///< a worker reports finished results at least this often
   double drain_grace_s = 30;          ///< after a drain request, how long attempts may finish
   std::function<bool()> drain_requested = [] { return false; };  ///< e.g. SIGUSR1 arrived
+  std::uint64_t* coordinator_messages = nullptr;  ///< when set, counts what rank 0 receives
 };
+
+/// Where a child stands, from the side of the rank that hands it work.
+enum class WorkerState { Busy, Idle, DrainSent, AbortSent, Stopped };
 
 /// How a run ended.
 enum class RunEnd {
@@ -36,14 +42,25 @@ enum class RunEnd {
 /// Tells every worker to leave at once because the coordinator failed (rank 0 only).
 void stop_workers_after_failure(transport::Transport& transport);
 
-/// Rank 0 of several: hands out chunks on request until every task ended or a drain
-/// stops the run, then stops the workers. Returns when every worker has left.
+/// Rank 0 of several: hands out chunks on request to its children in `topology` (workers
+/// and relays) until every task ended or a drain stops the run, then stops them. Returns
+/// when every child has left.
+RunEnd run_coordinator(sched::Scheduler& scheduler, transport::Transport& transport,
+                       ProgressObserver& observer, const LoopOptions& options,
+                       const sched::Topology& topology);
+/// The same with every rank a worker of rank 0.
 RunEnd run_coordinator(sched::Scheduler& scheduler, transport::Transport& transport,
                        ProgressObserver& observer, const LoopOptions& options);
 
-/// Ranks 1..N-1: ask for work, run it, report, until told to stop.
+/// A worker: asks `parent` (rank 0 or its relay) for work, runs it, reports, until told
+/// to stop.
 RunEnd run_worker(transport::Transport& transport, const ChunkExecutor& executor,
-                  const LoopOptions& options);
+                  const LoopOptions& options, int parent = 0);
+
+/// A relay: takes chunks from rank 0 for its group and shares them out among its workers,
+/// passing their results up in batches; drains, aborts and stops travel down the same way.
+RunEnd run_relay(transport::Transport& transport, const sched::Topology& topology,
+                 const LoopOptions& options);
 
 /// One rank alone: rank 0 runs every task itself.
 RunEnd run_serial(sched::Scheduler& scheduler, const ChunkExecutor& executor,

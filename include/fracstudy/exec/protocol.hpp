@@ -15,12 +15,17 @@
 ///   worker -> 0  Stopped      outcomes of the finished attempts; the worker leaves, and
 ///                             the rest of its chunk goes back to the queue
 ///
+/// A relay (sub-coordinator, see sched/topology.hpp) speaks the worker's side of this
+/// protocol to rank 0 and the coordinator's side to its own workers: rank 0 cannot tell a
+/// relay from a worker, except that a relay's chunks are shared by its group.
+///
 /// Every rank expanded the same study file into the same task list, so tasks travel as
 /// indices. Failures travel as data: a worker never dies of a task.
 #include <cstddef>
 #include <vector>
 
 #include "fracstudy/sched/scheduler.hpp"
+#include "fracstudy/transport/transport.hpp"
 
 namespace fracstudy::exec {
 
@@ -34,6 +39,17 @@ enum class Tag : int {
   Abort = 6,
   Stopped = 7,
 };
+
+/// Why a Stop message was sent (its one-byte payload).
+enum class StopReason : unsigned char { Done = 0, Drained = 1, CoordinatorFailed = 2 };
+
+/// Sends one protocol message.
+void send(transport::Transport& transport, int destination, Tag tag,
+          const std::vector<std::byte>& payload = {});
+/// The payload of a Stop message.
+std::vector<std::byte> stop_payload(StopReason reason);
+/// Why a received Stop message was sent.
+StopReason stop_reason(const transport::Message& message);
 
 /// Encodes outcomes for a WorkRequest or Results message.
 std::vector<std::byte> encode_outcomes(const std::vector<sched::Outcome>& outcomes);

@@ -31,7 +31,9 @@ struct ResultSnapshot {
   std::vector<StudyRun> runs;                               ///< one per study
   int ranks = 1;                                            ///< ranks of the run
   double elapsed_s = 0;                                     ///< wall time of this run so far
-  double coordinator_cpu_s = 0;  ///< CPU time rank 0 used so far (its overhead)
+  double coordinator_cpu_s = 0;            ///< CPU time rank 0 used so far (its overhead)
+  std::uint64_t coordinator_messages = 0;  ///< messages rank 0 received so far
+  int relay_ranks = 0;           ///< ranks that relayed work (sub-coordinators), not computing
   std::uint64_t generation = 0;  ///< which journal belongs to this file (see journal.hpp)
 };
 
@@ -58,6 +60,8 @@ struct ResultData {
   std::int64_t ranks = 0;
   double elapsed_s = 0;
   double coordinator_cpu_s = 0;
+  std::int64_t coordinator_messages = 0;
+  std::int64_t relay_ranks = 0;
   std::uint64_t generation = 0;
   std::size_t journal_records = 0;  ///< records applied from the checkpoint journal
   std::vector<StudyData> studies;

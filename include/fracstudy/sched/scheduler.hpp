@@ -21,7 +21,10 @@ inline constexpr int kInterruptionsBeforeCounting = 2;
 
 /// How the scheduler hands out and retries work.
 struct SchedulerOptions {
-  int worker_count = 1;                    ///< ranks that compute
+  int worker_count = 1;  ///< ranks that compute
+  /// Per requesting rank: how many computing ranks a chunk handed to it feeds (a relay's
+  /// group); ranks not listed feed one. Such a rank gets chunks that many times larger.
+  std::vector<int> worker_capacity;
   std::optional<std::int64_t> chunk_size;  ///< fixed chunk size; nullopt = automatic
   int max_retries = 3;                     ///< further attempts after the first
   double retry_backoff_s = 1.0;            ///< wait before the first retry; doubles each time
@@ -45,6 +48,7 @@ struct Assignment {
 /// What a worker reports for one attempt.
 struct Outcome {
   std::size_t task = 0;  ///< global task index
+  int rank = -1;         ///< the rank that ran it (-1: the one that reports it)
   bool succeeded = false;
   double wall_time_s = 0;
   std::string error;  ///< reason when it failed ("timeout", an exception's message, ...)
@@ -102,6 +106,7 @@ class Scheduler {
  private:
   struct DelayedRetry {
     std::size_t task;
+    int failed_on;  // the requesting rank of the failed attempt
     double ready_at_s;
   };
   void move_status(std::size_t task, TaskStatus to);
@@ -111,9 +116,10 @@ class Scheduler {
   void promote_ready_retries(double now_s);
   void mark_changed(std::size_t task);
   double cost_of(std::size_t task) const;
-  std::size_t chunk_count_limit() const;
+  int capacity_of(int worker) const;
+  std::size_t chunk_count_limit(int capacity) const;
   bool fits(const std::vector<Assignment>& chunk, double chunk_cost, double task_cost,
-            std::size_t limit) const;
+            std::size_t limit, int capacity) const;
   void start_attempt(std::size_t task, int worker, double now_s, std::vector<Assignment>& chunk);
   void task_ended(std::size_t task, double now_s);
 
@@ -125,7 +131,7 @@ class Scheduler {
   std::deque<std::size_t> queue_;  // ready to run, in order
   struct ReadyRetry {
     std::size_t task;
-    int failed_on;         // the worker of the failed attempt
+    int failed_on;         // the requesting rank of the failed attempt
     double avoid_until_s;  // until then, only other workers get it
   };
   std::deque<ReadyRetry> ready_retries_;              // backoff over, served before the queue

@@ -1,5 +1,7 @@
 #pragma once
 /// The MPI implementation of Transport, and MPI's lifetime as an RAII object.
+#include <vector>
+
 #include "fracstudy/transport/transport.hpp"
 
 namespace fracstudy::transport {
@@ -26,6 +28,9 @@ class MpiTransport final : public Transport {
   void send(int destination, int tag, const std::vector<std::byte>& payload) override;
   std::optional<Message> receive(std::chrono::duration<double> timeout) override;
   std::string broadcast(const std::string& text) override;
+  /// For every rank, a number naming its node (ranks that share memory share it); the
+  /// same on every rank (collective).
+  std::vector<int> node_of_rank() const;
 
  private:
   int rank_ = 0;

@@ -1,0 +1,211 @@
+// The relay: rank 0's worker above, its group's coordinator below.
+#include <algorithm>
+#include <chrono>
+#include <deque>
+#include <optional>
+#include <stdexcept>
+
+#include "fracstudy/exec/coordinator.hpp"
+#include "fracstudy/exec/protocol.hpp"
+
+namespace fracstudy::exec {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using Seconds = std::chrono::duration<double>;
+
+class Relay {
+ public:
+  Relay(transport::Transport& transport, const sched::Topology& topology,
+        const LoopOptions& options)
+      : transport_(transport),
+        options_(options),
+        parent_(topology.parent(transport.rank())),
+        workers_(topology.children(transport.rank())),
+        states_(static_cast<std::size_t>(transport.size()), WorkerState::Stopped) {
+    for (const int worker : workers_)
+      state(worker) = WorkerState::Busy;  // until it asks for work
+  }
+
+  RunEnd run() {
+    ask_parent_for_work();
+    while (live_workers() > 0) {
+      if (auto message = transport_.receive(Seconds(wait_s()))) {
+        if (message->source == parent_) {
+          if (handle_parent(*message)) return RunEnd::Failed;
+        } else {
+          handle_worker(*message);
+        }
+      }
+      serve_idle_workers();
+      if (Seconds(Clock::now() - last_flush_).count() >= options_.result_flush_s) flush_results();
+      if (wants_more_work()) ask_parent_for_work();
+    }
+    if (stop_from_parent_) return end_of(*stop_from_parent_);
+    // Drained: the group's results go up with the Stopped; what was never handed out
+    // goes back to rank 0's queue when it releases this relay.
+    send(transport_, parent_, Tag::Stopped, encode_outcomes(unsent_));
+    return RunEnd::Interrupted;
+  }
+
+ private:
+  WorkerState& state(int worker) { return states_[static_cast<std::size_t>(worker)]; }
+
+  int live_workers() const {
+    return static_cast<int>(std::count_if(workers_.begin(), workers_.end(), [this](int worker) {
+      return states_[static_cast<std::size_t>(worker)] != WorkerState::Stopped;
+    }));
+  }
+
+  double wait_s() const {
+    double wait = options_.result_flush_s - Seconds(Clock::now() - last_flush_).count();
+    if (!idle_.empty() && asked_ && !unsent_.empty()) {
+      wait = std::min(wait, kStarvedFlushS - starved_for_s());
+    }
+    return std::clamp(wait, 0.001, 1.0);
+  }
+
+  /// Returns true when the coordinator failed: leave at once (rank 0 told the workers).
+  bool handle_parent(const transport::Message& message) {
+    switch (static_cast<Tag>(message.tag)) {
+      case Tag::Assignment: {
+        const auto chunk = decode_assignments(message.payload);
+        queue_.insert(queue_.end(), chunk.begin(), chunk.end());
+        last_chunk_size_ = chunk.size();
+        asked_ = false;
+        return false;
+      }
+      case Tag::Stop:
+        if (stop_reason(message) == StopReason::CoordinatorFailed) return true;
+        stop_from_parent_ = stop_reason(message);
+        asked_ = false;
+        return false;
+      case Tag::Drain:
+        drain_workers();
+        return false;
+      case Tag::Abort:
+        for (const int worker : workers_) {
+          if (state(worker) != WorkerState::DrainSent) continue;
+          send(transport_, worker, Tag::Abort);
+          state(worker) = WorkerState::AbortSent;
+        }
+        return false;
+      default:
+        throw std::runtime_error("relay got an unexpected message from the coordinator");
+    }
+  }
+
+  void drain_workers() {
+    draining_ = true;
+    queue_.clear();
+    for (const int worker : workers_) {
+      if (state(worker) == WorkerState::Busy || state(worker) == WorkerState::Idle) {
+        send(transport_, worker, Tag::Drain);
+        state(worker) = WorkerState::DrainSent;
+      }
+    }
+    idle_.clear();
+  }
+
+  void handle_worker(const transport::Message& message) {
+    const auto tag = static_cast<Tag>(message.tag);
+    if (tag != Tag::WorkRequest && tag != Tag::Results && tag != Tag::Stopped) {
+      throw std::runtime_error("relay got an unexpected message from a worker");
+    }
+    const auto outcomes = decode_outcomes(message.payload);
+    for (auto outcome : outcomes) {
+      if (outcome.rank < 0) outcome.rank = message.source;
+      unsent_.push_back(std::move(outcome));
+    }
+    WorkerState& worker = state(message.source);
+    if (tag == Tag::Stopped) {
+      worker = WorkerState::Stopped;
+    } else if (tag == Tag::WorkRequest && worker == WorkerState::Busy) {
+      worker = WorkerState::Idle;
+      idle_.push_back(message.source);
+    }
+  }
+
+  /// Each idle worker gets a share of the queue that shrinks as the queue does (guided
+  /// self-scheduling within the group); rank 0 already sized the chunk by time.
+  void serve_idle_workers() {
+    std::deque<int> still_idle;
+    for (const int worker : idle_) {
+      if (stop_from_parent_) {
+        send(transport_, worker, Tag::Stop, stop_payload(*stop_from_parent_));
+        state(worker) = WorkerState::Stopped;
+        continue;
+      }
+      if (queue_.empty()) {
+        still_idle.push_back(worker);
+        continue;
+      }
+      const auto share = std::max<std::size_t>(1, queue_.size() / workers_.size());
+      std::vector<sched::Assignment> chunk(queue_.begin(),
+                                           queue_.begin() + static_cast<std::ptrdiff_t>(share));
+      queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(share));
+      send(transport_, worker, Tag::Assignment, encode_assignments(chunk));
+      state(worker) = WorkerState::Busy;
+    }
+    idle_ = std::move(still_idle);
+    // Workers wait, and rank 0 has not answered for a while: it has nothing to hand out
+    // and may be waiting for these results (to finish, or to retry), so they go up now
+    // rather than at the next flush. (A prompt answer needs no extra message.)
+    if (starved_for_s() >= kStarvedFlushS && !unsent_.empty()) flush_results();
+  }
+
+  /// How long workers have waited on an unanswered request to rank 0 (0: none waits).
+  double starved_for_s() const {
+    if (idle_.empty() || !asked_) return 0;
+    return Seconds(Clock::now() - asked_at_).count();
+  }
+
+  /// Asks again before the queue runs dry, so the group never waits for a round trip.
+  bool wants_more_work() const {
+    return !asked_ && !stop_from_parent_ && !draining_ && queue_.size() * 2 < last_chunk_size_;
+  }
+
+  void ask_parent_for_work() {
+    send(transport_, parent_, Tag::WorkRequest, encode_outcomes(unsent_));
+    unsent_.clear();
+    last_flush_ = Clock::now();
+    asked_at_ = last_flush_;
+    asked_ = true;
+  }
+
+  void flush_results() {
+    last_flush_ = Clock::now();
+    if (unsent_.empty() || (stop_from_parent_ && !draining_)) return;
+    send(transport_, parent_, Tag::Results, encode_outcomes(unsent_));
+    unsent_.clear();
+  }
+
+  static RunEnd end_of(StopReason reason) {
+    return reason == StopReason::Done ? RunEnd::Finished : RunEnd::Interrupted;
+  }
+
+  transport::Transport& transport_;
+  const LoopOptions& options_;
+  int parent_;
+  std::vector<int> workers_;
+  std::vector<WorkerState> states_;      // per rank; ranks outside the group: Stopped
+  std::deque<int> idle_;                 // asked for work that the relay does not have yet
+  std::deque<sched::Assignment> queue_;  // received from rank 0, not yet handed out
+  std::vector<sched::Outcome> unsent_;   // the group's results, not yet passed up
+  std::size_t last_chunk_size_ = 0;
+  bool asked_ = false;  // a WorkRequest to rank 0 waits for its answer
+  Clock::time_point asked_at_ = Clock::now();
+  static constexpr double kStarvedFlushS = 0.01;
+  bool draining_ = false;
+  std::optional<StopReason> stop_from_parent_;
+  Clock::time_point last_flush_ = Clock::now();
+};
+
+}  // namespace
+
+RunEnd run_relay(transport::Transport& transport, const sched::Topology& topology,
+                 const LoopOptions& options) {
+  return Relay(transport, topology, options).run();
+}
+
+}  // namespace fracstudy::exec
