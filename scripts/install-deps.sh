@@ -6,11 +6,12 @@ here="$(cd "$(dirname "$0")/.." && pwd)"
 
 packages=(build-essential cmake libopenmpi-dev openmpi-bin libhdf5-dev hdf5-tools
           libboost-program-options-dev libyaml-cpp-dev nlohmann-json3-dev libgtest-dev
-          libbenchmark-dev)
+          libbenchmark-dev
+          python3 python3-h5py python3-numpy python3-matplotlib)  # fracstudy-plot
 with_tests=false
 if [ "${1:-}" = "--tests" ]; then
   with_tests=true
-  packages+=(python3 python3-h5py python3-numpy python3-jsonschema clang-format
+  packages+=(python3-jsonschema clang-format
              slurm-wlm slurmctld slurmd slurm-client munge)
   # Node.js runs the MCP SDK client test; keep one that is already there (any source).
   command -v node >/dev/null 2>&1 || packages+=(nodejs npm)

@@ -52,7 +52,13 @@ int main(int argc, char** argv) {
     assign_s += seconds_since(start);
     std::vector<sched::Outcome> outcomes(chunk.size());
     for (std::size_t i = 0; i < chunk.size(); ++i) {
-      outcomes[i] = {chunk[i].task, 2, true, 1e-2, "", 1.9, 3.5, 1.1};
+      outcomes[i].task = chunk[i].task;
+      outcomes[i].rank = 2;
+      outcomes[i].succeeded = true;
+      outcomes[i].wall_time_s = 1e-2;
+      outcomes[i].df = 1.9;
+      outcomes[i].rg = 3.5;
+      outcomes[i].kf = 1.1;
     }
     const auto payload = exec::encode_outcomes(outcomes);  // the worker's side
     start = Clock::now();

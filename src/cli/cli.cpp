@@ -43,6 +43,10 @@ Example:
   mpirun -n 4 fracstudy run configs/examples/dla_sweep.yaml -o dla.h5
   fracstudy status dla.h5
   fracstudy export dla.h5 --table summary
+  fracstudy-plot dla.h5 -o figures      # df against N, Rg against N, clusters (PNG)
+
+More commented study files: configs/examples/ (a sweep, a grid, Monte Carlo
+ensembles, a comparison of the four algorithms).
 
 Exit codes: 0 success, 1 the run failed, 2 bad input (nothing started),
 3 interrupted after a clean checkpoint (resume it with --resume).

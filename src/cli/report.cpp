@@ -76,7 +76,7 @@ void print_summaries(std::ostream& out, const io::ResultData& data) {
 
 void print_status_table(std::ostream& out, const io::ResultData& data) {
   out << pad("study", 24) << pad("algorithm", 11) << pad("status", 18) << pad("completed", 18)
-      << pad("failed", 8) << pad("done", 7) << pad("remaining", 14) << "\n";
+      << pad("failed", 8) << pad("running", 9) << pad("done", 7) << pad("remaining", 14) << "\n";
   for (const auto& study : data.studies) {
     const auto json = tools::study_status_json(study, data.ranks);
     const auto& progress = json["progress"];
@@ -85,6 +85,7 @@ void print_status_table(std::ostream& out, const io::ResultData& data) {
                    std::to_string(progress["total"].get<std::int64_t>()),
                18)
         << pad(std::to_string(progress["failed"].get<std::int64_t>()), 8)
+        << pad(std::to_string(progress["running"].get<std::int64_t>()), 9)
         << pad(std::to_string(progress["percentage"].get<std::int64_t>()) + "%", 7)
         << pad(json["estimated_remaining"].get<std::string>(), 14) << "\n";
     for (const auto& [reason, count] : json["failures"].items()) {

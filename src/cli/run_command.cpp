@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <sstream>
 
@@ -27,6 +28,7 @@
 #include "fracstudy/tools/status.hpp"
 #include "fracstudy/transport/mpi_transport.hpp"
 #include "options.hpp"
+#include "progress.hpp"
 #include "report.hpp"
 
 namespace fracstudy::cli {
@@ -43,6 +45,9 @@ struct RunPlan {
   std::vector<io::StudyRun> earlier_runs;  ///< per study, from the file being continued
   double drain_grace_s = 30;
   sched::RelayPolicy relays;             ///< how ranks are grouped under sub-coordinators
+  double progress_interval_s = 30;       ///< between plain progress lines (not a terminal)
+  bool quiet = false;                    ///< no progress and no summary: errors only
+  bool continues_file = false;           ///< --resume or retry: the file's clusters stay
   std::string resume_hint;               ///< the command that continues an interrupted run
   std::shared_ptr<void> lock;            ///< the output lock, held by rank 0 until the run ends
   bool fresh_retry_budget = false;       ///< `retry`: earlier attempts do not use up retries
@@ -150,16 +155,28 @@ void load_resume_state(RunPlan& plan) {
                      "); --resume needs the same file, or use --force to start over");
   }
   load_earlier_results(plan, data);
+  plan.continues_file = true;
 }
 
 void add_run_options(CommandSpec& spec) {
   spec.options.add_options()("drain-grace", po::value<double>()->default_value(30),
                              "after SIGUSR1/SIGTERM, seconds running tasks may take to finish "
                              "before they are stopped and the run exits with code 3")(
+      "progress-interval", po::value<double>()->default_value(30),
+      "seconds between progress lines on stderr when it is not a terminal (a terminal "
+      "gets a live line per study)")("quiet,q", "print nothing but errors")(
       "relays", po::value<std::string>()->default_value("auto"),
       "sub-coordinators that take work from rank 0 for a group of ranks: `node` (one per "
       "node), N (one per N ranks), `none`, or `auto` (per node from 512 workers on "
       "several nodes)");
+}
+
+void read_output_options(const po::variables_map& values, RunPlan& plan) {
+  plan.quiet = values.count("quiet") > 0;
+  plan.progress_interval_s = values["progress-interval"].as<double>();
+  if (!(plan.progress_interval_s > 0)) {
+    throw InputError("--progress-interval: must be a number of seconds > 0");
+  }
 }
 
 sched::RelayPolicy relay_policy(const po::variables_map& values) {
@@ -187,7 +204,9 @@ std::optional<RunPlan> prepare_run(const std::vector<std::string>& args) {
       "unless --force is given; --resume finishes its unfinished tasks. SIGUSR1 or\n"
       "SIGTERM drain the run: exit code 3 after a clean checkpoint.",
       "  mpirun -n 4 fracstudy run configs/examples/dla_sweep.yaml -o dla.h5\n"
-      "  mpirun -n 4 fracstudy run configs/examples/dla_sweep.yaml -o dla.h5 --resume"};
+      "  mpirun -n 4 fracstudy run configs/examples/dla_sweep.yaml -o dla.h5 --resume\n"
+      "  mpirun -n 4 fracstudy run study.yaml -o out.h5 --progress-interval 60 2> run.log\n"
+      "  mpirun -n 4096 fracstudy run study.yaml -o out.h5 --relays node --quiet"};
   spec.options.add_options()("study", po::value<std::string>()->required(), "the study file")(
       "output,o", po::value<std::string>(),
       "result file (default: the file's `output:`, else STUDY.h5 in the current directory)")(
@@ -200,6 +219,7 @@ std::optional<RunPlan> prepare_run(const std::vector<std::string>& args) {
   RunPlan plan;
   plan.drain_grace_s = drain_grace(*values);
   plan.relays = relay_policy(*values);
+  read_output_options(*values, plan);
   plan.file = study::load_study_file((*values)["study"].as<std::string>());
   const bool resume = values->count("resume") > 0, force = values->count("force") > 0;
   if (resume && force) throw InputError("use either --resume or --force, not both");
@@ -233,10 +253,12 @@ std::optional<RunPlan> prepare_retry(const std::vector<std::string>& args) {
   RunPlan plan;
   plan.drain_grace_s = drain_grace(*values);
   plan.relays = relay_policy(*values);
+  read_output_options(*values, plan);
   plan.output = (*values)["file"].as<std::string>();
   const auto data = io::read_result_file(plan.output);
   plan.file = study::parse_study_text(data.study_yaml, data.study_path);
   load_earlier_results(plan, data);
+  plan.continues_file = true;
   for (auto& record : plan.records) {
     if (record.status != study::TaskStatus::Failed) continue;
     record.status = study::TaskStatus::Pending;
@@ -259,6 +281,13 @@ class ResultWriter final : public exec::ProgressObserver {
         runs_(plan.earlier_runs),
         generation_(plan.earlier_generation) {
     runs_.resize(plan.file.studies.size());
+    if (!plan.quiet) {
+      std::vector<std::string> names;
+      for (const auto& study : plan.file.studies)
+        names.push_back(study.name);
+      progress_.emplace(std::cerr, stderr_reaches_a_terminal(), plan.progress_interval_s,
+                        std::move(names));
+    }
     const std::string now = io::utc_now_iso8601();
     for (auto& run : runs_) {
       if (run.created_at.empty()) run.created_at = now;
@@ -271,7 +300,17 @@ class ResultWriter final : public exec::ProgressObserver {
   /// A full rewrite when it is cheap next to the time since the last one (small files:
   /// always), else only the changed records appended to the journal (large files): a
   /// checkpoint then costs time in proportion to the new results.
+  void keep_cluster(std::size_t task, std::vector<float> positions) override {
+    clusters_[task] = std::move(positions);
+    unsaved_clusters_ = true;
+  }
+
+  void tick(const sched::Scheduler& scheduler) override {
+    if (progress_) progress_->update(scheduler);
+  }
+
   void checkpoint(sched::Scheduler& scheduler, bool final) override {
+    if (final && progress_) progress_->update(scheduler, true);
     update_runs(scheduler);
     const auto changed = scheduler.take_changed_tasks();
     try {
@@ -311,7 +350,9 @@ class ResultWriter final : public exec::ProgressObserver {
     snapshot.coordinator_messages = coordinator_messages;
     snapshot.relay_ranks = relay_ranks;
     snapshot.generation = ++generation_;
+    snapshot.clusters = &clusters_;
     io::write_result_file(plan_.output, snapshot);
+    unsaved_clusters_ = false;
     if (final) {
       io::remove_journal(plan_.output);
     } else {
@@ -351,6 +392,16 @@ class ResultWriter final : public exec::ProgressObserver {
   const RunPlan& plan_;
   const std::vector<study::Task>& tasks_;
   int ranks_;
+  std::optional<ProgressReporter> progress_;
+  // Clusters not yet in the file. They only go into whole rewrites (the journal holds
+  // records), so while any wait, the next checkpoint rewrites the file.
+  // Every saved cluster (those of the file being continued too): each whole rewrite
+  // writes them all. (Copying them from the old file with H5Ocopy crashed HDF5 1.10 when
+  // the disk filled up; `save_clusters: all` therefore costs rank 0 their memory.)
+  std::map<std::size_t, std::vector<float>> clusters_ =
+      plan_.continues_file ? io::read_clusters(plan_.output, plan_.file)
+                           : std::map<std::size_t, std::vector<float>>{};
+  bool unsaved_clusters_ = false;
   std::vector<io::StudyRun> runs_;
   std::chrono::system_clock::time_point clock_start_ = std::chrono::system_clock::now();
   std::string final_error_;
@@ -367,7 +418,8 @@ class ResultWriter final : public exec::ProgressObserver {
     const double since_s =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - last_full_write_end_)
             .count();
-    return force_full_write_ || last_full_write_s_ <= kFullWriteShare * since_s;
+    return force_full_write_ || unsaved_clusters_ ||
+           last_full_write_s_ <= kFullWriteShare * since_s;
   }
 };
 
@@ -391,16 +443,18 @@ exec::ChunkExecutor make_executor(const exec::TaskRunner& runner, const study::S
 
 int report_end(const RunPlan& plan, exec::RunEnd end, int ranks, double elapsed_s) {
   const auto data = io::read_result_summaries(plan.output);
-  print_summaries(std::cout, data);
+  std::ostringstream discarded;
+  std::ostream& out = plan.quiet ? discarded : std::cout;
+  print_summaries(out, data);
   std::int64_t completed = 0, failed = 0, total = 0;
   for (const auto& study : data.studies) {
     completed += study.completed;
     failed += study.failed;
     total += study.total;
   }
-  std::cout << "\nwrote " << plan.output << ": " << completed << " completed, " << failed
-            << " failed, " << ranks << (ranks == 1 ? " rank, " : " ranks, ")
-            << tools::duration_in_words(elapsed_s) << "\n";
+  out << "\nwrote " << plan.output << ": " << completed << " completed, " << failed << " failed, "
+      << ranks << (ranks == 1 ? " rank, " : " ranks, ") << tools::duration_in_words(elapsed_s)
+      << "\n";
   if (end == exec::RunEnd::Interrupted) {
     std::cerr << "fracstudy: interrupted by signal " << exec::drain_signal() << " after a clean "
               << "checkpoint: " << total - completed - failed << " of " << total

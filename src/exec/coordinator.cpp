@@ -67,6 +67,7 @@ class Coordinator {
       check_drain();
       serve_idle_workers();
       timer_.maybe_checkpoint(scheduler_, clock_.now_s());
+      observer_.tick(scheduler_);
     }
     for (const int child : children_)
       scheduler_.release_worker(child);
@@ -98,8 +99,11 @@ class Coordinator {
     if (tag != Tag::WorkRequest && tag != Tag::Results && tag != Tag::Stopped) {
       throw std::runtime_error("coordinator got an unexpected message");
     }
-    for (const auto& outcome : decode_outcomes(message.payload)) {
-      scheduler_.record(message.source, outcome, clock_.now_s());
+    for (auto& outcome : decode_outcomes(message.payload)) {
+      const bool recorded = scheduler_.record(message.source, outcome, clock_.now_s());
+      if (recorded && outcome.succeeded && !outcome.positions.empty()) {
+        observer_.keep_cluster(outcome.task, std::move(outcome.positions));
+      }
     }
     WorkerState& worker = state(message.source);
     if (tag == Tag::Stopped) {
@@ -292,8 +296,12 @@ RunEnd run_serial(sched::Scheduler& scheduler, const ChunkExecutor& executor,
     return clock.now_s() >= *drain_deadline_s ? StopRequest::Now : StopRequest::AfterCurrent;
   };
   auto report = [&](const sched::Outcome& outcome) {
-    scheduler.record(kSelf, outcome, clock.now_s());
+    const bool recorded = scheduler.record(kSelf, outcome, clock.now_s());
+    if (recorded && outcome.succeeded && !outcome.positions.empty()) {
+      observer.keep_cluster(outcome.task, outcome.positions);
+    }
     timer.maybe_checkpoint(scheduler, clock.now_s());
+    observer.tick(scheduler);
   };
   while (!scheduler.finished() && poll_stop() == StopRequest::None) {
     auto chunk = scheduler.next_chunk(kSelf, clock.now_s());

@@ -22,6 +22,10 @@ class Writer {
     const auto* bytes = reinterpret_cast<const std::byte*>(text.data());
     buffer_.insert(buffer_.end(), bytes, bytes + text.size());
   }
+  void put_floats(const std::vector<float>& values) {
+    const auto* bytes = reinterpret_cast<const std::byte*>(values.data());
+    buffer_.insert(buffer_.end(), bytes, bytes + values.size() * sizeof(float));
+  }
   std::vector<std::byte> take() { return std::move(buffer_); }
 
  private:
@@ -45,6 +49,11 @@ class Reader {
     const auto count = get<std::uint64_t>();
     if (count > payload_bytes) throw std::runtime_error("malformed message");
     return static_cast<std::size_t>(count);
+  }
+  void get_floats(std::vector<float>& values) {
+    need(values.size() * sizeof(float));
+    std::memcpy(values.data(), buffer_.data() + offset_, values.size() * sizeof(float));
+    offset_ += values.size() * sizeof(float);
   }
   std::string get_string() {
     const auto length = get<std::uint32_t>();
@@ -76,6 +85,8 @@ std::vector<std::byte> encode_outcomes(const std::vector<sched::Outcome>& outcom
     writer.put(outcome.rg);
     writer.put(outcome.kf);
     writer.put_string(outcome.error);
+    writer.put(static_cast<std::uint64_t>(outcome.positions.size()));
+    writer.put_floats(outcome.positions);
   }
   return writer.take();
 }
@@ -92,6 +103,8 @@ std::vector<sched::Outcome> decode_outcomes(const std::vector<std::byte>& payloa
     outcome.rg = reader.get<double>();
     outcome.kf = reader.get<double>();
     outcome.error = reader.get_string();
+    outcome.positions.resize(reader.get_count(payload.size()));
+    reader.get_floats(outcome.positions);
   }
   return outcomes;
 }

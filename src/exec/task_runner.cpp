@@ -11,6 +11,11 @@ FaultHook& fault_hook() {
   static FaultHook hook;
   return hook;
 }
+bool keeps_cluster(study::SaveClusters policy, const study::Task& task) {
+  return policy == study::SaveClusters::All ||
+         (policy == study::SaveClusters::First && task.repetition == 0);
+}
+
 }  // namespace
 
 void TaskRunner::set_fault_hook(FaultHook hook) {
@@ -32,6 +37,9 @@ sched::Outcome TaskRunner::run(const sched::Assignment& assignment) const {
     outcome.df = result.df;
     outcome.rg = result.rg;
     outcome.kf = result.kf;
+    if (keeps_cluster(file_.execution.save_clusters, task)) {
+      outcome.positions.assign(result.positions.begin(), result.positions.end());
+    }
   } catch (const kernels::DeadlineExceeded&) {
     outcome.error = "timeout";
   } catch (const std::exception& error) {

@@ -153,6 +153,49 @@ std::string directory_of(const std::string& path) {
   return parent.empty() ? "." : parent.string();
 }
 
+/// Writes one cluster as a float32 dataset (n x dimension) named by its task_id, with the
+/// task's parameters, seed and metrics as attributes.
+void write_cluster(hid_t clusters, const study::StudySpec& spec, const study::Task& task,
+                   const study::TaskRecord& record, const std::vector<float>& positions) {
+  const auto& point = spec.points.at(task.point);
+  const auto dimension = static_cast<hsize_t>(point.dimension);
+  const std::string name = std::to_string(task.task_id);
+  const hsize_t dims[2] = {static_cast<hsize_t>(positions.size()) / dimension, dimension};
+  detail::Dataspace space(H5Screate_simple(2, dims, nullptr), "H5Screate_simple");
+  detail::Dataset data(H5Dcreate2(clusters, name.c_str(), H5T_IEEE_F32LE, space.get(), H5P_DEFAULT,
+                                  H5P_DEFAULT, H5P_DEFAULT),
+                       "H5Dcreate2");
+  if (!positions.empty()) {
+    check(H5Dwrite(data.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, positions.data()),
+          "H5Dwrite");
+  }
+  write_attribute(data.get(), "algorithm", std::string(kernels::name_of(spec.algorithm)));
+  for (Parameter p : kernels::parameters_of(spec.algorithm)) {
+    write_attribute(data.get(), std::string(kernels::name_of(p)), kernels::get_parameter(point, p));
+  }
+  write_attribute(data.get(), "task_id", task.task_id);
+  write_attribute(data.get(), "repetition", static_cast<std::int64_t>(task.repetition));
+  write_attribute(data.get(), "seed", task.seed);
+  write_attribute(data.get(), "df", record.df);
+  write_attribute(data.get(), "rg", record.rg);
+  write_attribute(data.get(), "kf", record.kf);
+}
+
+void write_clusters(hid_t studies, const ResultSnapshot& snapshot,
+                    const std::map<std::size_t, std::vector<float>>& clusters) {
+  for (const auto& [index, positions] : clusters) {
+    const study::Task& task = snapshot.tasks->at(index);
+    const auto& spec = snapshot.file->studies.at(task.study);
+    const std::string path = spec.name + "/clusters";
+    const bool exists = H5Lexists(studies, path.c_str(), H5P_DEFAULT) > 0;
+    detail::Group group(
+        exists ? H5Gopen2(studies, path.c_str(), H5P_DEFAULT)
+               : H5Gcreate2(studies, path.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+        "clusters group");
+    write_cluster(group.get(), spec, task, snapshot.records->at(index), positions);
+  }
+}
+
 void write_file_contents(const std::string& path, const ResultSnapshot& snapshot) {
   detail::File file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT),
                     "cannot create the result file");
@@ -187,6 +230,7 @@ void write_file_contents(const std::string& path, const ResultSnapshot& snapshot
                 std::span(records).subspan(begin, count));
     begin += count;
   }
+  if (snapshot.clusters) write_clusters(studies.get(), snapshot, *snapshot.clusters);
   check(H5Fflush(root, H5F_SCOPE_GLOBAL), "H5Fflush");
   studies.reset();
   file.close("cannot finish writing the result file");
@@ -437,4 +481,51 @@ void silence_hdf5_errors() {
 }
 
 }  // namespace detail
+namespace {
+
+/// Collects the names of a group's members.
+herr_t collect_name(hid_t, const char* name, const H5L_info_t*, void* names) {
+  static_cast<std::vector<std::string>*>(names)->emplace_back(name);
+  return 0;
+}
+
+}  // namespace
+
+std::map<std::size_t, std::vector<float>> read_clusters(const std::string& path,
+                                                        const study::StudyFile& file) {
+  detail::silence_hdf5_errors();
+  std::map<std::size_t, std::vector<float>> clusters;
+  detail::File h5(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT),
+                  "cannot open the result file");
+  std::size_t first_task = 0;  // global index of the study's task 0
+  for (const auto& spec : file.studies) {
+    const std::string group_path = "studies/" + spec.name + "/clusters";
+    const auto count = static_cast<std::size_t>(spec.task_count());
+    if (H5Lexists(h5.get(), "studies", H5P_DEFAULT) > 0 &&
+        H5Lexists(h5.get(), ("studies/" + spec.name).c_str(), H5P_DEFAULT) > 0 &&
+        H5Lexists(h5.get(), group_path.c_str(), H5P_DEFAULT) > 0) {
+      detail::Group group(H5Gopen2(h5.get(), group_path.c_str(), H5P_DEFAULT), "H5Gopen2");
+      std::vector<std::string> names;
+      check(H5Literate(group.get(), H5_INDEX_NAME, H5_ITER_NATIVE, nullptr, collect_name, &names),
+            "H5Literate");
+      for (const auto& name : names) {
+        const std::size_t task_id = std::stoul(name);
+        if (task_id >= count) continue;
+        detail::Dataset data(H5Dopen2(group.get(), name.c_str(), H5P_DEFAULT), "H5Dopen2");
+        detail::Dataspace space(H5Dget_space(data.get()), "H5Dget_space");
+        const auto elements = H5Sget_simple_extent_npoints(space.get());
+        std::vector<float> positions(static_cast<std::size_t>(std::max<hssize_t>(0, elements)));
+        if (!positions.empty()) {
+          check(H5Dread(data.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                        positions.data()),
+                "H5Dread");
+        }
+        clusters[first_task + task_id] = std::move(positions);
+      }
+    }
+    first_task += count;
+  }
+  return clusters;
+}
+
 }  // namespace fracstudy::io

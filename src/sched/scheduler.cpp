@@ -52,6 +52,8 @@ Scheduler::Scheduler(std::vector<std::size_t> study_of_task, std::vector<TaskRec
     });
     queue_.assign(order.begin(), order.end());
   }
+  for (const std::size_t task : queue_)
+    counts_[study_of_task_[task]].unfinished_cost += cost_of(task);
 }
 
 void Scheduler::recover_interrupted(TaskRecord& record) const {
@@ -204,10 +206,10 @@ std::vector<Assignment> Scheduler::next_chunk(int worker, double now_s) {
   return chunk;
 }
 
-void Scheduler::record(int worker, const Outcome& outcome, double now_s) {
+bool Scheduler::record(int worker, const Outcome& outcome, double now_s) {
   const std::size_t task = outcome.task;
   // A stale report (the task was released, or handed elsewhere) changes nothing.
-  if (task >= running_worker_.size() || running_worker_[task] != worker) return;
+  if (task >= running_worker_.size() || running_worker_[task] != worker) return false;
   running_worker_[task] = kNotRunning;
   TaskRecord& record = records_[task];
   record.wall_time_s = outcome.wall_time_s;
@@ -220,7 +222,7 @@ void Scheduler::record(int worker, const Outcome& outcome, double now_s) {
     completed_cost_ += cost_of(task);
     move_status(task, TaskStatus::Completed);
     task_ended(task, now_s);
-    return;
+    return true;
   }
   append_failure(record, outcome.error);
   if (retries_used(task) <= options_.max_retries) {
@@ -228,15 +230,19 @@ void Scheduler::record(int worker, const Outcome& outcome, double now_s) {
                                     options_.retry_backoff_s * std::pow(2.0, record.attempts - 1));
     move_status(task, TaskStatus::Pending);
     retries_.push_back(DelayedRetry{task, worker, now_s + backoff});
-    return;
+    return true;
   }
   move_status(task, TaskStatus::Failed);
   task_ended(task, now_s);
+  return true;
 }
 
 void Scheduler::task_ended(std::size_t task, double now_s) {
   --unfinished_;
   StudyCounts& counts = counts_[study_of_task_[task]];
+  ++counts.ended_this_run;
+  counts.ended_cost += cost_of(task);
+  counts.unfinished_cost -= cost_of(task);
   if (counts.ended()) counts.ended_s = now_s;
 }
 

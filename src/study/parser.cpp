@@ -24,8 +24,9 @@ using kernels::parameters_of;
 using kernels::rule_of;
 
 const std::vector<std::string> kTopKeys = {"output", "seed", "execution", "studies"};
-const std::vector<std::string> kExecutionKeys = {"chunk_size", "max_retries", "task_time_limit_s",
-                                                 "checkpoint_interval_s", "isolation"};
+const std::vector<std::string> kExecutionKeys = {"chunk_size",        "max_retries",
+                                                 "task_time_limit_s", "checkpoint_interval_s",
+                                                 "isolation",         "save_clusters"};
 const std::vector<std::string> kStudyKeys = {
     "name",  "algorithm", "base_parameters", "variable_parameter", "values",
     "range", "grid",      "repetitions"};
@@ -150,6 +151,20 @@ class Validator {
              "must be 'process' (crash- and hang-proof) or 'none', got " + scalar_text(isolation));
       }
       options.isolate_tasks = value == "process";
+    }
+    if (const auto save = node["save_clusters"]) {
+      const std::string value = save.IsScalar() ? save.Scalar() : "";
+      if (value == "none") {
+        options.save_clusters = SaveClusters::None;
+      } else if (value == "first") {
+        options.save_clusters = SaveClusters::First;
+      } else if (value == "all") {
+        options.save_clusters = SaveClusters::All;
+      } else {
+        fail(save, "execution.save_clusters",
+             "must be 'none', 'first' (one cluster per parameter point) or 'all', got " +
+                 scalar_text(save));
+      }
     }
     return options;
   }

@@ -286,3 +286,29 @@ TEST(Scheduler, PredictedTimeCapsAutomaticChunks) {
   s.record(1, success(s.next_chunk(1, 0)[0].task, 0.02), 0);  // 0.01 s per unit
   EXPECT_EQ(s.current_chunk_size(), 100);  // 100 tasks of 0.01 s = 1 s (guided: 249)
 }
+
+TEST(Scheduler, CountsTheEstimatedCostLeftSoTheEtaWeighsBigTasksMore) {
+  // Two cheap tasks and one 100 times dearer: after the cheap ones, 98 % of the work is
+  // left although two thirds of the tasks are done.
+  SchedulerOptions options;
+  options.task_cost = {1, 1, 100};
+  Scheduler scheduler({0, 0, 0}, std::vector<TaskRecord>(3), 1, options);
+  EXPECT_DOUBLE_EQ(scheduler.counts(0).unfinished_cost, 102);
+  const auto first = scheduler.next_chunk(1, 0);  // longest first: the dear one
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].task, 2u);
+  for (int round = 0; round < 2; ++round) {
+    auto chunk = scheduler.next_chunk(2, 1);
+    ASSERT_FALSE(chunk.empty());
+    for (const auto& a : chunk) {
+      Outcome outcome;
+      outcome.task = a.task;
+      outcome.succeeded = true;
+      scheduler.record(2, outcome, 2);
+    }
+  }
+  const auto counts = scheduler.counts(0);
+  EXPECT_EQ(counts.ended_this_run, 2);
+  EXPECT_DOUBLE_EQ(counts.ended_cost, 2);
+  EXPECT_DOUBLE_EQ(counts.unfinished_cost, 100);
+}

@@ -18,6 +18,10 @@ class ProgressObserver {
   /// Called at least every checkpoint interval while results come in, and once at the
   /// end with `final` set.
   virtual void checkpoint(sched::Scheduler& scheduler, bool final) = 0;
+  /// Called on every turn of the loop (at least about once a second): for live progress.
+  virtual void tick(const sched::Scheduler& /*scheduler*/) {}
+  /// A recorded outcome carried a cluster's positions to keep.
+  virtual void keep_cluster(std::size_t /*task*/, std::vector<float> /*positions*/) {}
 };
 
 /// Timing of the loops, and how a run is asked to stop early.

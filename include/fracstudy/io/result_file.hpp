@@ -4,6 +4,7 @@
 /// a complete file.
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,9 @@ struct ResultSnapshot {
   std::uint64_t coordinator_messages = 0;  ///< messages rank 0 received so far
   int relay_ranks = 0;           ///< ranks that relayed work (sub-coordinators), not computing
   std::uint64_t generation = 0;  ///< which journal belongs to this file (see journal.hpp)
+  /// Clusters to write as /studies/NAME/clusters/TASK_ID: global task index -> particle
+  /// centres (n x dimension, row-major). Every rewrite writes all of them.
+  const std::map<std::size_t, std::vector<float>>* clusters = nullptr;
 };
 
 /// Writes the whole file atomically: `path`.tmp, fsync, rename over `path`.
@@ -75,6 +79,11 @@ ResultData read_result_file(const std::string& path);
 /// Reads only the attributes and the summary tables (no task rows, no journal): cheap for
 /// a million-task file whose run has ended.
 ResultData read_result_summaries(const std::string& path);
+
+/// The saved clusters of a result file written from `file` (for resuming): global task
+/// index -> particle centres.
+std::map<std::size_t, std::vector<float>> read_clusters(const std::string& path,
+                                                        const study::StudyFile& file);
 
 /// The task records of a study as read back, in task_id order (for resuming).
 std::vector<study::TaskRecord> records_of(const StudyData& study);

@@ -55,6 +55,9 @@ struct Outcome {
   double df = study::kNoValue;
   double rg = study::kNoValue;
   double kf = study::kNoValue;
+  /// The cluster's particle centres (n x dimension, row-major) when the study keeps it
+  /// (`execution.save_clusters`); empty otherwise.
+  std::vector<float> positions;
 };
 
 /// Task counts of one study.
@@ -62,6 +65,9 @@ struct StudyCounts {
   std::int64_t total = 0, pending = 0, running = 0, completed = 0, failed = 0;
   std::optional<double> started_s;  ///< when its first task was handed out in this run
   std::optional<double> ended_s;    ///< when its last task ended in this run
+  std::int64_t ended_this_run = 0;  ///< tasks that ended (completed or failed) in this run
+  double ended_cost = 0;            ///< their summed estimated cost
+  double unfinished_cost = 0;       ///< estimated cost of the tasks still to end
   bool ended() const { return pending == 0 && running == 0; }
 };
 
@@ -76,8 +82,9 @@ class Scheduler {
   /// The next chunk for `worker` at time `now_s`; empty when nothing is ready now.
   std::vector<Assignment> next_chunk(int worker, double now_s);
 
-  /// Records the outcome of an attempt that `worker` ran.
-  void record(int worker, const Outcome& outcome, double now_s);
+  /// Records the outcome of an attempt that `worker` ran; false when it was stale (the
+  /// task had been released or handed elsewhere) and changed nothing.
+  bool record(int worker, const Outcome& outcome, double now_s);
 
   /// Returns the tasks `worker` still runs to the queue without using up a retry (the
   /// worker was stopped or lost, which is not the tasks' fault).

@@ -13,6 +13,13 @@ using kernels::Algorithm;
 using kernels::Parameter;
 using kernels::SimulationParameters;
 
+/// Which clusters' particle positions the result file keeps (`execution.save_clusters`).
+enum class SaveClusters {
+  None,   ///< none
+  First,  ///< the first repetition of each parameter point
+  All,    ///< every task's
+};
+
 /// The `execution` section: how the coordinator runs the tasks.
 struct ExecutionOptions {
   std::optional<std::int64_t> chunk_size;  ///< tasks per request; nullopt = chosen automatically
@@ -20,6 +27,7 @@ struct ExecutionOptions {
   double task_time_limit_s = 0;            ///< per attempt; 0 = no limit
   double checkpoint_interval_s = 10;       ///< longest time a finished result waits for disk
   bool isolate_tasks = true;  ///< run attempts in a child process (`isolation: process`)
+  SaveClusters save_clusters = SaveClusters::First;  ///< positions kept in the result file
 };
 
 /// One study: a model, fixed parameters, and the parameter points to run.
