@@ -79,6 +79,11 @@ class TempDirTest(unittest.TestCase):
     def tearDown(self):
         self.tmp.cleanup()
 
+    def write(self, name, content):
+        path = self.dir / name
+        path.write_text(content)
+        return path
+
     def study(self, chunk="auto", text_=STUDY):
         path = self.dir / f"study_{chunk}.yaml"
         path.write_text(text_.replace("CHUNK", str(chunk)))

@@ -5,7 +5,6 @@ Run by ctest with Debian's /usr/bin/python3 (h5py, matplotlib). Environment: FRA
 FRACSTUDY_PLOT (the plot script), MPIEXEC. Select a group with its class name.
 """
 import os
-import re
 import shlex
 import subprocess
 import sys
@@ -16,11 +15,9 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-BIN = os.environ["FRACSTUDY_BIN"]
+from fracstudy_e2e import BIN, MPIEXEC, MPI_ENV, TempDirTest, run
+
 PLOT = os.environ["FRACSTUDY_PLOT"]
-MPIEXEC = os.environ.get("MPIEXEC", "mpirun")
-MPI_ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-               OMPI_MCA_mpi_yield_when_idle="1", OMPI_MCA_rmaps_base_oversubscribe="1")
 
 # About 4-5 s on one core: long enough for several progress updates.
 SLOW = """\
@@ -75,29 +72,7 @@ studies:
 ESCAPE = "\x1b["
 
 
-def run(args, ranks=None, **kwargs):
-    command = [BIN] + args
-    if ranks is not None:
-        command = [MPIEXEC, "-n", str(ranks)] + command
-    return subprocess.run(command, capture_output=True, text=True, env=MPI_ENV, timeout=600,
-                          **kwargs)
-
-
-class TempDir(unittest.TestCase):
-    def setUp(self):
-        self.tmp = tempfile.TemporaryDirectory()
-        self.dir = Path(self.tmp.name)
-
-    def tearDown(self):
-        self.tmp.cleanup()
-
-    def write(self, name, content):
-        path = self.dir / name
-        path.write_text(content)
-        return path
-
-
-class Progress(TempDir):
+class Progress(TempDirTest):
     def test_live_lines_are_redrawn_in_place_on_a_terminal(self):
         self.check_live_lines(launcher="")
 
@@ -163,7 +138,7 @@ def png_pixels(path):
     return matplotlib.image.imread(str(path))
 
 
-class Plots(TempDir):
+class Plots(TempDirTest):
     @classmethod
     def setUpClass(cls):
         cls.shared = tempfile.TemporaryDirectory()
@@ -220,7 +195,7 @@ class Plots(TempDir):
         self.assertIn("bogus.h5", proc.stderr)
 
 
-class Clusters(TempDir):
+class Clusters(TempDirTest):
     def cluster_study(self, save):
         return KINDS.replace("save_clusters: first", f"save_clusters: {save}")
 
