@@ -91,13 +91,22 @@ std::string ProgressReporter::eta_text(std::optional<double> seconds) {
 }
 
 std::string ProgressReporter::study_line(const std::string& name, const sched::StudyCounts& counts,
-                                         double elapsed_s, std::size_t name_width) {
+                                         double elapsed_s, std::size_t name_width, bool with_bar) {
   const std::int64_t done = counts.completed + counts.failed;
   const int percent = counts.total > 0 ? static_cast<int>(100 * done / counts.total) : 100;
-  char text[256];
-  std::snprintf(text, sizeof text, "%-*s  %lld/%lld (%d%%)  %lld failed  %lld running  %s  ETA %s",
+  std::string bar;
+  if (with_bar) {
+    constexpr int kWidth = 20;
+    const int filled = percent * kWidth / 100;
+    bar = " ";
+    for (int i = 0; i < kWidth; ++i)
+      bar += i < filled ? "\u2588" : "\u2591";  // full block, light shade
+  }
+  char text[512];
+  std::snprintf(text, sizeof text,
+                "%-*s  %lld/%lld (%d%%)%s  %lld failed  %lld running  %s  ETA %s",
                 static_cast<int>(name_width), name.c_str(), static_cast<long long>(done),
-                static_cast<long long>(counts.total), percent,
+                static_cast<long long>(counts.total), percent, bar.c_str(),
                 static_cast<long long>(counts.failed), static_cast<long long>(counts.running),
                 tasks_per_second(counts, elapsed_s).c_str(),
                 counts.ended() ? "done" : eta_text(seconds_left(counts, elapsed_s)).c_str());
@@ -126,8 +135,8 @@ void ProgressReporter::draw_live(const sched::Scheduler& scheduler) {
   // Back to the first line drawn last time, then each line cleared and redrawn.
   if (drawn_) out_ << "\x1b[" << names_.size() << "A";
   for (std::size_t s = 0; s < names_.size(); ++s) {
-    out_ << "\r\x1b[2K" << study_line(names_[s], scheduler.counts(s), elapsed_s(), name_width_)
-         << "\n";
+    out_ << "\r\x1b[2K"
+         << study_line(names_[s], scheduler.counts(s), elapsed_s(), name_width_, true) << "\n";
   }
   drawn_ = true;
 }

@@ -27,9 +27,9 @@ class ProgressReporter {
   void update(const sched::Scheduler& scheduler, bool final = false);
 
   /// One study's line, e.g. "dla_sweep  45/100 (45%)  2 failed  4 running  3.2 tasks/s
-  /// ETA 1m 12s" (exposed for tests).
+  /// ETA 1m 12s", with a bar after the percentage on a terminal.
   static std::string study_line(const std::string& name, const sched::StudyCounts& counts,
-                                double elapsed_s, std::size_t name_width);
+                                double elapsed_s, std::size_t name_width, bool with_bar = false);
   /// The ETA of `seconds` as "1h 02m", "3m 12s", "45s"; "-" when unknown.
   static std::string eta_text(std::optional<double> seconds);
 

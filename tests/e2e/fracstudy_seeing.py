@@ -90,12 +90,12 @@ class Progress(TempDirTest):
         proc = subprocess.run(["script", "-qec", command, str(typescript)], capture_output=True,
                               text=True, env=MPI_ENV, timeout=600)
         self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
-        screen = typescript.read_text(errors="replace")
+        screen = typescript.read_text(encoding="utf-8", errors="replace")
         redraws = screen.count(f"{ESCAPE}2A")  # back up over the two study lines
         self.assertGreaterEqual(redraws, 2, screen[-2000:])
         # One line per study, with counts, rate and ETA; the last state says done.
-        self.assertRegex(screen, r"slow_dla\s+\d+/24 \(\d+%\)\s+\d+ failed\s+\d+ running\s+\S+ tasks/s\s+ETA")
-        self.assertRegex(screen, r"quick_eden\s+20/20 \(100%\).*ETA done")
+        self.assertRegex(screen, r"slow_dla\s+\d+/24 \(\d+%\) [█░]{20}\s+\d+ failed\s+\d+ running\s+\S+ tasks/s\s+ETA")
+        self.assertRegex(screen, r"quick_eden\s+20/20 \(100%\) █{20}.*ETA done")
         self.assertNotIn("fracstudy: progress", screen)  # no plain lines on a terminal
 
     def test_plain_lines_at_the_interval_in_a_pipe(self):
