@@ -24,4 +24,4 @@ $py "$here/workloads.py" rate --tasks 100000 --chunk 1 --ranks 33,65,129 --relay
   --repeats 3 --checkpoint 3600 --isolation none
 # Efficiency with enough tasks per worker that the tail does not dominate.
 $py "$here/workloads.py" equal10ms --tasks 6000 --ranks 3 --repeats 2
-$py "$here/workloads.py" equal1s --tasks 100 --ranks 3 --repeats 1
+$py "$here/workloads.py" equal1s --tasks 300 --ranks 3 --repeats 1
