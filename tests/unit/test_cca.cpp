@@ -14,6 +14,8 @@
 
 using namespace fracstudy::kernels;
 using detail::Vec;
+using fracstudy::testing::expect_identical;
+using fracstudy::testing::expect_particle_count;
 
 using fracstudy::testing::Estimate;
 using fracstudy::testing::estimate;
@@ -60,10 +62,7 @@ TEST(Cca, SameSeedGivesTheSameCluster) {
   for (int dimension : {2, 3}) {
     const auto a = simulate_cca(cca(dimension, 400), 17, Deadline::none());
     const auto b = simulate_cca(cca(dimension, 400), 17, Deadline::none());
-    EXPECT_EQ(a.positions, b.positions);
-    EXPECT_EQ(a.rg, b.rg);
-    EXPECT_EQ(a.df, b.df);
-    EXPECT_EQ(a.kf, b.kf);
+    expect_identical(a, b);
   }
 }
 
@@ -80,9 +79,7 @@ TEST(Cca, EndsWithEveryMonomerInOneCluster) {
   for (int dimension : {2, 3}) {
     for (std::int64_t n : {1, 2, 3, 10, 99, 100, 101, 777}) {
       const auto result = simulate_cca(cca(dimension, n), 5, Deadline::none());
-      EXPECT_EQ(result.n_particles, n);
-      EXPECT_EQ(result.positions.size(), static_cast<std::size_t>(n * dimension));
-      EXPECT_GE(result.rg, 0.0);
+      expect_particle_count(result, dimension, n);
     }
   }
 }

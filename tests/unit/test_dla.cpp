@@ -13,8 +13,10 @@
 
 using namespace fracstudy::kernels;
 using detail::Vec;
+using fracstudy::testing::expect_grown_by_contact;
+using fracstudy::testing::expect_identical;
+using fracstudy::testing::expect_particle_count;
 
-using fracstudy::testing::distance;
 using fracstudy::testing::Estimate;
 using fracstudy::testing::estimate;
 
@@ -38,10 +40,7 @@ TEST(Dla, SameSeedGivesTheSameCluster) {
   for (int dimension : {2, 3}) {
     const auto a = simulate_dla(dla(dimension, 500), 17, Deadline::none());
     const auto b = simulate_dla(dla(dimension, 500), 17, Deadline::none());
-    EXPECT_EQ(a.positions, b.positions);
-    EXPECT_EQ(a.rg, b.rg);
-    EXPECT_EQ(a.df, b.df);
-    EXPECT_EQ(a.kf, b.kf);
+    expect_identical(a, b);
   }
 }
 
@@ -58,9 +57,7 @@ TEST(Dla, HasExactlyTheRequestedParticles) {
   for (int dimension : {2, 3}) {
     for (std::int64_t n : {1, 2, 3, 10, 99, 100, 101, 777}) {
       const auto result = simulate_dla(dla(dimension, n), 5, Deadline::none());
-      EXPECT_EQ(result.n_particles, n);
-      EXPECT_EQ(result.positions.size(), static_cast<std::size_t>(n * dimension));
-      EXPECT_GE(result.rg, 0.0);
+      expect_particle_count(result, dimension, n);
     }
   }
 }
@@ -74,20 +71,7 @@ TEST(Dla, ParticlesNeverOverlapAndEachTouchesAnEarlierOne) {
     for (double sticking : {1.0, 0.3}) {
       const std::int64_t n = sticking == 1.0 ? 2000 : 600;
       const auto result = simulate_dla(dla(dimension, n, sticking, radius), 3, Deadline::none());
-      const auto count = static_cast<std::size_t>(n);
-      for (std::size_t k = 0; k < static_cast<std::size_t>(dimension); ++k) {
-        EXPECT_EQ(result.positions[k], 0.0) << "the seed sits at the origin";
-      }
-      for (std::size_t i = 1; i < count; ++i) {
-        double nearest_earlier = std::numeric_limits<double>::infinity();
-        for (std::size_t j = 0; j < count; ++j) {
-          if (j == i) continue;
-          const double d = distance(result.positions, dimension, i, j);
-          ASSERT_GE(d, 2 * radius - 1e-9) << "particles " << i << " and " << j << " overlap";
-          if (j < i) nearest_earlier = std::min(nearest_earlier, d);
-        }
-        ASSERT_LE(nearest_earlier, 2 * radius * (1 + 1e-6)) << "particle " << i << " floats";
-      }
+      expect_grown_by_contact(result, dimension, radius);
     }
   }
 }

@@ -8,10 +8,13 @@
 #include <utility>
 #include <vector>
 
+#include "../support/kernel_checks.hpp"
 #include "fracstudy/kernels/eden.hpp"
 #include "fracstudy/kernels/simulation.hpp"
 
 using namespace fracstudy::kernels;
+using fracstudy::testing::expect_identical;
+using fracstudy::testing::expect_particle_count;
 
 namespace {
 
@@ -55,10 +58,7 @@ TEST(Eden, SameSeedGivesTheSameCluster) {
   for (int dimension : {2, 3}) {
     const auto a = simulate_eden(eden(dimension, 3000), 17, Deadline::none());
     const auto b = simulate_eden(eden(dimension, 3000), 17, Deadline::none());
-    EXPECT_EQ(a.positions, b.positions);
-    EXPECT_EQ(a.rg, b.rg);
-    EXPECT_EQ(a.df, b.df);
-    EXPECT_EQ(a.kf, b.kf);
+    expect_identical(a, b);
   }
 }
 
@@ -74,9 +74,7 @@ TEST(Eden, HasExactlyTheRequestedParticles) {
   for (int dimension : {2, 3}) {
     for (std::int64_t n : {1, 2, 3, 10, 99, 100, 101, 777, 50000}) {
       const auto result = simulate_eden(eden(dimension, n), 5, Deadline::none());
-      EXPECT_EQ(result.n_particles, n);
-      EXPECT_EQ(result.positions.size(), static_cast<std::size_t>(n * dimension));
-      EXPECT_GE(result.rg, 0.0);
+      expect_particle_count(result, dimension, n);
     }
   }
 }
