@@ -144,6 +144,7 @@ void load_earlier_results(RunPlan& plan, const io::ResultData& data) {
     plan.earlier_runs.push_back(io::StudyRun{study::StudyStatus::Queued, earlier.created_at,
                                              earlier.started_at, earlier.completed_at});
   }
+  plan.continues_file = true;
 }
 
 /// Loads what an earlier run of the same study file saved, for --resume.
@@ -155,7 +156,6 @@ void load_resume_state(RunPlan& plan) {
                      "); --resume needs the same file, or use --force to start over");
   }
   load_earlier_results(plan, data);
-  plan.continues_file = true;
 }
 
 void add_run_options(CommandSpec& spec) {
@@ -171,27 +171,23 @@ void add_run_options(CommandSpec& spec) {
       "several nodes)");
 }
 
-void read_output_options(const po::variables_map& values, RunPlan& plan) {
+/// Reads what add_run_options declared into the plan, checking each value.
+void read_run_options(const po::variables_map& values, RunPlan& plan) {
+  plan.drain_grace_s = values["drain-grace"].as<double>();
+  if (!(plan.drain_grace_s >= 0)) {
+    throw InputError("--drain-grace: must be a number of seconds >= 0");
+  }
   plan.quiet = values.count("quiet") > 0;
   plan.progress_interval_s = values["progress-interval"].as<double>();
   if (!(plan.progress_interval_s > 0)) {
     throw InputError("--progress-interval: must be a number of seconds > 0");
   }
-}
-
-sched::RelayPolicy relay_policy(const po::variables_map& values) {
-  const auto text = values["relays"].as<std::string>();
-  const auto policy = sched::RelayPolicy::parse(text);
+  const auto relays = values["relays"].as<std::string>();
+  const auto policy = sched::RelayPolicy::parse(relays);
   if (!policy) {
-    throw InputError("--relays: '" + text + "' is not none, node, auto or a group size >= 2");
+    throw InputError("--relays: '" + relays + "' is not none, node, auto or a group size >= 2");
   }
-  return *policy;
-}
-
-double drain_grace(const po::variables_map& values) {
-  const double grace = values["drain-grace"].as<double>();
-  if (!(grace >= 0)) throw InputError("--drain-grace: must be a number of seconds >= 0");
-  return grace;
+  plan.relays = *policy;
 }
 
 /// Parses `run`'s command line and checks everything on rank 0; nullopt after --help.
@@ -217,9 +213,7 @@ std::optional<RunPlan> prepare_run(const std::vector<std::string>& args) {
   const auto values = parse_command(args, spec);
   if (!values) return std::nullopt;
   RunPlan plan;
-  plan.drain_grace_s = drain_grace(*values);
-  plan.relays = relay_policy(*values);
-  read_output_options(*values, plan);
+  read_run_options(*values, plan);
   plan.file = study::load_study_file((*values)["study"].as<std::string>());
   const bool resume = values->count("resume") > 0, force = values->count("force") > 0;
   if (resume && force) throw InputError("use either --resume or --force, not both");
@@ -251,14 +245,11 @@ std::optional<RunPlan> prepare_retry(const std::vector<std::string>& args) {
   const auto values = parse_command(args, spec);
   if (!values) return std::nullopt;
   RunPlan plan;
-  plan.drain_grace_s = drain_grace(*values);
-  plan.relays = relay_policy(*values);
-  read_output_options(*values, plan);
+  read_run_options(*values, plan);
   plan.output = (*values)["file"].as<std::string>();
   const auto data = io::read_result_file(plan.output);
   plan.file = study::parse_study_text(data.study_yaml, data.study_path);
   load_earlier_results(plan, data);
-  plan.continues_file = true;
   for (auto& record : plan.records) {
     if (record.status != study::TaskStatus::Failed) continue;
     record.status = study::TaskStatus::Pending;
