@@ -112,8 +112,7 @@ class Relay {
     if (tag != Tag::WorkRequest && tag != Tag::Results && tag != Tag::Stopped) {
       throw std::runtime_error("relay got an unexpected message from a worker");
     }
-    const auto outcomes = decode_outcomes(message.payload);
-    for (auto outcome : outcomes) {
+    for (auto& outcome : decode_outcomes(message.payload)) {  // moved: positions can be large
       if (outcome.rank < 0) outcome.rank = message.source;
       unsent_.push_back(std::move(outcome));
     }
