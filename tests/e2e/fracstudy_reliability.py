@@ -15,7 +15,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from fracstudy_e2e import MPI_ENV, MPIEXEC, BIN, digest, run, text
+from fracstudy_e2e import MPI_ENV, MPIEXEC, BIN, TempDirTest, digest, run, text
 
 FAULT_BIN = os.environ["FRACSTUDY_FAULT_BIN"]
 
@@ -84,19 +84,7 @@ def wait_for_completed(path, study, at_least, timeout=60):
     raise AssertionError(f"{path} never reached {at_least} completed tasks")
 
 
-class Reliability(unittest.TestCase):
-    def setUp(self):
-        self.tmp = tempfile.TemporaryDirectory()
-        self.dir = Path(self.tmp.name)
-
-    def tearDown(self):
-        self.tmp.cleanup()
-
-    def write(self, name, content):
-        path = self.dir / name
-        path.write_text(content)
-        return path
-
+class Reliability(TempDirTest):
     def clean_run(self, study, name):
         out = self.dir / f"clean_{name}.h5"
         proc = run(["run", str(study), "-o", str(out)], ranks=3)
@@ -278,17 +266,12 @@ class OutputLock(unittest.TestCase):
             self.assertFalse((Path(tmp) / "out.h5").exists())
 
 
-class BadResultFiles(unittest.TestCase):
+class BadResultFiles(TempDirTest):
     """Bad result files and flags: exit 2, one line, nothing created or changed."""
 
     def setUp(self):
-        self.tmp = tempfile.TemporaryDirectory()
-        self.dir = Path(self.tmp.name)
-        self.study = self.dir / "s.yaml"
-        self.study.write_text(FAULT_STUDY)
-
-    def tearDown(self):
-        self.tmp.cleanup()
+        super().setUp()
+        self.study_file = self.write("s.yaml", FAULT_STUDY)
 
     def test_table(self):
         text_file = self.dir / "notes.h5"
@@ -298,7 +281,7 @@ class BadResultFiles(unittest.TestCase):
             f["x"] = [1]
         truncated = self.dir / "truncated.h5"
         good = self.dir / "good.h5"
-        self.assertEqual(run(["run", str(self.study), "-o", str(good)]).returncode, 0)
+        self.assertEqual(run(["run", str(self.study_file), "-o", str(good)]).returncode, 0)
         truncated.write_bytes(good.read_bytes()[:2048])
         other = self.dir / "other.yaml"
         other.write_text(FAULT_STUDY.replace("seed: 5", "seed: 6"))
@@ -310,14 +293,14 @@ class BadResultFiles(unittest.TestCase):
             (["export", str(foreign)], "not a fracstudy result file"),
             (["retry", str(text_file)], "not an HDF5 file"),
             (["retry", str(self.dir / "missing.h5")], "no such file"),
-            (["run", str(self.study), "-o", str(foreign), "--resume"], "not a fracstudy result file"),
-            (["run", str(self.study), "-o", str(truncated), "--resume"], "result file"),
+            (["run", str(self.study_file), "-o", str(foreign), "--resume"], "not a fracstudy result file"),
+            (["run", str(self.study_file), "-o", str(truncated), "--resume"], "result file"),
             (["run", str(other), "-o", str(good), "--resume"], "line 1 was 'seed: 5', now 'seed: 6'"),
-            (["run", str(self.study), "-o", str(good)], "already exists"),
-            (["run", str(self.study), "-o", str(good), "--resume", "--force"], "either --resume or --force"),
-            (["run", str(self.study), "-o", "/proc/fracstudy/out.h5"], "cannot write the result file"),
-            (["run", str(self.study), "--drain-grace", "-1"], "--drain-grace"),
-            (["run", str(self.study), "--frobnicate"], "unrecognised option"),
+            (["run", str(self.study_file), "-o", str(good)], "already exists"),
+            (["run", str(self.study_file), "-o", str(good), "--resume", "--force"], "either --resume or --force"),
+            (["run", str(self.study_file), "-o", "/proc/fracstudy/out.h5"], "cannot write the result file"),
+            (["run", str(self.study_file), "--drain-grace", "-1"], "--drain-grace"),
+            (["run", str(self.study_file), "--frobnicate"], "unrecognised option"),
             (["export", str(good), "--table", "points"], "tasks or summary"),
             (["export", str(good), "--study", "nope"], "no study named 'nope'"),
         ]
