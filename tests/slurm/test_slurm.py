@@ -178,7 +178,9 @@ class ToolsOnSlurm(unittest.TestCase):
                      == "COMPLETED", 180, "the study to complete")
             results = tool("get_study_results", {"study_id": "agent"})["results"]
             self.assertEqual([row["n_samples"] for row in results], [2, 2])
-            self.assertEqual(job_state(launch["job_id"]), "")
+            # The file says COMPLETED at the final checkpoint; the job then still prints its
+            # summary and finalizes MPI before it leaves the queue.
+            wait_for(lambda: job_state(launch["job_id"]) == "", 30, "the job to leave the queue")
 
 
 if __name__ == "__main__":
