@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
         "{\"algorithm\": \"%s\", \"dimension\": %d, \"n_particles\": %lld, \"seed\": %llu, "
         "\"cpu_s\": %.3f, \"peak_rss_mib\": %.1f, \"df\": %.4f}\n",
         argv[1], parameters.dimension, static_cast<long long>(parameters.n_particles),
-        static_cast<unsigned long long>(seed), seconds, peak_memory_mib(), result.df);
+        static_cast<unsigned long long>(seed), seconds, peak_memory_mib(), result.fit.df);
   } catch (const std::exception& error) {
     std::fprintf(stderr, "%s\n", error.what());
     return 2;

@@ -1,5 +1,7 @@
 #include "report.hpp"
 
+#include "fracstudy/kernels/metrics.hpp"
+#include "fracstudy/study/statistics.hpp"
 #include "fracstudy/tools/status.hpp"
 
 #include <cmath>
@@ -46,6 +48,26 @@ std::vector<std::size_t> varied_columns(const Table& summary) {
   return varied;
 }
 
+constexpr std::size_t kMetricWidth = 22;
+
+/// A metric the printed summary shows, and its mean and sem columns.
+struct ShownMetric {
+  const kernels::MetricDefinition* definition;
+  std::size_t mean, sem;
+};
+
+/// The metrics with a summary format whose mean and sem the summary table holds.
+std::vector<ShownMetric> shown_metrics(const Table& summary) {
+  std::vector<ShownMetric> shown;
+  for (const auto& metric : kernels::kMetrics) {
+    if (metric.summary_format.empty()) continue;
+    const auto mean = summary.find(study::statistic_column("mean", metric));
+    const auto sem = summary.find(study::statistic_column("sem", metric));
+    if (mean && sem) shown.push_back({&metric, *mean, *sem});
+  }
+  return shown;
+}
+
 }  // namespace
 
 void print_summaries(std::ostream& out, const io::ResultData& data) {
@@ -55,21 +77,27 @@ void print_summaries(std::ostream& out, const io::ResultData& data) {
         << " failed\n";
     const Table& summary = study.summary;
     const auto varied = varied_columns(summary);
-    const std::size_t n = *summary.find("n_samples"), mean_df = *summary.find("mean_df"),
-                      sem_df = *summary.find("sem_df"), mean_rg = *summary.find("mean_rg"),
-                      sem_rg = *summary.find("sem_rg");
+    const auto shown = shown_metrics(summary);
+    const std::size_t n = *summary.find("n_samples");
     std::string header;
     for (std::size_t c : varied)
       header += pad(summary.columns[c].name, 22);
-    out << header << pad("n", 6) << pad("mean_df ± sem", 20) << pad("mean_rg ± sem", 24) << "\n";
+    header += pad("n", 6);
+    for (const auto& metric : shown)
+      header += pad("mean_" + std::string(metric.definition->name) + " ± sem", kMetricWidth);
+    out << header << "\n";
     for (const auto& row : summary.rows) {
       std::string line;
       for (std::size_t c : varied)
         line += pad(Table::text(row[c]), 22);
-      out << line << pad(Table::text(row[n]), 6)
-          << pad(mean_pm_sem(Table::number(row[mean_df]), Table::number(row[sem_df]), "%.3f"), 20)
-          << pad(mean_pm_sem(Table::number(row[mean_rg]), Table::number(row[sem_rg]), "%.4g"), 24)
-          << "\n";
+      line += pad(Table::text(row[n]), 6);
+      for (const auto& metric : shown) {
+        const std::string format(metric.definition->summary_format);
+        line += pad(mean_pm_sem(Table::number(row[metric.mean]), Table::number(row[metric.sem]),
+                                format.c_str()),
+                    kMetricWidth);
+      }
+      out << line << "\n";
     }
   }
 }

@@ -6,8 +6,10 @@
 
 #include "commands.hpp"
 #include "fracstudy/io/cluster_file.hpp"
+#include "fracstudy/kernels/metrics.hpp"
 #include "fracstudy/kernels/simulation.hpp"
 #include "fracstudy/study/errors.hpp"
+#include "fracstudy/tools/status.hpp"
 #include "options.hpp"
 
 namespace fracstudy::cli {
@@ -19,10 +21,6 @@ std::string flag_of(kernels::Parameter parameter) {
   for (char& c : flag)
     c = c == '_' ? '-' : c;
   return flag;
-}
-
-nlohmann::json number_or_null(double value) {
-  return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(nullptr);
 }
 
 }  // namespace
@@ -95,13 +93,11 @@ int simulate_command(const std::vector<std::string>& args) {
   nlohmann::json out = {{"algorithm", name},
                         {"parameters", used},
                         {"seed", seed},
-                        {"n_particles", result.n_particles},
-                        {"df", number_or_null(result.df)},
-                        {"rg", number_or_null(result.rg)},
-                        {"kf", number_or_null(result.kf)},
-                        {"fit_n_min", result.fit_n_min},
-                        {"fit_n_max", result.fit_n_max},
-                        {"wall_time_s", wall_time_s}};
+                        {"n_particles", result.n_particles}};
+  for (const auto& metric : kernels::kMetrics) {
+    out[std::string(metric.name)] = tools::metric_json(metric, metric.value_of(result));
+  }
+  out["wall_time_s"] = wall_time_s;
   if (!cluster_path.empty()) {
     io::write_cluster_file(cluster_path, *algorithm, parameters, seed, result);
     out["cluster_file"] = cluster_path;

@@ -26,6 +26,12 @@ class Writer {
     const auto* bytes = reinterpret_cast<const std::byte*>(values.data());
     buffer_.insert(buffer_.end(), bytes, bytes + values.size() * sizeof(float));
   }
+  /// The metrics with their count, so a reader never takes one metric for another.
+  void put_metrics(const kernels::MetricValues& metrics) {
+    put(static_cast<std::uint32_t>(kernels::kMetricCount));
+    for (double value : metrics)
+      put(value);
+  }
   std::vector<std::byte> take() { return std::move(buffer_); }
 
  private:
@@ -55,6 +61,14 @@ class Reader {
     std::memcpy(values.data(), buffer_.data() + offset_, values.size() * sizeof(float));
     offset_ += values.size() * sizeof(float);
   }
+  /// Metrics as put_metrics wrote them; any beyond this build's are skipped.
+  void get_metrics(kernels::MetricValues& metrics) {
+    const auto count = get<std::uint32_t>();
+    for (std::uint32_t i = 0; i < count; ++i) {
+      const auto value = get<double>();
+      if (i < kernels::kMetricCount) metrics[i] = value;
+    }
+  }
   std::string get_string() {
     const auto length = get<std::uint32_t>();
     need(length);
@@ -81,9 +95,7 @@ std::vector<std::byte> encode_outcomes(const std::vector<sched::Outcome>& outcom
     writer.put(static_cast<std::int32_t>(outcome.rank));
     writer.put(static_cast<std::uint8_t>(outcome.succeeded));
     writer.put(outcome.wall_time_s);
-    writer.put(outcome.df);
-    writer.put(outcome.rg);
-    writer.put(outcome.kf);
+    writer.put_metrics(outcome.metrics);
     writer.put_string(outcome.error);
     writer.put(static_cast<std::uint64_t>(outcome.positions.size()));
     writer.put_floats(outcome.positions);
@@ -99,9 +111,7 @@ std::vector<sched::Outcome> decode_outcomes(const std::vector<std::byte>& payloa
     outcome.rank = reader.get<std::int32_t>();
     outcome.succeeded = reader.get<std::uint8_t>() != 0;
     outcome.wall_time_s = reader.get<double>();
-    outcome.df = reader.get<double>();
-    outcome.rg = reader.get<double>();
-    outcome.kf = reader.get<double>();
+    reader.get_metrics(outcome.metrics);
     outcome.error = reader.get_string();
     outcome.positions.resize(reader.get_count(payload.size()));
     reader.get_floats(outcome.positions);

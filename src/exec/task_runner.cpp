@@ -3,6 +3,7 @@
 #include <chrono>
 #include <exception>
 
+#include "fracstudy/kernels/metrics.hpp"
 #include "fracstudy/kernels/simulation.hpp"
 
 namespace fracstudy::exec {
@@ -34,9 +35,7 @@ sched::Outcome TaskRunner::run(const sched::Assignment& assignment) const {
     const auto result =
         kernels::simulate(spec.algorithm, spec.points.at(task.point), task.seed, deadline);
     outcome.succeeded = true;
-    outcome.df = result.df;
-    outcome.rg = result.rg;
-    outcome.kf = result.kf;
+    outcome.metrics = kernels::MetricValues::of(result);
     if (keeps_cluster(file_.execution.save_clusters, task)) {
       outcome.positions.assign(result.positions.begin(), result.positions.end());
     }

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "fracstudy/kernels/metrics.hpp"
 #include "fracstudy/version.hpp"
 #include "hdf5_handle.hpp"
 #include "hdf5_table.hpp"
@@ -38,9 +39,9 @@ void write_cluster_file(const std::string& path, kernels::Algorithm algorithm,
                               kernels::get_parameter(parameters, p));
     }
     detail::write_attribute(root, "seed", seed);
-    detail::write_attribute(root, "df", result.df);
-    detail::write_attribute(root, "rg", result.rg);
-    detail::write_attribute(root, "kf", result.kf);
+    for (const auto& metric : kernels::kMetrics) {
+      detail::write_attribute(root, std::string(metric.name), metric.value_of(result));
+    }
     positions.reset();
     space.reset();
     file.close("cannot finish writing the cluster file");

@@ -14,7 +14,11 @@
 namespace fracstudy::io {
 namespace {
 
-constexpr char kMagic[4] = {'F', 'S', 'J', '1'};
+// Version 2 carries the metrics with their count (kernels/metrics.hpp); version 1, written
+// before the metric table, held df, rg and kf in fixed places. Both are read.
+constexpr char kMagic[4] = {'F', 'S', 'J', '2'};
+constexpr char kMagicVersion1[4] = {'F', 'S', 'J', '1'};
+constexpr std::size_t kVersion1Metrics = 3;  // df, rg, kf: the first three of kMetrics
 
 /// CRC-32 (IEEE 802.3), to tell a complete record from one a kill cut short.
 std::uint32_t crc32(const unsigned char* data, std::size_t size) {
@@ -54,26 +58,44 @@ std::string encode(std::size_t task, const study::TaskRecord& r) {
   put(payload, static_cast<std::int32_t>(r.attempts));
   put(payload, static_cast<std::int32_t>(r.worker_rank));
   put(payload, r.wall_time_s);
-  put(payload, r.df);
-  put(payload, r.rg);
-  put(payload, r.kf);
   put(payload, static_cast<std::int32_t>(r.interruptions));
+  put(payload, static_cast<std::uint32_t>(kernels::kMetricCount));
+  for (double value : r.metrics)
+    put(payload, value);
   put(payload, static_cast<std::uint32_t>(r.error.size()));
   payload += r.error;
   return payload;
 }
 
-bool decode(const std::string& payload, RecordUpdate& update) {
+/// Reads `count` metrics into `metrics`; those beyond this build's are skipped.
+bool get_metrics(const std::string& payload, std::size_t& at, std::size_t count,
+                 kernels::MetricValues& metrics) {
+  for (std::size_t i = 0; i < count; ++i) {
+    double value = 0;
+    if (!get(payload, at, value)) return false;
+    if (i < kernels::kMetricCount) metrics[i] = value;
+  }
+  return true;
+}
+
+bool decode(const std::string& payload, int version, RecordUpdate& update) {
   std::size_t at = 0;
   std::uint64_t task = 0;
   std::uint8_t status = 0;
   std::int32_t attempts = 0, worker = 0, interruptions = 0;
-  std::uint32_t error_size = 0;
+  std::uint32_t error_size = 0, metric_count = kVersion1Metrics;
   study::TaskRecord& r = update.second;
   if (!get(payload, at, task) || !get(payload, at, status) || !get(payload, at, attempts) ||
-      !get(payload, at, worker) || !get(payload, at, r.wall_time_s) || !get(payload, at, r.df) ||
-      !get(payload, at, r.rg) || !get(payload, at, r.kf) || !get(payload, at, interruptions) ||
-      !get(payload, at, error_size) || at + error_size != payload.size() || status > 3) {
+      !get(payload, at, worker) || !get(payload, at, r.wall_time_s)) {
+    return false;
+  }
+  const bool fields_read =
+      version == 1
+          ? get_metrics(payload, at, metric_count, r.metrics) && get(payload, at, interruptions)
+          : get(payload, at, interruptions) && get(payload, at, metric_count) &&
+                get_metrics(payload, at, metric_count, r.metrics);
+  if (!fields_read || !get(payload, at, error_size) || at + error_size != payload.size() ||
+      status > 3) {
     return false;
   }
   update.first = static_cast<std::size_t>(task);
@@ -144,8 +166,11 @@ std::vector<RecordUpdate> read_journal(const std::string& result_path, std::uint
   const std::string bytes((std::istreambuf_iterator<char>(in)), {});
   std::size_t at = sizeof kMagic;
   std::uint64_t file_generation = 0;
-  if (bytes.size() < sizeof kMagic || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0 ||
-      !get(bytes, at, file_generation) || file_generation != generation) {
+  if (bytes.size() < sizeof kMagic) return {};
+  const int version = std::memcmp(bytes.data(), kMagic, sizeof kMagic) == 0           ? 2
+                      : std::memcmp(bytes.data(), kMagicVersion1, sizeof kMagic) == 0 ? 1
+                                                                                      : 0;
+  if (version == 0 || !get(bytes, at, file_generation) || file_generation != generation) {
     return {};
   }
   std::vector<RecordUpdate> updates;
@@ -156,7 +181,7 @@ std::vector<RecordUpdate> read_journal(const std::string& result_path, std::uint
     get(bytes, at, crc);
     RecordUpdate update;
     if (crc != crc32(reinterpret_cast<const unsigned char*>(payload.data()), payload.size()) ||
-        !decode(payload, update)) {
+        !decode(payload, version, update)) {
       break;  // the tail of a write cut short: nothing after it is trusted
     }
     updates.push_back(std::move(update));

@@ -4,11 +4,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <optional>
 #include <stdexcept>
 
 #include "fracstudy/io/journal.hpp"
@@ -47,11 +49,12 @@ std::vector<Column> task_columns(const study::StudySpec& spec) {
                                  {"attempts", ColumnType::Int64},
                                  {"worker_rank", ColumnType::Int64},
                                  {"wall_time_s", ColumnType::Float64},
-                                 {"error", ColumnType::String},
-                                 {"df", ColumnType::Float64},
-                                 {"rg", ColumnType::Float64},
-                                 {"kf", ColumnType::Float64},
-                                 {"interruptions", ColumnType::Int64}});
+                                 {"error", ColumnType::String}});
+  // Every metric as float64, so a task without a value holds NaN, never 0.
+  for (const auto& metric : kernels::kMetrics) {
+    columns.push_back({std::string(metric.name), ColumnType::Float64});
+  }
+  columns.push_back({"interruptions", ColumnType::Int64});
   return columns;
 }
 
@@ -75,36 +78,55 @@ void write_tasks(hid_t group, const study::StudySpec& spec, std::span<const stud
         }
         row << study::name_of(record.status).data() << static_cast<std::int64_t>(record.attempts)
             << static_cast<std::int64_t>(record.worker_rank) << record.wall_time_s
-            << record.error.c_str() << record.df << record.rg << record.kf
-            << static_cast<std::int64_t>(record.interruptions);
+            << record.error.c_str();
+        for (double value : record.metrics)
+          row << value;
+        row << static_cast<std::int64_t>(record.interruptions);
       });
 }
 
-Table summary_table(const study::StudySpec& spec, std::span<const study::Task> tasks,
-                    std::span<const study::TaskRecord> records) {
+Table summary_table(const study::StudySpec& spec, std::span<const study::TaskRecord> records) {
   Table table;
   for (Parameter p : kernels::parameters_of(spec.algorithm)) {
     table.columns.push_back({std::string(kernels::name_of(p)), column_type_of(p)});
   }
-  table.columns.insert(table.columns.end(), {{"n_samples", ColumnType::Int64},
-                                             {"n_failed", ColumnType::Int64},
-                                             {"mean_df", ColumnType::Float64},
-                                             {"std_df", ColumnType::Float64},
-                                             {"sem_df", ColumnType::Float64},
-                                             {"mean_rg", ColumnType::Float64},
-                                             {"std_rg", ColumnType::Float64},
-                                             {"sem_rg", ColumnType::Float64},
-                                             {"mean_kf", ColumnType::Float64},
-                                             {"std_kf", ColumnType::Float64}});
-  for (const auto& summary : study::summarize(spec, tasks, records)) {
+  table.columns.insert(table.columns.end(),
+                       {{"n_samples", ColumnType::Int64}, {"n_failed", ColumnType::Int64}});
+  for (const auto& metric : kernels::kMetrics) {
+    for (const auto statistic : study::statistic_names(metric.aggregation)) {
+      table.columns.push_back({study::statistic_column(statistic, metric), ColumnType::Float64});
+    }
+  }
+  for (const auto& summary : study::summarize(spec, records)) {
     std::vector<Cell> row;
     for (Parameter p : kernels::parameters_of(spec.algorithm)) {
       row.push_back(cell_of(p, spec.points[summary.point]));
     }
-    row.insert(row.end(), {summary.n_samples, summary.n_failed, summary.df.mean, summary.df.std,
-                           summary.df.sem, summary.rg.mean, summary.rg.std, summary.rg.sem,
-                           summary.kf.mean, summary.kf.std});
+    row.insert(row.end(), {summary.n_samples, summary.n_failed});
+    for (const auto& statistics : summary.statistics) {
+      row.insert(row.end(), statistics.begin(), statistics.end());
+    }
     table.rows.push_back(std::move(row));
+  }
+  return table;
+}
+
+/// The metric definitions as a table (/metrics): what each metric column means.
+Table metrics_table() {
+  Table table;
+  table.columns = {{"name", ColumnType::String},
+                   {"unit", ColumnType::String},
+                   {"description", ColumnType::String},
+                   {"aggregation", ColumnType::String},
+                   {"statistics", ColumnType::String}};
+  for (const auto& metric : kernels::kMetrics) {
+    std::string statistics;
+    for (const auto statistic : study::statistic_names(metric.aggregation)) {
+      statistics += (statistics.empty() ? "" : ",") + std::string(statistic);
+    }
+    table.rows.push_back(
+        {std::string(metric.name), std::string(metric.unit), std::string(metric.description),
+         metric.aggregation == kernels::Aggregation::Moments ? "moments" : "range", statistics});
   }
   return table;
 }
@@ -135,7 +157,7 @@ void write_study(hid_t studies_group, const study::StudySpec& spec, const StudyR
   write_attribute(group.get(), "repetitions", static_cast<std::int64_t>(spec.repetitions));
   write_attribute(group.get(), "varied_parameters", varied);
   write_tasks(group.get(), spec, tasks, records);
-  detail::write_table(group.get(), "summary", summary_table(spec, tasks, records));
+  detail::write_table(group.get(), "summary", summary_table(spec, records));
 }
 
 /// Flushes a file's data to the disk, so a rename over the old file cannot leave an
@@ -176,9 +198,9 @@ void write_cluster(hid_t clusters, const study::StudySpec& spec, const study::Ta
   write_attribute(data.get(), "task_id", task.task_id);
   write_attribute(data.get(), "repetition", static_cast<std::int64_t>(task.repetition));
   write_attribute(data.get(), "seed", task.seed);
-  write_attribute(data.get(), "df", record.df);
-  write_attribute(data.get(), "rg", record.rg);
-  write_attribute(data.get(), "kf", record.kf);
+  for (std::size_t m = 0; m < kernels::kMetricCount; ++m) {
+    write_attribute(data.get(), std::string(kernels::kMetrics[m].name), record.metrics[m]);
+  }
 }
 
 void write_clusters(hid_t studies, const ResultSnapshot& snapshot,
@@ -214,6 +236,7 @@ void write_file_contents(const std::string& path, const ResultSnapshot& snapshot
                   static_cast<std::int64_t>(snapshot.coordinator_messages));
   write_attribute(root, "relay_ranks", static_cast<std::int64_t>(snapshot.relay_ranks));
   write_attribute(root, "journal_generation", snapshot.generation);
+  detail::write_table(root, "metrics", metrics_table());
   // Studies keep the study file's order (h5py lists them in creation order too).
   detail::PropertyList order(H5Pcreate(H5P_GROUP_CREATE), "H5Pcreate");
   check(H5Pset_link_creation_order(order.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED),
@@ -246,15 +269,14 @@ void set_row(Table& tasks, std::size_t row, const study::TaskRecord& record) {
   set("worker_rank", static_cast<std::int64_t>(record.worker_rank));
   set("wall_time_s", record.wall_time_s);
   set("error", record.error);
-  set("df", record.df);
-  set("rg", record.rg);
-  set("kf", record.kf);
+  for (std::size_t m = 0; m < kernels::kMetricCount; ++m) {
+    set(kernels::kMetrics[m].name.data(), record.metrics[m]);
+  }
   set("interruptions", static_cast<std::int64_t>(record.interruptions));
 }
 
 /// Counts, status and summary of a study whose task rows changed.
-void refresh_study(StudyData& study, const study::StudySpec& spec,
-                   std::span<const study::Task> tasks) {
+void refresh_study(StudyData& study, const study::StudySpec& spec) {
   const auto records = records_of(study);
   study.completed = study.failed = 0;
   bool ended = true;
@@ -267,7 +289,7 @@ void refresh_study(StudyData& study, const study::StudySpec& spec,
   study.status =
       std::string(ended ? study::name_of(study::final_status(study.completed, study.failed))
                         : study::name_of(study::StudyStatus::Running));
-  study.summary = summary_table(spec, tasks, records);
+  study.summary = summary_table(spec, records);
 }
 
 /// Applies the records the run journaled since the file's last full write.
@@ -286,11 +308,8 @@ void apply_journal(const std::string& path, ResultData& data) {
     touched[s] = true;
   }
   const auto file = study::parse_study_text(data.study_yaml, data.study_path);
-  const auto tasks = study::expand_tasks(file);
   for (std::size_t s = 0; s < data.studies.size() && s < file.studies.size(); ++s) {
-    if (!touched[s]) continue;
-    refresh_study(data.studies[s], file.studies[s],
-                  std::span(tasks).subspan(first_task[s], first_task[s + 1] - first_task[s]));
+    if (touched[s]) refresh_study(data.studies[s], file.studies[s]);
   }
   data.journal_records = updates.size();
 }
@@ -409,9 +428,14 @@ std::vector<study::TaskRecord> records_of(const StudyData& study) {
   };
   const std::size_t status = column("status"), attempts = column("attempts"),
                     worker = column("worker_rank"), wall = column("wall_time_s"),
-                    error = column("error"), df = column("df"), rg = column("rg"),
-                    kf = column("kf");
+                    error = column("error");
   const auto interruptions = table.find("interruptions");
+  // A file written before a metric existed has no column for it: NaN, as for any task
+  // without a value.
+  std::array<std::optional<std::size_t>, kernels::kMetricCount> metric_columns;
+  for (std::size_t m = 0; m < kernels::kMetricCount; ++m) {
+    metric_columns[m] = table.find(std::string(kernels::kMetrics[m].name));
+  }
   std::vector<study::TaskRecord> records(table.rows.size());
   for (std::size_t r = 0; r < table.rows.size(); ++r) {
     const auto& row = table.rows[r];
@@ -423,9 +447,9 @@ std::vector<study::TaskRecord> records_of(const StudyData& study) {
     record.worker_rank = static_cast<int>(Table::number(row[worker]));
     record.wall_time_s = Table::number(row[wall]);
     record.error = Table::text(row[error]);
-    record.df = Table::number(row[df]);
-    record.rg = Table::number(row[rg]);
-    record.kf = Table::number(row[kf]);
+    for (std::size_t m = 0; m < kernels::kMetricCount; ++m) {
+      if (metric_columns[m]) record.metrics[m] = Table::number(row[*metric_columns[m]]);
+    }
     record.interruptions = interruptions ? static_cast<int>(Table::number(row[*interruptions])) : 0;
   }
   return records;

@@ -730,10 +730,7 @@ SimulationResult aggregate_cca(const SimulationParameters& p, std::uint64_t seed
   }
   const PowerLawFit fit = fit_power_law_binned(box.population(), kFitMinSize,
                                                fit_max_size(p.n_particles), kFitBinsPerDecade);
-  result.df = fit.df;
-  result.kf = fit.kf;
-  result.fit_n_min = fit.n_min;
-  result.fit_n_max = fit.n_max;
+  result.fit = fit;
   return result;
 }
 

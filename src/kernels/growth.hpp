@@ -123,10 +123,7 @@ SimulationResult cluster_result(const std::vector<Vec<D>>& centres, double parti
   for (double& coordinate : result.positions) {
     coordinate *= particle_radius;
   }
-  result.df = fit.df;
-  result.kf = fit.kf;
-  result.fit_n_min = fit.n_min;
-  result.fit_n_max = fit.n_max;
+  result.fit = fit;
   return result;
 }
 

@@ -215,9 +215,7 @@ bool Scheduler::record(int worker, const Outcome& outcome, double now_s) {
   record.wall_time_s = outcome.wall_time_s;
   record.worker_rank = outcome.rank >= 0 ? outcome.rank : worker;
   if (outcome.succeeded) {
-    record.df = outcome.df;
-    record.rg = outcome.rg;
-    record.kf = outcome.kf;
+    record.metrics = outcome.metrics;
     completed_time_s_ += outcome.wall_time_s;
     completed_cost_ += cost_of(task);
     move_status(task, TaskStatus::Completed);

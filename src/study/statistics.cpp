@@ -1,8 +1,25 @@
 #include "fracstudy/study/statistics.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 namespace fracstudy::study {
+namespace {
+
+constexpr std::string_view kMomentNames[] = {"mean", "std", "sem"};
+constexpr std::string_view kRangeNames[] = {"min", "max"};
+
+std::vector<double> range_of(std::span<const double> values) {
+  std::vector<double> range = {kNoValue, kNoValue};
+  for (double v : values) {
+    if (!std::isfinite(v)) continue;
+    range[0] = std::isnan(range[0]) ? v : std::min(range[0], v);
+    range[1] = std::isnan(range[1]) ? v : std::max(range[1], v);
+  }
+  return range;
+}
+
+}  // namespace
 
 Moments moments(std::span<const double> values) {
   double sum = 0;
@@ -26,27 +43,53 @@ Moments moments(std::span<const double> values) {
   return result;
 }
 
-std::vector<PointSummary> summarize(const StudySpec& study, std::span<const Task> tasks,
-                                    std::span<const TaskRecord> records) {
-  std::vector<PointSummary> summaries(study.points.size());
-  std::vector<std::vector<double>> df(study.points.size()), rg(study.points.size()),
-      kf(study.points.size());
-  for (std::size_t p = 0; p < summaries.size(); ++p)
-    summaries[p].point = p;
-  for (std::size_t i = 0; i < tasks.size(); ++i) {
-    const std::size_t p = tasks[i].point;
+std::span<const std::string_view> statistic_names(kernels::Aggregation aggregation) {
+  switch (aggregation) {
+    case kernels::Aggregation::Moments:
+      return kMomentNames;
+    case kernels::Aggregation::Range:
+      return kRangeNames;
+  }
+  return {};
+}
+
+std::string statistic_column(std::string_view statistic, const kernels::MetricDefinition& metric) {
+  return std::string(statistic) + "_" + std::string(metric.name);
+}
+
+std::vector<double> aggregate(kernels::Aggregation aggregation, std::span<const double> values) {
+  switch (aggregation) {
+    case kernels::Aggregation::Moments: {
+      const Moments m = moments(values);
+      return {m.mean, m.std, m.sem};
+    }
+    case kernels::Aggregation::Range:
+      return range_of(values);
+  }
+  return {};
+}
+
+std::vector<PointSummary> summarize(const StudySpec& study, std::span<const TaskRecord> records) {
+  const std::size_t points = study.points.size();
+  const auto repetitions = static_cast<std::size_t>(std::max(1, study.repetitions));
+  std::vector<PointSummary> summaries(points);
+  // Per point, per metric: the values of its completed tasks.
+  std::vector<std::array<std::vector<double>, kernels::kMetricCount>> values(points);
+  for (std::size_t i = 0; i < records.size() && i / repetitions < points; ++i) {
+    const std::size_t p = i / repetitions;
     const TaskRecord& record = records[i];
     if (record.status == TaskStatus::Failed) ++summaries[p].n_failed;
     if (record.status != TaskStatus::Completed) continue;
     ++summaries[p].n_samples;
-    df[p].push_back(record.df);
-    rg[p].push_back(record.rg);
-    kf[p].push_back(record.kf);
+    for (std::size_t m = 0; m < kernels::kMetricCount; ++m) {
+      values[p][m].push_back(record.metrics[m]);
+    }
   }
-  for (std::size_t p = 0; p < summaries.size(); ++p) {
-    summaries[p].df = moments(df[p]);
-    summaries[p].rg = moments(rg[p]);
-    summaries[p].kf = moments(kf[p]);
+  for (std::size_t p = 0; p < points; ++p) {
+    summaries[p].point = p;
+    for (std::size_t m = 0; m < kernels::kMetricCount; ++m) {
+      summaries[p].statistics[m] = aggregate(kernels::kMetrics[m].aggregation, values[p][m]);
+    }
   }
   return summaries;
 }

@@ -112,8 +112,7 @@ nlohmann::json study_status_json(const io::StudyData& study, std::int64_t ranks)
 }
 
 nlohmann::json study_results_json(const io::StudyData& study) {
-  static const char* kColumns[] = {"n_samples", "n_failed", "mean_df", "std_df",
-                                   "sem_df",    "mean_rg",  "std_rg",  "sem_rg"};
+  // The parameters come first in a summary, then n_samples and every statistic.
   const Table& summary = study.summary;
   const std::size_t first_statistic = summary.find("n_samples").value_or(summary.columns.size());
   nlohmann::json rows = nlohmann::json::array();
@@ -123,12 +122,18 @@ nlohmann::json study_results_json(const io::StudyData& study) {
       parameters[summary.columns[c].name] = cell_json(row[c]);
     }
     nlohmann::json entry = {{"parameters", parameters}};
-    for (const char* name : kColumns) {
-      if (const auto column = summary.find(name)) entry[name] = cell_json(row[*column]);
+    for (std::size_t c = first_statistic; c < summary.columns.size(); ++c) {
+      entry[summary.columns[c].name] = cell_json(row[c]);
     }
     rows.push_back(std::move(entry));
   }
   return rows;
+}
+
+nlohmann::json metric_json(const kernels::MetricDefinition& metric, double value) {
+  if (!std::isfinite(value)) return nullptr;
+  if (metric.integer) return static_cast<std::int64_t>(std::llround(value));
+  return value;
 }
 
 }  // namespace fracstudy::tools

@@ -369,5 +369,99 @@ class Commands(TempDirTest):
         self.assertEqual(rows[0]["n_samples"], 3)
 
 
+def metric_table(path):
+    """The file's /metrics table: (name, [statistics]) per metric, in column order."""
+    with h5py.File(path, "r") as f:
+        return [(text(m["name"]), text(m["statistics"]).split(",")) for m in f["metrics"][()]]
+
+
+class Metrics(TempDirTest):
+    """Every metric of the file's /metrics table reaches every place a user reads metrics."""
+
+    def test_every_metric_is_a_column_a_statistic_an_export_field_and_a_simulate_field(self):
+        out = self.dir / "m.h5"
+        self.assertEqual(run(["run", str(self.study()), "-o", str(out), "--quiet"]).returncode, 0)
+        metrics = metric_table(out)
+        names = [name for name, _ in metrics]
+        self.assertEqual(names[:3], ["df", "rg", "kf"])  # the first ones keep their places
+        with h5py.File(out, "r") as f:
+            tasks = f["studies"]["dla2d_sweep"]["tasks"][()]
+            summary = f["studies"]["dla2d_sweep"]["summary"][()]
+            cluster = f["studies"]["dla2d_sweep"]["clusters"]["0"]
+            for name, statistics in metrics:
+                self.assertIn(name, tasks.dtype.names)
+                self.assertTrue(np.all(np.isfinite(tasks[name])), name)
+                self.assertIn(name, cluster.attrs)
+                for statistic in statistics:
+                    self.assertIn(f"{statistic}_{name}", summary.dtype.names)
+            # A statistic is computed from the column it names: the mean of df, the range of
+            # the fit window, per parameter point of three repetitions.
+            for point in range(3):
+                rows = tasks[3 * point: 3 * point + 3]
+                self.assertAlmostEqual(summary["mean_kf"][point], rows["kf"].mean(), places=12)
+                self.assertAlmostEqual(summary["sem_kf"][point],
+                                       rows["kf"].std(ddof=1) / np.sqrt(3), places=12)
+                self.assertEqual(summary["min_fit_n_min"][point], rows["fit_n_min"].min())
+        task_rows = json.loads(run(["export", str(out), "--format", "json"]).stdout)
+        summary_rows = json.loads(run(["export", str(out), "--format", "json",
+                                       "--table", "summary"]).stdout)
+        csv_header = run(["export", str(out), "--table", "summary"]).stdout.splitlines()[0]
+        simulated = json.loads(run(["simulate", "--algorithm", "EDEN", "--n-particles", "200"]).stdout)
+        for name, statistics in metrics:
+            self.assertIn(name, task_rows[0])
+            self.assertIn(name, simulated)
+            for statistic in statistics:
+                self.assertIn(f"{statistic}_{name}", summary_rows[0])
+                self.assertIn(f"{statistic}_{name}", csv_header.split(","))
+        self.assertIsInstance(simulated["fit_n_max"], int)  # counts stay integers in JSON
+
+
+class OldFiles(TempDirTest):
+    """A result file written before the metric table (tests/data/format1) is read, retried
+    and plotted by this build; the tasks it computed keep their values, and the metrics
+    they never had are NaN, never 0."""
+
+    def setUp(self):
+        super().setUp()
+        old = DATA / "format1"
+        self.study_file = self.dir / "before_metric_table.yaml"
+        self.study_file.write_text((old / "before_metric_table.yaml").read_text())
+        self.out = self.dir / "before_metric_table.h5"
+        self.out.write_bytes((old / "before_metric_table.h5").read_bytes())
+        with h5py.File(self.out, "r") as f:
+            self.before = f["studies"]["sweep"]["tasks"][()]
+
+    def test_status_and_export_read_it(self):
+        status = json.loads(run(["status", str(self.out), "--json"]).stdout)
+        self.assertEqual([s["status"] for s in status["studies"]], ["PARTIALLY_FAILED", "COMPLETED"])
+        rows = json.loads(run(["export", str(self.out), "--format", "json"]).stdout)
+        self.assertEqual(len(rows), 6)
+        self.assertEqual(rows[0]["df"], float(self.before["df"][0]))
+        self.assertNotIn("fit_n_min", rows[0])  # not in the file: not invented
+
+    def test_retry_completes_the_failed_task_and_keeps_the_others(self):
+        proc = run(["retry", str(self.out), "--quiet"], cwd=self.dir)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        fresh = self.dir / "fresh.h5"
+        self.assertEqual(run(["run", str(self.study_file), "-o", str(fresh), "--quiet"]).returncode, 0)
+        with h5py.File(self.out, "r") as f, h5py.File(fresh, "r") as g:
+            tasks = f["studies"]["sweep"]["tasks"][()]
+            clean = g["studies"]["sweep"]["tasks"][()]
+            self.assertEqual(text(f["studies"]["sweep"].attrs["status"]), "COMPLETED")
+            self.assertEqual(list(text(s) for s in tasks["status"]), ["COMPLETED"] * 4)
+            for column in ("df", "rg", "kf"):  # the old values, and the retried one as new
+                np.testing.assert_array_equal(tasks[column], clean[column])
+            for i in (0, 2, 3):  # computed before fit_n_min existed: no value
+                self.assertTrue(np.isnan(tasks["fit_n_min"][i]))
+            self.assertEqual(tasks["fit_n_min"][1], clean["fit_n_min"][1])
+
+    def test_plot_draws_it(self):
+        plot = Path(__file__).resolve().parents[2] / "plot" / "fracstudy-plot"
+        proc = subprocess.run([sys.executable, str(plot), str(self.out), "-o", str(self.dir / "f")],
+                              capture_output=True, text=True, timeout=300)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertTrue((self.dir / "f" / "df_vs_n_particles.png").exists())
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -11,9 +11,10 @@ import time
 import unittest
 from pathlib import Path
 
+import h5py
 import jsonschema
 
-from fracstudy_e2e import BIN, MPI_ENV
+from fracstudy_e2e import BIN, MPI_ENV, text
 
 
 def tool(workspace, name, arguments=None, *operator_options):
@@ -231,6 +232,13 @@ class Conversations(unittest.TestCase):
                          arguments["values"])
         _, listing = tool(self.ws, "list_studies", {})
         self.assertEqual(len(listing["studies"]), 1)
+        # Every statistic of every metric the file defines reaches the agent (kf included).
+        with h5py.File(self.ws / started["study_id"] / "results.h5", "r") as f:
+            wanted = {f"{stat}_{text(m['name'])}" for m in f["metrics"][()]
+                      for stat in text(m["statistics"]).split(",")}
+        self.assertIn("sem_kf", wanted)
+        for row in results["results"]:
+            self.assertLessEqual(wanted, set(row))
 
     def test_compare_cca_and_dla_for_n_500_with_5_repetitions_each(self):
         # "Compare CCA and DLA for n=500 with 5 repetitions each": two calls.

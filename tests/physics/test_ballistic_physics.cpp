@@ -44,7 +44,7 @@ EnsembleDf ensemble_df(Kernel simulate_kernel, int dimension, std::int64_t n, in
   p.n_particles = n;
   std::vector<double> dfs;
   for (int seed = 0; seed < clusters; ++seed) {
-    const double df = simulate_kernel(p, static_cast<std::uint64_t>(seed), Deadline::none()).df;
+    const double df = simulate_kernel(p, static_cast<std::uint64_t>(seed), Deadline::none()).fit.df;
     dfs.push_back(df);
   }
   return fracstudy::testing::estimate(dfs);

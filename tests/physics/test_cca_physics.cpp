@@ -53,7 +53,7 @@ EnsembleDf ensemble_df(int dimension, std::int64_t n, double sticking, double vo
   p.volume_fraction = volume_fraction;
   std::vector<double> dfs;
   for (int seed = 0; seed < runs; ++seed) {
-    const double df = simulate_cca(p, static_cast<std::uint64_t>(seed), Deadline::none()).df;
+    const double df = simulate_cca(p, static_cast<std::uint64_t>(seed), Deadline::none()).fit.df;
     dfs.push_back(df);
   }
   return fracstudy::testing::estimate(dfs);

@@ -42,7 +42,7 @@ EnsembleDf ensemble_df(int dimension, std::int64_t n, int clusters, double stick
   p.sticking_probability = sticking;
   std::vector<double> dfs;
   for (int seed = 0; seed < clusters; ++seed) {
-    const double df = simulate_dla(p, static_cast<std::uint64_t>(seed), Deadline::none()).df;
+    const double df = simulate_dla(p, static_cast<std::uint64_t>(seed), Deadline::none()).fit.df;
     dfs.push_back(df);
   }
   return fracstudy::testing::estimate(dfs);

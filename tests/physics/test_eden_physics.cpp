@@ -65,8 +65,8 @@ void check_compact(int dimension, std::int64_t n, int clusters, double allowance
   std::vector<double> kernel_df, plain_df;
   for (int seed = 0; seed < clusters; ++seed) {
     const auto result = simulate_eden(p, static_cast<std::uint64_t>(seed), Deadline::none());
-    kernel_df.push_back(result.df);
-    plain_df.push_back(fit_power_law(growth_history(result, dimension), result.fit_n_min, n).df);
+    kernel_df.push_back(result.fit.df);
+    plain_df.push_back(fit_power_law(growth_history(result, dimension), result.fit.n_min, n).df);
   }
   const EnsembleDf eden = estimate(kernel_df), plain = estimate(plain_df);
   const double allowed = 3 * eden.sem + allowance;

@@ -31,8 +31,8 @@ inline void expect_identical(const kernels::SimulationResult& a,
                              const kernels::SimulationResult& b) {
   EXPECT_EQ(a.positions, b.positions);
   EXPECT_EQ(a.rg, b.rg);
-  EXPECT_EQ(a.df, b.df);
-  EXPECT_EQ(a.kf, b.kf);
+  EXPECT_EQ(a.fit.df, b.fit.df);
+  EXPECT_EQ(a.fit.kf, b.fit.kf);
 }
 
 /// The cluster holds exactly the `n` particles asked for.

@@ -89,8 +89,8 @@ TEST(Ballistic, RgIsExactlyProportionalToTheParticleRadius) {
     for (std::size_t i = 0; i < unit.positions.size(); ++i) {
       ASSERT_EQ(scaled.positions[i], 2.5 * unit.positions[i]);
     }
-    EXPECT_EQ(scaled.df, unit.df);
-    EXPECT_EQ(scaled.kf, unit.kf);
+    EXPECT_EQ(scaled.fit.df, unit.fit.df);
+    EXPECT_EQ(scaled.fit.kf, unit.fit.kf);
   }
 }
 
@@ -132,17 +132,17 @@ TEST(Ballistic, SingleParticleIsTheSeed) {
     EXPECT_EQ(result.n_particles, 1);
     EXPECT_EQ(result.positions, std::vector<double>(static_cast<std::size_t>(dimension), 0.0));
     EXPECT_EQ(result.rg, 0.0);
-    EXPECT_TRUE(std::isnan(result.df));
+    EXPECT_TRUE(std::isnan(result.fit.df));
   }
 }
 
 TEST(Ballistic, FitRangeIsTheLastTwoDecades) {
   const auto result = simulate_ballistic(ballistic(2, 20000), 2, Deadline::none());
-  EXPECT_EQ(result.fit_n_min, 200);
-  EXPECT_EQ(result.fit_n_max, 20000);
-  EXPECT_GT(result.df, 1.8);  // compact: close to 2 (see the physics test)
-  EXPECT_LT(result.df, 2.1);
-  EXPECT_GT(result.kf, 0.0);
+  EXPECT_EQ(result.fit.n_min, 200);
+  EXPECT_EQ(result.fit.n_max, 20000);
+  EXPECT_GT(result.fit.df, 1.8);  // compact: close to 2 (see the physics test)
+  EXPECT_LT(result.fit.df, 2.1);
+  EXPECT_GT(result.fit.kf, 0.0);
 }
 
 TEST(Ballistic, RejectsInvalidParameters) {

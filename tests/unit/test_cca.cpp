@@ -140,8 +140,8 @@ TEST(Cca, RgIsExactlyProportionalToTheParticleRadius) {
     for (std::size_t i = 0; i < unit.positions.size(); ++i) {
       ASSERT_EQ(scaled.positions[i], 2.5 * unit.positions[i]);
     }
-    EXPECT_EQ(scaled.df, unit.df);  // df and kf are in units of the radius
-    EXPECT_EQ(scaled.kf, unit.kf);
+    EXPECT_EQ(scaled.fit.df, unit.fit.df);  // df and kf are in units of the radius
+    EXPECT_EQ(scaled.fit.kf, unit.fit.kf);
   }
 }
 
@@ -157,8 +157,8 @@ TEST(Cca, LowerStickingProbabilityGivesDenserClusters) {
     const auto rlca = simulate_cca(cca(3, 200, 0.01, 1.0, 0.001), seed, Deadline::none());
     sticky_rg.push_back(dlca.rg);
     bouncy_rg.push_back(rlca.rg);
-    sticky_df.push_back(dlca.df);
-    bouncy_df.push_back(rlca.df);
+    sticky_df.push_back(dlca.fit.df);
+    bouncy_df.push_back(rlca.fit.df);
   }
   const Estimate a = estimate(sticky_rg), b = estimate(bouncy_rg);
   EXPECT_GT(a.mean - b.mean, 3 * std::hypot(a.sem, b.sem))
@@ -187,8 +187,8 @@ TEST(Cca, OneMonomerIsTheCluster) {
     EXPECT_EQ(result.n_particles, 1);
     EXPECT_EQ(result.positions.size(), static_cast<std::size_t>(dimension));
     EXPECT_EQ(result.rg, 0.0);
-    EXPECT_TRUE(std::isnan(result.df));
-    EXPECT_TRUE(std::isnan(result.kf));
+    EXPECT_TRUE(std::isnan(result.fit.df));
+    EXPECT_TRUE(std::isnan(result.fit.kf));
   }
 }
 
@@ -196,28 +196,28 @@ TEST(Cca, TwoMonomersMakeADimer) {
   for (int dimension : {2, 3}) {
     const auto result = simulate_cca(cca(dimension, 2, 1.0, 1.5), 4, Deadline::none());
     EXPECT_NEAR(distance(result.positions, dimension, 0, 1), 3.0, 1e-9);
-    EXPECT_NEAR(result.rg, 1.5, 1e-9);   // each centre is one radius from the middle
-    EXPECT_TRUE(std::isnan(result.df));  // one size fixes no slope
+    EXPECT_NEAR(result.rg, 1.5, 1e-9);       // each centre is one radius from the middle
+    EXPECT_TRUE(std::isnan(result.fit.df));  // one size fixes no slope
   }
 }
 
 TEST(Cca, FitsThePopulationFromTwentyMonomersToATenthOfN) {
   // Every merge is a sample; the fit keeps clusters of 20 to N/10 monomers.
   const auto large = simulate_cca(cca(2, 3000), 2, Deadline::none());
-  EXPECT_GE(large.fit_n_min, 20);
-  EXPECT_LE(large.fit_n_min, 25);
-  EXPECT_LE(large.fit_n_max, 300);
-  EXPECT_GE(large.fit_n_max, 200);
-  EXPECT_GT(large.df, 1.2);
-  EXPECT_LT(large.df, 1.7);
-  EXPECT_GT(large.kf, 0.0);
+  EXPECT_GE(large.fit.n_min, 20);
+  EXPECT_LE(large.fit.n_min, 25);
+  EXPECT_LE(large.fit.n_max, 300);
+  EXPECT_GE(large.fit.n_max, 200);
+  EXPECT_GT(large.fit.df, 1.2);
+  EXPECT_LT(large.fit.df, 1.7);
+  EXPECT_GT(large.fit.kf, 0.0);
   // Smaller runs fit up to 200 monomers (or N), and under 21 monomers there is no slope.
   const auto small = simulate_cca(cca(2, 600), 2, Deadline::none());
-  EXPECT_LE(small.fit_n_max, 200);
-  EXPECT_GT(small.fit_n_max, 60);
-  EXPECT_TRUE(std::isfinite(small.df));
+  EXPECT_LE(small.fit.n_max, 200);
+  EXPECT_GT(small.fit.n_max, 60);
+  EXPECT_TRUE(std::isfinite(small.fit.df));
   const auto tiny = simulate_cca(cca(2, 20), 2, Deadline::none());
-  EXPECT_TRUE(std::isnan(tiny.df));
+  EXPECT_TRUE(std::isnan(tiny.fit.df));
   EXPECT_GT(tiny.rg, 0.0);
 }
 
@@ -226,7 +226,7 @@ TEST(Cca, RunsThroughTheKernelInterface) {
   const auto direct = simulate_cca(cca(3, 200), 6, Deadline::none());
   const auto dispatched = simulate(Algorithm::CCA, cca(3, 200), 6, Deadline::none());
   EXPECT_EQ(direct.positions, dispatched.positions);
-  EXPECT_EQ(direct.df, dispatched.df);
+  EXPECT_EQ(direct.fit.df, dispatched.fit.df);
 }
 
 TEST(Cca, RejectsInvalidParameters) {

@@ -32,7 +32,7 @@ sched::Outcome attempt(const sched::Assignment& a) {
   sched::Outcome o;
   o.task = a.task;
   o.succeeded = true;
-  o.df = static_cast<double>(a.task);
+  o.metrics.value("df") = static_cast<double>(a.task);
   return o;
 }
 
@@ -65,7 +65,7 @@ TEST(ChunkExecutor, CrashAbortAndHangFailAloneAndTheChunkGoesOn) {
   EXPECT_GE(outcomes[7].wall_time_s, 1.2);
   EXPECT_FALSE(outcomes[3].succeeded);
   EXPECT_TRUE(outcomes[4].succeeded);
-  EXPECT_EQ(outcomes[9].df, 9.0);
+  EXPECT_EQ(outcomes[9].metrics.value("df"), 9.0);
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 10);
 }
 

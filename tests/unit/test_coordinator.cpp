@@ -45,7 +45,7 @@ struct FakeTasks {
       return o;
     }
     o.succeeded = true;
-    o.df = 1.0 + static_cast<double>(a.task);
+    o.metrics.value("df") = 1.0 + static_cast<double>(a.task);
     return o;
   }
 };
@@ -141,7 +141,7 @@ TEST(Coordinator, EveryTaskRunsExactlyOnceAcrossWorkers) {
     EXPECT_TRUE(observer.saw_final);
     for (std::size_t i = 0; i < n; ++i) {
       EXPECT_EQ(tasks.runs_per_task[i], 1) << "task " << i << " with " << ranks << " ranks";
-      EXPECT_EQ(scheduler.records()[i].df, 1.0 + static_cast<double>(i));
+      EXPECT_EQ(scheduler.records()[i].metrics.value("df"), 1.0 + static_cast<double>(i));
       EXPECT_GE(scheduler.records()[i].worker_rank, 1);
     }
   }
@@ -187,14 +187,19 @@ TEST(Protocol, OutcomesAndAssignmentsRoundTrip) {
   std::vector<sched::Outcome> outcomes(2);
   outcomes[0].task = 12345678901ULL;
   outcomes[0].succeeded = true;
-  outcomes[0].df = 1.71;
+  for (std::size_t m = 0; m < kernels::kMetricCount; ++m) {  // every metric travels
+    outcomes[0].metrics[m] = 1.71 + static_cast<double>(m);
+  }
   outcomes[1].task = 2;
   outcomes[1].error = "crashed (signal 11)";
   const auto back = exec::decode_outcomes(exec::encode_outcomes(outcomes));
   ASSERT_EQ(back.size(), 2u);
   EXPECT_EQ(back[0].task, 12345678901ULL);
   EXPECT_TRUE(back[0].succeeded);
-  EXPECT_EQ(back[0].df, 1.71);
+  for (std::size_t m = 0; m < kernels::kMetricCount; ++m) {
+    EXPECT_EQ(back[0].metrics[m], 1.71 + static_cast<double>(m)) << kernels::kMetrics[m].name;
+  }
+  EXPECT_TRUE(std::isnan(back[1].metrics.value("df")));  // a failure has no value
   EXPECT_EQ(back[1].error, "crashed (signal 11)");
   const std::vector<sched::Assignment> chunk = {{5, 1}, {9, 3}};
   const auto chunk_back = exec::decode_assignments(exec::encode_assignments(chunk));
@@ -279,7 +284,7 @@ TEST(Relays, EveryTaskRunsExactlyOnceOnTheWorkersBelowTheRelays) {
   for (std::size_t i = 0; i < n; ++i) {
     const int expected_runs = tasks.fail_first.count(i) ? 2 : 1;
     ASSERT_EQ(tasks.runs_per_task[i], expected_runs) << "task " << i;
-    EXPECT_EQ(scheduler.records()[i].df, 1.0 + static_cast<double>(i));
+    EXPECT_EQ(scheduler.records()[i].metrics.value("df"), 1.0 + static_cast<double>(i));
     // The record names the worker, never the relay that passed the result on.
     EXPECT_FALSE(topology.is_relay(scheduler.records()[i].worker_rank)) << "task " << i;
     EXPECT_GE(scheduler.records()[i].worker_rank, 1);

@@ -85,8 +85,8 @@ TEST(Dla, RgIsExactlyProportionalToTheParticleRadius) {
     for (std::size_t i = 0; i < unit.positions.size(); ++i) {
       ASSERT_EQ(scaled.positions[i], 2.5 * unit.positions[i]);
     }
-    EXPECT_EQ(scaled.df, unit.df);  // df and kf are in units of the radius
-    EXPECT_EQ(scaled.kf, unit.kf);
+    EXPECT_EQ(scaled.fit.df, unit.fit.df);  // df and kf are in units of the radius
+    EXPECT_EQ(scaled.fit.kf, unit.fit.kf);
   }
 }
 
@@ -125,8 +125,8 @@ TEST(Dla, SingleParticleIsTheSeed) {
     EXPECT_EQ(result.n_particles, 1);
     EXPECT_EQ(result.positions, std::vector<double>(static_cast<std::size_t>(dimension), 0.0));
     EXPECT_EQ(result.rg, 0.0);
-    EXPECT_TRUE(std::isnan(result.df));
-    EXPECT_TRUE(std::isnan(result.kf));
+    EXPECT_TRUE(std::isnan(result.fit.df));
+    EXPECT_TRUE(std::isnan(result.fit.kf));
   }
 }
 
@@ -135,27 +135,27 @@ TEST(Dla, SmallClustersFitTheirLastDecade) {
   // shape of a few particles. Up to 1000 the fit covers the last decade.
   for (std::int64_t n : {2, 5, 9}) {
     const auto result = simulate_dla(dla(2, n), 8, Deadline::none());
-    EXPECT_TRUE(std::isnan(result.df)) << n;
+    EXPECT_TRUE(std::isnan(result.fit.df)) << n;
     EXPECT_GT(result.rg, 0.0);
   }
   for (std::int64_t n : {50, 100, 300}) {
     const auto result = simulate_dla(dla(2, n), 8, Deadline::none());
-    EXPECT_TRUE(std::isfinite(result.df)) << n;
+    EXPECT_TRUE(std::isfinite(result.fit.df)) << n;
     // The first recorded size at or above the start (sizes are log-spaced, 10 a decade).
     const auto start = std::max<std::int64_t>(10, n / 10);
-    EXPECT_GE(result.fit_n_min, start);
-    EXPECT_LE(result.fit_n_min, start * 13 / 10);
-    EXPECT_EQ(result.fit_n_max, n);
+    EXPECT_GE(result.fit.n_min, start);
+    EXPECT_LE(result.fit.n_min, start * 13 / 10);
+    EXPECT_EQ(result.fit.n_max, n);
   }
 }
 
 TEST(Dla, FitRangeIsTheLastTwoDecades) {
   const auto result = simulate_dla(dla(2, 20000), 2, Deadline::none());
-  EXPECT_EQ(result.fit_n_min, 200);
-  EXPECT_EQ(result.fit_n_max, 20000);
-  EXPECT_GT(result.df, 1.5);
-  EXPECT_LT(result.df, 1.9);
-  EXPECT_GT(result.kf, 0.0);
+  EXPECT_EQ(result.fit.n_min, 200);
+  EXPECT_EQ(result.fit.n_max, 20000);
+  EXPECT_GT(result.fit.df, 1.5);
+  EXPECT_LT(result.fit.df, 1.9);
+  EXPECT_GT(result.fit.kf, 0.0);
 }
 
 TEST(Dla, RejectsInvalidParameters) {

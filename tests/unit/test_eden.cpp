@@ -131,8 +131,8 @@ TEST(Eden, RgIsExactlyProportionalToTheParticleRadius) {
     for (std::size_t i = 0; i < unit.positions.size(); ++i) {
       ASSERT_EQ(scaled.positions[i], 2.5 * unit.positions[i]);
     }
-    EXPECT_EQ(scaled.df, unit.df);
-    EXPECT_EQ(scaled.kf, unit.kf);
+    EXPECT_EQ(scaled.fit.df, unit.fit.df);
+    EXPECT_EQ(scaled.fit.kf, unit.fit.kf);
   }
 }
 
@@ -155,17 +155,17 @@ TEST(Eden, SingleParticleIsTheSeed) {
     EXPECT_EQ(result.n_particles, 1);
     EXPECT_EQ(result.positions, std::vector<double>(static_cast<std::size_t>(dimension), 0.0));
     EXPECT_EQ(result.rg, 0.0);
-    EXPECT_TRUE(std::isnan(result.df));
+    EXPECT_TRUE(std::isnan(result.fit.df));
   }
 }
 
 TEST(Eden, FitsTheLastTwoDecadesWithASurfaceOffset) {
   // The offset fit reads d where the plain log-log fit still reads 2.03 (2D, N = 10^5).
   const auto result = simulate_eden(eden(2, 100000), 2, Deadline::none());
-  EXPECT_EQ(result.fit_n_min, 1000);
-  EXPECT_EQ(result.fit_n_max, 100000);
-  EXPECT_NEAR(result.df, 2.0, 0.04);
-  EXPECT_GT(result.kf, 0.0);
+  EXPECT_EQ(result.fit.n_min, 1000);
+  EXPECT_EQ(result.fit.n_max, 100000);
+  EXPECT_NEAR(result.fit.df, 2.0, 0.04);
+  EXPECT_GT(result.fit.kf, 0.0);
 }
 
 TEST(Eden, IgnoresTheStickingProbabilityItDoesNotUse) {

@@ -33,15 +33,31 @@ studies:
     base_parameters: {dimension: 3, sticking_probability: 0.5}
 )";
 
+/// A record of a task that ended, with its first metrics (df, rg, kf).
+study::TaskRecord ended(study::TaskStatus status, int attempts, int worker, double wall_time_s,
+                        std::string error, double df, double rg, double kf) {
+  study::TaskRecord record;
+  record.status = status;
+  record.attempts = attempts;
+  record.worker_rank = worker;
+  record.wall_time_s = wall_time_s;
+  record.error = std::move(error);
+  record.metrics.value("df") = df;
+  record.metrics.value("rg") = rg;
+  record.metrics.value("kf") = kf;
+  return record;
+}
+
 }  // namespace
 
 TEST(ResultFile, RoundTripKeepsRecordsAttributesAndSummary) {
   const auto file = study::parse_study_text(kStudy, "s.yaml");
   const auto tasks = study::expand_tasks(file);
   std::vector<study::TaskRecord> records(tasks.size());
-  records[0] = {study::TaskStatus::Completed, 1, 1, 0.5, "", 1.7, 10.0, 1.1};
-  records[1] = {study::TaskStatus::Completed, 2, 2, 0.25, "", 1.8, 12.0, 1.2};
-  records[2] = {study::TaskStatus::Failed, 4, 1, 3.0, "timeout", NAN, NAN, NAN};
+  records[0] = ended(study::TaskStatus::Completed, 1, 1, 0.5, "", 1.7, 10.0, 1.1);
+  records[1] = ended(study::TaskStatus::Completed, 2, 2, 0.25, "", 1.8, 12.0, 1.2);
+  records[2] = ended(study::TaskStatus::Failed, 4, 1, 3.0, "timeout", NAN, NAN, NAN);
+  records[1].metrics.value("fit_n_min") = 10;
   std::vector<io::StudyRun> runs(2);
   runs[0].status = study::StudyStatus::Running;
   runs[0].created_at = "2026-01-01T00:00:00Z";
@@ -65,9 +81,11 @@ TEST(ResultFile, RoundTripKeepsRecordsAttributesAndSummary) {
   EXPECT_FALSE(sweep.tasks.find("volume_fraction"));  // not a DLA parameter
   const auto back = io::records_of(sweep);
   EXPECT_EQ(back[1].attempts, 2);
-  EXPECT_EQ(back[1].df, 1.8);
+  EXPECT_EQ(back[1].metrics.value("df"), 1.8);
+  EXPECT_EQ(back[1].metrics.value("fit_n_min"), 10);
+  EXPECT_TRUE(std::isnan(back[0].metrics.value("fit_n_min")));  // no value: NaN, never 0
   EXPECT_EQ(back[2].error, "timeout");
-  EXPECT_TRUE(std::isnan(back[2].df));
+  EXPECT_TRUE(std::isnan(back[2].metrics.value("df")));
   EXPECT_EQ(back[3].status, study::TaskStatus::Pending);
   const auto seed_column = *sweep.tasks.find("seed");
   EXPECT_EQ(std::get<std::uint64_t>(sweep.tasks.rows[3][seed_column]), tasks[3].seed);
@@ -97,23 +115,22 @@ TEST(Journal, AppendsExactlyTheChangedRecordsAndReadsThemBack) {
   const auto path = (temp_dir() / "journal.h5").string();
   io::start_journal(path, 7);
   std::vector<study::TaskRecord> records(5);
-  records[1] = {study::TaskStatus::Completed, 1, 2, 0.5, "", 1.7, 10.0, 1.1, 0};
-  records[3] = {study::TaskStatus::Failed,
-                2,
-                1,
-                0.1,
-                "attempt 1: timeout; attempt 2: timeout",
-                NAN,
-                NAN,
-                NAN,
-                0};
+  records[1] = ended(study::TaskStatus::Completed, 1, 2, 0.5, "", 1.7, 10.0, 1.1);
+  records[1].metrics.value("fit_n_max") = 1000;
+  records[3] = ended(study::TaskStatus::Failed, 2, 1, 0.1, "attempt 1: timeout; attempt 2: timeout",
+                     NAN, NAN, NAN);
   const std::vector<std::size_t> changed = {3, 1};
   EXPECT_EQ(io::append_to_journal(path, changed, records), 2u);  // rows written = changed
   const auto updates = io::read_journal(path, 7);
   ASSERT_EQ(updates.size(), 2u);
   EXPECT_EQ(updates[0].first, 3u);
   EXPECT_EQ(updates[0].second.error, records[3].error);
-  EXPECT_EQ(updates[1].second.df, 1.7);
+  for (std::size_t m = 0; m < kernels::kMetricCount; ++m) {  // every metric, NaN included
+    EXPECT_EQ(std::isnan(updates[1].second.metrics[m]), std::isnan(records[1].metrics[m]));
+    if (!std::isnan(records[1].metrics[m])) {
+      EXPECT_EQ(updates[1].second.metrics[m], records[1].metrics[m]);
+    }
+  }
   EXPECT_TRUE(io::read_journal(path, 8).empty());  // another generation's journal
   // A write cut short by a kill: the complete records before it still count.
   const auto journal = io::journal_path(path);
@@ -122,6 +139,48 @@ TEST(Journal, AppendsExactlyTheChangedRecordsAndReadsThemBack) {
   fs::resize_file(journal, fs::file_size(journal) - 3);
   EXPECT_EQ(io::read_journal(path, 7).size(), 2u);
   EXPECT_GT(fs::file_size(journal), size);
+}
+
+TEST(Journal, AVersion1JournalIsStillRead) {
+  // Written before the metric table: magic FSJ1, then per record df, rg and kf in fixed
+  // places. A run killed under an older build resumes under this one with its records.
+  const auto path = (temp_dir() / "old_journal.h5").string();
+  std::string bytes = "FSJ1";
+  auto put = [](std::string& out, const auto& value) {
+    out.append(reinterpret_cast<const char*>(&value), sizeof value);
+  };
+  put(bytes, std::uint64_t{5});  // generation
+  std::string payload;
+  put(payload, std::uint64_t{2});                // task
+  put(payload, std::uint8_t{2});                 // COMPLETED
+  put(payload, std::int32_t{1});                 // attempts
+  put(payload, std::int32_t{3});                 // worker
+  for (double value : {0.5, 1.71, 12.5, 1.3}) {  // wall time, df, rg, kf
+    put(payload, value);
+  }
+  put(payload, std::int32_t{0});   // interruptions
+  put(payload, std::uint32_t{0});  // error size
+  put(bytes, static_cast<std::uint32_t>(payload.size()));
+  bytes += payload;
+  // CRC-32 of the payload, as the journal computes it.
+  std::uint32_t crc = 0xFFFFFFFFU;
+  for (char c : payload) {
+    crc ^= static_cast<unsigned char>(c);
+    for (int k = 0; k < 8; ++k)
+      crc = (crc & 1) ? 0xEDB88320U ^ (crc >> 1) : crc >> 1;
+  }
+  put(bytes, crc ^ 0xFFFFFFFFU);
+  std::ofstream(io::journal_path(path), std::ios::binary) << bytes;
+  const auto updates = io::read_journal(path, 5);
+  ASSERT_EQ(updates.size(), 1u);
+  const auto& record = updates[0].second;
+  EXPECT_EQ(updates[0].first, 2u);
+  EXPECT_EQ(record.status, study::TaskStatus::Completed);
+  EXPECT_EQ(record.worker_rank, 3);
+  EXPECT_EQ(record.metrics.value("df"), 1.71);
+  EXPECT_EQ(record.metrics.value("rg"), 12.5);
+  EXPECT_EQ(record.metrics.value("kf"), 1.3);
+  EXPECT_TRUE(std::isnan(record.metrics.value("fit_n_min")));  // not known then
 }
 
 TEST(Journal, ReadingAResultFileAppliesItsJournal) {
@@ -137,7 +196,8 @@ TEST(Journal, ReadingAResultFileAppliesItsJournal) {
   // The run goes on: every task of the first study completes; only the journal grows.
   std::vector<std::size_t> changed;
   for (std::size_t i = 0; i < 4; ++i) {
-    records[i] = {study::TaskStatus::Completed, 1, 1, 0.1, "", 1.6 + 0.1 * double(i), 5.0, 1.0, 0};
+    records[i] =
+        ended(study::TaskStatus::Completed, 1, 1, 0.1, "", 1.6 + 0.1 * double(i), 5.0, 1.0);
     changed.push_back(i);
   }
   io::append_to_journal(path, changed, records);
@@ -146,7 +206,7 @@ TEST(Journal, ReadingAResultFileAppliesItsJournal) {
   const auto& sweep = data.studies[0];
   EXPECT_EQ(sweep.status, "COMPLETED");
   EXPECT_EQ(sweep.completed, 4);
-  EXPECT_EQ(io::records_of(sweep)[2].df, 1.8);
+  EXPECT_EQ(io::records_of(sweep)[2].metrics.value("df"), 1.8);
   EXPECT_NEAR(io::Table::number(sweep.summary.rows[0][*sweep.summary.find("mean_df")]), 1.65,
               1e-12);
   EXPECT_EQ(data.studies[1].status, "CREATED");  // untouched

@@ -21,8 +21,8 @@ Outcome success(std::size_t task, double wall_s = 0.01) {
   o.task = task;
   o.succeeded = true;
   o.wall_time_s = wall_s;
-  o.df = 1.7;
-  o.rg = 3.0;
+  o.metrics.value("df") = 1.7;
+  o.metrics.value("rg") = 3.0;
   return o;
 }
 

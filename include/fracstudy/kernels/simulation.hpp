@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "fracstudy/kernels/fractal_fit.hpp"
 #include "fracstudy/kernels/parameters.hpp"
 
 namespace fracstudy::kernels {
@@ -32,14 +33,11 @@ class InvalidParameters : public std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };
 
-/// What a simulation measured.
+/// What a simulation measured (kernels/metrics.hpp names what of it each metric reports).
 struct SimulationResult {
-  double df = 0;                  ///< fractal dimension: 1 / slope of log Rg against log N
-  double kf = 0;                  ///< prefactor in N = kf (Rg / a)^df over the same fit
+  PowerLawFit fit;                ///< df, kf and the window of the fit N = kf (Rg/a)^df
   double rg = 0;                  ///< radius of gyration of the final cluster (particle centres)
   std::int64_t n_particles = 0;   ///< particles in the final cluster
-  std::int64_t fit_n_min = 0;     ///< smallest N used in the df fit
-  std::int64_t fit_n_max = 0;     ///< largest N used in the df fit
   std::vector<double> positions;  ///< particle centres, n_particles x dimension, row-major
 };
 

@@ -52,9 +52,7 @@ struct Outcome {
   bool succeeded = false;
   double wall_time_s = 0;
   std::string error;  ///< reason when it failed ("timeout", an exception's message, ...)
-  double df = study::kNoValue;
-  double rg = study::kNoValue;
-  double kf = study::kNoValue;
+  kernels::MetricValues metrics;  ///< what it measured, when it succeeded
   /// The cluster's particle centres (n x dimension, row-major) when the study keeps it
   /// (`execution.save_clusters`); empty otherwise.
   std::vector<float> positions;

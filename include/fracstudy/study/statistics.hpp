@@ -1,11 +1,16 @@
 #pragma once
-/// Per-point statistics of a study (the "chord" that follows the group of tasks).
+/// Per-point statistics of a study (the "chord" that follows the group of tasks): for every
+/// metric of kernels/metrics.hpp, the statistics its aggregation names.
+#include <array>
 #include <cstdint>
 #include <span>
+#include <string>
+#include <string_view>
 #include <vector>
 
+#include "fracstudy/kernels/metrics.hpp"
+#include "fracstudy/study/spec.hpp"
 #include "fracstudy/study/status.hpp"
-#include "fracstudy/study/tasks.hpp"
 
 namespace fracstudy::study {
 
@@ -19,17 +24,28 @@ struct Moments {
 /// Moments of the finite values (NaNs are skipped).
 Moments moments(std::span<const double> values);
 
+/// The statistics an aggregation gives, in column order: mean, std, sem (Moments) or
+/// min, max (Range).
+std::span<const std::string_view> statistic_names(kernels::Aggregation aggregation);
+
+/// The summary column of one statistic of one metric, e.g. "mean_df".
+std::string statistic_column(std::string_view statistic, const kernels::MetricDefinition& metric);
+
+/// The statistics of the finite values (NaNs are skipped), in statistic_names order; NaN
+/// where a statistic is undefined (no values; a spread of one value).
+std::vector<double> aggregate(kernels::Aggregation aggregation, std::span<const double> values);
+
 /// The summary of one parameter point.
 struct PointSummary {
   std::size_t point = 0;       ///< index into StudySpec::points
   std::int64_t n_samples = 0;  ///< completed tasks at this point
   std::int64_t n_failed = 0;   ///< failed tasks at this point
-  Moments df, rg, kf;
+  /// Per metric (kMetrics order), its statistics in statistic_names order.
+  std::array<std::vector<double>, kernels::kMetricCount> statistics;
 };
 
-/// One summary per point of `study`, from the records of its tasks. `tasks` and
-/// `records` are the study's own, in task_id order.
-std::vector<PointSummary> summarize(const StudySpec& study, std::span<const Task> tasks,
-                                    std::span<const TaskRecord> records);
+/// One summary per point of `study`, from the records of its tasks in task_id order
+/// (task i belongs to point i / repetitions).
+std::vector<PointSummary> summarize(const StudySpec& study, std::span<const TaskRecord> records);
 
 }  // namespace fracstudy::study

@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "fracstudy/kernels/metrics.hpp"
+
 namespace fracstudy::study {
 
 /// Where one task stands.
@@ -37,10 +39,8 @@ struct TaskRecord {
   int worker_rank = -1;           ///< rank of the last attempt; -1 before any
   double wall_time_s = kNoValue;  ///< duration of the last attempt
   std::string error;  ///< every failed attempt: "attempt 1: timeout; attempt 2: ..." ("" if none)
-  double df = kNoValue;   ///< fractal dimension (NaN until completed)
-  double rg = kNoValue;   ///< radius of gyration, in the unit of particle_radius
-  double kf = kNoValue;   ///< fractal prefactor, N = kf (Rg/a)^df
-  int interruptions = 0;  ///< times the job ended (killed) while this task was running
+  int interruptions = 0;          ///< times the job ended (killed) while this task was running
+  kernels::MetricValues metrics;  ///< once completed, every metric (NaN until then)
 };
 
 }  // namespace fracstudy::study

@@ -12,12 +12,16 @@ namespace fracstudy::tools {
 /// failures by reason, timestamps and `estimated_remaining_s`.
 nlohmann::json study_status_json(const io::StudyData& study, std::int64_t ranks);
 
-/// The summary rows of one study: parameter values, n_samples, n_failed, and mean, std
-/// and sem of df and rg (NaN as null).
+/// The summary rows of one study: the parameter values, n_samples, n_failed, and the
+/// statistics of every metric (e.g. mean_df, std_df, sem_df; NaN as null).
 nlohmann::json study_results_json(const io::StudyData& study);
 
 /// One table cell as JSON (NaN and infinities as null).
 nlohmann::json cell_json(const io::Cell& cell);
+
+/// One task's value of a metric as JSON: null when there is none, an integer for the
+/// metrics that count.
+nlohmann::json metric_json(const kernels::MetricDefinition& metric, double value);
 
 /// "3 minutes", "45 seconds", "2.5 hours"; "unknown" for NaN.
 std::string duration_in_words(double seconds);

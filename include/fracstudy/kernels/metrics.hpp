@@ -1,0 +1,109 @@
+#pragma once
+/// The per-task metrics: every number a simulation reports, each defined once, here.
+/// Everything that carries, stores, summarises or shows metrics (the outcome and the task
+/// record, the protocol and the journal, the result file's columns and summaries, the
+/// tools' JSON, `export`, the printed summary, the plot script through the file's /metrics
+/// table) iterates over kMetrics: a new metric is a field of the kernel's result and one
+/// entry below.
+#include <array>
+#include <cstddef>
+#include <limits>
+#include <optional>
+#include <string_view>
+
+#include "fracstudy/kernels/simulation.hpp"
+
+namespace fracstudy::kernels {
+
+/// How a metric is summarised over the completed tasks of one parameter point.
+enum class Aggregation {
+  Moments,  ///< mean, std and sem of the finite values: a physical observable
+  Range,    ///< min and max: bookkeeping of how it was measured (e.g. the fit window)
+};
+
+/// One metric.
+struct MetricDefinition {
+  std::string_view name;         ///< column and JSON key, e.g. "df"
+  std::string_view unit;         ///< "" when dimensionless
+  std::string_view description;  ///< for help texts, tool descriptions and the file
+  Aggregation aggregation = Aggregation::Moments;  ///< its per-point statistics
+  bool integer = false;  ///< a task's value is a whole number (JSON shows it as one)
+  /// printf format of its mean in the printed end-of-run summary; "" leaves it out there
+  /// (it is still in the file, `export` and the tools' results).
+  std::string_view summary_format = "";
+  /// Reads the metric from a simulation's result.
+  double (*value_of)(const SimulationResult& result) = nullptr;
+};
+
+/// Every metric, in column order. Only append: the journal and old files know metrics by
+/// position.
+inline constexpr MetricDefinition kMetrics[] = {
+    {.name = "df",
+     .unit = "",
+     .description = "fractal dimension: 1 / slope of log Rg against log N over the fit window",
+     .summary_format = "%.3f",
+     .value_of = [](const SimulationResult& r) { return r.fit.df; }},
+    {.name = "rg",
+     .unit = "length unit of particle_radius",
+     .description = "radius of gyration of the final cluster (particle centres)",
+     .summary_format = "%.4g",
+     .value_of = [](const SimulationResult& r) { return r.rg; }},
+    {.name = "kf",
+     .unit = "",
+     .description = "fractal prefactor in N = kf (Rg/a)^df, from the same fit",
+     .value_of = [](const SimulationResult& r) { return r.fit.kf; }},
+    {.name = "fit_n_min",
+     .unit = "particles",
+     .description = "smallest cluster size N in the df fit",
+     .aggregation = Aggregation::Range,
+     .integer = true,
+     .value_of = [](const SimulationResult& r) { return static_cast<double>(r.fit.n_min); }},
+    {.name = "fit_n_max",
+     .unit = "particles",
+     .description = "largest cluster size N in the df fit",
+     .aggregation = Aggregation::Range,
+     .integer = true,
+     .value_of = [](const SimulationResult& r) { return static_cast<double>(r.fit.n_max); }},
+};
+
+inline constexpr std::size_t kMetricCount = std::size(kMetrics);
+
+/// The index of a metric in kMetrics; nullopt when there is none of that name.
+constexpr std::optional<std::size_t> metric_index(std::string_view name) {
+  for (std::size_t i = 0; i < kMetricCount; ++i) {
+    if (kMetrics[i].name == name) return i;
+  }
+  return std::nullopt;
+}
+
+/// One value per metric, in kMetrics order; NaN where there is none (never 0).
+class MetricValues {
+ public:
+  MetricValues() { values_.fill(std::numeric_limits<double>::quiet_NaN()); }
+
+  /// Every metric of a simulation's result.
+  static MetricValues of(const SimulationResult& result) {
+    MetricValues metrics;
+    for (std::size_t i = 0; i < kMetricCount; ++i) {
+      metrics.values_[i] = kMetrics[i].value_of(result);
+    }
+    return metrics;
+  }
+
+  double& operator[](std::size_t index) { return values_[index]; }
+  double operator[](std::size_t index) const { return values_[index]; }
+  /// By name, e.g. value("df"); throws std::out_of_range for an unknown name.
+  double& value(std::string_view name) { return values_.at(index_of(name)); }
+  double value(std::string_view name) const { return values_.at(index_of(name)); }
+
+  auto begin() const { return values_.begin(); }
+  auto end() const { return values_.end(); }
+
+ private:
+  static std::size_t index_of(std::string_view name) {
+    return metric_index(name).value_or(kMetricCount);  // at() throws for kMetricCount
+  }
+  std::array<double, kMetricCount> values_;
+};
+
+}  // namespace fracstudy::kernels

@@ -1,0 +1,46 @@
+// The metric table: what every layer iterates over must be well formed.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <regex>
+#include <set>
+#include <string>
+
+#include "fracstudy/kernels/metrics.hpp"
+#include "fracstudy/kernels/simulation.hpp"
+
+using namespace fracstudy::kernels;
+
+TEST(Metrics, NamesAreUniqueColumnNamesAndEveryMetricCanBeRead) {
+  std::set<std::string_view> names;
+  const std::regex column("[a-z][a-z0-9_]*");
+  for (const auto& metric : kMetrics) {
+    EXPECT_TRUE(names.insert(metric.name).second) << metric.name << " twice";
+    EXPECT_TRUE(std::regex_match(std::string(metric.name), column)) << metric.name;
+    EXPECT_FALSE(metric.description.empty()) << metric.name;
+    EXPECT_NE(metric.value_of, nullptr) << metric.name;
+    EXPECT_EQ(metric_index(metric.name), static_cast<std::size_t>(&metric - kMetrics));
+  }
+  EXPECT_FALSE(metric_index("no_such_metric"));
+}
+
+TEST(Metrics, TheFirstMetricsKeepTheirPlaces) {
+  // Old result files and version-1 journals hold df, rg and kf in this order.
+  EXPECT_EQ(kMetrics[0].name, "df");
+  EXPECT_EQ(kMetrics[1].name, "rg");
+  EXPECT_EQ(kMetrics[2].name, "kf");
+}
+
+TEST(Metrics, ValuesAreReadFromTheSimulationAndAreNaNWithoutOne) {
+  const MetricValues none;
+  for (double value : none)
+    EXPECT_TRUE(std::isnan(value));  // a task without a value holds NaN, never 0
+  SimulationParameters p;
+  p.n_particles = 300;
+  const auto result = simulate(Algorithm::DLA, p, 3, Deadline::none());
+  const auto metrics = MetricValues::of(result);
+  EXPECT_EQ(metrics.value("df"), result.fit.df);
+  EXPECT_EQ(metrics.value("rg"), result.rg);
+  EXPECT_EQ(metrics.value("fit_n_max"), 300);
+  EXPECT_THROW(static_cast<void>(metrics.value("nope")), std::out_of_range);
+}
