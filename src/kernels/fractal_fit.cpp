@@ -65,7 +65,7 @@ PowerLawFit fit_power_law(std::span<const GrowthSample> samples, std::int64_t n_
     used_max = count == 0 ? sample.n : std::max(used_max, sample.n);
     ++count;
   }
-  PowerLawFit fit{kNaN, kNaN, used_min, used_max};
+  PowerLawFit fit{kNaN, kNaN, used_min, used_max, count};
   if (count < 2 || used_min == used_max) return fit;  // one size fixes no slope
 
   const double mean_x = sum_x / static_cast<double>(count);
@@ -98,6 +98,7 @@ OffsetPowerLawFit fit_power_law_with_offset(std::span<const GrowthSample> sample
   if (n.empty()) return fit;
   fit.power_law.n_min = static_cast<std::int64_t>(*std::min_element(n.begin(), n.end()));
   fit.power_law.n_max = static_cast<std::int64_t>(*std::max_element(n.begin(), n.end()));
+  fit.power_law.n_points = static_cast<std::int64_t>(n.size());
   if (n.size() < 3) return fit;  // three parameters need three sizes
 
   // Golden-section search for the exponent 1/df in [1/20, 1]; the residual of the best
@@ -158,7 +159,7 @@ PowerLawFit fit_power_law_binned(std::span<const GrowthSample> samples, std::int
     used_max = used == 0 ? sample.n : std::max(used_max, sample.n);
     ++used;
   }
-  PowerLawFit fit{kNaN, kNaN, used_min, used_max};
+  PowerLawFit fit{kNaN, kNaN, used_min, used_max, static_cast<std::int64_t>(bins.size())};
   if (used_min == used_max) return fit;  // one size (or none) fixes no slope
   std::vector<double> log_n, log_rg;
   for (const auto& [k, bin] : bins) {

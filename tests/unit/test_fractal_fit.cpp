@@ -44,6 +44,9 @@ TEST(FractalFit, UsesOnlySamplesInsideTheRange) {
   EXPECT_NEAR(fit.kf, 0.9, 1e-9);
   EXPECT_EQ(fit.n_min, 100);   // the bounds reported are the sizes actually used
   EXPECT_EQ(fit.n_max, 2000);  // 5000 lies above n_max = 3000
+  EXPECT_EQ(fit.n_points, 5);  // 100, 200, 500, 1000, 2000
+  EXPECT_EQ(fit_power_law_with_offset(samples, 100, 3000).power_law.n_points, 5);
+  EXPECT_EQ(fit_power_law_binned(samples, 100, 3000, 1).n_points, 2);  // bins [100, 1000) and 1000+
 }
 
 TEST(FractalFit, DegenerateInputGivesNaN) {

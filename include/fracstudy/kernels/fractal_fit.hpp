@@ -19,6 +19,7 @@ struct PowerLawFit {
   double kf = 0;
   std::int64_t n_min = 0;
   std::int64_t n_max = 0;
+  std::int64_t n_points = 0;  ///< points the line was fitted through (sizes, or size bins)
 };
 
 /// Fits log N = log kf + df log(Rg/a) over the samples with n_min <= n <= n_max

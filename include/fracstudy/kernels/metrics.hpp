@@ -64,6 +64,12 @@ inline constexpr MetricDefinition kMetrics[] = {
      .aggregation = Aggregation::Range,
      .integer = true,
      .value_of = [](const SimulationResult& r) { return static_cast<double>(r.fit.n_max); }},
+    {.name = "n_fit_points",
+     .unit = "",
+     .description = "points of the df fit: growth sizes (CCA: bins of cluster sizes)",
+     .aggregation = Aggregation::Range,
+     .integer = true,
+     .value_of = [](const SimulationResult& r) { return static_cast<double>(r.fit.n_points); }},
 };
 
 inline constexpr std::size_t kMetricCount = std::size(kMetrics);
