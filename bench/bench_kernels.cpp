@@ -1,4 +1,5 @@
-// Times each kernel at N = 10^3, 10^4, 10^5 and reports particles per second.
+// Times each model of the registry at N = 10^3, 10^4, 10^5 (as far as a cost budget allows)
+// and reports particles per second.
 //
 //   fracstudy_bench_kernels                       # the standard set (about a minute)
 //   FRACSTUDY_BENCH_SLOW=1 fracstudy_bench_kernels --benchmark_filter=Slow
@@ -11,9 +12,9 @@
 #include <cstdint>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
-#include "fracstudy/kernels/parameters.hpp"
-#include "fracstudy/kernels/simulation.hpp"
+#include "fracstudy/kernels/models.hpp"
 
 using namespace fracstudy::kernels;
 
@@ -39,7 +40,7 @@ void grow_clusters(benchmark::State& state, Algorithm algorithm, int dimension) 
 
 /// Registers one model at the sizes 10^3, 10^4, 10^5 (or those given).
 void register_model(const std::string& name, Algorithm algorithm, int dimension,
-                    std::initializer_list<std::int64_t> sizes = {1000, 10000, 100000}) {
+                    const std::vector<std::int64_t>& sizes) {
   auto* benchmark = benchmark::RegisterBenchmark(
       name.c_str(), [=](benchmark::State& state) { grow_clusters(state, algorithm, dimension); });
   for (std::int64_t n : sizes) {
@@ -53,15 +54,26 @@ void register_model(const std::string& name, Algorithm algorithm, int dimension,
 
 }  // namespace
 
+/// The standard set's cost budget per cluster, in units of kernels::estimated_cost: about a
+/// second of work at most (3D DLA at 10^5; 2D CCA stops at 10^4).
+constexpr double kStandardBudget = 1e7;
+
 int main(int argc, char** argv) {
-  register_model("DLA/2D", Algorithm::DLA, 2);
-  register_model("DLA/3D", Algorithm::DLA, 3, {1000, 10000});
-  register_model("BALLISTIC/2D", Algorithm::BALLISTIC, 2);
-  register_model("BALLISTIC/3D", Algorithm::BALLISTIC, 3);
-  register_model("EDEN/2D", Algorithm::EDEN, 2);
-  register_model("EDEN/3D", Algorithm::EDEN, 3);
-  register_model("CCA/2D", Algorithm::CCA, 2, {1000, 10000});
-  register_model("CCA/3D", Algorithm::CCA, 3, {1000, 10000});
+  // Every model of the registry, in every dimension it simulates, at 10^3, 10^4, 10^5
+  // particles as far as the budget allows.
+  for (const auto& model : all_models()) {
+    for (int dimension = model.min_dimension; dimension <= model.max_dimension; ++dimension) {
+      std::vector<std::int64_t> sizes;
+      for (std::int64_t n : {1000, 10000, 100000}) {
+        SimulationParameters parameters;
+        parameters.n_particles = n;
+        parameters.dimension = dimension;
+        if (model.estimated_cost(parameters) <= kStandardBudget) sizes.push_back(n);
+      }
+      register_model(std::string(model.name) + "/" + std::to_string(dimension) + "D",
+                     model.algorithm, dimension, sizes);
+    }
+  }
   if (std::getenv("FRACSTUDY_BENCH_SLOW") != nullptr) {  // seconds per cluster
     register_model("Slow/DLA/2D", Algorithm::DLA, 2, {1000000});
     register_model("Slow/DLA/3D", Algorithm::DLA, 3, {100000});

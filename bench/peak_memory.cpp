@@ -10,8 +10,7 @@
 #include <exception>
 #include <string>
 
-#include "fracstudy/kernels/parameters.hpp"
-#include "fracstudy/kernels/simulation.hpp"
+#include "fracstudy/kernels/models.hpp"
 
 using namespace fracstudy::kernels;
 

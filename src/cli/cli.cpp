@@ -7,14 +7,15 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "fracstudy/kernels/models.hpp"
 #include "fracstudy/study/errors.hpp"
 #include "fracstudy/version.hpp"
 
 namespace fracstudy::cli {
 namespace {
 
-constexpr const char* kUsage =
-    R"(fracstudy: parametric studies of fractal aggregation (DLA, CCA, BALLISTIC, EDEN)
+constexpr const char* kUsageTitle = "fracstudy: parametric studies of fractal aggregation (";
+constexpr const char* kUsage = R"()
 
 Usage: fracstudy COMMAND [OPTIONS]
 
@@ -74,7 +75,7 @@ int dispatch(int argc, char** argv, const std::string& command,
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
-    (args.empty() ? std::cerr : std::cout) << kUsage;
+    (args.empty() ? std::cerr : std::cout) << kUsageTitle << kernels::model_names(", ") << kUsage;
     return args.empty() ? kBadInput : kSuccess;
   }
   if (args[0] == "--version" || args[0] == "-V") {

@@ -7,7 +7,7 @@
 #include "commands.hpp"
 #include "fracstudy/io/cluster_file.hpp"
 #include "fracstudy/kernels/metrics.hpp"
-#include "fracstudy/kernels/simulation.hpp"
+#include "fracstudy/kernels/models.hpp"
 #include "fracstudy/study/errors.hpp"
 #include "fracstudy/tools/status.hpp"
 #include "options.hpp"
@@ -23,6 +23,15 @@ std::string flag_of(kernels::Parameter parameter) {
   return flag;
 }
 
+/// The models and what each is, for --help.
+std::string algorithm_help() {
+  std::string help = "the model: " + kernels::model_names(" | ");
+  for (const auto& model : kernels::all_models()) {
+    help += "\n  " + std::string(model.name) + ": " + std::string(model.description);
+  }
+  return help;
+}
+
 }  // namespace
 
 int simulate_command(const std::vector<std::string>& args) {
@@ -35,7 +44,7 @@ int simulate_command(const std::vector<std::string>& args) {
       "  fracstudy simulate --algorithm DLA --n-particles 10000 --dimension 2 "
       "--seed 7"};
   spec.options.add_options()("algorithm", po::value<std::string>()->required(),
-                             "DLA | CCA | BALLISTIC | EDEN");
+                             algorithm_help().c_str());
   for (kernels::Parameter p : kernels::all_parameters()) {
     const auto& rule = kernels::rule_of(p);
     spec.options.add_options()(
@@ -53,10 +62,7 @@ int simulate_command(const std::vector<std::string>& args) {
   const auto algorithm = kernels::algorithm_from_name(name);
   if (!algorithm) {
     throw study::InputError("--algorithm: unknown algorithm '" + name +
-                            "' (allowed: DLA | CCA | BALLISTIC | EDEN)");
-  }
-  if (!kernels::is_implemented(*algorithm)) {
-    throw study::InputError("--algorithm: " + name + " is not available in this version");
+                            "' (allowed: " + kernels::model_names(" | ") + ")");
   }
   kernels::SimulationParameters parameters;
   nlohmann::json used = nlohmann::json::object();

@@ -4,7 +4,7 @@
 #include <exception>
 
 #include "fracstudy/kernels/metrics.hpp"
-#include "fracstudy/kernels/simulation.hpp"
+#include "fracstudy/kernels/models.hpp"
 
 namespace fracstudy::exec {
 namespace {

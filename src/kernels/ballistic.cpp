@@ -1,4 +1,3 @@
-#include "fracstudy/kernels/ballistic.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -82,13 +81,12 @@ template <std::size_t D>
 class BallisticGrowth {
  public:
   /// Starts a cluster with its seed particle at the origin.
-  BallisticGrowth(double sticking_probability, std::uint64_t seed, Deadline deadline,
-                  std::int64_t n)
-      : sticking_probability_(sticking_probability),
+  BallisticGrowth(const SimulationParameters& p, std::uint64_t seed, Deadline deadline)
+      : sticking_probability_(p.sticking_probability),
         rng_(seed),
         deadline_check_(deadline, kStepsPerDeadlineCheck),
         grid_(kCellSize, 8 * kCellSize, kMapLevels),
-        history_(log_spaced_sizes(n, detail::kSamplesPerDecade)) {
+        history_(log_spaced_sizes(p.n_particles, detail::kSamplesPerDecade)) {
     attach(Vec<D>{});
   }
 
@@ -101,6 +99,10 @@ class BallisticGrowth {
 
   /// Rg (in particle radii) at the sample sizes.
   const std::vector<GrowthSample>& history() const { return history_.samples(); }
+  /// The df fit over the history of a cluster of n particles.
+  static PowerLawFit fit(std::span<const GrowthSample> history, std::int64_t n) {
+    return detail::fit_last_two_decades(history, n);
+  }
   /// The particle centres in the order they stuck, the seed first (in particle radii).
   const std::vector<Vec<D>>& centres() const { return grid_.centres(); }
 
@@ -185,25 +187,12 @@ class BallisticGrowth {
   double max_centre_distance_ = 0;
 };
 
-/// Grows one cluster in D dimensions and measures it.
-template <std::size_t D>
-SimulationResult grow_ballistic(const SimulationParameters& p, std::uint64_t seed,
-                                Deadline deadline) {
-  BallisticGrowth<D> growth(p.sticking_probability, seed, deadline, p.n_particles);
-  growth.grow(p.n_particles);
-  const PowerLawFit fit =
-      fit_power_law(growth.history(), detail::two_decade_fit_start(p.n_particles), p.n_particles);
-  return detail::cluster_result<D>(growth.centres(), p.particle_radius, fit);
-}
-
 }  // namespace
 
 SimulationResult simulate_ballistic(const SimulationParameters& parameters, std::uint64_t seed,
                                     Deadline deadline) {
-  detail::check_common_parameters(parameters, true);
-  if (deadline.expired()) throw DeadlineExceeded();
-  if (parameters.dimension == 2) return grow_ballistic<2>(parameters, seed, deadline);
-  return grow_ballistic<3>(parameters, seed, deadline);
+  return detail::grow_and_measure<BallisticGrowth>(Algorithm::BALLISTIC, parameters, seed,
+                                                   deadline);
 }
 
 }  // namespace fracstudy::kernels

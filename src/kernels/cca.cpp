@@ -1,4 +1,3 @@
-#include "fracstudy/kernels/cca.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -13,6 +12,7 @@
 #include "brownian.hpp"
 #include "fracstudy/kernels/fractal_fit.hpp"
 #include "fracstudy/kernels/random.hpp"
+#include "growth.hpp"
 #include "periodic_cells.hpp"
 
 // Off-lattice cluster-cluster aggregation (Meakin 1983; Kolb, Botet & Jullien 1983) in a
@@ -693,55 +693,22 @@ std::int64_t fit_max_size(std::int64_t n) {
   return std::min(n, std::max(n / kFitTopDecade, kFitMinMaxSize));
 }
 
-/// Throws InvalidParameters unless CCA can simulate p (callers normally validate first).
-void check_cca_parameters(const SimulationParameters& p) {
-  if (p.n_particles < 1) throw InvalidParameters("n_particles must be >= 1");
-  if (p.n_particles > 2000000000) throw InvalidParameters("n_particles must be <= 2000000000");
-  if (p.dimension != 2 && p.dimension != 3) throw InvalidParameters("dimension must be 2 or 3");
-  if (!(p.particle_radius > 0) || !std::isfinite(p.particle_radius)) {
-    throw InvalidParameters("particle_radius must be a finite number > 0");
-  }
-  if (!(p.sticking_probability > 0 && p.sticking_probability <= 1)) {
-    throw InvalidParameters("sticking_probability must satisfy 0 < p <= 1");
-  }
-  if (auto broken = check_parameter(Parameter::VolumeFraction, p.volume_fraction)) {
-    throw InvalidParameters("volume_fraction " + *broken);
-  }
-}
-
-/// Aggregates in D dimensions and measures the result.
-template <std::size_t D>
-SimulationResult aggregate_cca(const SimulationParameters& p, std::uint64_t seed,
-                               Deadline deadline) {
-  CcaAggregation<D> box(p.n_particles, p.volume_fraction, p.sticking_probability, seed, deadline);
-  box.aggregate();
-
-  SimulationResult result;
-  result.n_particles = p.n_particles;
-  result.positions.reserve(static_cast<std::size_t>(p.n_particles) * D);
-  for (const Vec<D>& centre : box.final_centres()) {
-    for (double coordinate : centre) {
-      result.positions.push_back(coordinate);
-    }
-  }
-  result.rg = radius_of_gyration(result.positions, static_cast<int>(D)) * p.particle_radius;
-  for (double& coordinate : result.positions) {
-    coordinate *= p.particle_radius;
-  }
-  const PowerLawFit fit = fit_power_law_binned(box.population(), kFitMinSize,
-                                               fit_max_size(p.n_particles), kFitBinsPerDecade);
-  result.fit = fit;
-  return result;
-}
-
 }  // namespace
 
 SimulationResult simulate_cca(const SimulationParameters& parameters, std::uint64_t seed,
                               Deadline deadline) {
-  check_cca_parameters(parameters);
+  check_parameters(Algorithm::CCA, parameters);
   if (deadline.expired()) throw DeadlineExceeded();
-  if (parameters.dimension == 2) return aggregate_cca<2>(parameters, seed, deadline);
-  return aggregate_cca<3>(parameters, seed, deadline);
+  const SimulationParameters& p = parameters;
+  return detail::in_dimension(p.dimension, [&](auto dimension) {
+    constexpr std::size_t D = decltype(dimension)::value;
+    CcaAggregation<D> box(p.n_particles, p.volume_fraction, p.sticking_probability, seed, deadline);
+    box.aggregate();
+    return detail::cluster_result<D>(
+        box.final_centres(), p.particle_radius,
+        fit_power_law_binned(box.population(), kFitMinSize, fit_max_size(p.n_particles),
+                             kFitBinsPerDecade));
+  });
 }
 
 }  // namespace fracstudy::kernels

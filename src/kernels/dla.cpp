@@ -1,4 +1,3 @@
-#include "fracstudy/kernels/dla.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -65,12 +64,12 @@ template <std::size_t D>
 class DlaGrowth {
  public:
   /// Starts a cluster with its seed particle at the origin.
-  DlaGrowth(double sticking_probability, std::uint64_t seed, Deadline deadline, std::int64_t n)
-      : sticking_probability_(sticking_probability),
+  DlaGrowth(const SimulationParameters& p, std::uint64_t seed, Deadline deadline)
+      : sticking_probability_(p.sticking_probability),
         rng_(seed),
         deadline_check_(deadline, kStepsPerDeadlineCheck),
         grid_(kCellSize, 8 * kCellSize),
-        history_(log_spaced_sizes(n, detail::kSamplesPerDecade)) {
+        history_(log_spaced_sizes(p.n_particles, detail::kSamplesPerDecade)) {
     attach(Vec<D>{});  // the seed particle at the origin
   }
 
@@ -83,6 +82,10 @@ class DlaGrowth {
 
   /// Rg (in particle radii) at the sample sizes.
   const std::vector<GrowthSample>& history() const { return history_.samples(); }
+  /// The df fit over the history of a cluster of n particles.
+  static PowerLawFit fit(std::span<const GrowthSample> history, std::int64_t n) {
+    return detail::fit_last_two_decades(history, n);
+  }
   /// The particle centres in the order they stuck, the seed first (in particle radii).
   const std::vector<Vec<D>>& centres() const { return grid_.centres(); }
 
@@ -153,25 +156,11 @@ class DlaGrowth {
   double max_centre_distance_ = 0;
 };
 
-/// Grows one cluster in D dimensions and measures it.
-template <std::size_t D>
-SimulationResult grow_dla(const SimulationParameters& p, std::uint64_t seed, Deadline deadline) {
-  DlaGrowth<D> growth(p.sticking_probability, seed, deadline, p.n_particles);
-  growth.grow(p.n_particles);
-  // The last two decades of growth (see two_decade_fit_start for the measurements).
-  const PowerLawFit fit =
-      fit_power_law(growth.history(), detail::two_decade_fit_start(p.n_particles), p.n_particles);
-  return detail::cluster_result<D>(growth.centres(), p.particle_radius, fit);
-}
-
 }  // namespace
 
 SimulationResult simulate_dla(const SimulationParameters& parameters, std::uint64_t seed,
                               Deadline deadline) {
-  detail::check_common_parameters(parameters, true);
-  if (deadline.expired()) throw DeadlineExceeded();
-  if (parameters.dimension == 2) return grow_dla<2>(parameters, seed, deadline);
-  return grow_dla<3>(parameters, seed, deadline);
+  return detail::grow_and_measure<DlaGrowth>(Algorithm::DLA, parameters, seed, deadline);
 }
 
 }  // namespace fracstudy::kernels

@@ -1,4 +1,3 @@
-#include "fracstudy/kernels/eden.hpp"
 
 #include <algorithm>
 #include <array>
@@ -44,15 +43,37 @@ constexpr std::int64_t kInitialHalfWidth = 16;
 template <std::size_t D>
 using Site = std::array<std::int64_t, D>;
 
+// The df of an Eden cluster. Eden clusters are compact (df = d) but their loose surface
+// layer holds a share of the particles that shrinks only as 1/R, so log Rg against log N
+// bends towards slope 1/d very slowly: the plain two-decade fit used for DLA reads (mean of
+// 8-20 clusters) 2.13 at N = 10^4, 2.03 at 10^5 and 2.007 at 10^6 in 2D, and 3.33 at 10^5,
+// 3.15 at 10^6 and 3.09 at 3·10^6 in 3D, where the local slope is still 3.03.
+// A shell of constant thickness shifts Rg by a constant, so the kernel fits
+// Rg = A N^(1/df) + B instead, over the same window as DLA (the last two decades,
+// max(100, N/100) <= n <= N; the last decade under 1000). Measured: 2D 1.993 +- 0.006 at
+// 10^4 (40 clusters), 1.994 +- 0.002 at 10^5; 3D 3.04 +- 0.01 at 10^5, 2.962 +- 0.005 at
+// 10^6 (20 clusters): within 0.01 (2D) and 0.05 (3D) of d from N = 10^4 (2D) and 10^5 (3D)
+// on, where the plain fit needs 10^6 (2D) and more than 10^7 (3D). Three parameters need
+// room: for small clusters the best exponent can run to the search's edge (3D: 2 in 10 at
+// N = 1000, none from 3000 on); those clusters report the plain fit over the same window.
+
+/// The df fit of an Eden cluster's growth history (see above).
+PowerLawFit fit_eden(std::span<const GrowthSample> history, std::int64_t n) {
+  const std::int64_t n_min = detail::two_decade_fit_start(n);
+  const OffsetPowerLawFit offset = fit_power_law_with_offset(history, n_min, n);
+  if (std::isfinite(offset.power_law.df)) return offset.power_law;
+  return fit_power_law(history, n_min, n);
+}
+
 /// The Eden cluster, its perimeter, and the lattice array that indexes both.
 template <std::size_t D>
 class EdenGrowth {
  public:
   /// Starts a cluster with one occupied site at the origin.
-  EdenGrowth(std::uint64_t seed, Deadline deadline, std::int64_t n)
+  EdenGrowth(const SimulationParameters& p, std::uint64_t seed, Deadline deadline)
       : rng_(seed),
         deadline_check_(deadline, kStepsPerDeadlineCheck),
-        history_(log_spaced_sizes(n, detail::kSamplesPerDecade)) {
+        history_(log_spaced_sizes(p.n_particles, detail::kSamplesPerDecade)) {
     allocate(kInitialHalfWidth);
     occupy(Site<D>{});
   }
@@ -70,6 +91,10 @@ class EdenGrowth {
 
   /// Rg (in particle radii) at the sample sizes.
   const std::vector<GrowthSample>& history() const { return history_.samples(); }
+  /// The df fit over the history of a cluster of n sites (see fit_eden).
+  static PowerLawFit fit(std::span<const GrowthSample> history, std::int64_t n) {
+    return fit_eden(history, n);
+  }
   /// The occupied sites' centres in particle radii, in the order they were occupied.
   const std::vector<Vec<D>>& centres() const { return centres_; }
 
@@ -161,45 +186,11 @@ class EdenGrowth {
   std::vector<Vec<D>> centres_;       // occupied sites' centres in particle radii, in order
 };
 
-// The df of an Eden cluster. Eden clusters are compact (df = d) but their loose surface
-// layer holds a share of the particles that shrinks only as 1/R, so log Rg against log N
-// bends towards slope 1/d very slowly: the plain two-decade fit used for DLA reads (mean of
-// 8-20 clusters) 2.13 at N = 10^4, 2.03 at 10^5 and 2.007 at 10^6 in 2D, and 3.33 at 10^5,
-// 3.15 at 10^6 and 3.09 at 3·10^6 in 3D, where the local slope is still 3.03.
-// A shell of constant thickness shifts Rg by a constant, so the kernel fits
-// Rg = A N^(1/df) + B instead, over the same window as DLA (the last two decades,
-// max(100, N/100) <= n <= N; the last decade under 1000). Measured: 2D 1.993 +- 0.006 at
-// 10^4 (40 clusters), 1.994 +- 0.002 at 10^5; 3D 3.04 +- 0.01 at 10^5, 2.962 +- 0.005 at
-// 10^6 (20 clusters): within 0.01 (2D) and 0.05 (3D) of d from N = 10^4 (2D) and 10^5 (3D)
-// on, where the plain fit needs 10^6 (2D) and more than 10^7 (3D). Three parameters need
-// room: for small clusters the best exponent can run to the search's edge (3D: 2 in 10 at
-// N = 1000, none from 3000 on); those clusters report the plain fit over the same window.
-
-/// The df fit of an Eden cluster's growth history (see above).
-PowerLawFit fit_eden(std::span<const GrowthSample> history, std::int64_t n) {
-  const std::int64_t n_min = detail::two_decade_fit_start(n);
-  const OffsetPowerLawFit offset = fit_power_law_with_offset(history, n_min, n);
-  if (std::isfinite(offset.power_law.df)) return offset.power_law;
-  return fit_power_law(history, n_min, n);
-}
-
-/// Grows one cluster in D dimensions and measures it.
-template <std::size_t D>
-SimulationResult grow_eden(const SimulationParameters& p, std::uint64_t seed, Deadline deadline) {
-  EdenGrowth<D> growth(seed, deadline, p.n_particles);
-  growth.grow(p.n_particles);
-  return detail::cluster_result<D>(growth.centres(), p.particle_radius,
-                                   fit_eden(growth.history(), p.n_particles));
-}
-
 }  // namespace
 
 SimulationResult simulate_eden(const SimulationParameters& parameters, std::uint64_t seed,
                                Deadline deadline) {
-  detail::check_common_parameters(parameters, false);
-  if (deadline.expired()) throw DeadlineExceeded();
-  if (parameters.dimension == 2) return grow_eden<2>(parameters, seed, deadline);
-  return grow_eden<3>(parameters, seed, deadline);
+  return detail::grow_and_measure<EdenGrowth>(Algorithm::EDEN, parameters, seed, deadline);
 }
 
 }  // namespace fracstudy::kernels

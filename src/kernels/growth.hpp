@@ -1,16 +1,19 @@
 #pragma once
-/// What every particle–cluster growth kernel shares (private to the kernels): the running
-/// radius of gyration and growth history, the deadline check, and the conversion of a
-/// grown cluster into a SimulationResult.
+/// What every growth kernel shares (private to the kernels): the running radius of
+/// gyration and growth history, the deadline check, the conversion of a grown cluster into
+/// a SimulationResult, and the one driver of the particle–cluster models.
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <span>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "brownian.hpp"
 #include "fracstudy/kernels/fractal_fit.hpp"
+#include "fracstudy/kernels/models.hpp"
 #include "fracstudy/kernels/simulation.hpp"
 
 namespace fracstudy::kernels::detail {
@@ -127,17 +130,38 @@ SimulationResult cluster_result(const std::vector<Vec<D>>& centres, double parti
   return result;
 }
 
-/// Throws InvalidParameters unless n, dimension and radius are simulable (callers
-/// normally validate first); `uses_sticking` adds the check of the sticking probability.
-inline void check_common_parameters(const SimulationParameters& p, bool uses_sticking) {
-  if (p.n_particles < 1) throw InvalidParameters("n_particles must be >= 1");
-  if (p.dimension != 2 && p.dimension != 3) throw InvalidParameters("dimension must be 2 or 3");
-  if (!(p.particle_radius > 0) || !std::isfinite(p.particle_radius)) {
-    throw InvalidParameters("particle_radius must be a finite number > 0");
-  }
-  if (uses_sticking && !(p.sticking_probability > 0 && p.sticking_probability <= 1)) {
-    throw InvalidParameters("sticking_probability must satisfy 0 < p <= 1");
-  }
+/// The df fit of DLA and BALLISTIC: a straight line through log Rg against log N over the
+/// last two decades of growth (see two_decade_fit_start).
+inline PowerLawFit fit_last_two_decades(std::span<const GrowthSample> history, std::int64_t n) {
+  return fit_power_law(history, two_decade_fit_start(n), n);
+}
+
+/// Calls `body(std::integral_constant<std::size_t, D>{})` with D the simulation's dimension,
+/// 2 or 3 (checked before): the kernels are templates on the dimension.
+template <typename Body>
+SimulationResult in_dimension(int dimension, Body&& body) {
+  if (dimension == 2) return body(std::integral_constant<std::size_t, 2>{});
+  return body(std::integral_constant<std::size_t, 3>{});
+}
+
+/// The one driver of the particle–cluster models (DLA, BALLISTIC, EDEN): checks the
+/// parameters against the model's rules, grows the aggregate with Growth<D>, fits df with
+/// Growth<D>::fit over its growth history, and returns the cluster with its metrics.
+///
+/// Growth<D> is constructed from (parameters, seed, deadline) and has grow(n), history()
+/// (Rg at log-spaced sizes), centres() (in particle radii) and a static fit(history, n).
+template <template <std::size_t> class Growth>
+SimulationResult grow_and_measure(Algorithm algorithm, const SimulationParameters& parameters,
+                                  std::uint64_t seed, Deadline deadline) {
+  check_parameters(algorithm, parameters);
+  if (deadline.expired()) throw DeadlineExceeded();
+  return in_dimension(parameters.dimension, [&](auto dimension) {
+    constexpr std::size_t D = decltype(dimension)::value;
+    Growth<D> growth(parameters, seed, deadline);
+    growth.grow(parameters.n_particles);
+    return cluster_result<D>(growth.centres(), parameters.particle_radius,
+                             Growth<D>::fit(growth.history(), parameters.n_particles));
+  });
 }
 
 }  // namespace fracstudy::kernels::detail

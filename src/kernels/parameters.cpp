@@ -33,17 +33,6 @@ constexpr std::array kRules = {
                   "CCA only: share of the periodic box filled by the monomers"},
 };
 
-constexpr std::array kAlgorithms = {Algorithm::DLA, Algorithm::CCA, Algorithm::BALLISTIC,
-                                    Algorithm::EDEN};
-constexpr std::array kParticleClusterParameters = {Parameter::NParticles, Parameter::Dimension,
-                                                   Parameter::ParticleRadius,
-                                                   Parameter::StickingProbability};
-constexpr std::array kClusterClusterParameters = {
-    Parameter::NParticles, Parameter::Dimension, Parameter::ParticleRadius,
-    Parameter::StickingProbability, Parameter::VolumeFraction};
-constexpr std::array kLatticeParameters = {Parameter::NParticles, Parameter::Dimension,
-                                           Parameter::ParticleRadius};
-
 }  // namespace
 
 const ParameterRule& rule_of(Parameter parameter) {
@@ -63,51 +52,6 @@ std::string_view name_of(Parameter parameter) {
 
 std::span<const Parameter> all_parameters() {
   return kAllParameters;
-}
-
-std::span<const Parameter> parameters_of(Algorithm algorithm) {
-  switch (algorithm) {
-    case Algorithm::DLA:
-    case Algorithm::BALLISTIC:
-      return kParticleClusterParameters;
-    case Algorithm::CCA:
-      return kClusterClusterParameters;
-    case Algorithm::EDEN:
-      return kLatticeParameters;
-  }
-  return {};
-}
-
-bool uses_parameter(Algorithm algorithm, Parameter parameter) {
-  for (Parameter used : parameters_of(algorithm)) {
-    if (used == parameter) return true;
-  }
-  return false;
-}
-
-std::string_view name_of(Algorithm algorithm) {
-  switch (algorithm) {
-    case Algorithm::DLA:
-      return "DLA";
-    case Algorithm::CCA:
-      return "CCA";
-    case Algorithm::BALLISTIC:
-      return "BALLISTIC";
-    case Algorithm::EDEN:
-      return "EDEN";
-  }
-  return "?";
-}
-
-std::optional<Algorithm> algorithm_from_name(std::string_view name) {
-  for (Algorithm algorithm : kAlgorithms) {
-    if (name_of(algorithm) == name) return algorithm;
-  }
-  return std::nullopt;
-}
-
-std::span<const Algorithm> all_algorithms() {
-  return kAlgorithms;
 }
 
 double get_parameter(const SimulationParameters& parameters, Parameter parameter) {

@@ -11,7 +11,7 @@
 #include <set>
 #include <sstream>
 
-#include "fracstudy/kernels/simulation.hpp"
+#include "fracstudy/kernels/models.hpp"
 #include "fracstudy/study/errors.hpp"
 
 namespace fracstudy::study {
@@ -276,23 +276,13 @@ class Validator {
   }
 
   Algorithm algorithm(const YAML::Node& node, const std::string& prefix) const {
-    std::vector<std::string> names;
-    for (Algorithm a : kernels::all_algorithms())
-      names.emplace_back(name_of(a));
-    if (!node["algorithm"]) fail(node, prefix, "needs an 'algorithm' (" + join(names, " | ") + ")");
+    const std::string names = kernels::model_names(" | ");
+    if (!node["algorithm"]) fail(node, prefix, "needs an 'algorithm' (" + names + ")");
     const std::string text = string(node["algorithm"], prefix + ".algorithm");
     const auto algorithm = kernels::algorithm_from_name(text);
     if (!algorithm) {
       fail(node["algorithm"], prefix + ".algorithm",
-           "unknown algorithm '" + text + "' (allowed: " + join(names, " | ") + ")");
-    }
-    if (!kernels::is_implemented(*algorithm)) {
-      std::vector<std::string> available;
-      for (Algorithm a : kernels::all_algorithms()) {
-        if (kernels::is_implemented(a)) available.emplace_back(name_of(a));
-      }
-      fail(node["algorithm"], prefix + ".algorithm",
-           text + " is not available in this version (available: " + join(available) + ")");
+           "unknown algorithm '" + text + "' (allowed: " + names + ")");
     }
     return *algorithm;
   }

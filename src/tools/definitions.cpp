@@ -2,7 +2,7 @@
 #include <cmath>
 #include <string>
 
-#include "fracstudy/kernels/parameters.hpp"
+#include "fracstudy/kernels/models.hpp"
 #include "fracstudy/tools/tools.hpp"
 
 namespace fracstudy::tools {
@@ -31,6 +31,25 @@ json parameters_schema() {
     properties[std::string(kernels::name_of(p))] = parameter_schema(p);
   }
   return properties;
+}
+
+/// The models, from the registry: their names and what each is.
+json algorithm_schema() {
+  json names = json::array();
+  std::string description = "aggregation model:";
+  for (const auto& model : kernels::all_models()) {
+    names.push_back(model.name);
+    description += " " + std::string(model.name) + " (" + std::string(model.description) + ");";
+  }
+  description.back() = '.';
+  return {{"type", "string"}, {"enum", names}, {"description", description}};
+}
+
+json parameter_names() {
+  json names = json::array();
+  for (auto p : kernels::all_parameters())
+    names.push_back(kernels::name_of(p));
+  return names;
 }
 
 json study_id_schema() {
@@ -67,16 +86,10 @@ json run_parametric_study() {
       {"$schema", kDialect},
       {"type", "object"},
       {"properties",
-       {{"algorithm",
-         {{"type", "string"},
-          {"enum", {"DLA", "CCA", "BALLISTIC", "EDEN"}},
-          {"description",
-           "aggregation model: DLA (diffusion-limited, particle-cluster), CCA (cluster-cluster; "
-           "sticking_probability 1 = DLCA, small = RLCA), BALLISTIC (straight-line "
-           "particle-cluster), EDEN (lattice growth)"}}},
+       {{"algorithm", algorithm_schema()},
         {"variable_parameter",
          {{"type", "string"},
-          {"enum", {"n_particles", "particle_radius", "sticking_probability"}},
+          {"enum", parameter_names()},
           {"default", "n_particles"},
           {"description", "the parameter that takes each of `values` (default n_particles)"}}},
         {"values",

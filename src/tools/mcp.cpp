@@ -4,6 +4,7 @@
 #include <ostream>
 #include <string>
 
+#include "fracstudy/kernels/models.hpp"
 #include "fracstudy/version.hpp"
 
 namespace fracstudy::tools {
@@ -67,9 +68,10 @@ class Session {
                {"capabilities", {{"tools", {{"listChanged", false}}}}},
                {"serverInfo", {{"name", "fracstudy"}, {"version", kVersion}}},
                {"instructions",
-                "Runs parametric studies of fractal aggregation simulations (DLA, CCA, "
-                "BALLISTIC, EDEN). Start one with run_parametric_study, poll "
-                "check_study_status until COMPLETED, then read get_study_results."}});
+                "Runs parametric studies of fractal aggregation simulations (" +
+                    kernels::model_names(", ") +
+                    "). Start one with run_parametric_study, poll check_study_status until "
+                    "COMPLETED, then read get_study_results."}});
     }
     if (method == "ping") return result_response(id, json::object());
     if (method == "tools/list") return result_response(id, {{"tools", tool_definitions()}});

@@ -5,8 +5,7 @@
 #include <cstdint>
 
 #include "../support/kernel_checks.hpp"
-#include "fracstudy/kernels/ballistic.hpp"
-#include "fracstudy/kernels/dla.hpp"
+#include "fracstudy/kernels/models.hpp"
 
 // The ensemble-mean fractal dimension of off-lattice particle–cluster ballistic aggregation.
 //

@@ -5,7 +5,7 @@
 #include <cstdint>
 
 #include "../support/kernel_checks.hpp"
-#include "fracstudy/kernels/cca.hpp"
+#include "fracstudy/kernels/models.hpp"
 
 // The ensemble-mean fractal dimension of off-lattice cluster-cluster aggregation against the
 // literature.

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "../support/kernel_checks.hpp"
-#include "fracstudy/kernels/dla.hpp"
+#include "fracstudy/kernels/models.hpp"
 
 // The ensemble-mean fractal dimension of off-lattice DLA against the literature.
 //

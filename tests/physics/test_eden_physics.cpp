@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "../support/kernel_checks.hpp"
-#include "fracstudy/kernels/eden.hpp"
 #include "fracstudy/kernels/fractal_fit.hpp"
+#include "fracstudy/kernels/models.hpp"
 
 // The ensemble-mean fractal dimension of Eden clusters (Eden, Proc. 4th Berkeley Symp.
 // Math. Stat. Prob. 4, 223 (1961)): compact, df = d, with a rough surface whose loose

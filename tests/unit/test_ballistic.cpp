@@ -9,7 +9,7 @@
 #include "../../src/kernels/brownian.hpp"
 #include "../../src/kernels/occupancy_grid.hpp"
 #include "../support/kernel_checks.hpp"
-#include "fracstudy/kernels/ballistic.hpp"
+#include "fracstudy/kernels/models.hpp"
 #include "fracstudy/kernels/random.hpp"
 
 using namespace fracstudy::kernels;
@@ -37,34 +37,6 @@ SimulationParameters ballistic(int dimension, std::int64_t n, double sticking = 
 
 // ---- The kernel's contract ----
 
-TEST(Ballistic, SameSeedGivesTheSameCluster) {
-  for (int dimension : {2, 3}) {
-    for (double sticking : {1.0, 0.3}) {
-      const auto a = simulate_ballistic(ballistic(dimension, 500, sticking), 17, Deadline::none());
-      const auto b = simulate_ballistic(ballistic(dimension, 500, sticking), 17, Deadline::none());
-      expect_identical(a, b);
-    }
-  }
-}
-
-TEST(Ballistic, DifferentSeedsGiveDifferentClusters) {
-  for (int dimension : {2, 3}) {
-    const auto a = simulate_ballistic(ballistic(dimension, 200), 1, Deadline::none());
-    const auto b = simulate_ballistic(ballistic(dimension, 200), 2, Deadline::none());
-    EXPECT_NE(a.positions, b.positions);
-    EXPECT_NE(a.rg, b.rg);
-  }
-}
-
-TEST(Ballistic, HasExactlyTheRequestedParticles) {
-  for (int dimension : {2, 3}) {
-    for (std::int64_t n : {1, 2, 3, 10, 99, 100, 101, 777}) {
-      const auto result = simulate_ballistic(ballistic(dimension, n), 5, Deadline::none());
-      expect_particle_count(result, dimension, n);
-    }
-  }
-}
-
 TEST(Ballistic, ParticlesNeverOverlapAndEachTouchesAnEarlierOne) {
   // Brute force over all pairs: each particle after the seed touches one before it (it stuck
   // to the cluster as it was) and overlaps none. A sticking probability below 1 also
@@ -77,20 +49,6 @@ TEST(Ballistic, ParticlesNeverOverlapAndEachTouchesAnEarlierOne) {
           simulate_ballistic(ballistic(dimension, n, sticking, radius), 3, Deadline::none());
       expect_grown_by_contact(result, dimension, radius);
     }
-  }
-}
-
-TEST(Ballistic, RgIsExactlyProportionalToTheParticleRadius) {
-  for (int dimension : {2, 3}) {
-    const auto unit = simulate_ballistic(ballistic(dimension, 400, 0.5, 1.0), 9, Deadline::none());
-    const auto scaled =
-        simulate_ballistic(ballistic(dimension, 400, 0.5, 2.5), 9, Deadline::none());
-    EXPECT_EQ(scaled.rg, 2.5 * unit.rg);
-    for (std::size_t i = 0; i < unit.positions.size(); ++i) {
-      ASSERT_EQ(scaled.positions[i], 2.5 * unit.positions[i]);
-    }
-    EXPECT_EQ(scaled.fit.df, unit.fit.df);
-    EXPECT_EQ(scaled.fit.kf, unit.fit.kf);
   }
 }
 
@@ -112,30 +70,6 @@ TEST(Ballistic, LowerStickingProbabilityGivesDenserClusters) {
   }
 }
 
-TEST(Ballistic, ExpiredDeadlineThrows) {
-  const Deadline past{Clock::now()};
-  EXPECT_THROW(simulate_ballistic(ballistic(2, 1000), 1, past), DeadlineExceeded);
-  EXPECT_THROW(simulate_ballistic(ballistic(3, 1), 1, past), DeadlineExceeded);
-}
-
-TEST(Ballistic, DeadlineStopsALongRun) {
-  // Ten million particles take tens of seconds; the deadline must cut the growth short.
-  const auto start = Clock::now();
-  EXPECT_THROW(simulate_ballistic(ballistic(2, 10000000), 1, Deadline::after(0.05)),
-               DeadlineExceeded);
-  EXPECT_LT(std::chrono::duration<double>(Clock::now() - start).count(), 1.0);
-}
-
-TEST(Ballistic, SingleParticleIsTheSeed) {
-  for (int dimension : {2, 3}) {
-    const auto result = simulate_ballistic(ballistic(dimension, 1), 4, Deadline::none());
-    EXPECT_EQ(result.n_particles, 1);
-    EXPECT_EQ(result.positions, std::vector<double>(static_cast<std::size_t>(dimension), 0.0));
-    EXPECT_EQ(result.rg, 0.0);
-    EXPECT_TRUE(std::isnan(result.fit.df));
-  }
-}
-
 TEST(Ballistic, FitRangeIsTheLastTwoDecades) {
   const auto result = simulate_ballistic(ballistic(2, 20000), 2, Deadline::none());
   EXPECT_EQ(result.fit.n_min, 200);
@@ -143,15 +77,6 @@ TEST(Ballistic, FitRangeIsTheLastTwoDecades) {
   EXPECT_GT(result.fit.df, 1.8);  // compact: close to 2 (see the physics test)
   EXPECT_LT(result.fit.df, 2.1);
   EXPECT_GT(result.fit.kf, 0.0);
-}
-
-TEST(Ballistic, RejectsInvalidParameters) {
-  EXPECT_THROW(simulate_ballistic(ballistic(4, 10), 1, Deadline::none()), InvalidParameters);
-  EXPECT_THROW(simulate_ballistic(ballistic(2, 0), 1, Deadline::none()), InvalidParameters);
-  EXPECT_THROW(simulate_ballistic(ballistic(2, 10, 0.0), 1, Deadline::none()), InvalidParameters);
-  EXPECT_THROW(simulate_ballistic(ballistic(2, 10, 1.5), 1, Deadline::none()), InvalidParameters);
-  EXPECT_THROW(simulate_ballistic(ballistic(2, 10, 1.0, -1.0), 1, Deadline::none()),
-               InvalidParameters);
 }
 
 // ---- The re-emission direction and the named contact ----

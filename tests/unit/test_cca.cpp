@@ -9,7 +9,7 @@
 
 #include "../../src/kernels/periodic_cells.hpp"
 #include "../support/kernel_checks.hpp"
-#include "fracstudy/kernels/cca.hpp"
+#include "fracstudy/kernels/models.hpp"
 #include "fracstudy/kernels/random.hpp"
 
 using namespace fracstudy::kernels;
@@ -58,32 +58,6 @@ double distance(const std::vector<double>& positions, int dimension, std::size_t
 
 // ---- The kernel's contract ----
 
-TEST(Cca, SameSeedGivesTheSameCluster) {
-  for (int dimension : {2, 3}) {
-    const auto a = simulate_cca(cca(dimension, 400), 17, Deadline::none());
-    const auto b = simulate_cca(cca(dimension, 400), 17, Deadline::none());
-    expect_identical(a, b);
-  }
-}
-
-TEST(Cca, DifferentSeedsGiveDifferentClusters) {
-  for (int dimension : {2, 3}) {
-    const auto a = simulate_cca(cca(dimension, 200), 1, Deadline::none());
-    const auto b = simulate_cca(cca(dimension, 200), 2, Deadline::none());
-    EXPECT_NE(a.positions, b.positions);
-    EXPECT_NE(a.rg, b.rg);
-  }
-}
-
-TEST(Cca, EndsWithEveryMonomerInOneCluster) {
-  for (int dimension : {2, 3}) {
-    for (std::int64_t n : {1, 2, 3, 10, 99, 100, 101, 777}) {
-      const auto result = simulate_cca(cca(dimension, n), 5, Deadline::none());
-      expect_particle_count(result, dimension, n);
-    }
-  }
-}
-
 TEST(Cca, FinalClusterIsConnectedAndNeverOverlaps) {
   // Brute force over all pairs of the unwrapped final cluster: every particle touches another
   // and the contacts connect them all; no two particles overlap, neither as given nor
@@ -131,20 +105,6 @@ TEST(Cca, FinalClusterIsConnectedAndNeverOverlaps) {
   }
 }
 
-TEST(Cca, RgIsExactlyProportionalToTheParticleRadius) {
-  for (int dimension : {2, 3}) {
-    const auto unit = simulate_cca(cca(dimension, 300, 1.0, 1.0), 9, Deadline::none());
-    const auto scaled = simulate_cca(cca(dimension, 300, 1.0, 2.5), 9, Deadline::none());
-    // Same aggregation in units of the radius, scaled at the end: equal to the last bit.
-    EXPECT_EQ(scaled.rg, 2.5 * unit.rg);
-    for (std::size_t i = 0; i < unit.positions.size(); ++i) {
-      ASSERT_EQ(scaled.positions[i], 2.5 * unit.positions[i]);
-    }
-    EXPECT_EQ(scaled.fit.df, unit.fit.df);  // df and kf are in units of the radius
-    EXPECT_EQ(scaled.fit.kf, unit.fit.kf);
-  }
-}
-
 TEST(Cca, LowerStickingProbabilityGivesDenserClusters) {
   // Reaction-limited clusters interpenetrate before they stick: at the same N the final
   // cluster is more compact (Rg 14.0 +- 0.4 against 17.3 +- 0.8 for p = 0.01 and 1 in 3D at
@@ -166,30 +126,6 @@ TEST(Cca, LowerStickingProbabilityGivesDenserClusters) {
   const Estimate c = estimate(sticky_df), d = estimate(bouncy_df);
   EXPECT_GT(d.mean - c.mean, std::hypot(c.sem, d.sem))
       << "df " << c.mean << " +- " << c.sem << " (p = 1) vs " << d.mean << " +- " << d.sem;
-}
-
-TEST(Cca, ExpiredDeadlineThrows) {
-  const Deadline past{Clock::now()};
-  EXPECT_THROW(simulate_cca(cca(2, 1000), 1, past), DeadlineExceeded);
-  EXPECT_THROW(simulate_cca(cca(3, 1), 1, past), DeadlineExceeded);
-}
-
-TEST(Cca, DeadlineStopsALongRun) {
-  // 2 x 10^5 monomers take tens of seconds; the deadline must cut the run short.
-  const auto start = Clock::now();
-  EXPECT_THROW(simulate_cca(cca(3, 200000), 1, Deadline::after(0.05)), DeadlineExceeded);
-  EXPECT_LT(std::chrono::duration<double>(Clock::now() - start).count(), 1.0);
-}
-
-TEST(Cca, OneMonomerIsTheCluster) {
-  for (int dimension : {2, 3}) {
-    const auto result = simulate_cca(cca(dimension, 1), 4, Deadline::none());
-    EXPECT_EQ(result.n_particles, 1);
-    EXPECT_EQ(result.positions.size(), static_cast<std::size_t>(dimension));
-    EXPECT_EQ(result.rg, 0.0);
-    EXPECT_TRUE(std::isnan(result.fit.df));
-    EXPECT_TRUE(std::isnan(result.fit.kf));
-  }
 }
 
 TEST(Cca, TwoMonomersMakeADimer) {
@@ -219,24 +155,6 @@ TEST(Cca, FitsThePopulationFromTwentyMonomersToATenthOfN) {
   const auto tiny = simulate_cca(cca(2, 20), 2, Deadline::none());
   EXPECT_TRUE(std::isnan(tiny.fit.df));
   EXPECT_GT(tiny.rg, 0.0);
-}
-
-TEST(Cca, RunsThroughTheKernelInterface) {
-  EXPECT_TRUE(is_implemented(Algorithm::CCA));
-  const auto direct = simulate_cca(cca(3, 200), 6, Deadline::none());
-  const auto dispatched = simulate(Algorithm::CCA, cca(3, 200), 6, Deadline::none());
-  EXPECT_EQ(direct.positions, dispatched.positions);
-  EXPECT_EQ(direct.fit.df, dispatched.fit.df);
-}
-
-TEST(Cca, RejectsInvalidParameters) {
-  EXPECT_THROW(simulate_cca(cca(4, 10), 1, Deadline::none()), InvalidParameters);
-  EXPECT_THROW(simulate_cca(cca(2, 0), 1, Deadline::none()), InvalidParameters);
-  EXPECT_THROW(simulate_cca(cca(2, 10, 0.0), 1, Deadline::none()), InvalidParameters);
-  EXPECT_THROW(simulate_cca(cca(2, 10, 1.5), 1, Deadline::none()), InvalidParameters);
-  EXPECT_THROW(simulate_cca(cca(2, 10, 1.0, 0.0), 1, Deadline::none()), InvalidParameters);
-  EXPECT_THROW(simulate_cca(cca(2, 10, 1.0, 1.0, 0.0), 1, Deadline::none()), InvalidParameters);
-  EXPECT_THROW(simulate_cca(cca(3, 10, 1.0, 1.0, 0.5), 1, Deadline::none()), InvalidParameters);
 }
 
 // ---- The periodic cell list against brute force ----

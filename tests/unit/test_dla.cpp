@@ -8,7 +8,7 @@
 #include "../../src/kernels/brownian.hpp"
 #include "../../src/kernels/occupancy_grid.hpp"
 #include "../support/kernel_checks.hpp"
-#include "fracstudy/kernels/dla.hpp"
+#include "fracstudy/kernels/models.hpp"
 #include "fracstudy/kernels/random.hpp"
 
 using namespace fracstudy::kernels;
@@ -36,32 +36,6 @@ SimulationParameters dla(int dimension, std::int64_t n, double sticking = 1.0,
 
 // ---- The kernel's contract ----
 
-TEST(Dla, SameSeedGivesTheSameCluster) {
-  for (int dimension : {2, 3}) {
-    const auto a = simulate_dla(dla(dimension, 500), 17, Deadline::none());
-    const auto b = simulate_dla(dla(dimension, 500), 17, Deadline::none());
-    expect_identical(a, b);
-  }
-}
-
-TEST(Dla, DifferentSeedsGiveDifferentClusters) {
-  for (int dimension : {2, 3}) {
-    const auto a = simulate_dla(dla(dimension, 200), 1, Deadline::none());
-    const auto b = simulate_dla(dla(dimension, 200), 2, Deadline::none());
-    EXPECT_NE(a.positions, b.positions);
-    EXPECT_NE(a.rg, b.rg);
-  }
-}
-
-TEST(Dla, HasExactlyTheRequestedParticles) {
-  for (int dimension : {2, 3}) {
-    for (std::int64_t n : {1, 2, 3, 10, 99, 100, 101, 777}) {
-      const auto result = simulate_dla(dla(dimension, n), 5, Deadline::none());
-      expect_particle_count(result, dimension, n);
-    }
-  }
-}
-
 TEST(Dla, ParticlesNeverOverlapAndEachTouchesAnEarlierOne) {
   // Brute force over all pairs. Each particle after the seed stuck to the cluster as it was,
   // so it touches one of the particles before it; none overlaps any other. A sticking
@@ -73,20 +47,6 @@ TEST(Dla, ParticlesNeverOverlapAndEachTouchesAnEarlierOne) {
       const auto result = simulate_dla(dla(dimension, n, sticking, radius), 3, Deadline::none());
       expect_grown_by_contact(result, dimension, radius);
     }
-  }
-}
-
-TEST(Dla, RgIsExactlyProportionalToTheParticleRadius) {
-  for (int dimension : {2, 3}) {
-    const auto unit = simulate_dla(dla(dimension, 400, 1.0, 1.0), 9, Deadline::none());
-    const auto scaled = simulate_dla(dla(dimension, 400, 1.0, 2.5), 9, Deadline::none());
-    // Same walk in units of the radius, scaled at the end: equal to the last bit.
-    EXPECT_EQ(scaled.rg, 2.5 * unit.rg);
-    for (std::size_t i = 0; i < unit.positions.size(); ++i) {
-      ASSERT_EQ(scaled.positions[i], 2.5 * unit.positions[i]);
-    }
-    EXPECT_EQ(scaled.fit.df, unit.fit.df);  // df and kf are in units of the radius
-    EXPECT_EQ(scaled.fit.kf, unit.fit.kf);
   }
 }
 
@@ -103,30 +63,6 @@ TEST(Dla, LowerStickingProbabilityGivesMoreCompactClusters) {
     EXPECT_GT(a.mean - b.mean, 4 * std::hypot(a.sem, b.sem))
         << "dimension " << dimension << ": Rg " << a.mean << " (p = 1) vs " << b.mean
         << " (p = 0.1)";
-  }
-}
-
-TEST(Dla, ExpiredDeadlineThrows) {
-  const Deadline past{Clock::now()};
-  EXPECT_THROW(simulate_dla(dla(2, 1000), 1, past), DeadlineExceeded);
-  EXPECT_THROW(simulate_dla(dla(3, 1), 1, past), DeadlineExceeded);
-}
-
-TEST(Dla, DeadlineStopsALongRun) {
-  // A million particles take seconds; the deadline must cut the growth short.
-  const auto start = Clock::now();
-  EXPECT_THROW(simulate_dla(dla(2, 1000000), 1, Deadline::after(0.05)), DeadlineExceeded);
-  EXPECT_LT(std::chrono::duration<double>(Clock::now() - start).count(), 1.0);
-}
-
-TEST(Dla, SingleParticleIsTheSeed) {
-  for (int dimension : {2, 3}) {
-    const auto result = simulate_dla(dla(dimension, 1), 4, Deadline::none());
-    EXPECT_EQ(result.n_particles, 1);
-    EXPECT_EQ(result.positions, std::vector<double>(static_cast<std::size_t>(dimension), 0.0));
-    EXPECT_EQ(result.rg, 0.0);
-    EXPECT_TRUE(std::isnan(result.fit.df));
-    EXPECT_TRUE(std::isnan(result.fit.kf));
   }
 }
 
@@ -156,17 +92,6 @@ TEST(Dla, FitRangeIsTheLastTwoDecades) {
   EXPECT_GT(result.fit.df, 1.5);
   EXPECT_LT(result.fit.df, 1.9);
   EXPECT_GT(result.fit.kf, 0.0);
-}
-
-TEST(Dla, RejectsInvalidParameters) {
-  EXPECT_THROW(simulate_dla(dla(4, 10), 1, Deadline::none()), InvalidParameters);
-  EXPECT_THROW(simulate_dla(dla(2, 0), 1, Deadline::none()), InvalidParameters);
-  EXPECT_THROW(simulate_dla(dla(2, 10, 0.0), 1, Deadline::none()), InvalidParameters);
-  EXPECT_THROW(simulate_dla(dla(2, 10, 1.5), 1, Deadline::none()), InvalidParameters);
-  EXPECT_THROW(simulate_dla(dla(2, 10, 1.0, 0.0), 1, Deadline::none()), InvalidParameters);
-  EXPECT_THROW(
-      simulate_dla(dla(2, 10, 1.0, std::numeric_limits<double>::infinity()), 1, Deadline::none()),
-      InvalidParameters);
 }
 
 // ---- The Brownian samplers ----

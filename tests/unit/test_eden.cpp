@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "../support/kernel_checks.hpp"
-#include "fracstudy/kernels/eden.hpp"
+#include "fracstudy/kernels/models.hpp"
 #include "fracstudy/kernels/simulation.hpp"
 
 using namespace fracstudy::kernels;
@@ -53,31 +53,6 @@ bool are_neighbours(const std::vector<std::int64_t>& a, const std::vector<std::i
 }
 
 }  // namespace
-
-TEST(Eden, SameSeedGivesTheSameCluster) {
-  for (int dimension : {2, 3}) {
-    const auto a = simulate_eden(eden(dimension, 3000), 17, Deadline::none());
-    const auto b = simulate_eden(eden(dimension, 3000), 17, Deadline::none());
-    expect_identical(a, b);
-  }
-}
-
-TEST(Eden, DifferentSeedsGiveDifferentClusters) {
-  for (int dimension : {2, 3}) {
-    const auto a = simulate_eden(eden(dimension, 200), 1, Deadline::none());
-    const auto b = simulate_eden(eden(dimension, 200), 2, Deadline::none());
-    EXPECT_NE(a.positions, b.positions);
-  }
-}
-
-TEST(Eden, HasExactlyTheRequestedParticles) {
-  for (int dimension : {2, 3}) {
-    for (std::int64_t n : {1, 2, 3, 10, 99, 100, 101, 777, 50000}) {
-      const auto result = simulate_eden(eden(dimension, n), 5, Deadline::none());
-      expect_particle_count(result, dimension, n);
-    }
-  }
-}
 
 TEST(Eden, SitesAreDistinctAndEachTouchesAnEarlierOne) {
   // Brute force: every particle sits on a distinct lattice site, the first at the origin,
@@ -123,42 +98,6 @@ TEST(Eden, EveryPerimeterSiteIsEquallyLikely) {
   }
 }
 
-TEST(Eden, RgIsExactlyProportionalToTheParticleRadius) {
-  for (int dimension : {2, 3}) {
-    const auto unit = simulate_eden(eden(dimension, 4000, 1.0), 9, Deadline::none());
-    const auto scaled = simulate_eden(eden(dimension, 4000, 2.5), 9, Deadline::none());
-    EXPECT_EQ(scaled.rg, 2.5 * unit.rg);
-    for (std::size_t i = 0; i < unit.positions.size(); ++i) {
-      ASSERT_EQ(scaled.positions[i], 2.5 * unit.positions[i]);
-    }
-    EXPECT_EQ(scaled.fit.df, unit.fit.df);
-    EXPECT_EQ(scaled.fit.kf, unit.fit.kf);
-  }
-}
-
-TEST(Eden, ExpiredDeadlineThrows) {
-  const Deadline past{Clock::now()};
-  EXPECT_THROW(simulate_eden(eden(2, 1000), 1, past), DeadlineExceeded);
-  EXPECT_THROW(simulate_eden(eden(3, 1), 1, past), DeadlineExceeded);
-}
-
-TEST(Eden, DeadlineStopsALongRun) {
-  // A hundred million sites take tens of seconds; the deadline must cut the growth short.
-  const auto start = Clock::now();
-  EXPECT_THROW(simulate_eden(eden(2, 100000000), 1, Deadline::after(0.02)), DeadlineExceeded);
-  EXPECT_LT(std::chrono::duration<double>(Clock::now() - start).count(), 1.0);
-}
-
-TEST(Eden, SingleParticleIsTheSeed) {
-  for (int dimension : {2, 3}) {
-    const auto result = simulate_eden(eden(dimension, 1), 4, Deadline::none());
-    EXPECT_EQ(result.n_particles, 1);
-    EXPECT_EQ(result.positions, std::vector<double>(static_cast<std::size_t>(dimension), 0.0));
-    EXPECT_EQ(result.rg, 0.0);
-    EXPECT_TRUE(std::isnan(result.fit.df));
-  }
-}
-
 TEST(Eden, FitsTheLastTwoDecadesWithASurfaceOffset) {
   // The offset fit reads d where the plain log-log fit still reads 2.03 (2D, N = 10^5).
   const auto result = simulate_eden(eden(2, 100000), 2, Deadline::none());
@@ -176,17 +115,4 @@ TEST(Eden, IgnoresTheStickingProbabilityItDoesNotUse) {
   with_p.sticking_probability = 0.5;
   EXPECT_EQ(simulate_eden(with_p, 6, Deadline::none()).positions,
             simulate_eden(eden(2, 500), 6, Deadline::none()).positions);
-}
-
-TEST(Eden, RejectsInvalidParameters) {
-  EXPECT_THROW(simulate_eden(eden(4, 10), 1, Deadline::none()), InvalidParameters);
-  EXPECT_THROW(simulate_eden(eden(2, 0), 1, Deadline::none()), InvalidParameters);
-  EXPECT_THROW(simulate_eden(eden(2, 10, 0.0), 1, Deadline::none()), InvalidParameters);
-}
-
-TEST(Eden, IsWiredIntoSimulate) {
-  EXPECT_TRUE(is_implemented(Algorithm::EDEN));
-  EXPECT_TRUE(is_implemented(Algorithm::BALLISTIC));
-  EXPECT_EQ(simulate(Algorithm::EDEN, eden(2, 300), 8, Deadline::none()).positions,
-            simulate_eden(eden(2, 300), 8, Deadline::none()).positions);
 }

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "fracstudy/kernels/metrics.hpp"
-#include "fracstudy/kernels/simulation.hpp"
+#include "fracstudy/kernels/models.hpp"
 
 using namespace fracstudy::kernels;
 

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "fracstudy/kernels/simulation.hpp"
+#include "fracstudy/kernels/models.hpp"
 
 namespace fracstudy::io {
 

@@ -1,5 +1,5 @@
 #pragma once
-/// The aggregation models and the physical parameters they take.
+/// The physical parameters of the models (kernels/models.hpp says which model takes which).
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -7,9 +7,6 @@
 #include <string_view>
 
 namespace fracstudy::kernels {
-
-/// The aggregation models fracstudy knows.
-enum class Algorithm { DLA, CCA, BALLISTIC, EDEN };
 
 /// Every parameter a model may take; each model uses a subset (`parameters_of`).
 enum class Parameter { NParticles, Dimension, ParticleRadius, StickingProbability, VolumeFraction };
@@ -49,18 +46,6 @@ std::optional<Parameter> parameter_from_name(std::string_view name);
 std::string_view name_of(Parameter parameter);
 /// Every parameter, in the canonical column order.
 std::span<const Parameter> all_parameters();
-
-/// The parameters a model uses, in canonical order.
-std::span<const Parameter> parameters_of(Algorithm algorithm);
-/// Whether a model uses a parameter.
-bool uses_parameter(Algorithm algorithm, Parameter parameter);
-
-/// The model's name as written in study files ("DLA").
-std::string_view name_of(Algorithm algorithm);
-/// Looks a model up by name (exact, upper case); nullopt when unknown.
-std::optional<Algorithm> algorithm_from_name(std::string_view name);
-/// Every model, in declaration order.
-std::span<const Algorithm> all_algorithms();
 
 /// Reads one parameter's value as a double.
 double get_parameter(const SimulationParameters& parameters, Parameter parameter);

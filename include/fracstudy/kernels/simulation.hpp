@@ -1,6 +1,7 @@
 #pragma once
-/// The kernel interface: one simulation is a pure function of (model, parameters, seed,
-/// deadline). No MPI, no file I/O, no clock-seeded randomness.
+/// What every kernel shares: one simulation is a pure function of (model, parameters, seed,
+/// deadline), with no MPI, no file I/O, no clock-seeded randomness (the models and their
+/// dispatch: kernels/models.hpp).
 #include <chrono>
 #include <cstdint>
 #include <stdexcept>
@@ -40,18 +41,5 @@ struct SimulationResult {
   std::int64_t n_particles = 0;   ///< particles in the final cluster
   std::vector<double> positions;  ///< particle centres, n_particles x dimension, row-major
 };
-
-/// A rough relative cost of one simulation (arbitrary unit, comparable across models and
-/// sizes): what the scheduler orders and sizes chunks by before it has measured anything
-/// of its own. Only ratios matter.
-double estimated_cost(Algorithm algorithm, const SimulationParameters& parameters);
-
-/// Whether this build has a kernel for the model.
-bool is_implemented(Algorithm algorithm);
-
-/// Runs one simulation. Throws DeadlineExceeded at the deadline, InvalidParameters for
-/// parameters outside the rules.
-SimulationResult simulate(Algorithm algorithm, const SimulationParameters& parameters,
-                          std::uint64_t seed, Deadline deadline);
 
 }  // namespace fracstudy::kernels

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "fracstudy/kernels/models.hpp"
 #include "fracstudy/kernels/parameters.hpp"
 
 namespace fracstudy::study {

@@ -1,0 +1,168 @@
+// The contract every model's kernel keeps, checked for each model of the registry: a new
+// model is tested here without a line of its own.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "../support/kernel_checks.hpp"
+#include "fracstudy/kernels/models.hpp"
+
+using namespace fracstudy::kernels;
+using fracstudy::testing::expect_identical;
+using fracstudy::testing::expect_particle_count;
+
+namespace {
+
+class ModelContract : public ::testing::TestWithParam<Algorithm> {
+ protected:
+  const ModelDefinition& model() const { return model_of(GetParam()); }
+
+  /// Parameters of this model: its defaults, with these values.
+  SimulationParameters parameters(int dimension, std::int64_t n, double radius = 1.0) const {
+    SimulationParameters p;
+    p.dimension = dimension;
+    p.n_particles = n;
+    p.particle_radius = radius;
+    return p;
+  }
+
+  SimulationResult run(const SimulationParameters& p, std::uint64_t seed,
+                       Deadline deadline = Deadline::none()) const {
+    return model().simulate(p, seed, deadline);
+  }
+
+  std::vector<int> dimensions() const {
+    std::vector<int> all;
+    for (int d = model().min_dimension; d <= model().max_dimension; ++d)
+      all.push_back(d);
+    return all;
+  }
+};
+
+std::string model_name(const ::testing::TestParamInfo<Algorithm>& info) {
+  return std::string(name_of(info.param));
+}
+
+std::vector<Algorithm> every_model() {
+  std::vector<Algorithm> all;
+  for (const auto& model : all_models())
+    all.push_back(model.algorithm);
+  return all;
+}
+
+}  // namespace
+
+INSTANTIATE_TEST_SUITE_P(AllModels, ModelContract, ::testing::ValuesIn(every_model()), model_name);
+
+TEST_P(ModelContract, SameSeedGivesTheSameCluster) {
+  for (int dimension : dimensions()) {
+    expect_identical(run(parameters(dimension, 400), 17), run(parameters(dimension, 400), 17));
+  }
+}
+
+TEST_P(ModelContract, DifferentSeedsGiveDifferentClusters) {
+  for (int dimension : dimensions()) {
+    const auto a = run(parameters(dimension, 200), 1);
+    const auto b = run(parameters(dimension, 200), 2);
+    EXPECT_NE(a.positions, b.positions);
+    EXPECT_NE(a.rg, b.rg);
+  }
+}
+
+TEST_P(ModelContract, HasExactlyTheRequestedParticles) {
+  for (int dimension : dimensions()) {
+    for (std::int64_t n : {1, 2, 3, 10, 99, 100, 101, 777}) {
+      expect_particle_count(run(parameters(dimension, n), 5), dimension, n);
+    }
+  }
+}
+
+TEST_P(ModelContract, OneParticleHasNoSpreadAndNoFractalDimension) {
+  for (int dimension : dimensions()) {
+    const auto result = run(parameters(dimension, 1), 4);
+    EXPECT_EQ(result.rg, 0.0);
+    EXPECT_TRUE(std::isnan(result.fit.df));  // one size fixes no slope: NaN, not a number
+    EXPECT_TRUE(std::isnan(result.fit.kf));
+  }
+}
+
+TEST_P(ModelContract, RgIsExactlyProportionalToTheParticleRadius) {
+  for (int dimension : dimensions()) {
+    const auto unit = run(parameters(dimension, 300, 1.0), 9);
+    const auto scaled = run(parameters(dimension, 300, 2.5), 9);
+    // Same growth in units of the radius, scaled at the end: equal to the last bit.
+    EXPECT_EQ(scaled.rg, 2.5 * unit.rg);
+    for (std::size_t i = 0; i < unit.positions.size(); ++i) {
+      ASSERT_EQ(scaled.positions[i], 2.5 * unit.positions[i]);
+    }
+    EXPECT_EQ(scaled.fit.df, unit.fit.df);  // df and kf are in units of the radius
+    EXPECT_EQ(scaled.fit.kf, unit.fit.kf);
+  }
+}
+
+TEST_P(ModelContract, ExpiredDeadlineThrows) {
+  const Deadline past{Clock::now()};
+  EXPECT_THROW(run(parameters(2, 1000), 1, past), DeadlineExceeded);
+  EXPECT_THROW(run(parameters(3, 1), 1, past), DeadlineExceeded);
+}
+
+TEST_P(ModelContract, DeadlineStopsALongRun) {
+  // A size whose estimated cost is that of a million-particle DLA in 2D (seconds of work):
+  // the deadline must cut it short.
+  SimulationParameters reference = parameters(2, 1000000);
+  const double target = estimated_cost(Algorithm::DLA, reference);
+  SimulationParameters p = parameters(2, 1000);
+  while (model().estimated_cost(p) < target)
+    p.n_particles *= 2;
+  const auto start = Clock::now();
+  EXPECT_THROW(run(p, 1, Deadline::after(0.05)), DeadlineExceeded) << p.n_particles;
+  EXPECT_LT(std::chrono::duration<double>(Clock::now() - start).count(), 1.0) << p.n_particles;
+}
+
+TEST_P(ModelContract, RejectsEveryParameterOutsideItsRule) {
+  const double kInfinity = std::numeric_limits<double>::infinity();
+  // For each parameter the model takes, values its rule refuses.
+  const std::vector<std::pair<Parameter, double>> broken = {
+      {Parameter::NParticles, 0},          {Parameter::NParticles, 2e9},
+      {Parameter::Dimension, 1},           {Parameter::Dimension, 4},
+      {Parameter::ParticleRadius, 0},      {Parameter::ParticleRadius, kInfinity},
+      {Parameter::StickingProbability, 0}, {Parameter::StickingProbability, 1.5},
+      {Parameter::VolumeFraction, 0},      {Parameter::VolumeFraction, 0.5}};
+  for (const auto& [parameter, value] : broken) {
+    if (!uses_parameter(GetParam(), parameter)) continue;
+    SimulationParameters p = parameters(2, 10);
+    set_parameter(p, parameter, value);
+    EXPECT_THROW(run(p, 1), InvalidParameters) << name_of(parameter) << " = " << value;
+    EXPECT_THROW(simulate(GetParam(), p, 1, Deadline::none()), InvalidParameters);
+  }
+}
+
+TEST_P(ModelContract, SimulateDispatchesToTheModelsKernel) {
+  const auto p = parameters(3, 250);
+  const auto direct = run(p, 6);
+  const auto dispatched = simulate(GetParam(), p, 6, Deadline::none());
+  expect_identical(direct, dispatched);
+}
+
+TEST_P(ModelContract, IsDescribedAndCostsMoreWhenLarger) {
+  EXPECT_EQ(algorithm_from_name(model().name), GetParam());
+  EXPECT_FALSE(model().description.empty());
+  EXPECT_FALSE(model().parameters.empty());
+  EXPECT_TRUE(uses_parameter(GetParam(), Parameter::NParticles));
+  EXPECT_LT(model().estimated_cost(parameters(2, 1000)),
+            model().estimated_cost(parameters(2, 100000)));
+}
+
+TEST(Models, NamesAreUniqueAndListedInHelpOrder) {
+  std::set<std::string_view> names;
+  for (const auto& model : all_models())
+    EXPECT_TRUE(names.insert(model.name).second) << model.name;
+  EXPECT_EQ(model_names(" | "), "DLA | CCA | BALLISTIC | EDEN");
+  EXPECT_FALSE(algorithm_from_name("dla"));  // names are exact
+}
