@@ -11,15 +11,6 @@
 namespace fracstudy::cli {
 namespace {
 
-/// Seconds to the end of what `counts` describes, at the rate (in estimated cost per
-/// second) that its tasks ended so far in this run.
-std::optional<double> seconds_left(const sched::StudyCounts& counts, double elapsed_s) {
-  if (counts.ended()) return 0.0;
-  const double since_start = elapsed_s - counts.started_s.value_or(elapsed_s);
-  if (counts.ended_cost <= 0 || since_start <= 0) return std::nullopt;
-  return counts.unfinished_cost / (counts.ended_cost / since_start);
-}
-
 std::string tasks_per_second(const sched::StudyCounts& counts, double elapsed_s) {
   const double since_start = elapsed_s - counts.started_s.value_or(elapsed_s);
   if (since_start <= 0 || counts.ended_this_run == 0) return "- tasks/s";
@@ -40,8 +31,11 @@ sched::StudyCounts total_of(const sched::Scheduler& scheduler) {
     total.completed += c.completed;
     total.failed += c.failed;
     total.ended_this_run += c.ended_this_run;
-    total.ended_cost += c.ended_cost;
-    total.unfinished_cost += c.unfinished_cost;
+    total.work.unfinished_cost += c.work.unfinished_cost;
+    total.work.unfinished += c.work.unfinished;
+    total.work.timed_cost += c.work.timed_cost;
+    total.work.timed_wall_s += c.work.timed_wall_s;
+    total.work.workers = c.work.workers;
     if (c.started_s)
       total.started_s = std::min(total.started_s.value_or(*c.started_s), *c.started_s);
   }
@@ -92,8 +86,8 @@ std::string ProgressReporter::eta_text(std::optional<double> seconds) {
 
 std::string ProgressReporter::study_line(const std::string& name, const sched::StudyCounts& counts,
                                          double elapsed_s, std::size_t name_width, bool with_bar) {
-  const std::int64_t done = counts.completed + counts.failed;
-  const int percent = counts.total > 0 ? static_cast<int>(100 * done / counts.total) : 100;
+  const std::int64_t done = counts.ended_tasks();
+  const auto percent = static_cast<int>(counts.percentage());
   std::string bar;
   if (with_bar) {
     constexpr int kWidth = 20;
@@ -103,13 +97,13 @@ std::string ProgressReporter::study_line(const std::string& name, const sched::S
       bar += i < filled ? "\u2588" : "\u2591";  // full block, light shade
   }
   char text[512];
-  std::snprintf(text, sizeof text,
-                "%-*s  %lld/%lld (%d%%)%s  %lld failed  %lld running  %s  ETA %s",
-                static_cast<int>(name_width), name.c_str(), static_cast<long long>(done),
-                static_cast<long long>(counts.total), percent, bar.c_str(),
-                static_cast<long long>(counts.failed), static_cast<long long>(counts.running),
-                tasks_per_second(counts, elapsed_s).c_str(),
-                counts.ended() ? "done" : eta_text(seconds_left(counts, elapsed_s)).c_str());
+  std::snprintf(
+      text, sizeof text, "%-*s  %lld/%lld (%d%%)%s  %lld failed  %lld running  %s  ETA %s",
+      static_cast<int>(name_width), name.c_str(), static_cast<long long>(done),
+      static_cast<long long>(counts.total), percent, bar.c_str(),
+      static_cast<long long>(counts.failed), static_cast<long long>(counts.running),
+      tasks_per_second(counts, elapsed_s).c_str(),
+      counts.all_ended() ? "done" : eta_text(study::estimated_remaining_s(counts.work)).c_str());
   return text;
 }
 

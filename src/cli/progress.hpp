@@ -1,8 +1,9 @@
 #pragma once
 /// Rank 0's progress on stderr: on a terminal, one line per study redrawn in place about
 /// once a second; elsewhere (a Slurm log, a pipe), one plain line per interval and one at
-/// the end. The ETA weighs the unfinished tasks by their estimated cost (n_particles and
-/// model), at the rate cost was completed so far: a sweep's big tasks count for more.
+/// the end. The ETA is study::estimated_remaining_s, the one `status` and the tools show:
+/// the unfinished tasks weighed by their estimated cost (n_particles and model), at the
+/// measured seconds per unit of cost, shared by the workers.
 #include <chrono>
 #include <optional>
 #include <ostream>

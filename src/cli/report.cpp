@@ -72,9 +72,9 @@ std::vector<ShownMetric> shown_metrics(const Table& summary) {
 
 void print_summaries(std::ostream& out, const io::ResultData& data) {
   for (const auto& study : data.studies) {
-    out << "\nstudy " << study.name << " (" << study.algorithm << "): " << study.status << ", "
-        << study.completed << "/" << study.total << " tasks completed, " << study.failed
-        << " failed\n";
+    out << "\nstudy " << study.name << " (" << study.algorithm
+        << "): " << study::name_of(study.status) << ", " << study.completed << "/" << study.total
+        << " tasks completed, " << study.failed << " failed\n";
     const Table& summary = study.summary;
     const auto varied = varied_columns(summary);
     const auto shown = shown_metrics(summary);
@@ -105,10 +105,12 @@ void print_summaries(std::ostream& out, const io::ResultData& data) {
 void print_status_table(std::ostream& out, const io::ResultData& data) {
   out << pad("study", 24) << pad("algorithm", 11) << pad("status", 18) << pad("completed", 18)
       << pad("failed", 8) << pad("running", 9) << pad("done", 7) << pad("remaining", 14) << "\n";
-  for (const auto& study : data.studies) {
-    const auto json = tools::study_status_json(study, data.ranks);
+  for (std::size_t s = 0; s < data.studies.size(); ++s) {
+    const auto& study = data.studies[s];
+    const auto json = tools::study_status_json(data, s);
     const auto& progress = json["progress"];
-    out << pad(study.name, 24) << pad(study.algorithm, 11) << pad(study.status, 18)
+    out << pad(study.name, 24) << pad(study.algorithm, 11)
+        << pad(std::string(study::name_of(study.status)), 18)
         << pad(std::to_string(progress["completed"].get<std::int64_t>()) + "/" +
                    std::to_string(progress["total"].get<std::int64_t>()),
                18)

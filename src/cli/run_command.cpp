@@ -359,7 +359,7 @@ class ResultWriter final : public exec::ProgressObserver {
       const auto counts = scheduler.counts(s);
       io::StudyRun& run = runs_[s];
       if (run.started_at.empty() && counts.started_s) run.started_at = at(*counts.started_s);
-      if (!counts.ended()) {
+      if (!counts.all_ended()) {
         run.completed_at.clear();  // a retry or resume reopened it
         const bool begun = counts.started_s || counts.completed + counts.failed > 0;
         run.status = begun ? study::StudyStatus::Running : study::StudyStatus::Queued;
@@ -453,9 +453,9 @@ int report_end(const RunPlan& plan, exec::RunEnd end, int ranks, double elapsed_
     return kInterrupted;
   }
   for (const auto& study : data.studies) {
-    if (study.status != "COMPLETED") {
-      std::cerr << "fracstudy: study " << study.name << " ended " << study.status << " ("
-                << study.failed << " of " << study.total << " tasks failed; see `fracstudy "
+    if (study.status != study::StudyStatus::Completed) {
+      std::cerr << "fracstudy: study " << study.name << " ended " << study::name_of(study.status)
+                << " (" << study.failed << " of " << study.total << " tasks failed; see `fracstudy "
                 << "status " << plan.output << "`, rerun them with `fracstudy retry " << plan.output
                 << "`)\n";
     }

@@ -22,8 +22,8 @@ int status_command(const std::vector<std::string>& args) {
   const auto data = io::read_result_file(path);
   if (values->count("json")) {
     nlohmann::json studies = nlohmann::json::array();
-    for (const auto& study : data.studies)
-      studies.push_back(tools::study_status_json(study, data.ranks));
+    for (std::size_t s = 0; s < data.studies.size(); ++s)
+      studies.push_back(tools::study_status_json(data, s));
     std::cout << nlohmann::json{{"file", path}, {"studies", studies}}.dump(2) << "\n";
   } else {
     print_status_table(std::cout, data);

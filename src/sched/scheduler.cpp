@@ -23,28 +23,23 @@ Scheduler::Scheduler(std::vector<std::size_t> study_of_task, std::vector<TaskRec
     for (const auto& record : records_)
       budget_base_.push_back(record.attempts);
   }
+  if (!options_.task_cost.empty() && options_.task_cost.size() != records_.size()) {
+    throw std::invalid_argument("scheduler: one cost per task is required");
+  }
+  for (auto& counts : counts_)
+    counts.work.workers = options_.worker_count;
   for (std::size_t task = 0; task < records_.size(); ++task) {
     TaskRecord& record = records_[task];
     StudyCounts& counts = counts_[study_of_task_[task]];
-    ++counts.total;
     if (record.status == TaskStatus::Running) recover_interrupted(record);
-    switch (record.status) {
-      case TaskStatus::Completed:
-        ++counts.completed;
-        break;
-      case TaskStatus::Failed:
-        ++counts.failed;
-        break;
-      default:
-        ++counts.pending;
-        queue_.push_back(task);
-        ++unfinished_;
+    counts.add(record.status);
+    counts.work.add(cost_of(task), record);
+    if (record.status == TaskStatus::Pending) {
+      queue_.push_back(task);
+      ++unfinished_;
     }
   }
   if (!options_.task_cost.empty()) {
-    if (options_.task_cost.size() != records_.size()) {
-      throw std::invalid_argument("scheduler: one cost per task is required");
-    }
     // Longest first: the big tasks of a sweep start early instead of finishing last.
     std::vector<std::size_t> order(queue_.begin(), queue_.end());
     std::stable_sort(order.begin(), order.end(), [this](std::size_t a, std::size_t b) {
@@ -52,8 +47,6 @@ Scheduler::Scheduler(std::vector<std::size_t> study_of_task, std::vector<TaskRec
     });
     queue_.assign(order.begin(), order.end());
   }
-  for (const std::size_t task : queue_)
-    counts_[study_of_task_[task]].unfinished_cost += cost_of(task);
 }
 
 void Scheduler::recover_interrupted(TaskRecord& record) const {
@@ -82,22 +75,7 @@ int Scheduler::retries_used(std::size_t task) const {
 }
 
 void Scheduler::move_status(std::size_t task, TaskStatus to) {
-  StudyCounts& counts = counts_[study_of_task_[task]];
-  auto slot = [&counts](TaskStatus status) -> std::int64_t& {
-    switch (status) {
-      case TaskStatus::Pending:
-        return counts.pending;
-      case TaskStatus::Running:
-        return counts.running;
-      case TaskStatus::Completed:
-        return counts.completed;
-      case TaskStatus::Failed:
-        return counts.failed;
-    }
-    return counts.pending;
-  };
-  --slot(records_[task].status);
-  ++slot(to);
+  counts_[study_of_task_[task]].move(records_[task].status, to);
   records_[task].status = to;
   mark_changed(task);
 }
@@ -239,9 +217,14 @@ void Scheduler::task_ended(std::size_t task, double now_s) {
   --unfinished_;
   StudyCounts& counts = counts_[study_of_task_[task]];
   ++counts.ended_this_run;
-  counts.ended_cost += cost_of(task);
-  counts.unfinished_cost -= cost_of(task);
-  if (counts.ended()) counts.ended_s = now_s;
+  counts.work.unfinished_cost -= cost_of(task);
+  --counts.work.unfinished;
+  const TaskRecord& record = records_[task];
+  if (record.status == TaskStatus::Completed && std::isfinite(record.wall_time_s)) {
+    counts.work.timed_cost += cost_of(task);
+    counts.work.timed_wall_s += record.wall_time_s;
+  }
+  if (counts.all_ended()) counts.ended_s = now_s;
 }
 
 void Scheduler::release_worker(int worker) {

@@ -260,10 +260,9 @@ class Validator {
     spec.line = line_of(node);
     if (!node["name"]) fail(node, prefix, "needs a 'name'");
     spec.name = string(node["name"], prefix + ".name");
-    static const std::regex kNamePattern("[A-Za-z0-9_-]{1,64}");
-    if (!std::regex_match(spec.name, kNamePattern)) {
+    if (!is_valid_study_name(spec.name)) {
       fail(node["name"], prefix + ".name",
-           "must match [A-Za-z0-9_-]{1,64}, got " + scalar_text(node["name"]));
+           std::string("must match ") + kStudyNamePattern + ", got " + scalar_text(node["name"]));
     }
     spec.algorithm = algorithm(node, prefix);
     spec.base = base_parameters(node["base_parameters"], spec.algorithm, prefix);
@@ -497,6 +496,11 @@ StudyFile load_study_file(const std::string& path) {
   std::ostringstream buffer;
   buffer << in.rdbuf();
   return parse_study_text(buffer.str(), path);
+}
+
+bool is_valid_study_name(const std::string& name) {
+  static const std::regex kPattern(kStudyNamePattern);
+  return std::regex_match(name, kPattern);
 }
 
 std::int64_t StudyFile::task_count() const {

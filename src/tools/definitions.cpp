@@ -1,11 +1,16 @@
-// The tool definitions: names, descriptions written for a language model, JSON Schemas.
+// The tool definitions: descriptions written for a language model, and JSON Schemas. The
+// names and handlers are in the registry (ToolServer::tools()).
+#include "definitions.hpp"
+
 #include <cmath>
 #include <string>
 
+#include "fracstudy/kernels/metrics.hpp"
 #include "fracstudy/kernels/models.hpp"
-#include "fracstudy/tools/tools.hpp"
+#include "fracstudy/study/spec.hpp"
+#include "fracstudy/study/statistics.hpp"
 
-namespace fracstudy::tools {
+namespace fracstudy::tools::definitions {
 namespace {
 
 using nlohmann::json;
@@ -52,9 +57,29 @@ json parameter_names() {
   return names;
 }
 
+/// The JSON Schema pattern of a study name or id.
+std::string name_pattern() {
+  return std::string("^") + study::kStudyNamePattern + "$";
+}
+
+/// Every metric and the statistics the results give of it, for a description.
+std::string metrics_in_words() {
+  std::string words;
+  for (const auto& metric : kernels::kMetrics) {
+    std::string statistics;
+    for (const auto statistic : study::statistic_names(metric.aggregation)) {
+      statistics += (statistics.empty() ? "" : ", ") + std::string(statistic);
+    }
+    words += (words.empty() ? "" : "; ") + std::string(metric.name) + " (" +
+             std::string(metric.description) +
+             (metric.unit.empty() ? "" : ", in " + std::string(metric.unit)) + "): " + statistics;
+  }
+  return words;
+}
+
 json study_id_schema() {
   return {{"type", "string"},
-          {"pattern", "^[A-Za-z0-9_-]{1,64}$"},
+          {"pattern", name_pattern()},
           {"description", "the study_id that run_parametric_study returned"}};
 }
 
@@ -75,6 +100,8 @@ json progress_schema() {
             {"running", {{"type", "integer"}}},
             {"percentage", {{"type", "integer"}}}}}};
 }
+
+}  // namespace
 
 json run_parametric_study() {
   json grid = json::object();
@@ -120,7 +147,7 @@ json run_parametric_study() {
            "combination is a parameter point"}}},
         {"name",
          {{"type", "string"},
-          {"pattern", "^[A-Za-z0-9_-]{1,64}$"},
+          {"pattern", name_pattern()},
           {"description",
            "optional study_id; letters, digits, _ and - only (generated if absent)"}}},
         {"seed",
@@ -137,8 +164,7 @@ json run_parametric_study() {
                    {"parameter_points", {{"type", "integer"}}},
                    {"message", {{"type", "string"}}}}},
                  {"required", {"study_id", "status"}}};
-  return {{"name", "run_parametric_study"},
-          {"description",
+  return {{"description",
            "Start a parametric study of fractal aggregation simulations and return at once with "
            "its study_id (status QUEUED); poll check_study_status until COMPLETED, then read "
            "get_study_results. Give either variable_parameter with values (a sweep) or grid "
@@ -162,8 +188,7 @@ json check_study_status() {
                    {"estimated_remaining_s", {{"type", {"number", "null"}}}},
                    {"active", {{"type", "boolean"}}}}},
                  {"required", {"study_id", "status", "progress"}}};
-  return {{"name", "check_study_status"},
-          {"description",
+  return {{"description",
            "Report a study's status (QUEUED, RUNNING, COMPLETED, PARTIALLY_FAILED, FAILED), "
            "its progress (total, completed, failed, running, percentage), failures by reason, "
            "and the estimated time left in words and seconds, from the measured speed. "
@@ -173,8 +198,7 @@ json check_study_status() {
 }
 
 json retry_failed_simulations() {
-  return {{"name", "retry_failed_simulations"},
-          {"description",
+  return {{"description",
            "Run the failed (and never finished) simulations of a study that is no longer "
            "running again, with a fresh retry budget; results, summary and status are updated "
            "in place. Use it after PARTIALLY_FAILED or FAILED, or after cancel_study. "
@@ -190,8 +214,7 @@ json retry_failed_simulations() {
 }
 
 json list_studies() {
-  return {{"name", "list_studies"},
-          {"description",
+  return {{"description",
            "List every study in the workspace with its algorithm, status and progress, oldest "
            "first. Takes no arguments. Example: {}"},
           {"inputSchema",
@@ -206,13 +229,14 @@ json list_studies() {
 }
 
 json get_study_results() {
-  return {{"name", "get_study_results"},
-          {"description",
+  return {{"description",
            "Return a study's per-point results: the parameter values of each point, "
-           "n_samples, n_failed, and mean, std and sem (standard error) of the fractal "
-           "dimension df and the radius of gyration rg (in units of particle_radius); null "
-           "where there is no value. Available while running (partial) and after. Example: "
-           "{\"study_id\": \"dla_n_sweep\"}"},
+           "n_samples, n_failed, and for every metric its statistics, as fields named "
+           "STATISTIC_METRIC (mean_df, sem_df, ...; sem is the standard error of the mean); "
+           "null where there is no value. The metrics: " +
+               metrics_in_words() +
+               ". Available while running (partial) and after. Example: "
+               "{\"study_id\": \"dla_n_sweep\"}"},
           {"inputSchema", id_only_input()},
           {"outputSchema",
            {{"type", "object"},
@@ -224,8 +248,7 @@ json get_study_results() {
 }
 
 json cancel_study() {
-  return {{"name", "cancel_study"},
-          {"description",
+  return {{"description",
            "Stop a running study cleanly: no new simulations start, running ones finish "
            "within a grace time, results so far are kept; retry_failed_simulations continues "
            "it later. Example: {\"study_id\": \"dla_n_sweep\"}"},
@@ -239,11 +262,4 @@ json cancel_study() {
             {"required", {"study_id", "status", "cancel_requested"}}}}};
 }
 
-}  // namespace
-
-nlohmann::json tool_definitions() {
-  return json::array({run_parametric_study(), check_study_status(), retry_failed_simulations(),
-                      list_studies(), get_study_results(), cancel_study()});
-}
-
-}  // namespace fracstudy::tools
+}  // namespace fracstudy::tools::definitions

@@ -84,10 +84,9 @@ class Session {
       return error_response(id, kInvalidParams, "tools/call needs params.name (a string)");
     }
     const std::string name = params["name"];
-    bool known = false;
-    for (const auto& tool : tool_definitions())
-      known |= tool["name"] == name;
-    if (!known) return error_response(id, kInvalidParams, "unknown tool: " + name);
+    if (!ToolServer::find_tool(name)) {
+      return error_response(id, kInvalidParams, "unknown tool: " + name);
+    }
     const json arguments = params.value("arguments", json::object());
     const ToolResult result = server_.call(name, arguments);
     log_ << "fracstudy mcp: " << name << (result.is_error ? " -> error" : " -> ok") << "\n";

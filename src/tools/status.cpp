@@ -3,52 +3,25 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <span>
+
+#include "fracstudy/study/progress.hpp"
 
 namespace fracstudy::tools {
 namespace {
 
 using io::Table;
 
-struct Progress {
-  std::int64_t total = 0, completed = 0, failed = 0, running = 0;
-  double mean_wall_s = std::nan("");
-  std::map<std::string, std::int64_t> failures;  // reason -> count
-};
-
-Progress progress_of(const io::StudyData& study) {
-  Progress progress;
-  const Table& tasks = study.tasks;
-  const auto status = tasks.find("status"), wall = tasks.find("wall_time_s"),
-             error = tasks.find("error");
-  double wall_sum = 0;
-  std::int64_t timed = 0;
-  for (const auto& row : tasks.rows) {
-    ++progress.total;
-    const std::string state = status ? Table::text(row[*status]) : "";
-    if (state == "COMPLETED") {
-      ++progress.completed;
-      if (wall && std::isfinite(Table::number(row[*wall]))) {
-        wall_sum += Table::number(row[*wall]);
-        ++timed;
-      }
-    } else if (state == "FAILED") {
-      ++progress.failed;
-      if (error) ++progress.failures[last_reason(Table::text(row[*error]))];
-    } else if (state == "RUNNING") {
-      ++progress.running;
-    }
+/// Failed tasks by the reason of their last failed attempt.
+nlohmann::json failures_by_reason(std::span<const study::TaskRecord> records) {
+  std::map<std::string, std::int64_t> failures;
+  for (const auto& record : records) {
+    if (record.status == study::TaskStatus::Failed) ++failures[last_reason(record.error)];
   }
-  if (timed > 0) progress.mean_wall_s = wall_sum / static_cast<double>(timed);
-  return progress;
-}
-
-/// Seconds left: the tasks not yet done times the mean task time, shared by the workers.
-double remaining_seconds(const Progress& progress, std::int64_t ranks) {
-  const std::int64_t left = progress.total - progress.completed - progress.failed;
-  if (left == 0) return 0;
-  if (!std::isfinite(progress.mean_wall_s)) return std::nan("");
-  const auto workers = static_cast<double>(std::max<std::int64_t>(1, ranks - 1));
-  return static_cast<double>(left) * progress.mean_wall_s / workers;
+  nlohmann::json json = nlohmann::json::object();
+  for (const auto& [reason, count] : failures)
+    json[reason] = count;
+  return json;
 }
 
 }  // namespace
@@ -86,29 +59,28 @@ std::string duration_in_words(double seconds) {
   return words(seconds / 86400, "day");
 }
 
-nlohmann::json study_status_json(const io::StudyData& study, std::int64_t ranks) {
-  const Progress progress = progress_of(study);
-  const double remaining = remaining_seconds(progress, ranks);
-  const std::int64_t done = progress.completed + progress.failed;
-  nlohmann::json failures = nlohmann::json::object();
-  for (const auto& [reason, count] : progress.failures)
-    failures[reason] = count;
-  return {{"study_id", study.name},
-          {"algorithm", study.algorithm},
-          {"status", study.status},
-          {"progress",
-           {{"total", progress.total},
-            {"completed", progress.completed},
-            {"failed", progress.failed},
-            {"running", progress.running},
-            {"percentage", progress.total ? 100 * done / progress.total : 100}}},
-          {"estimated_remaining", duration_in_words(remaining)},
-          {"estimated_remaining_s",
-           std::isfinite(remaining) ? nlohmann::json(remaining) : nlohmann::json(nullptr)},
-          {"failures", failures},
-          {"created_at", study.created_at},
-          {"started_at", study.started_at},
-          {"completed_at", study.completed_at}};
+nlohmann::json study_status_json(const io::ResultData& data, std::size_t s) {
+  const io::StudyData& study = data.studies.at(s);
+  const auto records = io::records_of(study);
+  const auto counts = study::count_tasks(records);
+  const auto remaining =
+      study::estimated_remaining_s(study::remaining_work(data.study(s), records, data.workers()));
+  return {
+      {"study_id", study.name},
+      {"algorithm", study.algorithm},
+      {"status", study::name_of(study.status)},
+      {"progress",
+       {{"total", counts.total},
+        {"completed", counts.completed},
+        {"failed", counts.failed},
+        {"running", counts.running},
+        {"percentage", counts.percentage()}}},
+      {"estimated_remaining", duration_in_words(remaining.value_or(std::nan("")))},
+      {"estimated_remaining_s", remaining ? nlohmann::json(*remaining) : nlohmann::json(nullptr)},
+      {"failures", failures_by_reason(records)},
+      {"created_at", study.created_at},
+      {"started_at", study.started_at},
+      {"completed_at", study.completed_at}};
 }
 
 nlohmann::json study_results_json(const io::StudyData& study) {

@@ -1,5 +1,3 @@
-#include <yaml-cpp/yaml.h>
-
 #include <algorithm>
 #include <cctype>
 #include <chrono>
@@ -7,9 +5,11 @@
 #include <ctime>
 #include <set>
 
+#include "definitions.hpp"
 #include "fracstudy/io/result_file.hpp"
 #include "fracstudy/study/errors.hpp"
 #include "fracstudy/study/parser.hpp"
+#include "fracstudy/study/writer.hpp"
 #include "fracstudy/tools/schema.hpp"
 #include "fracstudy/tools/status.hpp"
 #include "fracstudy/tools/tools.hpp"
@@ -23,13 +23,6 @@ constexpr const char* kStudyFile = "study.yaml";
 constexpr const char* kResultFile = "results.h5";
 constexpr const char* kLogFile = "run.log";
 constexpr const char* kLaunchFile = "launch.json";
-
-const json* find_tool(const json& definitions, const std::string& name) {
-  for (const auto& tool : definitions) {
-    if (tool["name"] == name) return &tool;
-  }
-  return nullptr;
-}
 
 /// A study id when the caller gave no name: algorithm, what varies, time, counter.
 std::string generated_id(const json& arguments, const Workspace& workspace) {
@@ -50,56 +43,43 @@ std::string generated_id(const json& arguments, const Workspace& workspace) {
   }
 }
 
-void emit_number(YAML::Emitter& out, const json& value) {
-  if (value.is_number_integer()) {
-    out << value.get<std::int64_t>();
-  } else {
-    out << value.get<double>();
-  }
+/// The values of a JSON array of numbers (schema-checked).
+std::vector<double> numbers(const json& values) {
+  std::vector<double> result;
+  for (const auto& value : values)
+    result.push_back(value.get<double>());
+  return result;
 }
 
-void emit_numbers(YAML::Emitter& out, const json& values) {
-  out << YAML::Flow << YAML::BeginSeq;
-  for (const auto& value : values)
-    emit_number(out, value);
-  out << YAML::EndSeq;
+/// The parameter of a schema-checked name.
+kernels::Parameter parameter_named(const std::string& name) {
+  const auto parameter = kernels::parameter_from_name(name);
+  if (!parameter) throw std::invalid_argument("unknown parameter " + name);
+  return *parameter;
 }
 
 /// The study file for a run_parametric_study call (arguments already schema-valid).
 std::string study_yaml(const std::string& id, const json& arguments) {
-  YAML::Emitter out;
-  out.SetDoublePrecision(17);
-  out << YAML::Comment("written by the run_parametric_study tool");
-  out << YAML::BeginMap;
-  out << YAML::Key << "seed" << YAML::Value << arguments.value("seed", std::uint64_t{0});
-  out << YAML::Key << "studies" << YAML::Value << YAML::BeginSeq << YAML::BeginMap;
-  out << YAML::Key << "name" << YAML::Value << id;
-  out << YAML::Key << "algorithm" << YAML::Value << arguments["algorithm"].get<std::string>();
-  if (arguments.contains("base_parameters") && !arguments["base_parameters"].empty()) {
-    out << YAML::Key << "base_parameters" << YAML::Value << YAML::BeginMap;
-    for (const auto& [key, value] : arguments["base_parameters"].items()) {
-      out << YAML::Key << key << YAML::Value;
-      emit_number(out, value);
-    }
-    out << YAML::EndMap;
+  study::StudyDraft draft;
+  draft.name = id;
+  draft.algorithm = *kernels::algorithm_from_name(arguments["algorithm"].get<std::string>());
+  const json base = arguments.value("base_parameters", json::object());
+  for (const auto& [key, value] : base.items()) {
+    draft.base_parameters.emplace_back(parameter_named(key), value.get<double>());
   }
   if (arguments.contains("values")) {
-    out << YAML::Key << "variable_parameter" << YAML::Value
-        << arguments.value("variable_parameter", "n_particles");
-    out << YAML::Key << "values" << YAML::Value;
-    emit_numbers(out, arguments["values"]);
+    draft.axes.emplace_back(parameter_named(arguments.value("variable_parameter", "n_particles")),
+                            numbers(arguments["values"]));
   }
-  if (arguments.contains("grid")) {
-    out << YAML::Key << "grid" << YAML::Value << YAML::BeginMap;
-    for (const auto& [key, values] : arguments["grid"].items()) {
-      out << YAML::Key << key << YAML::Value;
-      emit_numbers(out, values);
-    }
-    out << YAML::EndMap;
+  const json grid = arguments.value("grid", json::object());
+  for (const auto& [key, values] : grid.items()) {
+    draft.axes.emplace_back(parameter_named(key), numbers(values));
+    draft.grid = true;
   }
-  out << YAML::Key << "repetitions" << YAML::Value << arguments.value("repetitions", 1);
-  out << YAML::EndMap << YAML::EndSeq << YAML::EndMap;
-  return std::string(out.c_str()) + "\n";
+  draft.repetitions = arguments.value("repetitions", 1);
+  return study::write_study_file({"written by the run_parametric_study tool",
+                                  arguments.value("seed", std::uint64_t{0}),
+                                  {draft}});
 }
 
 /// The tool argument behind a study-file key: "studies[0].values[1]" -> "values[1]".
@@ -140,18 +120,52 @@ ToolResult ToolResult::failure(const std::string& message) {
 ToolServer::ToolServer(ToolServerOptions options)
     : options_(std::move(options)), workspace_(options_.workspace), launcher_(options_.launcher) {}
 
+std::span<const ToolEntry> ToolServer::tools() {
+  static constexpr ToolEntry kTools[] = {
+      {"run_parametric_study", definitions::run_parametric_study,
+       &ToolServer::run_parametric_study},
+      {"check_study_status", definitions::check_study_status, &ToolServer::check_study_status},
+      {"retry_failed_simulations", definitions::retry_failed_simulations,
+       &ToolServer::retry_failed_simulations},
+      {"list_studies", definitions::list_studies, &ToolServer::list_studies},
+      {"get_study_results", definitions::get_study_results, &ToolServer::get_study_results},
+      {"cancel_study", definitions::cancel_study, &ToolServer::cancel_study},
+  };
+  return kTools;
+}
+
+const ToolEntry* ToolServer::find_tool(std::string_view name) {
+  for (const auto& tool : tools()) {
+    if (tool.name == name) return &tool;
+  }
+  return nullptr;
+}
+
+const json& tool_definitions() {
+  static const json definitions = [] {
+    json all = json::array();
+    for (const auto& tool : ToolServer::tools()) {
+      json definition = tool.definition();
+      definition["name"] = tool.name;
+      all.push_back(std::move(definition));
+    }
+    return all;
+  }();
+  return definitions;
+}
+
 ToolResult ToolServer::call(const std::string& name, const json& arguments_in) {
-  static const json definitions = tool_definitions();
-  const json* tool = find_tool(definitions, name);
+  const ToolEntry* tool = find_tool(name);
   if (!tool) {
     std::string names;
-    for (const auto& t : definitions)
-      names += (names.empty() ? "" : ", ") + t["name"].get<std::string>();
+    for (const auto& t : tools())
+      names += (names.empty() ? "" : ", ") + std::string(t.name);
     return ToolResult::invalid("name", "unknown tool '" + name + "' (tools: " + names + ")");
   }
+  const json& definition = tool_definitions().at(static_cast<std::size_t>(tool - tools().data()));
   const json arguments = arguments_in.is_null() ? json::object() : arguments_in;
   if (!arguments.is_object()) return ToolResult::invalid("", "arguments must be a JSON object");
-  if (auto violation = validate((*tool)["inputSchema"], arguments)) {
+  if (auto violation = validate(definition["inputSchema"], arguments)) {
     return ToolResult::invalid(violation->field, violation->message);
   }
   double retry_after_s = 0;
@@ -162,12 +176,7 @@ ToolResult ToolServer::call(const std::string& name, const json& arguments_in) {
                 std::to_string(static_cast<int>(std::ceil(retry_after_s))) + " s");
   }
   try {
-    if (name == "run_parametric_study") return run_parametric_study(arguments);
-    if (name == "check_study_status") return check_study_status(arguments);
-    if (name == "retry_failed_simulations") return retry_failed_simulations(arguments);
-    if (name == "list_studies") return list_studies(arguments);
-    if (name == "get_study_results") return get_study_results(arguments);
-    return cancel_study(arguments);
+    return (this->*tool->handler)(arguments);
   } catch (const std::exception& error) {
     return ToolResult::failure(error.what());
   }
@@ -231,7 +240,7 @@ ToolResult ToolServer::run_parametric_study(const json& arguments) {
   auto started = start(id, {"run", kStudyFile, "-o", kResultFile}, {});
   if (started.is_error) return started;
   return ToolResult::ok({{"study_id", id},
-                         {"status", "QUEUED"},
+                         {"status", study::name_of(study::StudyStatus::Queued)},
                          {"total_simulations", spec.task_count()},
                          {"parameter_points", spec.points.size()},
                          {"message", "started; poll check_study_status with this study_id"}});
@@ -267,11 +276,12 @@ json ToolServer::status_of(const std::string& id) const {
   if (std::filesystem::exists(results)) {
     try {
       const auto data = io::read_result_file(results.string());
-      json status = study_status_json(data.studies.at(0), data.ranks);
+      json status = study_status_json(data, 0);
       status["study_id"] = id;
       status["active"] = active;
-      const std::string state = status["status"];
-      if (!active && (state == "RUNNING" || state == "QUEUED")) {
+      const auto state = data.studies.at(0).status;
+      if (!active &&
+          (state == study::StudyStatus::Running || state == study::StudyStatus::Queued)) {
         status["note"] =
             "the run stopped before the end (cancelled or killed); retry_failed_simulations "
             "finishes it";
@@ -283,7 +293,7 @@ json ToolServer::status_of(const std::string& id) const {
   }
   json status = {
       {"study_id", id},
-      {"status", active ? "QUEUED" : "FAILED"},
+      {"status", study::name_of(active ? study::StudyStatus::Queued : study::StudyStatus::Failed)},
       {"progress",
        {{"total", 0}, {"completed", 0}, {"failed", 0}, {"running", 0}, {"percentage", 0}}},
       {"estimated_remaining", "unknown"},
@@ -329,7 +339,9 @@ ToolResult ToolServer::retry_failed_simulations(const json& arguments) {
   }
   auto started = start(id, {"retry", kResultFile}, {"FRACSTUDY_RETRY=1"});
   if (started.is_error) return started;
-  return ToolResult::ok({{"study_id", id}, {"status", "QUEUED"}, {"retrying", unfinished}});
+  return ToolResult::ok({{"study_id", id},
+                         {"status", study::name_of(study::StudyStatus::Queued)},
+                         {"retrying", unfinished}});
 }
 
 ToolResult ToolServer::list_studies(const json&) {

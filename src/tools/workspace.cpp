@@ -9,9 +9,10 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <regex>
 #include <sstream>
 #include <stdexcept>
+
+#include "fracstudy/study/spec.hpp"
 
 namespace fracstudy::tools {
 namespace {
@@ -45,8 +46,7 @@ double now_s() {
 }  // namespace
 
 bool is_valid_study_id(const std::string& id) {
-  static const std::regex kPattern("[A-Za-z0-9_-]{1,64}");
-  return std::regex_match(id, kPattern);
+  return study::is_valid_study_name(id);  // a study id is the name of its study
 }
 
 Workspace::Workspace(const std::string& root) {

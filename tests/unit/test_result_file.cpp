@@ -71,7 +71,7 @@ TEST(ResultFile, RoundTripKeepsRecordsAttributesAndSummary) {
   ASSERT_EQ(data.studies.size(), 2u);
   const auto& sweep = data.studies[0];
   EXPECT_EQ(sweep.name, "sweep");
-  EXPECT_EQ(sweep.status, "RUNNING");
+  EXPECT_EQ(sweep.status, study::StudyStatus::Running);
   EXPECT_EQ(sweep.total, 4);
   EXPECT_EQ(sweep.completed, 2);
   EXPECT_EQ(sweep.failed, 1);
@@ -204,12 +204,12 @@ TEST(Journal, ReadingAResultFileAppliesItsJournal) {
   const auto data = io::read_result_file(path);
   EXPECT_EQ(data.journal_records, 4u);
   const auto& sweep = data.studies[0];
-  EXPECT_EQ(sweep.status, "COMPLETED");
+  EXPECT_EQ(sweep.status, study::StudyStatus::Completed);
   EXPECT_EQ(sweep.completed, 4);
   EXPECT_EQ(io::records_of(sweep)[2].metrics.value("df"), 1.8);
   EXPECT_NEAR(io::Table::number(sweep.summary.rows[0][*sweep.summary.find("mean_df")]), 1.65,
               1e-12);
-  EXPECT_EQ(data.studies[1].status, "CREATED");  // untouched
+  EXPECT_EQ(data.studies[1].status, study::StudyStatus::Created);  // untouched
   io::remove_journal(path);
   EXPECT_EQ(io::read_result_file(path).studies[0].completed, 0);
 }

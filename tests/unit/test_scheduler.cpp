@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "fracstudy/sched/scheduler.hpp"
+#include "fracstudy/study/progress.hpp"
 
 using namespace fracstudy::sched;
 using fracstudy::study::TaskRecord;
@@ -176,9 +177,9 @@ TEST(Scheduler, StudiesTrackTheirOwnCountsAndTimes) {
   EXPECT_FALSE(s.counts(1).started_s);
   for (const auto& x : a)
     s.record(1, success(x.task), 6.0);
-  EXPECT_TRUE(s.counts(0).ended());
+  EXPECT_TRUE(s.counts(0).all_ended());
   EXPECT_EQ(s.counts(0).ended_s, 6.0);
-  EXPECT_FALSE(s.counts(1).ended());
+  EXPECT_FALSE(s.counts(1).all_ended());
   // Two tasks started and completed: each is reported once, then nothing.
   EXPECT_EQ(s.take_changed_tasks(), (std::vector<std::size_t>{0, 1}));
   EXPECT_FALSE(s.has_changes());
@@ -293,22 +294,61 @@ TEST(Scheduler, CountsTheEstimatedCostLeftSoTheEtaWeighsBigTasksMore) {
   SchedulerOptions options;
   options.task_cost = {1, 1, 100};
   Scheduler scheduler({0, 0, 0}, std::vector<TaskRecord>(3), 1, options);
-  EXPECT_DOUBLE_EQ(scheduler.counts(0).unfinished_cost, 102);
+  EXPECT_DOUBLE_EQ(scheduler.counts(0).work.unfinished_cost, 102);
   const auto first = scheduler.next_chunk(1, 0);  // longest first: the dear one
   ASSERT_EQ(first.size(), 1u);
   EXPECT_EQ(first[0].task, 2u);
   for (int round = 0; round < 2; ++round) {
     auto chunk = scheduler.next_chunk(2, 1);
     ASSERT_FALSE(chunk.empty());
-    for (const auto& a : chunk) {
-      Outcome outcome;
-      outcome.task = a.task;
-      outcome.succeeded = true;
-      scheduler.record(2, outcome, 2);
-    }
+    for (const auto& a : chunk)
+      scheduler.record(2, success(a.task, 0.5), 2);
   }
   const auto counts = scheduler.counts(0);
   EXPECT_EQ(counts.ended_this_run, 2);
-  EXPECT_DOUBLE_EQ(counts.ended_cost, 2);
-  EXPECT_DOUBLE_EQ(counts.unfinished_cost, 100);
+  EXPECT_DOUBLE_EQ(counts.work.timed_cost, 2);
+  EXPECT_DOUBLE_EQ(counts.work.unfinished_cost, 100);
+  // 0.5 s per unit of cost measured: the dear task needs 50 s, not the 0.5 s a count of
+  // tasks would say.
+  EXPECT_DOUBLE_EQ(*fracstudy::study::estimated_remaining_s(counts.work), 50.0);
+}
+
+TEST(Scheduler, KeepsTheWorkLeftAsTheRecordsSayIt) {
+  // The progress lines read the scheduler's running sums; `status` and the tools compute
+  // the same sums from the file's records (study::remaining_work). They must agree after
+  // any mix of successes, failures, retries and stops.
+  SchedulerOptions options;
+  options.max_retries = 1;
+  options.retry_backoff_s = 0;
+  options.avoid_failed_worker_s = 0;
+  options.worker_count = 3;
+  for (std::size_t i = 0; i < 40; ++i)
+    options.task_cost.push_back(1.0 + static_cast<double>(i % 7));
+  auto s = make(40, options, 2);
+  double now = 0;
+  for (int round = 0; round < 30 && !s.finished(); ++round) {
+    for (int worker = 1; worker <= 3; ++worker) {
+      const auto chunk = s.next_chunk(worker, now);
+      for (std::size_t k = 0; k < chunk.size(); ++k) {
+        const std::size_t task = chunk[k].task;
+        if (round == 3 && worker == 2) break;  // stopped: its tasks go back unfinished
+        s.record(worker, task % 5 == 0 ? failure(task) : success(task, 0.01 * double(task)), now);
+      }
+      if (round == 3 && worker == 2) s.release_worker(worker);
+    }
+    now += 1;
+  }
+  for (std::size_t study_index = 0; study_index < 2; ++study_index) {
+    fracstudy::study::RemainingWork expected;
+    expected.workers = 3;
+    for (std::size_t i = 0; i < 40; ++i) {
+      if (i * 2 / 40 == study_index) expected.add(options.task_cost[i], s.records()[i]);
+    }
+    const auto& work = s.counts(study_index).work;
+    EXPECT_EQ(work.unfinished, expected.unfinished);
+    EXPECT_NEAR(work.unfinished_cost, expected.unfinished_cost, 1e-9);
+    EXPECT_NEAR(work.timed_cost, expected.timed_cost, 1e-9);
+    EXPECT_NEAR(work.timed_wall_s, expected.timed_wall_s, 1e-9);
+    EXPECT_EQ(work.workers, 3);
+  }
 }

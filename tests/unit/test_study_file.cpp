@@ -9,6 +9,7 @@
 #include "fracstudy/study/errors.hpp"
 #include "fracstudy/study/parser.hpp"
 #include "fracstudy/study/tasks.hpp"
+#include "fracstudy/study/writer.hpp"
 
 using namespace fracstudy::study;
 using fracstudy::kernels::Parameter;
@@ -195,4 +196,35 @@ INSTANTIATE_TEST_SUITE_P(Table, BadStudyFile, ::testing::ValuesIn(bad_files()), 
 
 TEST(StudyFile, MissingFileIsInputError) {
   EXPECT_THROW(load_study_file("/nonexistent/study.yaml"), InputError);
+}
+
+TEST(StudyWriter, WhatItWritesParsesBackToTheSameStudies) {
+  using namespace fracstudy::study;
+  StudyDraft sweep;
+  sweep.name = "null";  // a name YAML would otherwise read as nothing
+  sweep.algorithm = fracstudy::kernels::Algorithm::CCA;
+  sweep.base_parameters = {{Parameter::VolumeFraction, 0.001}, {Parameter::Dimension, 3}};
+  sweep.axes = {{Parameter::StickingProbability, {0.1, 1.0 / 3.0, 1.0}}};
+  sweep.repetitions = 4;
+  StudyDraft grid;
+  grid.name = "g";
+  grid.axes = {{Parameter::NParticles, {100, 1e9}}, {Parameter::ParticleRadius, {0.5}}};
+  grid.grid = true;
+  const std::string text = write_study_file({"written by a test", 77, {sweep, grid}});
+  const auto file = parse_study_text(text, "w.yaml");
+  EXPECT_EQ(file.seed, 77u);
+  ASSERT_EQ(file.studies.size(), 2u);
+  const auto& a = file.studies[0];
+  EXPECT_EQ(a.name, "null");
+  EXPECT_EQ(a.algorithm, fracstudy::kernels::Algorithm::CCA);
+  EXPECT_EQ(a.repetitions, 4);
+  ASSERT_EQ(a.points.size(), 3u);
+  EXPECT_EQ(a.points[1].sticking_probability, 1.0 / 3.0);  // exactly: same seeds
+  EXPECT_EQ(a.points[0].volume_fraction, 0.001);
+  EXPECT_EQ(a.points[0].dimension, 3);
+  const auto& b = file.studies[1];
+  EXPECT_EQ(b.varied, (std::vector<Parameter>{Parameter::NParticles, Parameter::ParticleRadius}));
+  ASSERT_EQ(b.points.size(), 2u);
+  EXPECT_EQ(b.points[1].n_particles, 1000000000);
+  EXPECT_NE(text.find("# written by a test"), std::string::npos);
 }

@@ -48,7 +48,7 @@ void write_result_file(const std::string& path, const ResultSnapshot& snapshot);
 struct StudyData {
   std::string name;
   std::string algorithm;
-  std::string status;
+  study::StudyStatus status = study::StudyStatus::Created;
   std::int64_t total = 0, completed = 0, failed = 0;
   std::string created_at, started_at, completed_at;
   Table tasks;
@@ -69,6 +69,12 @@ struct ResultData {
   std::uint64_t generation = 0;
   std::size_t journal_records = 0;  ///< records applied from the checkpoint journal
   std::vector<StudyData> studies;
+  study::StudyFile study_file;  ///< study_yaml, parsed once; its studies are `studies`
+
+  /// The spec of studies[s].
+  const study::StudySpec& study(std::size_t s) const { return study_file.studies.at(s); }
+  /// The ranks that computed (not rank 0, nor relays): what the time left is shared by.
+  int workers() const;
 };
 
 /// Reads a result file, with the newer records of its checkpoint journal applied (tasks,

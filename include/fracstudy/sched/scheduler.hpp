@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "fracstudy/study/progress.hpp"
 #include "fracstudy/study/status.hpp"
 
 namespace fracstudy::sched {
@@ -58,15 +59,13 @@ struct Outcome {
   std::vector<float> positions;
 };
 
-/// Task counts of one study.
-struct StudyCounts {
-  std::int64_t total = 0, pending = 0, running = 0, completed = 0, failed = 0;
+/// Where one study stands: its task counts, its times in this run, and the work left
+/// (what its estimated time left comes from: study::estimated_remaining_s).
+struct StudyCounts : study::TaskCounts {
   std::optional<double> started_s;  ///< when its first task was handed out in this run
   std::optional<double> ended_s;    ///< when its last task ended in this run
   std::int64_t ended_this_run = 0;  ///< tasks that ended (completed or failed) in this run
-  double ended_cost = 0;            ///< their summed estimated cost
-  double unfinished_cost = 0;       ///< estimated cost of the tasks still to end
-  bool ended() const { return pending == 0 && running == 0; }
+  study::RemainingWork work;        ///< kept as study::remaining_work would compute it
 };
 
 /// Hands out tasks in chunks on request, records outcomes, retries failures.

@@ -58,6 +58,11 @@ struct StudyFile {
   std::int64_t task_count() const;
 };
 
+/// What a study name (and so a tool's study_id, a folder name) may be, without anchors.
+inline constexpr const char* kStudyNamePattern = "[A-Za-z0-9_-]{1,64}";
+/// Whether `name` matches kStudyNamePattern.
+bool is_valid_study_name(const std::string& name);
+
 /// The largest number of tasks one file may expand into (keeps memory bounded).
 inline constexpr std::int64_t kMaxTasksPerFile = 50'000'000;
 

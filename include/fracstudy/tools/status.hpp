@@ -8,9 +8,10 @@
 
 namespace fracstudy::tools {
 
-/// The status of one study in the product brief's JSON shape, plus running count,
-/// failures by reason, timestamps and `estimated_remaining_s`.
-nlohmann::json study_status_json(const io::StudyData& study, std::int64_t ranks);
+/// The status of study `s` of a result file in the product brief's JSON shape, plus running
+/// count, failures by reason, timestamps and `estimated_remaining_s` (the same estimate as
+/// the progress lines of `run`: study::estimated_remaining_s).
+nlohmann::json study_status_json(const io::ResultData& data, std::size_t s);
 
 /// The summary rows of one study: the parameter values, n_samples, n_failed, and the
 /// statistics of every metric (e.g. mean_df, std_df, sem_df; NaN as null).

@@ -2,7 +2,9 @@
 /// The AI tools: JSON-schema definitions and the server that carries out calls, shared by
 /// `fracstudy tool` and the MCP server.
 #include <nlohmann/json.hpp>
+#include <span>
 #include <string>
+#include <string_view>
 
 #include "fracstudy/tools/launcher.hpp"
 #include "fracstudy/tools/workspace.hpp"
@@ -36,13 +38,29 @@ struct ToolResult {
   static ToolResult failure(const std::string& message);
 };
 
+class ToolServer;
+
+/// One tool: its name, its definition (description, inputSchema, outputSchema) and the
+/// ToolServer member that carries it out. ToolServer::tools() lists every tool; nothing
+/// else names them.
+struct ToolEntry {
+  std::string_view name;
+  nlohmann::json (*definition)();
+  ToolResult (ToolServer::*handler)(const nlohmann::json& arguments);
+};
+
 /// The definitions of every tool: name, description, inputSchema, outputSchema.
-nlohmann::json tool_definitions();
+const nlohmann::json& tool_definitions();
 
 /// Carries out tool calls within one workspace.
 class ToolServer {
  public:
   explicit ToolServer(ToolServerOptions options);
+
+  /// Every tool, in the order `tools` and `tools/list` show them.
+  static std::span<const ToolEntry> tools();
+  /// The tool of this name; nullptr when there is none.
+  static const ToolEntry* find_tool(std::string_view name);
 
   /// Validates the arguments against the tool's schema and the limits, then runs it.
   /// Never throws for anything a caller sends.

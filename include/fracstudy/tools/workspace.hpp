@@ -9,7 +9,7 @@
 
 namespace fracstudy::tools {
 
-/// Whether `id` is a valid study id: [A-Za-z0-9_-]{1,64}.
+/// Whether `id` is a valid study id: a valid study name (study::kStudyNamePattern).
 bool is_valid_study_id(const std::string& id);
 
 /// A folder of studies. Paths are built only from validated ids and fixed file names,

@@ -1,0 +1,59 @@
+#pragma once
+/// Where a study stands, counted once: task counts by status, and the estimate of the time
+/// left that the progress lines, `status` and the tools all show.
+#include <cstdint>
+#include <optional>
+#include <span>
+
+#include "fracstudy/study/spec.hpp"
+#include "fracstudy/study/status.hpp"
+
+namespace fracstudy::study {
+
+/// The tasks of a study by status.
+struct TaskCounts {
+  std::int64_t total = 0, pending = 0, running = 0, completed = 0, failed = 0;
+
+  /// Counts one more task.
+  void add(TaskStatus status);
+  /// A counted task changed its status.
+  void move(TaskStatus from, TaskStatus to);
+  /// Tasks that ended, completed or failed.
+  std::int64_t ended_tasks() const { return completed + failed; }
+  /// No task waits or runs.
+  bool all_ended() const { return pending == 0 && running == 0; }
+  /// Ended tasks in whole percent (100 for a study without tasks).
+  std::int64_t percentage() const { return total > 0 ? 100 * ended_tasks() / total : 100; }
+  /// The status of the study these counts describe: RUNNING until every task ended, then
+  /// COMPLETED, PARTIALLY_FAILED or FAILED.
+  StudyStatus status() const;
+
+ private:
+  std::int64_t& slot(TaskStatus status);
+};
+
+/// Counts the records by status.
+TaskCounts count_tasks(std::span<const TaskRecord> records);
+
+/// What the time left is estimated from, in kernels::estimated_cost units.
+struct RemainingWork {
+  double unfinished_cost = 0;   ///< estimated cost of the tasks that have not ended
+  std::int64_t unfinished = 0;  ///< how many tasks that is
+  double timed_cost = 0;        ///< estimated cost of the completed tasks with a wall time
+  double timed_wall_s = 0;      ///< the wall time those took, summed
+  int workers = 1;              ///< ranks that compute
+
+  /// Adds one task and its record.
+  void add(double cost, const TaskRecord& record);
+};
+
+/// The work left in a study from its records (task i at point i / repetitions).
+RemainingWork remaining_work(const StudySpec& study, std::span<const TaskRecord> records,
+                             int workers);
+
+/// Seconds until the study ends: its unfinished cost at the measured seconds per unit of
+/// cost, shared by the workers (no more of them than tasks are left). 0 when nothing is
+/// left; nullopt before any task completed (nothing measured yet).
+std::optional<double> estimated_remaining_s(const RemainingWork& work);
+
+}  // namespace fracstudy::study

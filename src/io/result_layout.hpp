@@ -1,0 +1,30 @@
+#pragma once
+// The layout of the result file's tables (private to the io layer).
+#include <span>
+#include <vector>
+
+#include "fracstudy/io/table.hpp"
+#include "fracstudy/study/spec.hpp"
+#include "fracstudy/study/status.hpp"
+
+namespace fracstudy::io::detail {
+
+/// The column type of a parameter: Int64 for integer parameters, else Float64.
+ColumnType column_type_of(kernels::Parameter parameter);
+
+/// A parameter's value at a point, as a cell of its column type.
+Cell cell_of(kernels::Parameter parameter, const kernels::SimulationParameters& point);
+
+/// The columns of a study's tasks table: task_id, seed, repetition, the model's
+/// parameters, status, attempts, worker_rank, wall_time_s, error, every metric (float64,
+/// NaN without a value), interruptions.
+std::vector<Column> task_columns(const study::StudySpec& spec);
+
+/// A study's summary table: per parameter point the parameters, n_samples, n_failed and
+/// the statistics of every metric (study::summarize).
+Table summary_table(const study::StudySpec& spec, std::span<const study::TaskRecord> records);
+
+/// The /metrics table: name, unit, description, aggregation and statistics of every metric.
+Table metrics_table();
+
+}  // namespace fracstudy::io::detail

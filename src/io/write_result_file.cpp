@@ -1,0 +1,217 @@
+// Writing the whole result file: to OUT.h5.tmp, fsync, rename over OUT.h5.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <stdexcept>
+
+#include "fracstudy/io/result_file.hpp"
+#include "fracstudy/study/progress.hpp"
+#include "fracstudy/version.hpp"
+#include "hdf5_handle.hpp"
+#include "hdf5_table.hpp"
+#include "result_layout.hpp"
+
+namespace fracstudy::io {
+namespace {
+
+using detail::check;
+using detail::metrics_table;
+using detail::summary_table;
+using detail::task_columns;
+using detail::write_attribute;
+using kernels::Parameter;
+
+/// The tasks table, row by row straight from the records (no copy of the whole table:
+/// a million tasks must not cost rank 0 a gigabyte at each checkpoint).
+void write_tasks(hid_t group, const study::StudySpec& spec, std::span<const study::Task> tasks,
+                 std::span<const study::TaskRecord> records) {
+  const auto parameters = kernels::parameters_of(spec.algorithm);
+  detail::write_rows(
+      group, "tasks", task_columns(spec), tasks.size(), [&](std::size_t i, detail::RowWriter& row) {
+        const study::Task& task = tasks[i];
+        const study::TaskRecord& record = records[i];
+        row << task.task_id << task.seed << static_cast<std::int64_t>(task.repetition);
+        for (Parameter p : parameters) {
+          const double value = kernels::get_parameter(spec.points[task.point], p);
+          if (kernels::rule_of(p).integer) {
+            row << static_cast<std::int64_t>(value);
+          } else {
+            row << value;
+          }
+        }
+        row << study::name_of(record.status).data() << static_cast<std::int64_t>(record.attempts)
+            << static_cast<std::int64_t>(record.worker_rank) << record.wall_time_s
+            << record.error.c_str();
+        for (double value : record.metrics)
+          row << value;
+        row << static_cast<std::int64_t>(record.interruptions);
+      });
+}
+
+void write_study(hid_t studies_group, const study::StudySpec& spec, const StudyRun& run,
+                 std::span<const study::Task> tasks, std::span<const study::TaskRecord> records) {
+  detail::Group group(
+      H5Gcreate2(studies_group, spec.name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+      "H5Gcreate2");
+  const auto counts = study::count_tasks(records);
+  std::string varied;
+  for (Parameter p : spec.varied) {
+    if (!varied.empty()) varied += ',';
+    varied += kernels::name_of(p);
+  }
+  write_attribute(group.get(), "algorithm", std::string(kernels::name_of(spec.algorithm)));
+  write_attribute(group.get(), "status", std::string(study::name_of(run.status)));
+  write_attribute(group.get(), "total_simulations", static_cast<std::int64_t>(records.size()));
+  write_attribute(group.get(), "completed_simulations", counts.completed);
+  write_attribute(group.get(), "failed_simulations", counts.failed);
+  write_attribute(group.get(), "created_at", run.created_at);
+  write_attribute(group.get(), "started_at", run.started_at);
+  write_attribute(group.get(), "completed_at", run.completed_at);
+  write_attribute(group.get(), "repetitions", static_cast<std::int64_t>(spec.repetitions));
+  write_attribute(group.get(), "varied_parameters", varied);
+  write_tasks(group.get(), spec, tasks, records);
+  detail::write_table(group.get(), "summary", summary_table(spec, records));
+}
+
+/// Flushes a file's data to the disk, so a rename over the old file cannot leave an
+/// empty file after a power cut.
+bool sync_path(const std::string& path, int flags) {
+  const int fd = ::open(path.c_str(), flags);
+  if (fd < 0) return false;
+  const bool synced = ::fsync(fd) == 0;
+  ::close(fd);
+  return synced;
+}
+
+std::string directory_of(const std::string& path) {
+  const auto parent = std::filesystem::path(path).parent_path();
+  return parent.empty() ? "." : parent.string();
+}
+
+/// Writes one cluster as a float32 dataset (n x dimension) named by its task_id, with the
+/// task's parameters, seed and metrics as attributes.
+void write_cluster(hid_t clusters, const study::StudySpec& spec, const study::Task& task,
+                   const study::TaskRecord& record, const std::vector<float>& positions) {
+  const auto& point = spec.points.at(task.point);
+  const auto dimension = static_cast<hsize_t>(point.dimension);
+  const std::string name = std::to_string(task.task_id);
+  const hsize_t dims[2] = {static_cast<hsize_t>(positions.size()) / dimension, dimension};
+  detail::Dataspace space(H5Screate_simple(2, dims, nullptr), "H5Screate_simple");
+  detail::Dataset data(H5Dcreate2(clusters, name.c_str(), H5T_IEEE_F32LE, space.get(), H5P_DEFAULT,
+                                  H5P_DEFAULT, H5P_DEFAULT),
+                       "H5Dcreate2");
+  if (!positions.empty()) {
+    check(H5Dwrite(data.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, positions.data()),
+          "H5Dwrite");
+  }
+  write_attribute(data.get(), "algorithm", std::string(kernels::name_of(spec.algorithm)));
+  for (Parameter p : kernels::parameters_of(spec.algorithm)) {
+    write_attribute(data.get(), std::string(kernels::name_of(p)), kernels::get_parameter(point, p));
+  }
+  write_attribute(data.get(), "task_id", task.task_id);
+  write_attribute(data.get(), "repetition", static_cast<std::int64_t>(task.repetition));
+  write_attribute(data.get(), "seed", task.seed);
+  for (std::size_t m = 0; m < kernels::kMetricCount; ++m) {
+    write_attribute(data.get(), std::string(kernels::kMetrics[m].name), record.metrics[m]);
+  }
+}
+
+void write_clusters(hid_t studies, const ResultSnapshot& snapshot,
+                    const std::map<std::size_t, std::vector<float>>& clusters) {
+  for (const auto& [index, positions] : clusters) {
+    const study::Task& task = snapshot.tasks->at(index);
+    const auto& spec = snapshot.file->studies.at(task.study);
+    const std::string path = spec.name + "/clusters";
+    const bool exists = H5Lexists(studies, path.c_str(), H5P_DEFAULT) > 0;
+    detail::Group group(
+        exists ? H5Gopen2(studies, path.c_str(), H5P_DEFAULT)
+               : H5Gcreate2(studies, path.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+        "clusters group");
+    write_cluster(group.get(), spec, task, snapshot.records->at(index), positions);
+  }
+}
+
+void write_file_contents(const std::string& path, const ResultSnapshot& snapshot) {
+  detail::File file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT),
+                    "cannot create the result file");
+  const hid_t root = file.get();
+  write_attribute(root, "format", std::string(kFormatName));
+  write_attribute(root, "format_version", kFormatVersion);
+  write_attribute(root, "software_version", std::string(kVersion));
+  write_attribute(root, "study_yaml", snapshot.file->text);
+  write_attribute(root, "study_file", snapshot.file->path);
+  write_attribute(root, "seed", snapshot.file->seed);
+  write_attribute(root, "ranks", static_cast<std::int64_t>(snapshot.ranks));
+  write_attribute(root, "updated_at", utc_now_iso8601());
+  write_attribute(root, "elapsed_s", snapshot.elapsed_s);
+  write_attribute(root, "coordinator_cpu_s", snapshot.coordinator_cpu_s);
+  write_attribute(root, "coordinator_messages",
+                  static_cast<std::int64_t>(snapshot.coordinator_messages));
+  write_attribute(root, "relay_ranks", static_cast<std::int64_t>(snapshot.relay_ranks));
+  write_attribute(root, "journal_generation", snapshot.generation);
+  detail::write_table(root, "metrics", metrics_table());
+  // Studies keep the study file's order (h5py lists them in creation order too).
+  detail::PropertyList order(H5Pcreate(H5P_GROUP_CREATE), "H5Pcreate");
+  check(H5Pset_link_creation_order(order.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED),
+        "H5Pset_link_creation_order");
+  detail::Group studies(H5Gcreate2(root, "studies", H5P_DEFAULT, order.get(), H5P_DEFAULT),
+                        "H5Gcreate2");
+  const auto& tasks = *snapshot.tasks;
+  const auto& records = *snapshot.records;
+  std::size_t begin = 0;
+  for (std::size_t s = 0; s < snapshot.file->studies.size(); ++s) {
+    const auto& spec = snapshot.file->studies[s];
+    const auto count = static_cast<std::size_t>(spec.task_count());
+    write_study(studies.get(), spec, snapshot.runs.at(s), std::span(tasks).subspan(begin, count),
+                std::span(records).subspan(begin, count));
+    begin += count;
+  }
+  if (snapshot.clusters) write_clusters(studies.get(), snapshot, *snapshot.clusters);
+  check(H5Fflush(root, H5F_SCOPE_GLOBAL), "H5Fflush");
+  studies.reset();
+  file.close("cannot finish writing the result file");
+}
+
+}  // namespace
+
+void write_result_file(const std::string& path, const ResultSnapshot& snapshot) {
+  detail::silence_hdf5_errors();
+  const std::string temporary = path + ".tmp";
+  try {
+    write_file_contents(temporary, snapshot);
+  } catch (const std::exception& error) {
+    std::filesystem::remove(temporary);
+    throw std::runtime_error(path + ": cannot write the result file (" + error.what() + ")");
+  }
+  if (!sync_path(temporary, O_RDONLY)) {
+    const std::string reason = std::strerror(errno);
+    std::filesystem::remove(temporary);
+    throw std::runtime_error(path + ": cannot write the result file (" + reason + ")");
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    const std::string reason = std::strerror(errno);
+    std::filesystem::remove(temporary);
+    throw std::runtime_error(path + ": cannot replace the result file (" + reason + ")");
+  }
+  sync_path(directory_of(path), O_RDONLY | O_DIRECTORY);
+}
+
+std::string utc_now_iso8601() {
+  return utc_iso8601(std::chrono::system_clock::now());
+}
+
+std::string utc_iso8601(std::chrono::system_clock::time_point time) {
+  const std::time_t now = std::chrono::system_clock::to_time_t(time);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return buffer;
+}
+
+}  // namespace fracstudy::io

@@ -1,0 +1,70 @@
+// Task counts and the time left: what the progress lines, `status` and the tools share.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "fracstudy/study/parser.hpp"
+#include "fracstudy/study/progress.hpp"
+
+using namespace fracstudy::study;
+
+namespace {
+
+TaskRecord with_status(TaskStatus status, double wall_time_s = kNoValue) {
+  TaskRecord record;
+  record.status = status;
+  record.wall_time_s = wall_time_s;
+  return record;
+}
+
+}  // namespace
+
+TEST(TaskCounts, CountByStatusAndSayWhereTheStudyStands) {
+  std::vector<TaskRecord> records = {with_status(TaskStatus::Completed),
+                                     with_status(TaskStatus::Failed),
+                                     with_status(TaskStatus::Pending)};
+  auto counts = count_tasks(records);
+  EXPECT_EQ(counts.total, 3);
+  EXPECT_EQ(counts.ended_tasks(), 2);
+  EXPECT_EQ(counts.percentage(), 66);
+  EXPECT_EQ(counts.status(), StudyStatus::Running);
+  counts.move(TaskStatus::Pending, TaskStatus::Completed);
+  EXPECT_EQ(counts.status(), StudyStatus::PartiallyFailed);
+  counts.move(TaskStatus::Failed, TaskStatus::Completed);
+  EXPECT_EQ(counts.status(), StudyStatus::Completed);
+  EXPECT_EQ(TaskCounts{}.percentage(), 100);  // a study without tasks has nothing left
+}
+
+TEST(RemainingTime, WeighsTheTasksLeftByCostAtTheMeasuredSpeed) {
+  // A sweep over n = 100 and 10000, two repetitions: the small tasks took 0.1 s each.
+  const auto file = parse_study_text(R"(
+studies:
+  - name: s
+    algorithm: DLA
+    variable_parameter: n_particles
+    values: [100, 10000]
+    repetitions: 2
+)",
+                                     "t.yaml");
+  const std::vector<TaskRecord> records = {
+      with_status(TaskStatus::Completed, 0.1), with_status(TaskStatus::Completed, 0.1),
+      with_status(TaskStatus::Pending), with_status(TaskStatus::Running)};
+  const auto& spec = file.studies[0];
+  const double small = fracstudy::kernels::estimated_cost(spec.algorithm, spec.points[0]);
+  const double large = fracstudy::kernels::estimated_cost(spec.algorithm, spec.points[1]);
+  const auto one_worker = remaining_work(spec, records, 1);
+  EXPECT_EQ(one_worker.unfinished, 2);
+  // 0.1 s per `small` units of cost; two large tasks left, one after the other.
+  EXPECT_NEAR(*estimated_remaining_s(one_worker), 2 * large * 0.1 / small, 1e-9);
+  // Eight workers share the two tasks left: no more than two work at once.
+  EXPECT_NEAR(*estimated_remaining_s(remaining_work(spec, records, 8)), large * 0.1 / small, 1e-9);
+}
+
+TEST(RemainingTime, IsUnknownBeforeAnythingWasMeasuredAndZeroAtTheEnd) {
+  const auto file = parse_study_text("studies: [{name: s, algorithm: EDEN, repetitions: 2}]", "t");
+  EXPECT_FALSE(estimated_remaining_s(
+      remaining_work(file.studies[0], std::vector<TaskRecord>(2), 4)));  // nothing measured
+  const std::vector<TaskRecord> ended = {with_status(TaskStatus::Completed, 1.0),
+                                         with_status(TaskStatus::Failed)};
+  EXPECT_EQ(estimated_remaining_s(remaining_work(file.studies[0], ended, 4)), 0.0);
+}
