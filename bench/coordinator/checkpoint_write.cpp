@@ -36,9 +36,9 @@ int main(int argc, char** argv) {
     r.attempts = 1;
     r.worker_rank = 1 + static_cast<int>(i % 2);
     r.wall_time_s = 1e-5 * static_cast<double>(1 + i % 7);
-    r.df = 1.9 + 1e-7 * static_cast<double>(i);
-    r.rg = 2.0 + 1e-6 * static_cast<double>(i);
-    r.kf = 1.1 + 1e-8 * static_cast<double>(i);
+    for (std::size_t m = 0; m < kernels::kMetricCount; ++m) {  // every metric has a value
+      r.metrics[m] = 1.0 + static_cast<double>(m) + 1e-7 * static_cast<double>(i);
+    }
   }
   io::ResultSnapshot snapshot{&file,
                               &tasks,

@@ -56,9 +56,9 @@ int main(int argc, char** argv) {
       outcomes[i].rank = 2;
       outcomes[i].succeeded = true;
       outcomes[i].wall_time_s = 1e-2;
-      outcomes[i].df = 1.9;
-      outcomes[i].rg = 3.5;
-      outcomes[i].kf = 1.1;
+      outcomes[i].metrics.value("df") = 1.9;
+      outcomes[i].metrics.value("rg") = 3.5;
+      outcomes[i].metrics.value("kf") = 1.1;
     }
     const auto payload = exec::encode_outcomes(outcomes);  // the worker's side
     start = Clock::now();

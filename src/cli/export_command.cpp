@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "errors.hpp"
 #include "fracstudy/io/result_file.hpp"
 #include "fracstudy/study/errors.hpp"
 #include "fracstudy/tools/status.hpp"
@@ -24,7 +25,8 @@ std::string csv_field(const std::string& text) {
 
 }  // namespace
 
-int export_command(const std::vector<std::string>& args) {
+int export_command(const CommandLine& line) {
+  const auto& args = line.args;
   CommandSpec spec{
       "fracstudy export OUT.h5 [--format csv|json] [--table tasks|summary] "
       "[--study NAME]",
@@ -42,10 +44,10 @@ int export_command(const std::vector<std::string>& args) {
   const std::string format = (*values)["format"].as<std::string>();
   const std::string table_name = (*values)["table"].as<std::string>();
   if (format != "csv" && format != "json") {
-    throw study::InputError("--format: must be csv or json, got '" + format + "'");
+    throw UsageError("--format: must be csv or json, got '" + format + "'");
   }
   if (table_name != "tasks" && table_name != "summary") {
-    throw study::InputError("--table: must be tasks or summary, got '" + table_name + "'");
+    throw UsageError("--table: must be tasks or summary, got '" + table_name + "'");
   }
   const auto data = io::read_result_file((*values)["file"].as<std::string>());
   const std::string only = values->count("study") ? (*values)["study"].as<std::string>() : "";
@@ -53,7 +55,7 @@ int export_command(const std::vector<std::string>& args) {
   for (const auto& study : data.studies) {
     if (only.empty() || study.name == only) chosen.push_back(&study);
   }
-  if (chosen.empty()) throw study::InputError("--study: no study named '" + only + "' in the file");
+  if (chosen.empty()) throw UsageError("--study: no study named '" + only + "' in the file");
   auto table_of = [&table_name](const io::StudyData& study) -> const Table& {
     return table_name == "tasks" ? study.tasks : study.summary;
   };

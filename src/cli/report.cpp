@@ -70,8 +70,8 @@ std::vector<ShownMetric> shown_metrics(const Table& summary) {
 
 }  // namespace
 
-void print_summaries(std::ostream& out, const io::ResultData& data) {
-  for (const auto& study : data.studies) {
+void print_summaries(std::ostream& out, std::span<const io::StudyData> studies) {
+  for (const auto& study : studies) {
     out << "\nstudy " << study.name << " (" << study.algorithm
         << "): " << study::name_of(study.status) << ", " << study.completed << "/" << study.total
         << " tasks completed, " << study.failed << " failed\n";

@@ -2,13 +2,15 @@
 // Human and JSON reports of a result file (private to the CLI layer).
 #include <nlohmann/json.hpp>
 #include <ostream>
+#include <span>
 
 #include "fracstudy/io/result_file.hpp"
 
 namespace fracstudy::cli {
 
-/// Per-value summary tables of every study: the parameters that vary, n, df and rg.
-void print_summaries(std::ostream& out, const io::ResultData& data);
+/// Per-value summary tables of every study: the parameters that vary, n, and mean ± sem of
+/// each metric with a summary format (kernels/metrics.hpp).
+void print_summaries(std::ostream& out, std::span<const io::StudyData> studies);
 
 /// One line per study: status, counts, percentage, estimated time left, failures.
 void print_status_table(std::ostream& out, const io::ResultData& data);

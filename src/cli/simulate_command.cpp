@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "errors.hpp"
 #include "fracstudy/io/cluster_file.hpp"
 #include "fracstudy/kernels/metrics.hpp"
 #include "fracstudy/kernels/models.hpp"
@@ -34,7 +35,8 @@ std::string algorithm_help() {
 
 }  // namespace
 
-int simulate_command(const std::vector<std::string>& args) {
+int simulate_command(const CommandLine& line) {
+  const auto& args = line.args;
   CommandSpec spec{
       "fracstudy simulate --algorithm ALG [--n-particles N] [--dimension D] "
       "[--seed S] [...]",
@@ -61,8 +63,8 @@ int simulate_command(const std::vector<std::string>& args) {
   const std::string name = (*values)["algorithm"].as<std::string>();
   const auto algorithm = kernels::algorithm_from_name(name);
   if (!algorithm) {
-    throw study::InputError("--algorithm: unknown algorithm '" + name +
-                            "' (allowed: " + kernels::model_names(" | ") + ")");
+    throw UsageError("--algorithm: unknown algorithm '" + name +
+                     "' (allowed: " + kernels::model_names(" | ") + ")");
   }
   kernels::SimulationParameters parameters;
   nlohmann::json used = nlohmann::json::object();
@@ -70,12 +72,12 @@ int simulate_command(const std::vector<std::string>& args) {
     const std::string flag = flag_of(p);
     if (values->count(flag)) {
       if (!kernels::uses_parameter(*algorithm, p)) {
-        throw study::InputError("--" + flag + ": " + name + " does not use " +
-                                std::string(kernels::name_of(p)));
+        throw UsageError("--" + flag + ": " + name + " does not use " +
+                         std::string(kernels::name_of(p)));
       }
       const double value = (*values)[flag].as<double>();
       if (auto broken = kernels::check_parameter(p, value)) {
-        throw study::InputError("--" + flag + ": " + *broken);
+        throw UsageError("--" + flag + ": " + *broken);
       }
       kernels::set_parameter(parameters, p, value);
     }
@@ -89,7 +91,7 @@ int simulate_command(const std::vector<std::string>& args) {
   const std::string cluster_path =
       values->count("save-cluster") ? (*values)["save-cluster"].as<std::string>() : "";
   if (!cluster_path.empty() && std::filesystem::exists(cluster_path)) {
-    throw study::InputError("--save-cluster: " + cluster_path + " already exists");
+    throw UsageError("--save-cluster: " + cluster_path + " already exists");
   }
   const auto start = std::chrono::steady_clock::now();
   const auto result = kernels::simulate(

@@ -7,7 +7,8 @@
 
 namespace fracstudy::cli {
 
-int status_command(const std::vector<std::string>& args) {
+int status_command(const CommandLine& line) {
+  const auto& args = line.args;
   CommandSpec spec{"fracstudy status OUT.h5 [--json]",
                    "Shows the progress of every study in a result file, also while a run is\n"
                    "writing it (the file is replaced atomically at each checkpoint).",

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "errors.hpp"
 #include "fracstudy/cli/cli.hpp"
 #include "fracstudy/study/errors.hpp"
 #include "fracstudy/study/parser.hpp"
@@ -14,7 +15,6 @@ namespace fracstudy::cli {
 namespace {
 
 namespace fs = std::filesystem;
-using study::InputError;
 
 }  // namespace
 
@@ -30,7 +30,8 @@ std::string default_sbatch_script() {
   return (fs::path(FRACSTUDY_SOURCE_DIR) / "slurm" / "fracstudy.sbatch").string();
 }
 
-int submit_command(const std::vector<std::string>& all_args) {
+int submit_command(const CommandLine& line) {
+  const auto& all_args = line.args;
   CommandSpec spec{
       "fracstudy submit STUDY.yaml [-o OUT.h5] [--nodes N] [--ntasks N] "
       "[--time T] [--partition P] [--resume] [-- SBATCH ARGS...]",
@@ -62,10 +63,10 @@ int submit_command(const std::vector<std::string>& all_args) {
                               : file.output.value_or(fs::path(file.path).stem().string() + ".h5");
   const bool resume = values->count("resume") > 0;
   if (fs::exists(output) && !resume) {
-    throw InputError(output + ": already exists; add --resume to continue it");
+    throw UsageError(output + ": already exists; add --resume to continue it");
   }
   const std::string script = (*values)["script"].as<std::string>();
-  if (!fs::exists(script)) throw InputError("--script: no batch script at " + script);
+  if (!fs::exists(script)) throw UsageError("--script: no batch script at " + script);
   std::vector<std::string> command = {"sbatch", "--parsable"};
   for (const char* option : {"nodes", "ntasks"}) {
     if (values->count(option)) {

@@ -7,6 +7,7 @@
 #include <iterator>
 
 #include "commands.hpp"
+#include "errors.hpp"
 #include "fracstudy/cli/cli.hpp"
 #include "fracstudy/study/errors.hpp"
 #include "fracstudy/tools/mcp.hpp"
@@ -46,12 +47,12 @@ tools::ToolServerOptions server_options(const po::variables_map& values) {
   options.workspace = values["workspace"].as<std::string>();
   const std::string launcher = values["launcher"].as<std::string>();
   if (launcher != "local" && launcher != "slurm") {
-    throw study::InputError("--launcher: must be local or slurm, got '" + launcher + "'");
+    throw UsageError("--launcher: must be local or slurm, got '" + launcher + "'");
   }
   options.launcher.kind =
       launcher == "local" ? tools::LauncherKind::Local : tools::LauncherKind::Slurm;
   options.launcher.ranks = values["ranks"].as<int>();
-  if (options.launcher.ranks < 1) throw study::InputError("--ranks: must be at least 1");
+  if (options.launcher.ranks < 1) throw UsageError("--ranks: must be at least 1");
   if (values.count("sbatch-arg")) {
     options.launcher.sbatch_args = values["sbatch-arg"].as<std::vector<std::string>>();
   }
@@ -68,7 +69,8 @@ tools::ToolServerOptions server_options(const po::variables_map& values) {
 
 }  // namespace
 
-int tools_command(const std::vector<std::string>& args) {
+int tools_command(const CommandLine& line) {
+  const auto& args = line.args;
   CommandSpec spec{"fracstudy tools",
                    "Prints the JSON definitions of every AI tool: name, description,\n"
                    "inputSchema and outputSchema (JSON Schema 2020-12).",
@@ -79,7 +81,8 @@ int tools_command(const std::vector<std::string>& args) {
   return kSuccess;
 }
 
-int tool_command(const std::vector<std::string>& args) {
+int tool_command(const CommandLine& line) {
+  const auto& args = line.args;
   CommandSpec spec{
       "fracstudy tool [OPERATOR OPTIONS] NAME [JSON]",
       "Calls one AI tool with its JSON arguments (the argument, else stdin, else\n"
@@ -115,7 +118,8 @@ int tool_command(const std::vector<std::string>& args) {
   return result.bad_arguments ? kBadInput : kFailure;
 }
 
-int mcp_command(const std::vector<std::string>& args) {
+int mcp_command(const CommandLine& line) {
+  const auto& args = line.args;
   CommandSpec spec{"fracstudy mcp [OPERATOR OPTIONS]",
                    "Serves the AI tools as a Model Context Protocol server on stdin/stdout\n"
                    "(JSON-RPC 2.0, one message per line). Logs go to stderr. Register it with\n"

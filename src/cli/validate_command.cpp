@@ -6,7 +6,8 @@
 
 namespace fracstudy::cli {
 
-int validate_command(const std::vector<std::string>& args) {
+int validate_command(const CommandLine& line) {
+  const auto& args = line.args;
   CommandSpec spec{"fracstudy validate STUDY.yaml",
                    "Checks a study file without running anything and prints the task count of\n"
                    "each study. Exit code 0 when the file is valid, 2 with a one-line error\n"

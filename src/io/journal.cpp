@@ -11,6 +11,8 @@
 #include <iterator>
 #include <stdexcept>
 
+#include "fracstudy/io/errors.hpp"
+
 namespace fracstudy::io {
 namespace {
 
@@ -112,7 +114,7 @@ void write_all(int fd, const std::string& bytes, const std::string& path) {
   while (done < bytes.size()) {
     const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw std::runtime_error(path + ": " + std::strerror(errno));
+    if (n <= 0) throw WriteError(path + ": " + std::strerror(errno));
     done += static_cast<std::size_t>(n);
   }
 }
@@ -129,7 +131,7 @@ void start_journal(const std::string& result_path, std::uint64_t generation) {
   std::string header(kMagic, sizeof kMagic);
   put(header, generation);
   const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) throw std::runtime_error(temporary + ": " + std::strerror(errno));
+  if (fd < 0) throw WriteError(temporary + ": " + std::strerror(errno));
   write_all(fd, header, temporary);
   ::fsync(fd);
   ::close(fd);
@@ -147,7 +149,7 @@ std::size_t append_to_journal(const std::string& result_path, std::span<const st
     put(bytes, crc32(reinterpret_cast<const unsigned char*>(payload.data()), payload.size()));
   }
   const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND);
-  if (fd < 0) throw std::runtime_error(path + ": " + std::strerror(errno));
+  if (fd < 0) throw WriteError(path + ": " + std::strerror(errno));
   try {
     write_all(fd, bytes, path);
   } catch (...) {
@@ -156,7 +158,7 @@ std::size_t append_to_journal(const std::string& result_path, std::span<const st
   }
   const bool synced = ::fsync(fd) == 0;
   ::close(fd);
-  if (!synced) throw std::runtime_error(path + ": " + std::strerror(errno));
+  if (!synced) throw WriteError(path + ": " + std::strerror(errno));
   return tasks.size();
 }
 

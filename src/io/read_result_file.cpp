@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "fracstudy/io/errors.hpp"
 #include "fracstudy/io/journal.hpp"
 #include "fracstudy/io/result_file.hpp"
 #include "fracstudy/study/errors.hpp"
@@ -83,25 +84,25 @@ void take_study_file(ResultData& data) {
   if (!same) throw detail::Hdf5Error("its studies are not those of its study_yaml");
 }
 
-ResultData read_result(const std::string& path, bool with_tasks) {
+ResultData read_result(const std::string& path) {
   detail::silence_hdf5_errors();
-  if (!std::filesystem::exists(path)) throw study::InputError(path + ": no such file");
+  if (!std::filesystem::exists(path)) throw ResultFileError(path + ": no such file");
   if (H5Fis_hdf5(path.c_str()) <= 0) {
-    throw study::InputError(path + ": not an HDF5 file (expected a fracstudy result file)");
+    throw ResultFileError(path + ": not an HDF5 file (expected a fracstudy result file)");
   }
   try {
     detail::File file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "H5Fopen");
     const hid_t root = file.get();
     if (detail::read_string_attribute(root, "format") != std::string(kFormatName)) {
-      throw study::InputError(path + ": not a fracstudy result file (no format = \"" +
-                              std::string(kFormatName) + "\" attribute)");
+      throw ResultFileError(path + ": not a fracstudy result file (no format = \"" +
+                            std::string(kFormatName) + "\" attribute)");
     }
     ResultData data;
     data.format_version = detail::read_integer_attribute(root, "format_version").value_or(0);
     if (data.format_version != kFormatVersion) {
-      throw study::InputError(path + ": result file format_version " +
-                              std::to_string(data.format_version) + " is not supported (this is " +
-                              std::to_string(kFormatVersion) + ")");
+      throw ResultFileError(path + ": result file format_version " +
+                            std::to_string(data.format_version) + " is not supported (this is " +
+                            std::to_string(kFormatVersion) + ")");
     }
     data.software_version = detail::read_string_attribute(root, "software_version").value_or("");
     data.study_yaml = detail::read_string_attribute(root, "study_yaml").value_or("");
@@ -141,15 +142,15 @@ ResultData read_result(const std::string& path, bool with_tasks) {
       study.created_at = detail::read_string_attribute(group.get(), "created_at").value_or("");
       study.started_at = detail::read_string_attribute(group.get(), "started_at").value_or("");
       study.completed_at = detail::read_string_attribute(group.get(), "completed_at").value_or("");
-      if (with_tasks) study.tasks = detail::read_table(group.get(), "tasks");
+      study.tasks = detail::read_table(group.get(), "tasks");
       study.summary = detail::read_table(group.get(), "summary");
       data.studies.push_back(std::move(study));
     }
     take_study_file(data);
-    if (with_tasks) apply_journal(path, data);
+    apply_journal(path, data);
     return data;
   } catch (const detail::Hdf5Error& error) {
-    throw study::InputError(path + ": corrupt or incomplete result file (" + error.what() + ")");
+    throw ResultFileError(path + ": corrupt or incomplete result file (" + error.what() + ")");
   }
 }
 
@@ -166,18 +167,14 @@ int ResultData::workers() const {
 }
 
 ResultData read_result_file(const std::string& path) {
-  return read_result(path, true);
-}
-
-ResultData read_result_summaries(const std::string& path) {
-  return read_result(path, false);
+  return read_result(path);
 }
 
 std::vector<study::TaskRecord> records_of(const StudyData& study) {
   const Table& table = study.tasks;
   auto column = [&table, &study](const char* name) {
     const auto index = table.find(name);
-    if (!index) throw study::InputError("study " + study.name + ": tasks table has no " + name);
+    if (!index) throw ResultFileError("study " + study.name + ": tasks table has no " + name);
     return *index;
   };
   const std::size_t status = column("status"), attempts = column("attempts"),
@@ -195,7 +192,7 @@ std::vector<study::TaskRecord> records_of(const StudyData& study) {
     const auto& row = table.rows[r];
     study::TaskRecord& record = records[r];
     const auto parsed = study::task_status_from_name(Table::text(row[status]));
-    if (!parsed) throw study::InputError("study " + study.name + ": unknown task status");
+    if (!parsed) throw ResultFileError("study " + study.name + ": unknown task status");
     record.status = *parsed;
     record.attempts = static_cast<int>(Table::number(row[attempts]));
     record.worker_rank = static_cast<int>(Table::number(row[worker]));

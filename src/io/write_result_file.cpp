@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "fracstudy/io/errors.hpp"
 #include "fracstudy/io/result_file.hpp"
 #include "fracstudy/study/progress.hpp"
 #include "fracstudy/version.hpp"
@@ -186,17 +187,17 @@ void write_result_file(const std::string& path, const ResultSnapshot& snapshot) 
     write_file_contents(temporary, snapshot);
   } catch (const std::exception& error) {
     std::filesystem::remove(temporary);
-    throw std::runtime_error(path + ": cannot write the result file (" + error.what() + ")");
+    throw WriteError(path + ": cannot write the result file (" + error.what() + ")");
   }
   if (!sync_path(temporary, O_RDONLY)) {
     const std::string reason = std::strerror(errno);
     std::filesystem::remove(temporary);
-    throw std::runtime_error(path + ": cannot write the result file (" + reason + ")");
+    throw WriteError(path + ": cannot write the result file (" + reason + ")");
   }
   if (std::rename(temporary.c_str(), path.c_str()) != 0) {
     const std::string reason = std::strerror(errno);
     std::filesystem::remove(temporary);
-    throw std::runtime_error(path + ": cannot replace the result file (" + reason + ")");
+    throw WriteError(path + ": cannot replace the result file (" + reason + ")");
   }
   sync_path(directory_of(path), O_RDONLY | O_DIRECTORY);
 }

@@ -10,16 +10,44 @@
 namespace fracstudy::transport {
 namespace {
 
+/// Throws MpiError, with MPI's own words, unless `code` is MPI_SUCCESS. (MPI returns codes
+/// at all only because MpiEnvironment sets MPI_ERRORS_RETURN.)
 void check(int code, const char* what) {
-  if (code != MPI_SUCCESS) throw std::runtime_error(std::string("MPI error in ") + what);
+  if (code == MPI_SUCCESS) return;
+  char message[MPI_MAX_ERROR_STRING] = {};
+  int length = 0;
+  MPI_Error_string(code, message, &length);
+  throw MpiError(std::string("MPI error in ") + what + ": " +
+                 std::string(message, static_cast<std::size_t>(std::max(0, length))));
 }
+
+/// A communicator that frees itself.
+class Communicator {
+ public:
+  Communicator() = default;
+  Communicator(const Communicator&) = delete;
+  Communicator& operator=(const Communicator&) = delete;
+  ~Communicator() {
+    if (comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
+  }
+  MPI_Comm* out() { return &comm_; }  ///< for the call that creates it
+  MPI_Comm get() const { return comm_; }
+
+ private:
+  MPI_Comm comm_ = MPI_COMM_NULL;
+};
 
 }  // namespace
 
 MpiEnvironment::MpiEnvironment(int& argc, char**& argv) {
   int initialized = 0;
   MPI_Initialized(&initialized);
-  if (!initialized) check(MPI_Init(&argc, &argv), "MPI_Init");
+  if (!initialized && MPI_Init(&argc, &argv) != MPI_SUCCESS) {
+    throw MpiError("MPI error in MPI_Init");  // the default handler aborts before this
+  }
+  // Errors come back as codes, which check() turns into exceptions with MPI's message; the
+  // default (MPI_ERRORS_ARE_FATAL) would end the job without a word of ours.
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
 }
 
 MpiEnvironment::~MpiEnvironment() {
@@ -34,8 +62,8 @@ void MpiEnvironment::abort(int code) {
 }
 
 MpiTransport::MpiTransport() {
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
-  MPI_Comm_size(MPI_COMM_WORLD, &size_);
+  check(MPI_Comm_rank(MPI_COMM_WORLD, &rank_), "MPI_Comm_rank");
+  check(MPI_Comm_size(MPI_COMM_WORLD, &size_), "MPI_Comm_size");
 }
 
 void MpiTransport::send(int destination, int tag, const std::vector<std::byte>& payload) {
@@ -54,7 +82,7 @@ std::optional<Message> MpiTransport::receive(std::chrono::duration<double> timeo
     check(MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &arrived, &status), "MPI_Iprobe");
     if (arrived) {
       int count = 0;
-      MPI_Get_count(&status, MPI_BYTE, &count);
+      check(MPI_Get_count(&status, MPI_BYTE, &count), "MPI_Get_count");
       Message message{status.MPI_SOURCE, status.MPI_TAG,
                       std::vector<std::byte>(static_cast<std::size_t>(count))};
       check(MPI_Recv(message.payload.data(), count, MPI_BYTE, status.MPI_SOURCE, status.MPI_TAG,
@@ -80,12 +108,11 @@ std::string MpiTransport::broadcast(const std::string& text) {
 
 std::vector<int> MpiTransport::node_of_rank() const {
   // A node is named by the lowest world rank on it.
-  MPI_Comm node;
-  check(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node),
+  Communicator node;
+  check(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, node.out()),
         "MPI_Comm_split_type");
   int node_name = rank_;
-  check(MPI_Allreduce(MPI_IN_PLACE, &node_name, 1, MPI_INT, MPI_MIN, node), "MPI_Allreduce");
-  MPI_Comm_free(&node);
+  check(MPI_Allreduce(MPI_IN_PLACE, &node_name, 1, MPI_INT, MPI_MIN, node.get()), "MPI_Allreduce");
   std::vector<int> nodes(static_cast<std::size_t>(size_));
   check(MPI_Allgather(&node_name, 1, MPI_INT, nodes.data(), 1, MPI_INT, MPI_COMM_WORLD),
         "MPI_Allgather");

@@ -3,8 +3,11 @@
 #include <gtest/gtest.h>
 #include <mpi.h>
 
+#include "fracstudy/transport/mpi_transport.hpp"
+
 int main(int argc, char** argv) {
-  MPI_Init(&argc, &argv);
+  // As in fracstudy itself: MPI errors come back as codes (MpiError), not job aborts.
+  const fracstudy::transport::MpiEnvironment mpi(argc, argv);
   ::testing::InitGoogleTest(&argc, argv);
   int rank = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -15,6 +18,5 @@ int main(int argc, char** argv) {
   const int local = RUN_ALL_TESTS();
   int global = 0;
   MPI_Allreduce(&local, &global, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-  MPI_Finalize();
-  return global;
+  return global;  // the environment finalises MPI
 }

@@ -77,3 +77,16 @@ TEST(MpiCoordinator, BroadcastReachesEveryRank) {
   const auto text = transport.broadcast(transport.rank() == 0 ? "from rank 0" : "");
   EXPECT_EQ(text, "from rank 0");
 }
+
+TEST(MpiTransport, AFailedMpiCallIsAnErrorThatNamesTheCallAndMpisReason) {
+  // With MPI's default handler the job would end here; fracstudy reports it instead.
+  transport::MpiTransport transport;
+  try {
+    transport.send(transport.size() + 7, 1, {});
+    FAIL() << "sending to a rank that does not exist succeeded";
+  } catch (const transport::MpiError& error) {
+    const std::string what = error.what();
+    EXPECT_NE(what.find("MPI_Send"), std::string::npos) << what;
+    EXPECT_NE(what.find("rank"), std::string::npos) << what;  // MPI's own words
+  }
+}

@@ -80,7 +80,16 @@ class Slurm(unittest.TestCase):
         wait_for(lambda: job_state(job) == "", timeout, f"job {job} to end")
 
     def log(self, job):
-        return (self.dir / f"fracstudy-{job}.log").read_text()
+        path = self.dir / f"fracstudy-{job}.log"
+        return path.read_text() if path.exists() else ""
+
+    def wait_for_job(self, job, predicate, timeout, what):
+        """wait_for, and on a timeout say where the job stands and what its log says."""
+        try:
+            wait_for(predicate, timeout, what)
+        except AssertionError as error:
+            state = job_state(job) or "gone"
+            raise AssertionError(f"{error}; job {job} is {state}; its log:\n{self.log(job)}")
 
     def clean_tasks(self):
         out = self.dir / "clean.h5"
@@ -118,10 +127,12 @@ class Slurm(unittest.TestCase):
         job = self.submit(self.study, env={"FRACSTUDY_DRAIN_GRACE": "3"})
         out = self.dir / "long.h5"
         for allocation, completed in ((1, 8), (2, 30)):
-            wait_for(lambda: completed_in(out) >= completed, 120, f"{completed} tasks")
+            self.wait_for_job(job, lambda: completed_in(out) >= completed, 120,
+                              f"{completed} tasks")
             self.assertEqual(slurm("scancel", "--signal=USR1", "--batch", job).returncode, 0)
-            wait_for(lambda: f"allocation {allocation + 1} " in self.log(job), 120,
-                     f"allocation {allocation + 1}")
+            # A requeued job restarts in about 12 s; minutes when the machine is loaded.
+            self.wait_for_job(job, lambda: f"allocation {allocation + 1} " in self.log(job),
+                              240, f"allocation {allocation + 1}")
         self.wait_until_gone(job)
         log = self.log(job)
         self.assertEqual(log.count("requeueing job"), 2, log)

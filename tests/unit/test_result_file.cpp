@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "fracstudy/io/errors.hpp"
 #include "fracstudy/io/journal.hpp"
 #include "fracstudy/io/result_file.hpp"
 #include "fracstudy/study/errors.hpp"
@@ -98,16 +99,31 @@ TEST(ResultFile, RoundTripKeepsRecordsAttributesAndSummary) {
   EXPECT_EQ(data.studies[1].tasks.rows.size(), 1u);
 }
 
-TEST(ResultFile, ForeignAndMissingFilesAreInputErrors) {
+TEST(ResultFile, ForeignAndMissingFilesAreBadInput) {
   const auto dir = temp_dir();
-  EXPECT_THROW(io::read_result_file((dir / "missing.h5").string()), study::InputError);
+  EXPECT_THROW(io::read_result_file((dir / "missing.h5").string()), io::ResultFileError);
   const auto text_file = (dir / "not.h5").string();
   std::ofstream(text_file) << "hello";
   try {
     io::read_result_file(text_file);
     FAIL();
-  } catch (const study::InputError& error) {
+  } catch (const io::ResultFileError& error) {
     EXPECT_NE(std::string(error.what()).find("not an HDF5 file"), std::string::npos);
+    EXPECT_EQ(error.exit_code(), kBadInput);  // the user's file, not a failure of ours
+  }
+}
+
+TEST(ResultFile, AFileThatCannotBeWrittenIsAWriteError) {
+  const auto file = study::parse_study_text(kStudy, "s.yaml");
+  const auto tasks = study::expand_tasks(file);
+  const std::vector<study::TaskRecord> records(tasks.size());
+  const auto path = (temp_dir() / "no_such_folder" / "out.h5").string();
+  try {
+    io::write_result_file(path, io::ResultSnapshot{&file, &tasks, &records, {{}, {}}, 1});
+    FAIL();
+  } catch (const io::WriteError& error) {
+    EXPECT_EQ(error.exit_code(), kFailure);
+    EXPECT_NE(std::string(error.what()).find(path), std::string::npos) << error.what();
   }
 }
 

@@ -1,5 +1,5 @@
 #pragma once
-/// The HDF5 result file (see shared/contract.md): written whole to a temporary file and
+/// The HDF5 result file (docs/result-file.md): written whole to a temporary file and
 /// renamed over the old one, so a reader, or a job killed at any moment, only ever sees
 /// a complete file.
 #include <chrono>
@@ -78,13 +78,9 @@ struct ResultData {
 };
 
 /// Reads a result file, with the newer records of its checkpoint journal applied (tasks,
-/// counts, status and summary); throws study::InputError for a missing, foreign or
+/// counts, status and summary); throws ResultFileError for a missing, foreign or
 /// corrupt file.
 ResultData read_result_file(const std::string& path);
-
-/// Reads only the attributes and the summary tables (no task rows, no journal): cheap for
-/// a million-task file whose run has ended.
-ResultData read_result_summaries(const std::string& path);
 
 /// The saved clusters of a result file written from `file` (for resuming): global task
 /// index -> particle centres.

@@ -1,12 +1,20 @@
 #pragma once
 /// The MPI implementation of Transport, and MPI's lifetime as an RAII object.
+#include <stdexcept>
 #include <vector>
 
 #include "fracstudy/transport/transport.hpp"
 
 namespace fracstudy::transport {
 
-/// Initialises MPI on construction and finalises it on destruction (never throws).
+/// An MPI call failed; the message names the call and carries MPI's own words.
+class MpiError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Initialises MPI on construction, with errors returned rather than fatal (every call is
+/// checked and throws MpiError), and finalises it on destruction (never throws).
 class MpiEnvironment {
  public:
   MpiEnvironment(int& argc, char**& argv);

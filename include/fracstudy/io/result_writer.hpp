@@ -1,0 +1,91 @@
+#pragma once
+/// Saving a run's results as it goes: the checkpoint policy. A whole rewrite of the result
+/// file (atomic) when it is cheap next to the time since the last one, else the changed
+/// records appended to the journal (journal.hpp), so a checkpoint of a large study costs
+/// time in proportion to the new results; clusters always go into whole rewrites.
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "fracstudy/io/result_file.hpp"
+#include "fracstudy/study/progress.hpp"
+
+namespace fracstudy::io {
+
+/// Where a run starts from.
+struct RunStart {
+  std::vector<StudyRun> earlier_runs;    ///< per study, from the file being continued
+  std::uint64_t earlier_generation = 0;  ///< of the file being continued (journal.hpp)
+  bool continues_file = false;           ///< --resume or retry: the file's clusters stay
+  int ranks = 1;                         ///< ranks of the run
+  int relay_ranks = 0;                   ///< ranks that relay work rather than compute
+};
+
+/// Writes one run's result file at each checkpoint and keeps each study's status and times.
+class ResultWriter {
+ public:
+  /// `file` and `tasks` must outlive the writer. Reads the clusters of the file being
+  /// continued (they are rewritten with every whole write).
+  ResultWriter(std::string path, const study::StudyFile& file,
+               const std::vector<study::Task>& tasks, RunStart start);
+
+  /// Marks the moment the run's clock starts (the seconds update_study takes count from).
+  void start_clock();
+
+  /// Keeps a cluster's positions for the file; the next checkpoint is a whole rewrite.
+  void keep_cluster(std::size_t task, std::vector<float> positions);
+
+  /// Where study `s` stands: its status and timestamps follow from its counts and from
+  /// when (seconds after start_clock) its first task started and its last one ended.
+  void update_study(std::size_t s, const study::TaskCounts& counts, std::optional<double> started_s,
+                    std::optional<double> ended_s);
+
+  /// A checkpoint: the whole file when `final` or when due, else `changed` appended to the
+  /// journal. A failure leaves the previous checkpoint valid, is reported on stderr and
+  /// makes the next checkpoint a whole rewrite; the final one's is kept in final_error().
+  void checkpoint(const std::vector<study::TaskRecord>& records,
+                  std::span<const std::size_t> changed, bool final);
+
+  /// Rewrites the whole file (a new generation) and starts its journal afresh; the final
+  /// write leaves no journal. Throws when it cannot.
+  void write(const std::vector<study::TaskRecord>& records, bool final);
+
+  /// The studies as they stand, with their summaries (no task rows): what the end-of-run
+  /// report prints, without reading the file back.
+  std::vector<StudyData> studies(const std::vector<study::TaskRecord>& records) const;
+
+  /// Why the final checkpoint could not be written ("" when it was).
+  const std::string& final_error() const { return final_error_; }
+  /// Rows appended to the journal so far (the incremental checkpoints' whole cost).
+  std::size_t journaled_rows() const { return journaled_rows_; }
+  /// Messages rank 0 received so far (counted by the coordinator loop), for the file.
+  std::uint64_t coordinator_messages = 0;
+
+ private:
+  bool full_write_due() const;
+  std::string at(double seconds) const;
+
+  std::string path_;
+  const study::StudyFile& file_;
+  const std::vector<study::Task>& tasks_;
+  RunStart start_;
+  std::vector<StudyRun> runs_;
+  // Every saved cluster (those of the file being continued too): each whole rewrite writes
+  // them all. (Copying them from the old file with H5Ocopy crashed HDF5 1.10 when the disk
+  // filled up; `save_clusters: all` therefore costs rank 0 their memory.)
+  std::map<std::size_t, std::vector<float>> clusters_;
+  bool unsaved_clusters_ = false;  // clusters not in the file yet: the next write is whole
+  std::chrono::system_clock::time_point clock_start_ = std::chrono::system_clock::now();
+  std::string final_error_;
+  std::uint64_t generation_ = 0;
+  std::size_t journaled_rows_ = 0;
+  bool force_full_write_ = false;
+  double last_full_write_s_ = 0;
+  std::chrono::steady_clock::time_point last_full_write_end_ = std::chrono::steady_clock::now();
+};
+
+}  // namespace fracstudy::io

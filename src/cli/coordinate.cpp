@@ -1,0 +1,193 @@
+// Running a plan: rank 0 coordinates (or, alone, computes) and saves the result file
+// through io::ResultWriter; the other ranks compute or relay.
+#include "coordinate.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+#include <optional>
+#include <sstream>
+
+#include "fracstudy/cli/cli.hpp"
+#include "fracstudy/exec/drain.hpp"
+#include "fracstudy/exec/task_runner.hpp"
+#include "fracstudy/io/result_writer.hpp"
+#include "fracstudy/kernels/models.hpp"
+#include "fracstudy/tools/status.hpp"
+#include "progress.hpp"
+#include "report.hpp"
+
+namespace fracstudy::cli {
+namespace {
+
+/// What the coordinator loop reports goes to the result file and the progress lines.
+class RunObserver final : public exec::ProgressObserver {
+ public:
+  RunObserver(io::ResultWriter& writer, const RunPlan& plan) : writer_(writer) {
+    if (plan.quiet) return;
+    std::vector<std::string> names;
+    for (const auto& study : plan.file.studies)
+      names.push_back(study.name);
+    progress_.emplace(std::cerr, stderr_reaches_a_terminal(), plan.progress_interval_s,
+                      std::move(names));
+  }
+
+  void keep_cluster(std::size_t task, std::vector<float> positions) override {
+    writer_.keep_cluster(task, std::move(positions));
+  }
+
+  void tick(const sched::Scheduler& scheduler) override {
+    if (progress_) progress_->update(scheduler);
+  }
+
+  void checkpoint(sched::Scheduler& scheduler, bool final) override {
+    if (final && progress_) progress_->update(scheduler, true);
+    update_studies(scheduler);
+    writer_.checkpoint(scheduler.records(), scheduler.take_changed_tasks(), final);
+  }
+
+  /// Tells the writer where each study stands.
+  void update_studies(const sched::Scheduler& scheduler) {
+    for (std::size_t s = 0; s < scheduler.study_count(); ++s) {
+      const auto counts = scheduler.counts(s);
+      writer_.update_study(s, counts, counts.started_s, counts.ended_s);
+    }
+  }
+
+ private:
+  io::ResultWriter& writer_;
+  std::optional<ProgressReporter> progress_;
+};
+
+exec::ChunkExecutor make_executor(const exec::TaskRunner& runner, const study::StudyFile& file) {
+  return exec::ChunkExecutor(
+      [&runner](const auto& a) { return runner.run(a); },
+      file.execution.isolate_tasks ? exec::Isolation::Process : exec::Isolation::None,
+      file.execution.task_time_limit_s);
+}
+
+sched::Scheduler make_scheduler(RunPlan& plan, const std::vector<study::Task>& tasks,
+                                const sched::Topology& topology) {
+  const auto& execution = plan.file.execution;
+  std::vector<std::size_t> study_of_task;
+  study_of_task.reserve(tasks.size());
+  for (const auto& task : tasks)
+    study_of_task.push_back(task.study);
+  if (plan.records.empty()) plan.records.resize(tasks.size());
+  sched::SchedulerOptions options;
+  options.worker_count = topology.compute_ranks();
+  for (int rank = 0; rank < topology.ranks(); ++rank)
+    options.worker_capacity.push_back(topology.capacity(rank));
+  options.chunk_size = execution.chunk_size;
+  options.max_retries = execution.max_retries;
+  options.fresh_retry_budget = plan.fresh_retry_budget;
+  options.task_cost.reserve(tasks.size());
+  for (const auto& task : tasks) {
+    const auto& spec = plan.file.studies[task.study];
+    options.task_cost.push_back(kernels::estimated_cost(spec.algorithm, spec.points[task.point]));
+  }
+  return sched::Scheduler(std::move(study_of_task), std::move(plan.records),
+                          plan.file.studies.size(), options);
+}
+
+/// Prints the per-value summary (from memory: the file is not read back) and says how the
+/// run ended; returns the exit code.
+int report_end(const RunPlan& plan, const std::vector<io::StudyData>& studies, exec::RunEnd end,
+               int ranks, double elapsed_s) {
+  std::ostringstream discarded;
+  std::ostream& out = plan.quiet ? discarded : std::cout;
+  print_summaries(out, studies);
+  std::int64_t completed = 0, failed = 0, total = 0;
+  for (const auto& study : studies) {
+    completed += study.completed;
+    failed += study.failed;
+    total += study.total;
+  }
+  out << "\nwrote " << plan.output << ": " << completed << " completed, " << failed << " failed, "
+      << ranks << (ranks == 1 ? " rank, " : " ranks, ") << tools::duration_in_words(elapsed_s)
+      << "\n";
+  if (end == exec::RunEnd::Interrupted) {
+    std::cerr << "fracstudy: interrupted by signal " << exec::drain_signal() << " after a clean "
+              << "checkpoint: " << total - completed - failed << " of " << total
+              << " tasks unfinished; continue with: " << plan.resume_hint << "\n";
+    return kInterrupted;
+  }
+  for (const auto& study : studies) {
+    if (study.status != study::StudyStatus::Completed) {
+      std::cerr << "fracstudy: study " << study.name << " ended " << study::name_of(study.status)
+                << " (" << study.failed << " of " << study.total << " tasks failed; see `fracstudy "
+                << "status " << plan.output << "`, rerun them with `fracstudy retry " << plan.output
+                << "`)\n";
+    }
+  }
+  return completed == 0 && failed > 0 ? kFailure : kSuccess;
+}
+
+exec::RunEnd work_or_relay(const study::StudyFile& file, transport::Transport& transport,
+                           const exec::LoopOptions& loop, const sched::Topology& topology) {
+  if (topology.is_relay(transport.rank())) return exec::run_relay(transport, topology, loop);
+  const auto tasks = study::expand_tasks(file);
+  const exec::TaskRunner runner(file, tasks);
+  return exec::run_worker(transport, make_executor(runner, file), loop,
+                          topology.parent(transport.rank()));
+}
+
+}  // namespace
+
+exec::LoopOptions loop_options(const study::ExecutionOptions& execution, double drain_grace_s) {
+  exec::LoopOptions loop;
+  loop.checkpoint_interval_s = execution.checkpoint_interval_s;
+  // A result waits at most this long at its worker, so it reaches the disk within about
+  // one checkpoint interval.
+  loop.result_flush_s = std::min(1.0, execution.checkpoint_interval_s / 4);
+  loop.drain_grace_s = drain_grace_s;
+  loop.drain_requested = exec::drain_requested;
+  return loop;
+}
+
+int coordinate(RunPlan& plan, const std::vector<study::Task>& tasks,
+               transport::Transport& transport, const sched::Topology& topology) {
+  sched::Scheduler scheduler = make_scheduler(plan, tasks, topology);
+  plan.start.ranks = transport.size();
+  plan.start.relay_ranks = topology.relay_count();
+  io::ResultWriter writer(plan.output, plan.file, tasks, plan.start);
+  RunObserver observer(writer, plan);
+  observer.update_studies(scheduler);
+  scheduler.take_changed_tasks();            // the first write holds them all
+  writer.write(scheduler.records(), false);  // the file exists, readable, before any task runs
+  auto loop = loop_options(plan.file.execution, plan.drain_grace_s);
+  loop.coordinator_messages = &writer.coordinator_messages;
+  const auto start = std::chrono::steady_clock::now();
+  writer.start_clock();
+  exec::RunEnd end;
+  if (transport.size() == 1) {
+    const exec::TaskRunner runner(plan.file, tasks);
+    end = exec::run_serial(scheduler, make_executor(runner, plan.file), observer, loop);
+  } else {
+    end = exec::run_coordinator(scheduler, transport, observer, loop, topology);
+  }
+  const double elapsed_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (!writer.final_error().empty()) {
+    std::cerr << "fracstudy: error: the final results could not be saved (" << writer.final_error()
+              << "); " << plan.output << " holds the last good checkpoint; make room and "
+              << "continue with: " << plan.resume_hint << "\n";
+    return kFailure;
+  }
+  return report_end(plan, writer.studies(scheduler.records()), end, transport.size(), elapsed_s);
+}
+
+int work(const study::StudyFile& file, transport::Transport& transport,
+         const exec::LoopOptions& loop, const sched::Topology& topology) {
+  switch (work_or_relay(file, transport, loop, topology)) {
+    case exec::RunEnd::Finished:
+      return kSuccess;
+    case exec::RunEnd::Interrupted:
+      return kInterrupted;
+    case exec::RunEnd::Failed:
+      return kFailure;
+  }
+  return kFailure;
+}
+
+}  // namespace fracstudy::cli

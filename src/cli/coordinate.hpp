@@ -1,0 +1,26 @@
+#pragma once
+// Running a plan on each rank (private to the CLI layer): rank 0 coordinates and saves the
+// result file, the others compute or relay.
+#include <vector>
+
+#include "fracstudy/exec/coordinator.hpp"
+#include "fracstudy/sched/topology.hpp"
+#include "fracstudy/study/tasks.hpp"
+#include "fracstudy/transport/transport.hpp"
+#include "run_plan.hpp"
+
+namespace fracstudy::cli {
+
+/// The loop options of a run: timing from the study file's execution section.
+exec::LoopOptions loop_options(const study::ExecutionOptions& execution, double drain_grace_s);
+
+/// Rank 0: runs the plan's tasks (itself when alone, else through the other ranks), saving
+/// the result file at every checkpoint, and reports the end; returns the exit code.
+int coordinate(RunPlan& plan, const std::vector<study::Task>& tasks,
+               transport::Transport& transport, const sched::Topology& topology);
+
+/// Any other rank: computes (or relays) until rank 0 stops it; returns the exit code.
+int work(const study::StudyFile& file, transport::Transport& transport,
+         const exec::LoopOptions& loop, const sched::Topology& topology);
+
+}  // namespace fracstudy::cli

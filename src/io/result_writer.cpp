@@ -1,0 +1,146 @@
+#include "fracstudy/io/result_writer.hpp"
+
+#include <sys/resource.h>
+
+#include <iostream>
+
+#include "fracstudy/io/journal.hpp"
+#include "result_layout.hpp"
+
+namespace fracstudy::io {
+namespace {
+
+/// A whole rewrite may take at most this share of the time between two of them.
+constexpr double kFullWriteShare = 0.05;
+
+/// CPU time this process used so far: the coordinator's overhead.
+double process_cpu_seconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + 1e-6 * static_cast<double>(t.tv_usec);
+  };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+ResultWriter::ResultWriter(std::string path, const study::StudyFile& file,
+                           const std::vector<study::Task>& tasks, RunStart start)
+    : path_(std::move(path)),
+      file_(file),
+      tasks_(tasks),
+      start_(std::move(start)),
+      runs_(start_.earlier_runs),
+      generation_(start_.earlier_generation) {
+  runs_.resize(file_.studies.size());
+  const std::string now = utc_now_iso8601();
+  for (auto& run : runs_) {
+    if (run.created_at.empty()) run.created_at = now;
+  }
+  if (start_.continues_file) clusters_ = read_clusters(path_, file_);
+}
+
+void ResultWriter::start_clock() {
+  clock_start_ = std::chrono::system_clock::now();
+}
+
+void ResultWriter::keep_cluster(std::size_t task, std::vector<float> positions) {
+  clusters_[task] = std::move(positions);
+  unsaved_clusters_ = true;
+}
+
+void ResultWriter::update_study(std::size_t s, const study::TaskCounts& counts,
+                                std::optional<double> started_s, std::optional<double> ended_s) {
+  StudyRun& run = runs_.at(s);
+  if (run.started_at.empty() && started_s) run.started_at = at(*started_s);
+  if (!counts.all_ended()) {
+    run.completed_at.clear();  // a retry or resume reopened it
+    const bool begun = started_s || counts.ended_tasks() > 0;
+    run.status = begun ? study::StudyStatus::Running : study::StudyStatus::Queued;
+    return;
+  }
+  run.status = counts.status();
+  if (run.completed_at.empty()) run.completed_at = ended_s ? at(*ended_s) : utc_now_iso8601();
+  if (run.started_at.empty()) run.started_at = run.completed_at;
+}
+
+void ResultWriter::checkpoint(const std::vector<study::TaskRecord>& records,
+                              std::span<const std::size_t> changed, bool final) {
+  try {
+    if (final || full_write_due()) {
+      write(records, final);
+    } else {
+      journaled_rows_ += append_to_journal(path_, changed, records);
+    }
+  } catch (const std::exception& error) {
+    // The previous checkpoint stays valid (files are replaced atomically, journal records
+    // carry checksums); the next checkpoint writes everything again.
+    force_full_write_ = true;
+    if (final) final_error_ = error.what();
+    std::cerr << "fracstudy: warning: checkpoint failed: " << error.what() << "\n";
+  }
+}
+
+void ResultWriter::write(const std::vector<study::TaskRecord>& records, bool final) {
+  const auto start = std::chrono::steady_clock::now();
+  ResultSnapshot snapshot{&file_, &tasks_, &records, runs_, start_.ranks};
+  snapshot.elapsed_s =
+      std::chrono::duration<double>(std::chrono::system_clock::now() - clock_start_).count();
+  snapshot.coordinator_cpu_s = process_cpu_seconds();
+  snapshot.coordinator_messages = coordinator_messages;
+  snapshot.relay_ranks = start_.relay_ranks;
+  snapshot.generation = ++generation_;
+  snapshot.clusters = &clusters_;
+  write_result_file(path_, snapshot);
+  unsaved_clusters_ = false;
+  if (final) {
+    remove_journal(path_);
+  } else {
+    start_journal(path_, generation_);
+  }
+  last_full_write_end_ = std::chrono::steady_clock::now();
+  last_full_write_s_ = std::chrono::duration<double>(last_full_write_end_ - start).count();
+  force_full_write_ = false;
+}
+
+std::vector<StudyData> ResultWriter::studies(const std::vector<study::TaskRecord>& records) const {
+  std::vector<StudyData> studies;
+  std::size_t first = 0;
+  for (std::size_t s = 0; s < file_.studies.size(); ++s) {
+    const auto& spec = file_.studies[s];
+    const auto count = static_cast<std::size_t>(spec.task_count());
+    const auto own = std::span(records).subspan(first, count);
+    const auto counts = study::count_tasks(own);
+    StudyData study;
+    study.name = spec.name;
+    study.algorithm = kernels::name_of(spec.algorithm);
+    study.status = runs_[s].status;
+    study.total = counts.total;
+    study.completed = counts.completed;
+    study.failed = counts.failed;
+    study.created_at = runs_[s].created_at;
+    study.started_at = runs_[s].started_at;
+    study.completed_at = runs_[s].completed_at;
+    study.summary = detail::summary_table(spec, own);
+    studies.push_back(std::move(study));
+    first += count;
+  }
+  return studies;
+}
+
+bool ResultWriter::full_write_due() const {
+  return force_full_write_ || unsaved_clusters_ ||
+         last_full_write_s_ <= kFullWriteShare * seconds_since(last_full_write_end_);
+}
+
+std::string ResultWriter::at(double seconds) const {
+  return utc_iso8601(clock_start_ + std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                                        std::chrono::duration<double>(seconds)));
+}
+
+}  // namespace fracstudy::io
