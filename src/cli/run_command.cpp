@@ -72,7 +72,11 @@ int execute(const CommandLine& line, const char* name,
     // The workers would wait forever for rank 0: tell them to leave. A worker that fails
     // cannot be helped that way (rank 0 waits for its messages): end the job.
     if (coordinator) {
-      exec::stop_workers_after_failure(transport);
+      try {
+        exec::stop_workers_after_failure(transport);
+      } catch (...) {  // MPI itself failed: the workers cannot be told, end the job
+        transport::MpiEnvironment::abort(kFailure);
+      }
       return kFailure;
     }
     transport::MpiEnvironment::abort(kFailure);
