@@ -2,8 +2,8 @@
 
 #include <fcntl.h>
 #include <unistd.h>
+#include <zlib.h>
 
-#include <array>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -22,22 +22,10 @@ constexpr char kMagic[4] = {'F', 'S', 'J', '2'};
 constexpr char kMagicVersion1[4] = {'F', 'S', 'J', '1'};
 constexpr std::size_t kVersion1Metrics = 3;  // df, rg, kf: the first three of kMetrics
 
-/// CRC-32 (IEEE 802.3), to tell a complete record from one a kill cut short.
-std::uint32_t crc32(const unsigned char* data, std::size_t size) {
-  static const auto table = [] {
-    std::array<std::uint32_t, 256> t{};
-    for (std::uint32_t i = 0; i < 256; ++i) {
-      std::uint32_t c = i;
-      for (int k = 0; k < 8; ++k)
-        c = (c & 1) ? 0xEDB88320U ^ (c >> 1) : c >> 1;
-      t[i] = c;
-    }
-    return t;
-  }();
-  std::uint32_t crc = 0xFFFFFFFFU;
-  for (std::size_t i = 0; i < size; ++i)
-    crc = table[(crc ^ data[i]) & 0xFFU] ^ (crc >> 8);
-  return crc ^ 0xFFFFFFFFU;
+/// CRC-32 (IEEE 802.3, zlib's), to tell a complete record from one a kill cut short.
+std::uint32_t crc32_of(const char* data, std::size_t size) {
+  return static_cast<std::uint32_t>(::crc32(
+      ::crc32(0L, Z_NULL, 0), reinterpret_cast<const Bytef*>(data), static_cast<uInt>(size)));
 }
 
 template <typename T>
@@ -53,8 +41,8 @@ bool get(const std::string& in, std::size_t& at, T& value) {
   return true;
 }
 
-std::string encode(std::size_t task, const study::TaskRecord& r) {
-  std::string payload;
+/// Appends one record's payload to `payload`.
+void encode(std::string& payload, std::size_t task, const study::TaskRecord& r) {
   put(payload, static_cast<std::uint64_t>(task));
   put(payload, static_cast<std::uint8_t>(r.status));
   put(payload, static_cast<std::int32_t>(r.attempts));
@@ -66,7 +54,6 @@ std::string encode(std::size_t task, const study::TaskRecord& r) {
     put(payload, value);
   put(payload, static_cast<std::uint32_t>(r.error.size()));
   payload += r.error;
-  return payload;
 }
 
 /// Reads `count` metrics into `metrics`; those beyond this build's are skipped.
@@ -141,12 +128,17 @@ void start_journal(const std::string& result_path, std::uint64_t generation) {
 std::size_t append_to_journal(const std::string& result_path, std::span<const std::size_t> tasks,
                               const std::vector<study::TaskRecord>& records) {
   const std::string path = journal_path(result_path);
+  // Each record: its length, its payload, the payload's CRC; encoded in place.
   std::string bytes;
+  bytes.reserve(tasks.size() * 128);
   for (const std::size_t task : tasks) {
-    const std::string payload = encode(task, records[task]);
-    put(bytes, static_cast<std::uint32_t>(payload.size()));
-    bytes += payload;
-    put(bytes, crc32(reinterpret_cast<const unsigned char*>(payload.data()), payload.size()));
+    const std::size_t length_at = bytes.size();
+    put(bytes, std::uint32_t{0});
+    const std::size_t payload_at = bytes.size();
+    encode(bytes, task, records[task]);
+    const auto length = static_cast<std::uint32_t>(bytes.size() - payload_at);
+    std::memcpy(bytes.data() + length_at, &length, sizeof length);
+    put(bytes, crc32_of(bytes.data() + payload_at, length));
   }
   const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND);
   if (fd < 0) throw WriteError(path + ": " + std::strerror(errno));
@@ -182,8 +174,7 @@ std::vector<RecordUpdate> read_journal(const std::string& result_path, std::uint
     at += length;
     get(bytes, at, crc);
     RecordUpdate update;
-    if (crc != crc32(reinterpret_cast<const unsigned char*>(payload.data()), payload.size()) ||
-        !decode(payload, version, update)) {
+    if (crc != crc32_of(payload.data(), payload.size()) || !decode(payload, version, update)) {
       break;  // the tail of a write cut short: nothing after it is trusted
     }
     updates.push_back(std::move(update));
