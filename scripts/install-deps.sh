@@ -4,7 +4,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 
-packages=(build-essential cmake libopenmpi-dev openmpi-bin libhdf5-dev hdf5-tools
+packages=(build-essential cmake libopenmpi-dev openmpi-bin libhdf5-dev zlib1g-dev hdf5-tools
           libboost-program-options-dev libyaml-cpp-dev nlohmann-json3-dev libgtest-dev
           libbenchmark-dev
           python3 python3-h5py python3-numpy python3-matplotlib)  # fracstudy-plot
