@@ -9,22 +9,15 @@ namespace {
 constexpr std::string_view kMomentNames[] = {"mean", "std", "sem"};
 constexpr std::string_view kRangeNames[] = {"min", "max"};
 
-std::vector<double> range_of(std::span<const double> values) {
-  std::vector<double> range = {kNoValue, kNoValue};
-  for (double v : values) {
-    if (!std::isfinite(v)) continue;
-    range[0] = std::isnan(range[0]) ? v : std::min(range[0], v);
-    range[1] = std::isnan(range[1]) ? v : std::max(range[1], v);
-  }
-  return range;
-}
+// The statistics are computed over `count` values read by `value(i)`, skipping NaN (and
+// infinities): a summary reads the records in place, with no copy of the values.
 
-}  // namespace
-
-Moments moments(std::span<const double> values) {
+template <typename Value>
+Moments moments_of(std::size_t count, Value value) {
   double sum = 0;
   std::int64_t n = 0;
-  for (double v : values) {
+  for (std::size_t i = 0; i < count; ++i) {
+    const double v = value(i);
     if (std::isfinite(v)) {
       sum += v;
       ++n;
@@ -35,12 +28,44 @@ Moments moments(std::span<const double> values) {
   result.mean = sum / static_cast<double>(n);
   if (n < 2) return result;
   double squares = 0;  // two-pass for accuracy
-  for (double v : values) {
+  for (std::size_t i = 0; i < count; ++i) {
+    const double v = value(i);
     if (std::isfinite(v)) squares += (v - result.mean) * (v - result.mean);
   }
   result.std = std::sqrt(squares / static_cast<double>(n - 1));
   result.sem = result.std / std::sqrt(static_cast<double>(n));
   return result;
+}
+
+template <typename Value>
+std::vector<double> range_of(std::size_t count, Value value) {
+  std::vector<double> range = {kNoValue, kNoValue};
+  for (std::size_t i = 0; i < count; ++i) {
+    const double v = value(i);
+    if (!std::isfinite(v)) continue;
+    range[0] = std::isnan(range[0]) ? v : std::min(range[0], v);
+    range[1] = std::isnan(range[1]) ? v : std::max(range[1], v);
+  }
+  return range;
+}
+
+template <typename Value>
+std::vector<double> aggregate_of(kernels::Aggregation aggregation, std::size_t count, Value value) {
+  switch (aggregation) {
+    case kernels::Aggregation::Moments: {
+      const Moments m = moments_of(count, value);
+      return {m.mean, m.std, m.sem};
+    }
+    case kernels::Aggregation::Range:
+      return range_of(count, value);
+  }
+  return {};
+}
+
+}  // namespace
+
+Moments moments(std::span<const double> values) {
+  return moments_of(values.size(), [values](std::size_t i) { return values[i]; });
 }
 
 std::span<const std::string_view> statistic_names(kernels::Aggregation aggregation) {
@@ -58,37 +83,27 @@ std::string statistic_column(std::string_view statistic, const kernels::MetricDe
 }
 
 std::vector<double> aggregate(kernels::Aggregation aggregation, std::span<const double> values) {
-  switch (aggregation) {
-    case kernels::Aggregation::Moments: {
-      const Moments m = moments(values);
-      return {m.mean, m.std, m.sem};
-    }
-    case kernels::Aggregation::Range:
-      return range_of(values);
-  }
-  return {};
+  return aggregate_of(aggregation, values.size(), [values](std::size_t i) { return values[i]; });
 }
 
 std::vector<PointSummary> summarize(const StudySpec& study, std::span<const TaskRecord> records) {
-  const std::size_t points = study.points.size();
   const auto repetitions = static_cast<std::size_t>(std::max(1, study.repetitions));
-  std::vector<PointSummary> summaries(points);
-  // Per point, per metric: the values of its completed tasks.
-  std::vector<std::array<std::vector<double>, kernels::kMetricCount>> values(points);
-  for (std::size_t i = 0; i < records.size() && i / repetitions < points; ++i) {
-    const std::size_t p = i / repetitions;
-    const TaskRecord& record = records[i];
-    if (record.status == TaskStatus::Failed) ++summaries[p].n_failed;
-    if (record.status != TaskStatus::Completed) continue;
-    ++summaries[p].n_samples;
-    for (std::size_t m = 0; m < kernels::kMetricCount; ++m) {
-      values[p][m].push_back(record.metrics[m]);
+  std::vector<PointSummary> summaries(study.points.size());
+  for (std::size_t p = 0; p < summaries.size(); ++p) {
+    PointSummary& summary = summaries[p];
+    summary.point = p;
+    const std::size_t first = std::min(records.size(), p * repetitions);
+    const auto own = records.subspan(first, std::min(repetitions, records.size() - first));
+    for (const TaskRecord& record : own) {
+      summary.n_samples += record.status == TaskStatus::Completed;
+      summary.n_failed += record.status == TaskStatus::Failed;
     }
-  }
-  for (std::size_t p = 0; p < points; ++p) {
-    summaries[p].point = p;
     for (std::size_t m = 0; m < kernels::kMetricCount; ++m) {
-      summaries[p].statistics[m] = aggregate(kernels::kMetrics[m].aggregation, values[p][m]);
+      // Only completed tasks have values; the others count as missing.
+      summary.statistics[m] =
+          aggregate_of(kernels::kMetrics[m].aggregation, own.size(), [own, m](std::size_t i) {
+            return own[i].status == TaskStatus::Completed ? own[i].metrics[m] : kNoValue;
+          });
     }
   }
   return summaries;
