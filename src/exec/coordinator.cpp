@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <deque>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 
@@ -99,12 +100,15 @@ class Coordinator {
     if (tag != Tag::WorkRequest && tag != Tag::Results && tag != Tag::Stopped) {
       throw std::runtime_error("coordinator got an unexpected message");
     }
-    for (auto& outcome : decode_outcomes(message.payload)) {
+    auto report = decode_report(message.payload);
+    for (auto& outcome : report.outcomes) {
       const bool recorded = scheduler_.record(message.source, outcome, clock_.now_s());
       if (recorded && outcome.succeeded && !outcome.positions.empty()) {
         observer_.keep_cluster(outcome.task, std::move(outcome.positions));
       }
     }
+    for (const std::size_t task : report.running)
+      scheduler_.started(message.source, task);
     WorkerState& worker = state(message.source);
     if (tag == Tag::Stopped) {
       scheduler_.release_worker(message.source);  // its unfinished attempts cost no retry
@@ -183,14 +187,14 @@ class Worker {
       : transport_(transport), executor_(executor), options_(options), parent_(parent) {}
 
   RunEnd run() {
-    send(transport_, parent_, Tag::WorkRequest, encode_outcomes({}));
+    send(transport_, parent_, Tag::WorkRequest, encode_report({}));
     while (true) {
       auto message = transport_.receive(Seconds(3600));
       if (!message) continue;
       const auto tag = static_cast<Tag>(message->tag);
       if (tag == Tag::Stop) return end_of(stop_reason(*message));
       if (tag == Tag::Drain || tag == Tag::Abort) {  // crossed our WorkRequest
-        send(transport_, parent_, Tag::Stopped, encode_outcomes({}));
+        send(transport_, parent_, Tag::Stopped, encode_report({}));
         return RunEnd::Interrupted;
       }
       if (tag != Tag::Assignment) throw std::runtime_error("worker got an unexpected message");
@@ -203,27 +207,57 @@ class Worker {
  private:
   /// Runs one chunk; returns true when a drain stopped it (Stopped was sent).
   bool run_chunk(const std::vector<sched::Assignment>& chunk) {
-    auto last_flush = Clock::now();
+    chunk_ = &chunk;
+    current_ = 0;  // the attempts run in chunk order: the next unreported one is computing
+    current_since_ = last_flush_ = Clock::now();
+    current_announced_ = false;
     auto report = [&](const sched::Outcome& outcome) {
       unsent_.push_back(outcome);
       unsent_.back().rank = transport_.rank();
-      if (Seconds(Clock::now() - last_flush).count() >= options_.result_flush_s) {
-        send(transport_, parent_, Tag::Results, encode_outcomes(unsent_));
-        unsent_.clear();
-        last_flush = Clock::now();
-      }
+      ++current_;
+      current_since_ = Clock::now();
+      current_announced_ = false;
+      if (Seconds(Clock::now() - last_flush_).count() >= options_.result_flush_s) flush();
     };
     const auto result = executor_.run(chunk, report, [this] { return poll_stop(); });
     const bool stopped = result.stopped != StopRequest::None || stop_ != StopRequest::None;
+    chunk_ = nullptr;
     if (failed_coordinator_) return true;  // nobody listens any more
-    send(transport_, parent_, stopped ? Tag::Stopped : Tag::WorkRequest, encode_outcomes(unsent_));
+    send(transport_, parent_, stopped ? Tag::Stopped : Tag::WorkRequest,
+         encode_report({std::move(unsent_), {}}));
     unsent_.clear();
     return stopped;
   }
 
+  /// The task being computed now, if any.
+  std::optional<std::size_t> current_task() const {
+    if (!chunk_ || current_ >= chunk_->size()) return std::nullopt;
+    return (*chunk_)[current_].task;
+  }
+
+  /// Sends the finished outcomes and the task being computed.
+  void flush() {
+    Report report{std::move(unsent_), {}};
+    if (const auto task = current_task()) {
+      report.running.push_back(*task);
+      current_announced_ = true;
+    }
+    send(transport_, parent_, Tag::Results, encode_report(report));
+    unsent_.clear();
+    last_flush_ = Clock::now();
+  }
+
+  /// A task that computes for a while is announced even with nothing else to report, so
+  /// the file shows it RUNNING (and only it): what a job's death interrupts.
+  void announce_a_long_task() {
+    if (current_announced_ || !current_task()) return;
+    if (Seconds(Clock::now() - current_since_).count() >= options_.result_flush_s) flush();
+  }
+
   /// Looks for a Drain or Abort without waiting: the coordinator sends nothing else to a
-  /// busy worker.
+  /// busy worker. Called about every 50 ms while an attempt runs.
   StopRequest poll_stop() {
+    announce_a_long_task();
     if (auto message = transport_.receive(Seconds(0))) {
       const auto tag = static_cast<Tag>(message->tag);
       if (tag == Tag::Drain) stop_ = std::max(stop_, StopRequest::AfterCurrent);
@@ -253,6 +287,11 @@ class Worker {
   const LoopOptions& options_;
   int parent_;  // rank 0 or the relay of this worker's group
   std::vector<sched::Outcome> unsent_;
+  const std::vector<sched::Assignment>* chunk_ = nullptr;  // the chunk being run
+  std::size_t current_ = 0;                                // its attempt being computed
+  Clock::time_point current_since_ = Clock::now();
+  Clock::time_point last_flush_ = Clock::now();
+  bool current_announced_ = false;
   StopRequest stop_ = StopRequest::None;
   bool failed_coordinator_ = false;
 };
@@ -295,21 +334,26 @@ RunEnd run_serial(sched::Scheduler& scheduler, const ChunkExecutor& executor,
     if (!drain_deadline_s) return StopRequest::None;
     return clock.now_s() >= *drain_deadline_s ? StopRequest::Now : StopRequest::AfterCurrent;
   };
+  std::vector<sched::Assignment> chunk;
+  std::size_t current = 0;  // the attempts run in chunk order: this one is computing
   auto report = [&](const sched::Outcome& outcome) {
     const bool recorded = scheduler.record(kSelf, outcome, clock.now_s());
     if (recorded && outcome.succeeded && !outcome.positions.empty()) {
       observer.keep_cluster(outcome.task, outcome.positions);
     }
+    if (++current < chunk.size()) scheduler.started(kSelf, chunk[current].task);
     timer.maybe_checkpoint(scheduler, clock.now_s());
     observer.tick(scheduler);
   };
   while (!scheduler.finished() && poll_stop() == StopRequest::None) {
-    auto chunk = scheduler.next_chunk(kSelf, clock.now_s());
+    chunk = scheduler.next_chunk(kSelf, clock.now_s());
     if (chunk.empty()) {  // only delayed retries are left
       const double ready_at = scheduler.next_retry_time().value_or(clock.now_s());
       std::this_thread::sleep_for(Seconds(std::clamp(ready_at - clock.now_s(), 0.0, 0.1)));
       continue;
     }
+    current = 0;
+    scheduler.started(kSelf, chunk.front().task);
     executor.run(chunk, report, poll_stop);
     scheduler.release_worker(kSelf);  // what a drain left unrun goes back, retries intact
   }

@@ -85,10 +85,7 @@ class Reader {
   std::size_t offset_ = 0;
 };
 
-}  // namespace
-
-std::vector<std::byte> encode_outcomes(const std::vector<sched::Outcome>& outcomes) {
-  Writer writer;
+void put_outcomes(Writer& writer, const std::vector<sched::Outcome>& outcomes) {
   writer.put(static_cast<std::uint64_t>(outcomes.size()));
   for (const auto& outcome : outcomes) {
     writer.put(static_cast<std::uint64_t>(outcome.task));
@@ -100,12 +97,10 @@ std::vector<std::byte> encode_outcomes(const std::vector<sched::Outcome>& outcom
     writer.put(static_cast<std::uint64_t>(outcome.positions.size()));
     writer.put_floats(outcome.positions);
   }
-  return writer.take();
 }
 
-std::vector<sched::Outcome> decode_outcomes(const std::vector<std::byte>& payload) {
-  Reader reader(payload);
-  std::vector<sched::Outcome> outcomes(reader.get_count(payload.size()));
+std::vector<sched::Outcome> get_outcomes(Reader& reader, std::size_t payload_bytes) {
+  std::vector<sched::Outcome> outcomes(reader.get_count(payload_bytes));
   for (auto& outcome : outcomes) {
     outcome.task = reader.get<std::uint64_t>();
     outcome.rank = reader.get<std::int32_t>();
@@ -113,10 +108,42 @@ std::vector<sched::Outcome> decode_outcomes(const std::vector<std::byte>& payloa
     outcome.wall_time_s = reader.get<double>();
     reader.get_metrics(outcome.metrics);
     outcome.error = reader.get_string();
-    outcome.positions.resize(reader.get_count(payload.size()));
+    outcome.positions.resize(reader.get_count(payload_bytes));
     reader.get_floats(outcome.positions);
   }
   return outcomes;
+}
+
+}  // namespace
+
+std::vector<std::byte> encode_outcomes(const std::vector<sched::Outcome>& outcomes) {
+  Writer writer;
+  put_outcomes(writer, outcomes);
+  return writer.take();
+}
+
+std::vector<sched::Outcome> decode_outcomes(const std::vector<std::byte>& payload) {
+  Reader reader(payload);
+  return get_outcomes(reader, payload.size());
+}
+
+std::vector<std::byte> encode_report(const Report& report) {
+  Writer writer;
+  put_outcomes(writer, report.outcomes);
+  writer.put(static_cast<std::uint64_t>(report.running.size()));
+  for (const std::size_t task : report.running)
+    writer.put(static_cast<std::uint64_t>(task));
+  return writer.take();
+}
+
+Report decode_report(const std::vector<std::byte>& payload) {
+  Reader reader(payload);
+  Report report;
+  report.outcomes = get_outcomes(reader, payload.size());
+  report.running.resize(reader.get_count(payload.size()));
+  for (auto& task : report.running)
+    task = reader.get<std::uint64_t>();
+  return report;
 }
 
 std::vector<std::byte> encode_assignments(const std::vector<sched::Assignment>& chunk) {

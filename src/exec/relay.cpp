@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <chrono>
 #include <deque>
+#include <map>
 #include <optional>
 #include <stdexcept>
 
@@ -44,7 +45,7 @@ class Relay {
     if (stop_from_parent_) return end_of(*stop_from_parent_);
     // Drained: the group's results go up with the Stopped; what was never handed out
     // goes back to rank 0's queue when it releases this relay.
-    send(transport_, parent_, Tag::Stopped, encode_outcomes(unsent_));
+    send(transport_, parent_, Tag::Stopped, encode_report({std::move(unsent_), {}}));
     return RunEnd::Interrupted;
   }
 
@@ -112,11 +113,20 @@ class Relay {
     if (tag != Tag::WorkRequest && tag != Tag::Results && tag != Tag::Stopped) {
       throw std::runtime_error("relay got an unexpected message from a worker");
     }
-    for (auto& outcome : decode_outcomes(message.payload)) {  // moved: positions can be large
+    auto report = decode_report(message.payload);
+    auto& computing = computing_[message.source];
+    for (auto& outcome : report.outcomes) {  // moved: positions can be large
       if (outcome.rank < 0) outcome.rank = message.source;
+      if (computing == outcome.task) computing.reset();
       unsent_.push_back(std::move(outcome));
     }
+    // What each worker computes now, passed up with the group's next report.
+    if (!report.running.empty() && computing != report.running.front()) {
+      computing = report.running.front();
+      computing_changed_ = true;
+    }
     WorkerState& worker = state(message.source);
+    if (tag == Tag::Stopped || tag == Tag::WorkRequest) computing.reset();
     if (tag == Tag::Stopped) {
       worker = WorkerState::Stopped;
     } else if (tag == Tag::WorkRequest && worker == WorkerState::Busy) {
@@ -164,9 +174,19 @@ class Relay {
     return !asked_ && !stop_from_parent_ && !draining_ && queue_.size() * 2 < last_chunk_size_;
   }
 
-  void ask_parent_for_work() {
-    send(transport_, parent_, Tag::WorkRequest, encode_outcomes(unsent_));
+  /// The group's report: its workers' outcomes and the tasks they compute now.
+  std::vector<std::byte> take_report() {
+    Report report{std::move(unsent_), {}};
     unsent_.clear();
+    for (const auto& [worker, task] : computing_) {
+      if (task) report.running.push_back(*task);
+    }
+    computing_changed_ = false;
+    return encode_report(report);
+  }
+
+  void ask_parent_for_work() {
+    send(transport_, parent_, Tag::WorkRequest, take_report());
     last_flush_ = Clock::now();
     asked_at_ = last_flush_;
     asked_ = true;
@@ -174,9 +194,8 @@ class Relay {
 
   void flush_results() {
     last_flush_ = Clock::now();
-    if (unsent_.empty() || (stop_from_parent_ && !draining_)) return;
-    send(transport_, parent_, Tag::Results, encode_outcomes(unsent_));
-    unsent_.clear();
+    if ((unsent_.empty() && !computing_changed_) || (stop_from_parent_ && !draining_)) return;
+    send(transport_, parent_, Tag::Results, take_report());
   }
 
   static RunEnd end_of(StopReason reason) {
@@ -191,6 +210,8 @@ class Relay {
   std::deque<int> idle_;                 // asked for work that the relay does not have yet
   std::deque<sched::Assignment> queue_;  // received from rank 0, not yet handed out
   std::vector<sched::Outcome> unsent_;   // the group's results, not yet passed up
+  std::map<int, std::optional<std::size_t>> computing_;  // per worker: the task it computes
+  bool computing_changed_ = false;  // a worker started a task rank 0 has not heard of
   std::size_t last_chunk_size_ = 0;
   bool asked_ = false;  // a WorkRequest to rank 0 waits for its answer
   Clock::time_point asked_at_ = Clock::now();

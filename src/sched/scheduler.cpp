@@ -28,14 +28,19 @@ Scheduler::Scheduler(std::vector<std::size_t> study_of_task, std::vector<TaskRec
   }
   for (auto& counts : counts_)
     counts.work.workers = options_.worker_count;
+  std::vector<std::size_t> interrupted;  // computing when the job died: they go last
   for (std::size_t task = 0; task < records_.size(); ++task) {
     TaskRecord& record = records_[task];
     StudyCounts& counts = counts_[study_of_task_[task]];
-    if (record.status == TaskStatus::Running) recover_interrupted(record);
+    const bool was_running = record.status == TaskStatus::Running && recover_interrupted(record);
     counts.add(record.status);
     counts.work.add(cost_of(task), record);
     if (record.status == TaskStatus::Pending) {
-      queue_.push_back(task);
+      if (was_running) {
+        interrupted.push_back(task);
+      } else {
+        queue_.push_back(task);
+      }
       ++unfinished_;
     }
   }
@@ -47,20 +52,24 @@ Scheduler::Scheduler(std::vector<std::size_t> study_of_task, std::vector<TaskRec
     });
     queue_.assign(order.begin(), order.end());
   }
+  // A task that was computing when the job died runs after the others: if it is what ends
+  // the job, everything else is done first; if not, random kills rarely meet it again.
+  queue_.insert(queue_.end(), interrupted.begin(), interrupted.end());
 }
 
-void Scheduler::recover_interrupted(TaskRecord& record) const {
-  // The file said RUNNING: the job ended during that attempt. Once is the job's fault,
-  // not the task's: the attempt does not count. Again and again is the task's.
+bool Scheduler::recover_interrupted(TaskRecord& record) const {
+  // The file said RUNNING: the job ended while a worker computed it. That attempt did not
+  // end, so it does not count; the task waits again, unless the job died under it too often.
   ++record.interruptions;
+  record.attempts = std::max(0, record.attempts - 1);
   record.status = TaskStatus::Pending;
-  if (record.interruptions < kInterruptionsBeforeCounting) {
-    record.attempts = std::max(0, record.attempts - 1);
-    return;
-  }
-  append_failure(record, "interrupted: the job ended while this task ran (" +
-                             std::to_string(record.interruptions) + " times)");
-  if (record.attempts > options_.max_retries) record.status = TaskStatus::Failed;
+  if (record.interruptions < kMaxInterruptions) return true;
+  ++record.attempts;  // the failure is recorded as its next attempt
+  append_failure(record, "interrupted: the job ended while this task was computing (" +
+                             std::to_string(record.interruptions) +
+                             " times); run it alone to see why");
+  record.status = TaskStatus::Failed;
+  return false;
 }
 
 void Scheduler::append_failure(TaskRecord& record, const std::string& reason) {
@@ -137,15 +146,22 @@ void Scheduler::promote_ready_retries(double now_s) {
 
 void Scheduler::start_attempt(std::size_t task, int worker, double now_s,
                               std::vector<Assignment>& chunk) {
-  move_status(task, TaskStatus::Running);
+  // Handed out, not started: the task stays PENDING (its attempt counts once the worker
+  // says it computes it, or reports it).
   StudyCounts& counts = counts_[study_of_task_[task]];
   if (!counts.started_s) counts.started_s = now_s;
-  TaskRecord& record = records_[task];
-  ++record.attempts;
-  record.worker_rank = worker;
   running_on_[static_cast<std::size_t>(worker)].push_back(task);
   running_worker_[task] = worker;
-  chunk.push_back(Assignment{task, record.attempts});
+  chunk.push_back(Assignment{task, records_[task].attempts + 1});
+}
+
+void Scheduler::started(int worker, std::size_t task) {
+  if (task >= running_worker_.size() || running_worker_[task] != worker) return;
+  TaskRecord& record = records_[task];
+  if (record.status != TaskStatus::Pending) return;  // already known to run
+  ++record.attempts;
+  record.worker_rank = worker;
+  move_status(task, TaskStatus::Running);
 }
 
 std::vector<Assignment> Scheduler::next_chunk(int worker, double now_s) {
@@ -190,6 +206,7 @@ bool Scheduler::record(int worker, const Outcome& outcome, double now_s) {
   if (task >= running_worker_.size() || running_worker_[task] != worker) return false;
   running_worker_[task] = kNotRunning;
   TaskRecord& record = records_[task];
+  if (record.status == TaskStatus::Pending) ++record.attempts;  // it ran unannounced
   record.wall_time_s = outcome.wall_time_s;
   record.worker_rank = outcome.rank >= 0 ? outcome.rank : worker;
   if (outcome.succeeded) {
@@ -202,8 +219,10 @@ bool Scheduler::record(int worker, const Outcome& outcome, double now_s) {
   }
   append_failure(record, outcome.error);
   if (retries_used(task) <= options_.max_retries) {
-    const double backoff = std::min(options_.retry_backoff_max_s,
-                                    options_.retry_backoff_s * std::pow(2.0, record.attempts - 1));
+    // The backoff grows with the retries of this run (`retry` starts a fresh budget).
+    const double backoff =
+        std::min(options_.retry_backoff_max_s,
+                 options_.retry_backoff_s * std::pow(2.0, retries_used(task) - 1));
     move_status(task, TaskStatus::Pending);
     retries_.push_back(DelayedRetry{task, worker, now_s + backoff});
     return true;
@@ -234,8 +253,10 @@ void Scheduler::release_worker(int worker) {
   for (auto it = running.rbegin(); it != running.rend(); ++it) {
     if (running_worker_[*it] != worker) continue;  // it finished
     running_worker_[*it] = kNotRunning;
-    --records_[*it].attempts;  // an attempt cut short by a stop does not count
-    move_status(*it, TaskStatus::Pending);
+    if (records_[*it].status == TaskStatus::Running) {
+      --records_[*it].attempts;  // an attempt cut short by a stop does not count
+      move_status(*it, TaskStatus::Pending);
+    }
     queue_.push_front(*it);
   }
   running.clear();

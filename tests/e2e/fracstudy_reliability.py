@@ -5,6 +5,7 @@ Environment: FRACSTUDY_BIN, FRACSTUDY_FAULT_BIN (the same program built with fau
 injection), MPIEXEC, FRACSTUDY_TEST_DATA.
 """
 import os
+import random
 import signal
 import subprocess
 import tempfile
@@ -48,6 +49,38 @@ studies:
 """
 
 
+# 600 healthy tasks of about 5 ms, in chunks of 40, with no retries.
+CHUNK_STUDY = """\
+seed: 31
+execution:
+  chunk_size: 40
+  max_retries: 0
+  checkpoint_interval_s: 0.2
+studies:
+  - name: chunks
+    algorithm: DLA
+    variable_parameter: n_particles
+    values: [400, 500, 600]
+    repetitions: 200
+"""
+
+# 480 tasks of 10-60 ms in chunks of 16, with no retries: about 9 s of work on 2 workers,
+# enough for ten deaths a few tasks apart.
+CHAIN_STUDY = """\
+seed: 8
+execution:
+  chunk_size: 16
+  max_retries: 0
+  checkpoint_interval_s: 0.3
+studies:
+  - name: chain
+    algorithm: DLA
+    variable_parameter: n_particles
+    values: [2000, 4000, 6000, 8000]
+    repetitions: 120
+"""
+
+
 def tasks_of(path, study):
     with h5py.File(path, "r") as f:
         return f["studies"][study]["tasks"][:]
@@ -62,11 +95,15 @@ def start(args, binary=BIN, ranks=3, env=None):
 
 def kill_session(leader):
     """kill -9 of a whole job: Open MPI puts each rank in a process group of its own, so
-    everything in mpirun's session is killed, as a batch system kills a job."""
-    subprocess.run(["pkill", "-KILL", "-s", str(leader)], check=False)
+    everything in mpirun's session is killed, as a batch system kills a job. `leader` is
+    mpirun's Popen (reaped here, so its zombie does not count as alive) or its pid."""
+    pid = getattr(leader, "pid", leader)
+    subprocess.run(["pkill", "-KILL", "-s", str(pid)], check=False)
+    if hasattr(leader, "wait"):
+        leader.wait()
     deadline = time.time() + 10
     while time.time() < deadline:
-        if subprocess.run(["pgrep", "-s", str(leader)], capture_output=True).returncode != 0:
+        if subprocess.run(["pgrep", "-s", str(pid)], capture_output=True).returncode != 0:
             return
         time.sleep(0.05)
 
@@ -132,7 +169,7 @@ class Reliability(TempDirTest):
             lines_before = len(traced()) if trace.exists() else 0
             proc = start(args, FAULT_BIN, env=env)
             wait_for_completed(out, "long", completed_before_kill)
-            kill_session(proc.pid)  # the whole job: mpirun, its ranks, their children
+            kill_session(proc)  # the whole job: mpirun, its ranks, their children
             proc.wait()
             time.sleep(0.2)
             # The file is readable by h5py and by `fracstudy status` after every kill.
@@ -157,6 +194,57 @@ class Reliability(TempDirTest):
         # ... so the work done is at most every task once plus what was in flight.
         self.assertLessEqual(len(attempts), total + in_flight)
         self.assertTrue(np.all(final["attempts"] == 1))  # the kills cost no retries
+
+    def test_tasks_waiting_in_a_chunk_are_not_charged_for_two_job_deaths(self):
+        # 600 healthy tasks in chunks of 40, no retries, the whole job killed twice: only
+        # a task a worker was computing may be RUNNING, so no waiting task pays for a kill.
+        study = self.write("chunks.yaml", CHUNK_STUDY)
+        clean = tasks_of(self.clean_run(study, "chunks"), "chunks")
+        out = self.dir / "chunks.h5"
+        for kill_number, completed_before_kill in enumerate((60, 140)):
+            args = ["run", str(study), "-o", str(out)] + (["--resume"] if kill_number else [])
+            proc = start(args)
+            wait_for_completed(out, "chunks", completed_before_kill)
+            kill_session(proc)
+            proc.wait()
+            tasks = tasks_of(out, "chunks")
+            # At most one task per worker is computing; none of a chunk's waiting tasks.
+            self.assertLessEqual((tasks["status"] == b"RUNNING").sum(), 2)
+            waiting = tasks["status"] == b"PENDING"
+            self.assertTrue(np.all(tasks["attempts"][waiting] == 0))
+        proc = run(["run", str(study), "-o", str(out), "--resume"], ranks=3)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        final = tasks_of(out, "chunks")
+        self.assertTrue(np.all(final["status"] == b"COMPLETED"), final["error"][final["status"] != b"COMPLETED"])
+        self.assertTrue(np.all(final["attempts"] == 1))
+        np.testing.assert_array_equal(final["df"], clean["df"])
+
+    def test_a_chain_of_ten_kills_at_random_moments_loses_nothing_and_costs_no_retry(self):
+        study = self.write("chain.yaml", CHAIN_STUDY)
+        clean = tasks_of(self.clean_run(study, "chain"), "chain")
+        out = self.dir / "chain.h5"
+        moments = random.Random(13)  # random moments, the same in every run of the test
+        completed = 0
+        for kill_number in range(10):
+            args = ["run", str(study), "-o", str(out)] + (["--resume"] if kill_number else [])
+            proc = start(args)
+            # Each run gets a little further, then dies at a random moment soon after, while
+            # its first chunks (the tasks the last death interrupted) are still in progress.
+            completed += 3
+            wait_for_completed(out, "chain", completed)
+            time.sleep(moments.uniform(0.0, 0.3))
+            self.assertIsNone(proc.poll(), "the study ended before ten deaths")
+            kill_session(proc)
+            self.assertEqual(run(["status", str(out)]).returncode, 0)  # readable after each
+            completed = int((tasks_of(out, "chain")["status"] == b"COMPLETED").sum())
+        proc = run(["run", str(study), "-o", str(out), "--resume"], ranks=3)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        with h5py.File(out, "r") as f:
+            self.assertEqual(text(f["studies/chain"].attrs["status"]), "COMPLETED")
+        final = tasks_of(out, "chain")
+        np.testing.assert_array_equal(final["df"], clean["df"])
+        np.testing.assert_array_equal(final["rg"], clean["rg"])
+        self.assertTrue(np.all(final["attempts"] == 1), final["attempts"])
 
     def test_sigusr1_drains_with_exit_3_then_resume_completes(self):
         self.drain_then_resume(ranks=3, extra=[])

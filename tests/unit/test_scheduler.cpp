@@ -50,7 +50,6 @@ TEST(Scheduler, FixedChunksHandOutEveryTaskOnceInOrder) {
   EXPECT_EQ(b[0].task, 4u);
   EXPECT_EQ(c[1].task, 9u);
   EXPECT_TRUE(s.next_chunk(2, 0).empty());
-  EXPECT_EQ(s.counts(0).running, 10);
   EXPECT_FALSE(s.finished());
   for (const auto& x : a)
     s.record(1, success(x.task), 1);
@@ -149,7 +148,42 @@ TEST(Scheduler, ReleasedWorkerReturnsItsTasksWithoutUsingRetries) {
   EXPECT_EQ(again[0].attempt, 1);
   // A late report from the released worker is ignored.
   s.record(1, success(0), 1);
-  EXPECT_EQ(s.records()[0].status, TaskStatus::Running);
+  EXPECT_EQ(s.records()[0].status, TaskStatus::Pending);
+  EXPECT_EQ(s.records()[0].attempts, 0);
+}
+
+TEST(Scheduler, OnlyTheTaskAWorkerComputesIsRunningAndCounted) {
+  // A chunk of 40 is handed out; the worker computes its first task. The other 39 only
+  // wait: the file must show them PENDING with no attempt, so a job's death costs them
+  // nothing.
+  SchedulerOptions options;
+  options.chunk_size = 40;
+  auto s = make(40, options);
+  const auto chunk = s.next_chunk(1, 0);
+  ASSERT_EQ(chunk.size(), 40u);
+  EXPECT_EQ(chunk[5].attempt, 1);
+  EXPECT_EQ(s.counts(0).running, 0);
+  s.started(1, chunk[0].task);
+  s.started(2, chunk[1].task);  // not that worker's: ignored
+  EXPECT_EQ(s.counts(0).running, 1);
+  EXPECT_EQ(s.records()[chunk[0].task].status, TaskStatus::Running);
+  EXPECT_EQ(s.records()[chunk[0].task].attempts, 1);
+  for (std::size_t i = 1; i < chunk.size(); ++i) {
+    EXPECT_EQ(s.records()[chunk[i].task].status, TaskStatus::Pending);
+    EXPECT_EQ(s.records()[chunk[i].task].attempts, 0);
+  }
+  // A task reported without having been announced counts its one attempt too.
+  s.record(1, success(chunk[0].task), 1);
+  s.record(1, success(chunk[1].task), 1);
+  EXPECT_EQ(s.records()[chunk[1].task].attempts, 1);
+  // The job dies now: a new run from these records charges only what was computing.
+  s.started(1, chunk[2].task);
+  Scheduler resumed(std::vector<std::size_t>(40, 0), s.records(), 1, options);
+  for (std::size_t i = 0; i < chunk.size(); ++i) {
+    const auto& record = resumed.records()[chunk[i].task];
+    EXPECT_EQ(record.interruptions, i == 2 ? 1 : 0) << i;
+    EXPECT_EQ(record.attempts, i < 2 ? 1 : 0) << i;
+  }
 }
 
 TEST(Scheduler, ResumedRecordsAreNotRunAgain) {
@@ -162,8 +196,8 @@ TEST(Scheduler, ResumedRecordsAreNotRunAgain) {
   Scheduler s({0, 0, 0, 0}, records, 1, options);
   auto chunk = s.next_chunk(1, 0);
   ASSERT_EQ(chunk.size(), 2u);
-  EXPECT_EQ(chunk[0].task, 1u);
-  EXPECT_EQ(chunk[1].task, 3u);
+  EXPECT_EQ(chunk[0].task, 3u);
+  EXPECT_EQ(chunk[1].task, 1u);  // the one computing when the job died goes last
   EXPECT_EQ(s.counts(0).completed, 1);
   EXPECT_EQ(s.counts(0).failed, 1);
 }
@@ -204,25 +238,44 @@ TEST(Scheduler, FreshBudgetGivesFailedTasksTheirRetriesAgain) {
   EXPECT_EQ(s.records()[0].status, TaskStatus::Failed);
 }
 
-TEST(Scheduler, TaskRunningWhenTheJobDiedIsFreeOnceThenCounts) {
-  std::vector<TaskRecord> records(2);
-  records[0].status = TaskStatus::Running;  // in flight at the first kill
+TEST(Scheduler, JobDeathsCostNoAttemptButATaskUnderThreeOfThemFails) {
+  std::vector<TaskRecord> records(3);
+  records[0].status = TaskStatus::Running;  // computing at the first kill
   records[0].attempts = 1;
-  records[1].status = TaskStatus::Running;  // in flight at a kill for the second time
+  records[1].status = TaskStatus::Running;  // computing at a kill for the second time
   records[1].attempts = 1;
   records[1].interruptions = 1;
+  records[2].status = TaskStatus::Running;  // and for the third time
+  records[2].attempts = 1;
+  records[2].interruptions = 2;
   SchedulerOptions options;
-  options.max_retries = 0;
-  Scheduler s({0, 0}, records, 1, options);
-  EXPECT_EQ(s.records()[0].status, TaskStatus::Pending);
-  EXPECT_EQ(s.records()[0].attempts, 0);
-  EXPECT_EQ(s.records()[0].interruptions, 1);
-  // The second death counts as its attempt, which used its whole budget: a poison task
-  // does not crash every resume.
-  EXPECT_EQ(s.records()[1].status, TaskStatus::Failed);
-  EXPECT_EQ(s.records()[1].attempts, 1);
-  EXPECT_NE(s.records()[1].error.find("interrupted"), std::string::npos);
+  options.max_retries = 0;  // a kill must not use up a budget of no retries
+  Scheduler s({0, 0, 0}, records, 1, options);
+  for (std::size_t i : {0u, 1u}) {
+    EXPECT_EQ(s.records()[i].status, TaskStatus::Pending) << i;
+    EXPECT_EQ(s.records()[i].attempts, 0) << i;
+    EXPECT_EQ(s.records()[i].interruptions, static_cast<int>(i) + 1);
+  }
+  // A task that was computing at three deaths of its job may be what ends the job
+  // (isolation: none, a node's memory): it fails rather than ending every resume.
+  EXPECT_EQ(s.records()[2].status, TaskStatus::Failed);
+  EXPECT_EQ(s.records()[2].interruptions, kMaxInterruptions);
+  EXPECT_NE(s.records()[2].error.find("interrupted"), std::string::npos);
   EXPECT_EQ(s.counts(0).failed, 1);
+}
+
+TEST(Scheduler, RetryBackoffGrowsWithTheRetriesOfThisRunOnly) {
+  // `retry` gives a task with 5 earlier attempts a fresh budget: its first retry waits the
+  // first backoff (1 s), not 2^5 s.
+  std::vector<TaskRecord> records(1);
+  records[0].attempts = 5;
+  SchedulerOptions options;
+  options.max_retries = 2;
+  options.fresh_retry_budget = true;
+  Scheduler s({0}, records, 1, options);
+  s.next_chunk(1, 0);
+  s.record(1, failure(0), 10.0);
+  EXPECT_EQ(s.next_retry_time(), 11.0);
 }
 
 TEST(Scheduler, RetryPrefersAnotherWorkerForAWhile) {

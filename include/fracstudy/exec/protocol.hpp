@@ -1,10 +1,13 @@
 #pragma once
 /// The whole coordinator–worker protocol in one place.
 ///
-///   worker -> 0  WorkRequest  outcomes of the attempts finished since the last message;
-///                             "and give me more work"
-///   worker -> 0  Results      outcomes only, sent during a long chunk so they reach the
-///                             next checkpoint
+///   worker -> 0  WorkRequest  a report (outcomes of the attempts finished since the last
+///                             message, and the task it computes now: none at the end of a
+///                             chunk); "and give me more work"
+///   worker -> 0  Results      a report, sent during a chunk: the outcomes so they reach the
+///                             next checkpoint, and the task it computes now, so that only
+///                             tasks being computed are RUNNING (also sent alone once a
+///                             task has computed for a while)
 ///   0 -> worker  Assignment   a chunk of (task, attempt) pairs
 ///   0 -> worker  Stop         leave the loop (payload: 1 byte: 0 all done, 1 a drain
 ///                             stopped the run, 2 the coordinator failed: kill the attempt
@@ -12,7 +15,7 @@
 ///   0 -> worker  Drain        finish the attempt in progress, start no other, answer
 ///                             Stopped (a waiting worker answers Stopped at once)
 ///   0 -> worker  Abort        kill the attempt in progress, answer Stopped
-///   worker -> 0  Stopped      outcomes of the finished attempts; the worker leaves, and
+///   worker -> 0  Stopped      a report of the finished attempts; the worker leaves, and
 ///                             the rest of its chunk goes back to the queue
 ///
 /// A relay (sub-coordinator, see sched/topology.hpp) speaks the worker's side of this
@@ -51,9 +54,20 @@ std::vector<std::byte> stop_payload(StopReason reason);
 /// Why a received Stop message was sent.
 StopReason stop_reason(const transport::Message& message);
 
-/// Encodes outcomes for a WorkRequest or Results message.
+/// What a WorkRequest, Results or Stopped message carries.
+struct Report {
+  std::vector<sched::Outcome> outcomes;  ///< attempts that ended, in the order they ended
+  std::vector<std::size_t> running;      ///< tasks being computed when it was sent
+};
+
+/// Encodes a report.
+std::vector<std::byte> encode_report(const Report& report);
+/// Decodes a report; throws std::runtime_error when malformed.
+Report decode_report(const std::vector<std::byte>& payload);
+
+/// Encodes outcomes (a child's frames to its worker).
 std::vector<std::byte> encode_outcomes(const std::vector<sched::Outcome>& outcomes);
-/// Decodes a WorkRequest or Results payload; throws std::runtime_error when malformed.
+/// Decodes outcomes; throws std::runtime_error when malformed.
 std::vector<sched::Outcome> decode_outcomes(const std::vector<std::byte>& payload);
 /// Encodes a chunk for an Assignment message.
 std::vector<std::byte> encode_assignments(const std::vector<sched::Assignment>& chunk);

@@ -16,9 +16,11 @@ namespace fracstudy::sched {
 using study::TaskRecord;
 using study::TaskStatus;
 
-/// From the second time a job died while a task was running, each such death counts as
-/// a failed attempt of that task: a task that kills its job must not kill every resume.
-inline constexpr int kInterruptionsBeforeCounting = 2;
+/// A task that was computing when its job died this many times fails (reason
+/// "interrupted"): it may be what ends the job (with `isolation: none`, or by taking a
+/// node's memory), and must not end every resume. Deaths of the job are never counted as
+/// attempts: a kill, a lost node or a walltime costs a task no retry.
+inline constexpr int kMaxInterruptions = 3;
 
 /// How the scheduler hands out and retries work.
 struct SchedulerOptions {
@@ -76,8 +78,14 @@ class Scheduler {
   Scheduler(std::vector<std::size_t> study_of_task, std::vector<TaskRecord> records,
             std::size_t study_count, SchedulerOptions options);
 
-  /// The next chunk for `worker` at time `now_s`; empty when nothing is ready now.
+  /// The next chunk for `worker` at time `now_s`; empty when nothing is ready now. Its
+  /// tasks stay PENDING until the worker says it computes one (started) or reports it:
+  /// a task that only waits in a chunk is not running, and a job's death costs it nothing.
   std::vector<Assignment> next_chunk(int worker, double now_s);
+
+  /// `worker` says it is computing `task` now: RUNNING, and the attempt counts. Ignored
+  /// unless the task waits in that worker's chunk.
+  void started(int worker, std::size_t task);
 
   /// Records the outcome of an attempt that `worker` ran; false when it was stale (the
   /// task had been released or handed elsewhere) and changed nothing.
@@ -114,7 +122,7 @@ class Scheduler {
     double ready_at_s;
   };
   void move_status(std::size_t task, TaskStatus to);
-  void recover_interrupted(TaskRecord& record) const;
+  bool recover_interrupted(TaskRecord& record) const;
   static void append_failure(TaskRecord& record, const std::string& reason);
   int retries_used(std::size_t task) const;
   void promote_ready_retries(double now_s);
