@@ -1,6 +1,8 @@
 #include "fracstudy/exec/chunk_executor.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -40,10 +42,26 @@ bool write_all(int fd, const void* data, std::size_t size) {
   return true;
 }
 
+/// Ties the child's life to its worker's: the kernel kills the child when the worker ends,
+/// however it ends (kill -9, the OOM killer, a job's teardown), so no task computes on
+/// for nobody. A worker that ended before the tie was made is noticed at once.
+void die_with(pid_t parent) {
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != parent) ::_exit(1);
+  // And when the node runs out of memory, the task that takes it is the one to go (it
+  // then fails alone, "crashed (signal 9)"), not a rank that would take the job down.
+  const int fd = ::open("/proc/self/oom_score_adj", O_WRONLY);
+  if (fd >= 0) {
+    [[maybe_unused]] const auto written = ::write(fd, "1000", 4);
+    ::close(fd);
+  }
+}
+
 /// The child's whole life: run the attempts, send each outcome as a length-prefixed
 /// frame, leave without running any exit handler (MPI's among them).
-[[noreturn]] void child_main(int fd, const AttemptFunction& attempt,
+[[noreturn]] void child_main(pid_t parent, int fd, const AttemptFunction& attempt,
                              std::span<const Assignment> attempts) {
+  die_with(parent);
   // Drain requests and Ctrl-C are for the rank, which decides what to do with the child.
   std::signal(SIGTERM, SIG_IGN);
   std::signal(SIGUSR1, SIG_IGN);
@@ -67,6 +85,7 @@ class ChildRun {
   ChildRun(const AttemptFunction& attempt, std::span<const Assignment> attempts) {
     int fds[2];
     if (::pipe(fds) != 0) throw std::runtime_error("pipe: " + std::string(std::strerror(errno)));
+    const pid_t parent = ::getpid();
     pid_ = ::fork();
     if (pid_ < 0) {
       ::close(fds[0]);
@@ -75,7 +94,7 @@ class ChildRun {
     }
     if (pid_ == 0) {
       ::close(fds[0]);
-      child_main(fds[1], attempt, attempts);
+      child_main(parent, fds[1], attempt, attempts);
     }
     ::close(fds[1]);
     fd_ = fds[0];

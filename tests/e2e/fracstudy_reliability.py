@@ -340,6 +340,83 @@ class Reliability(TempDirTest):
             subprocess.run(["umount", str(disk)], capture_output=True)
 
 
+def processes():
+    """Every process: pid -> (parent pid, command line, environment)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            parent = int(stat[stat.rindex(")") + 2:].split()[1])
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+            environment = (entry / "environ").read_bytes().split(b"\0")
+        except (OSError, ValueError):
+            continue
+        found[int(entry.name)] = (parent, command, environment)
+    return found
+
+
+def alive(pid):
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text()
+        return state[state.rindex(")") + 2] != "Z"
+    except OSError:
+        return False
+
+
+HANG_STUDY = """\
+seed: 3
+execution:
+  task_time_limit_s: 600
+studies:
+  - name: hang
+    algorithm: DLA
+    base_parameters: {n_particles: 200}
+    repetitions: 2
+"""
+
+
+class Orphans(TempDirTest):
+    """A task's child process dies with its worker, however the worker dies."""
+
+    def start_hanging_task(self):
+        study = self.write("hang.yaml", HANG_STUDY)
+        env = dict(MPI_ENV, FRACSTUDY_FAULT_INJECT="hang:0,hang:1")
+        proc = start(["run", str(study), "-o", str(self.dir / "hang.h5")], FAULT_BIN, ranks=3,
+                     env=env)
+        self.addCleanup(kill_session, proc)  # whatever happens, nothing hangs on
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            table = processes()
+            workers = [pid for pid, (_, command, environment) in table.items()
+                       if command[0].endswith(b"fracstudy_fault_injection")
+                       and b"OMPI_COMM_WORLD_RANK=0" not in environment
+                       and any(e.startswith(b"OMPI_COMM_WORLD_RANK=") for e in environment)]
+            children = {pid: parent for pid, (parent, _, _) in table.items() if parent in workers}
+            if len(children) == 2:
+                return proc, children
+            time.sleep(0.1)
+        self.fail("the hanging tasks' children never appeared")
+
+    def assert_gone_within(self, pids, seconds):
+        deadline = time.time() + seconds
+        while time.time() < deadline and any(alive(pid) for pid in pids):
+            time.sleep(0.05)
+        self.assertFalse([pid for pid in pids if alive(pid)], "a task outlived its worker")
+
+    def test_killing_a_worker_rank_kills_its_task(self):
+        _, children = self.start_hanging_task()
+        child, worker = next(iter(children.items()))
+        os.kill(worker, signal.SIGKILL)  # as the OOM killer does
+        self.assert_gone_within([child], 2)
+
+    def test_killing_mpiruns_process_group_kills_every_task(self):
+        proc, children = self.start_hanging_task()
+        os.killpg(proc.pid, signal.SIGKILL)  # mpirun's group; each rank has its own
+        self.assert_gone_within(list(children), 15)
+
+
 class OutputLock(unittest.TestCase):
     def test_a_second_run_on_a_file_being_written_is_refused(self):
         import fcntl
