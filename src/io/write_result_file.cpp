@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "fracstudy/io/child_process.hpp"
 #include "fracstudy/io/errors.hpp"
 #include "fracstudy/io/result_file.hpp"
 #include "fracstudy/study/progress.hpp"
@@ -184,9 +185,15 @@ void write_result_file(const std::string& path, const ResultSnapshot& snapshot) 
   detail::silence_hdf5_errors();
   const std::string temporary = path + ".tmp";
   try {
-    write_file_contents(temporary, snapshot);
+    // In a child: a write that fails (a full disk) leaves HDF5's state broken, and that
+    // must not stay in rank 0, which goes on, and would crash at exit.
+    in_child_process([&] {
+      write_file_contents(temporary, snapshot);
+      return std::string();
+    });
   } catch (const std::exception& error) {
-    std::filesystem::remove(temporary);
+    std::error_code ignored;
+    std::filesystem::remove(temporary, ignored);
     throw WriteError(path + ": cannot write the result file (" + error.what() + ")");
   }
   if (!sync_path(temporary, O_RDONLY)) {

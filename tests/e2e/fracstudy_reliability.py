@@ -365,6 +365,19 @@ def alive(pid):
         return False
 
 
+# Clusters of 8,000-32,000 particles: their positions alone outgrow 200 KiB.
+CLUSTER_STUDY = """\
+seed: 5
+execution:
+  checkpoint_interval_s: 1
+studies:
+  - name: big
+    algorithm: DLA
+    variable_parameter: n_particles
+    values: [8000, 16000, 32000]
+    repetitions: 4
+"""
+
 HANG_STUDY = """\
 seed: 3
 execution:
@@ -375,6 +388,30 @@ studies:
     base_parameters: {n_particles: 200}
     repetitions: 2
 """
+
+
+class FullDisk(TempDirTest):
+    def test_full_disk_with_saved_clusters_exits_1_without_a_crash(self):
+        # The clusters (save_clusters: first, the default) outgrow a 200 KiB disk: every write
+        # of the file fails. Rank 0 must say so and exit 1, not crash in HDF5 at exit.
+        disk = self.dir / "disk"
+        disk.mkdir()
+        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", str(disk)],
+                                 capture_output=True)
+        if mounted.returncode != 0:
+            self.skipTest("needs root to mount a small tmpfs")
+        try:
+            study = self.write("clusters.yaml", CLUSTER_STUDY)
+            out = disk / "out.h5"
+            proc = run(["run", str(study), "-o", str(out)], ranks=3)
+            self.assertEqual(proc.returncode, 1, proc.stderr)
+            self.assertIn("No space left on device", proc.stderr)
+            self.assertIn("last good checkpoint", proc.stderr)
+            self.assertNotIn("signal", proc.stderr)
+            status = run(["status", str(out)])  # the last good checkpoint is still a result file
+            self.assertEqual(status.returncode, 0, status.stderr)
+        finally:
+            subprocess.run(["umount", str(disk)], capture_output=True)
 
 
 class Orphans(TempDirTest):
