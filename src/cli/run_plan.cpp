@@ -125,8 +125,11 @@ std::optional<RunPlan> prepare_run(const std::vector<std::string>& args) {
   plan.file = study::load_study_file((*values)["study"].as<std::string>());
   const bool resume = values->count("resume") > 0, force = values->count("force") > 0;
   if (resume && force) throw UsageError("use either --resume or --force, not both");
-  plan.output = values->count("output") ? (*values)["output"].as<std::string>()
-                                        : plan.file.output.value_or(default_output(plan.file.path));
+  const std::string output = values->count("output")
+                                 ? (*values)["output"].as<std::string>()
+                                 : plan.file.output.value_or(default_output(plan.file.path));
+  io::check_output_path(output, plan.file.path);
+  plan.output = io::real_output_path(output);
   if (fs::exists(plan.output)) {
     if (!resume && !force) {
       throw UsageError(plan.output + ": already exists; use --resume to finish its unfinished " +
@@ -136,7 +139,7 @@ std::optional<RunPlan> prepare_run(const std::vector<std::string>& args) {
   }
   io::check_writable(plan.output);
   plan.lock = std::make_shared<io::OutputLock>(plan.output);
-  plan.resume_hint = "fracstudy run " + plan.file.path + " -o " + plan.output + " --resume";
+  plan.resume_hint = "fracstudy run " + plan.file.path + " -o " + output + " --resume";
   return plan;
 }
 
@@ -154,7 +157,8 @@ std::optional<RunPlan> prepare_retry(const std::vector<std::string>& args) {
   if (!values) return std::nullopt;
   RunPlan plan;
   read_run_options(*values, plan);
-  plan.output = (*values)["file"].as<std::string>();
+  const std::string file = (*values)["file"].as<std::string>();
+  plan.output = io::real_output_path(file);
   auto data = io::read_result_file(plan.output);
   plan.file = std::move(data.study_file);  // parsed once, by the reader
   load_earlier_results(plan, data);
@@ -166,7 +170,7 @@ std::optional<RunPlan> prepare_retry(const std::vector<std::string>& args) {
   plan.fresh_retry_budget = true;  // attempts keep counting; earlier ones cost nothing
   io::check_writable(plan.output);
   plan.lock = std::make_shared<io::OutputLock>(plan.output);
-  plan.resume_hint = "fracstudy retry " + plan.output;
+  plan.resume_hint = "fracstudy retry " + file;
   return plan;
 }
 

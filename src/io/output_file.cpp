@@ -5,14 +5,65 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+#include <vector>
 
 #include "fracstudy/io/errors.hpp"
 
 namespace fracstudy::io {
+namespace {
 
 namespace fs = std::filesystem;
+
+/// How long a lock may take to be released by a run that is ending.
+constexpr auto kEndingRunGrace = std::chrono::seconds(10);
+
+/// A process by its pid and start time (which a recycled pid does not share).
+struct ProcessIdentity {
+  long pid = 0;
+  unsigned long long start_ticks = 0;
+};
+
+/// The fields of /proc/PID/stat after the command (which may hold spaces).
+std::vector<std::string> stat_fields(long pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text;
+  std::getline(in, text);
+  const auto close = text.rfind(')');
+  std::vector<std::string> fields;
+  if (close == std::string::npos) return fields;
+  std::istringstream rest(text.substr(close + 1));
+  for (std::string field; rest >> field;)
+    fields.push_back(field);
+  return fields;  // [0] state, [1] parent pid, ..., [19] start time
+}
+
+ProcessIdentity this_process() {
+  const auto fields = stat_fields(::getpid());
+  return {static_cast<long>(::getpid()), fields.size() > 19 ? std::stoull(fields[19]) : 0};
+}
+
+/// Whether the run that holds a lock is ending: the process named in the lock file is gone,
+/// a zombie, or an orphan (its mpirun was killed: the ranks follow within seconds).
+bool holder_is_ending(int fd) {
+  char text[64] = {};
+  const ssize_t got = ::pread(fd, text, sizeof text - 1, 0);
+  ProcessIdentity holder;
+  if (got <= 0 || std::sscanf(text, "%ld %llu", &holder.pid, &holder.start_ticks) != 2) {
+    return false;  // an older build's lock, or one being written: treat as a live run
+  }
+  const auto fields = stat_fields(holder.pid);
+  if (fields.size() <= 19 || std::stoull(fields[19]) != holder.start_ticks) return true;
+  return fields[0] == "Z" || fields[1] == "1";
+}
+
+}  // namespace
 
 OutputLock::OutputLock(const std::string& output) {
   // Hidden, beside the result file; left in place (only the lock on it matters).
@@ -23,17 +74,63 @@ OutputLock::OutputLock(const std::string& output) {
   if (fd_ < 0) {
     throw ResultFileError(path + ": cannot create the lock file (" + std::strerror(errno) + ")");
   }
-  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-    ::close(fd_);
-    fd_ = -1;
-    throw ResultFileError(output +
-                          ": another run is writing this file now (or its ranks are still "
-                          "running after their mpirun was killed); wait for it or stop it first");
+  const auto deadline = std::chrono::steady_clock::now() + kEndingRunGrace;
+  while (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    if (!holder_is_ending(fd_) || std::chrono::steady_clock::now() > deadline) {
+      ::close(fd_);
+      fd_ = -1;
+      throw ResultFileError(output +
+                            ": another run is writing this file now (or its ranks are still "
+                            "running after their mpirun was killed); wait for it or stop it "
+                            "first");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  // Who holds it, so that a run that finds it taken can tell a live run from an ending one.
+  const ProcessIdentity self = this_process();
+  const std::string holder =
+      std::to_string(self.pid) + " " + std::to_string(self.start_ticks) + "\n";
+  if (::ftruncate(fd_, 0) == 0) {
+    [[maybe_unused]] const auto written = ::pwrite(fd_, holder.data(), holder.size(), 0);
   }
 }
 
 OutputLock::~OutputLock() {
   if (fd_ >= 0) ::close(fd_);
+}
+
+std::string real_output_path(const std::string& path) {
+  // Only the last component matters: the lock and the temporary file live in the folder
+  // the path names, and folders are followed anyway; a symbolic link as the file itself
+  // would get its own lock and be replaced by the file at the first rename.
+  fs::path real(path);
+  for (int links = 0; fs::is_symlink(real); ++links) {
+    if (links == 40) throw ResultFileError(path + ": too many levels of symbolic links");
+    const fs::path target = fs::read_symlink(real);
+    real = target.is_absolute() ? target : real.parent_path() / target;
+  }
+  return real.string();
+}
+
+void check_output_path(const std::string& output, const std::string& study_path) {
+  if (output.empty()) throw ResultFileError("the result file's name is empty");
+  const fs::path path(output);
+  if (!path.has_filename()) {
+    throw ResultFileError(output + ": names a folder; give a result file, e.g. " + output +
+                          "results.h5");
+  }
+  std::error_code error;
+  const auto status = fs::status(path, error);
+  if (fs::is_directory(status)) {
+    throw ResultFileError(output + ": is a folder; give a result file, e.g. " +
+                          (path / "results.h5").string());
+  }
+  if (fs::exists(status) && !fs::is_regular_file(status)) {
+    throw ResultFileError(output + ": is not a regular file");
+  }
+  if (fs::exists(status) && fs::equivalent(path, study_path, error)) {
+    throw ResultFileError(output + ": is the study file itself; give the results another name");
+  }
 }
 
 void check_writable(const std::string& path) {

@@ -170,3 +170,17 @@ TEST(Models, NamesAreUniqueAndListedInHelpOrder) {
   EXPECT_EQ(model_names(", ").substr(0, 9), "DLA, CCA,");  // the contract's first models
   EXPECT_FALSE(algorithm_from_name("dla"));                // names are exact
 }
+
+TEST(Deadline, ATimeLimitBeyondTheClockIsNoLimit) {
+  // 1e10 s would overflow the clock's nanoseconds: before, every attempt "timed out" at once.
+  for (double seconds : {1e10, 1e20, 1e300}) {
+    const Deadline deadline = Deadline::after(seconds);
+    EXPECT_FALSE(deadline.expired()) << seconds;
+    EXPECT_EQ(deadline.at, Deadline::none().at) << seconds;
+  }
+  const Deadline day = Deadline::after(86400);
+  EXPECT_GT(day.at, Clock::now() + std::chrono::hours(23));
+  SimulationParameters p;
+  p.n_particles = 200;
+  EXPECT_NO_THROW(simulate(Algorithm::DLA, p, 1, Deadline::after(1e10)));
+}

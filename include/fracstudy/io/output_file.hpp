@@ -7,10 +7,11 @@ namespace fracstudy::io {
 
 /// An exclusive lock on a hidden `.OUT.h5.lock` beside the result file for the whole run,
 /// so two runs never write the same file. The kernel releases it when the process ends,
-/// however it ends.
+/// however it ends. The lock file names its holder (pid and start time).
 class OutputLock {
  public:
-  /// Takes the lock; throws ResultFileError when another run holds it.
+  /// Takes the lock; throws ResultFileError when a live run holds it. A run that is ending
+  /// (its holder gone, a zombie, or orphaned by a killed mpirun) is waited for, up to 10 s.
   explicit OutputLock(const std::string& output);
   OutputLock(const OutputLock&) = delete;
   OutputLock& operator=(const OutputLock&) = delete;
@@ -19,6 +20,14 @@ class OutputLock {
  private:
   int fd_ = -1;
 };
+
+/// The path a run must write: `path`, or the file its symbolic links lead to (so that the
+/// lock is the target's and the final rename replaces the target, not the link).
+std::string real_output_path(const std::string& path);
+
+/// Throws ResultFileError when `output` cannot be a result file: empty, a folder (or ends
+/// with a slash), not a regular file, or the study file itself. Creates nothing.
+void check_output_path(const std::string& output, const std::string& study_path);
 
 /// Throws ResultFileError unless a result file can be created at `path` (its folder is
 /// created when missing).

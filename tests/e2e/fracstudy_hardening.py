@@ -1,0 +1,150 @@
+"""What an adversarial test broke, each kept broken-no-more by a test: output paths and
+symbolic links, the lock of an ending run, limits of the clock and of the parameters,
+edited and damaged result files, readers that lag. Run by ctest (see CMakeLists.txt) with
+Debian's python3; select a group by its class name.
+
+Environment: FRACSTUDY_BIN, FRACSTUDY_FAULT_BIN, MPIEXEC, FRACSTUDY_TEST_DATA.
+"""
+import fcntl
+import os
+import signal
+import subprocess
+import time
+import unittest
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from fracstudy_e2e import BIN, MPI_ENV, MPIEXEC, TempDirTest, digest, run, text
+
+SMALL = """\
+seed: 4
+studies:
+  - name: small
+    algorithm: DLA
+    variable_parameter: n_particles
+    values: [100, 200]
+    repetitions: 2
+"""
+
+# About 80 tasks of 0.1-0.2 s: several seconds on 2 workers.
+LONG = """\
+seed: 77
+execution:
+  checkpoint_interval_s: 0.5
+studies:
+  - name: long
+    algorithm: DLA
+    variable_parameter: n_particles
+    values: [12000, 16000, 20000, 24000]
+    repetitions: 20
+"""
+
+
+def start(args, ranks=3):
+    return subprocess.Popen([MPIEXEC, "-n", str(ranks), BIN] + args, env=MPI_ENV,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+
+
+def holder_identity():
+    """What a rank 0 writes into the lock it holds: its pid and start time."""
+    stat = Path("/proc/self/stat").read_text()
+    start_ticks = stat[stat.rindex(")") + 2:].split()[19]
+    return f"{os.getpid()} {start_ticks}\n"
+
+
+def completed_in(path, study):
+    try:
+        with h5py.File(path, "r") as f:
+            return int((f["studies"][study]["tasks"]["status"][:] == b"COMPLETED").sum())
+    except (OSError, KeyError):
+        return 0
+
+
+class Paths(TempDirTest):
+    """Result paths that must be refused before anything is created, and symbolic links."""
+
+    def refused(self, args, fragment):
+        listing = sorted(self.dir.iterdir())
+        proc = run(args, cwd=self.dir)
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        self.assertIn(fragment, proc.stderr)
+        self.assertEqual(len(proc.stderr.strip().splitlines()), 1, proc.stderr)
+        self.assertEqual(sorted(self.dir.iterdir()), listing, "something was created")
+
+    def test_the_study_file_is_never_the_result_file(self):
+        study = self.write("s.yaml", SMALL)
+        before = digest(study)
+        self.refused(["run", str(study), "-o", str(study), "--force"], "is the study file")
+        self.refused(["run", "s.yaml", "-o", "./s.yaml", "--force"], "is the study file")
+        self.assertEqual(digest(study), before)
+
+    def test_a_folder_is_never_the_result_file(self):
+        study = self.write("s.yaml", SMALL)
+        self.refused(["run", str(study), "-o", "newdir/"], "names a folder")
+        (self.dir / "existing").mkdir()
+        self.refused(["run", str(study), "-o", "existing", "--force"], "is a folder")
+        self.refused(["run", str(study), "-o", "/dev/null", "--force"], "not a regular file")
+
+    def test_a_symlink_to_a_file_being_written_shares_its_lock(self):
+        study = self.write("s.yaml", SMALL)
+        real = self.dir / "real.h5"
+        self.assertEqual(run(["run", str(study), "-o", str(real)]).returncode, 0)
+        link = self.dir / "link.h5"
+        link.symlink_to("real.h5")
+        with open(self.dir / ".real.h5.lock", "w") as held:  # as a running rank 0 does
+            fcntl.flock(held, fcntl.LOCK_EX)
+            held.write(holder_identity())  # this live test process holds it
+
+            held.flush()
+            proc = run(["run", str(study), "-o", str(link), "--resume"])
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        self.assertIn("another run is writing", proc.stderr)
+
+    def test_results_go_through_a_symlink_to_its_target(self):
+        study = self.write("s.yaml", SMALL)
+        link = self.dir / "link.h5"
+        link.symlink_to("target.h5")
+        self.assertEqual(run(["run", str(study), "-o", str(link)]).returncode, 0)
+        self.assertTrue(link.is_symlink(), "the run replaced the link with a file")
+        with h5py.File(self.dir / "target.h5", "r") as f:
+            self.assertEqual(text(f["studies/small"].attrs["status"]), "COMPLETED")
+        proc = run(["run", str(study), "-o", str(link), "--force"])
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertTrue(link.is_symlink())
+
+    def test_resume_right_after_mpirun_is_killed_waits_for_its_ranks(self):
+        # kill -9 of mpirun alone: its ranks (in process groups of their own) notice and
+        # exit within seconds, holding the lock until then. The resume waits for them.
+        study = self.write("long.yaml", LONG)
+        out = self.dir / "long.h5"
+        proc = start(["run", str(study), "-o", str(out)])
+        deadline = time.time() + 60
+        while completed_in(out, "long") < 5 and time.time() < deadline:
+            time.sleep(0.05)
+        proc.kill()
+        proc.wait()
+        resumed = run(["run", str(study), "-o", str(out), "--resume"], ranks=3)
+        subprocess.run(["pkill", "-KILL", "-s", str(proc.pid)], check=False)
+        self.assertEqual(resumed.returncode, 0, resumed.stderr)
+        self.assertEqual(completed_in(out, "long"), 80)
+
+
+class Limits(TempDirTest):
+    """Values at the edges of the clock and of the physics."""
+
+    def test_a_time_limit_beyond_the_clock_is_no_limit(self):
+        study = self.write("s.yaml", SMALL.replace(
+            "seed: 4", "seed: 4\nexecution:\n  task_time_limit_s: 1e10"))
+        out = self.dir / "out.h5"
+        proc = run(["run", str(study), "-o", str(out)], ranks=3)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        with h5py.File(out, "r") as f:
+            tasks = f["studies/small/tasks"][:]
+        self.assertTrue(np.all(tasks["status"] == b"COMPLETED"), tasks["error"])
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
