@@ -24,25 +24,30 @@ class Stopwatch {
   Clock::time_point start_ = Clock::now();
 };
 
-/// Calls the observer when the checkpoint interval has passed and something changed.
+/// Calls the observer when the checkpoint interval has passed and something changed. The
+/// first checkpoint comes within a second, so that readers see the run's first results
+/// (and what it computes) at once rather than after a whole interval.
 class CheckpointTimer {
  public:
   CheckpointTimer(ProgressObserver& observer, double interval_s)
-      : observer_(observer), interval_s_(interval_s) {}
+      : observer_(observer), interval_s_(interval_s), next_s_(std::min(interval_s, kFirstS)) {}
 
   void maybe_checkpoint(sched::Scheduler& scheduler, double now_s) {
-    if (now_s - last_s_ < interval_s_) return;
-    last_s_ = now_s;
-    if (scheduler.has_changes()) observer_.checkpoint(scheduler, false);
+    if (now_s < next_s_) return;
+    if (!scheduler.has_changes()) {  // nothing to save: look again within a second
+      next_s_ = now_s + std::min(interval_s_, kFirstS);
+      return;
+    }
+    next_s_ = now_s + interval_s_;
+    observer_.checkpoint(scheduler, false);
   }
-  double seconds_until_due(double now_s) const {
-    return std::max(0.0, last_s_ + interval_s_ - now_s);
-  }
+  double seconds_until_due(double now_s) const { return std::max(0.0, next_s_ - now_s); }
 
  private:
+  static constexpr double kFirstS = 1.0;
   ProgressObserver& observer_;
   double interval_s_;
-  double last_s_ = 0;
+  double next_s_;
 };
 
 /// The coordinator's loop state: the scheduler plus what each worker is doing.
@@ -352,8 +357,7 @@ RunEnd run_serial(sched::Scheduler& scheduler, const ChunkExecutor& executor,
       std::this_thread::sleep_for(Seconds(std::clamp(ready_at - clock.now_s(), 0.0, 0.1)));
       continue;
     }
-    current = 0;
-    scheduler.started(kSelf, chunk.front().task);
+    current = 0;  // the scheduler marked the first RUNNING
     executor.run(chunk, report, poll_stop);
     scheduler.release_worker(kSelf);  // what a drain left unrun goes back, retries intact
   }

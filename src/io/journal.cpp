@@ -155,6 +155,12 @@ std::size_t append_to_journal(const std::string& result_path, std::span<const st
 }
 
 std::vector<RecordUpdate> read_journal(const std::string& result_path, std::uint64_t generation) {
+  Journal journal = read_journal(result_path);
+  if (journal.generation != generation) return {};
+  return std::move(journal.updates);
+}
+
+Journal read_journal(const std::string& result_path) {
   std::ifstream in(journal_path(result_path), std::ios::binary);
   if (!in) return {};
   const std::string bytes((std::istreambuf_iterator<char>(in)), {});
@@ -164,10 +170,9 @@ std::vector<RecordUpdate> read_journal(const std::string& result_path, std::uint
   const int version = std::memcmp(bytes.data(), kMagic, sizeof kMagic) == 0           ? 2
                       : std::memcmp(bytes.data(), kMagicVersion1, sizeof kMagic) == 0 ? 1
                                                                                       : 0;
-  if (version == 0 || !get(bytes, at, file_generation) || file_generation != generation) {
-    return {};
-  }
-  std::vector<RecordUpdate> updates;
+  if (version == 0 || !get(bytes, at, file_generation)) return {};
+  Journal journal{file_generation, {}};
+  auto& updates = journal.updates;
   std::uint32_t length = 0, crc = 0;
   while (get(bytes, at, length) && at + length + sizeof crc <= bytes.size()) {
     const std::string payload = bytes.substr(at, length);
@@ -179,7 +184,7 @@ std::vector<RecordUpdate> read_journal(const std::string& result_path, std::uint
     }
     updates.push_back(std::move(update));
   }
-  return updates;
+  return journal;
 }
 
 void remove_journal(const std::string& result_path) {

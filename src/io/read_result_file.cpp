@@ -47,8 +47,7 @@ void refresh_study(StudyData& study, const study::StudySpec& spec) {
 }
 
 /// Applies the records the run journaled since the file's last full write.
-void apply_journal(const std::string& path, ResultData& data) {
-  const auto updates = read_journal(path, data.generation);
+void apply_journal(ResultData& data, const std::vector<RecordUpdate>& updates) {
   if (updates.empty()) return;
   std::vector<std::size_t> first_task{0};
   for (const auto& study : data.studies)
@@ -147,7 +146,6 @@ ResultData read_result(const std::string& path) {
       data.studies.push_back(std::move(study));
     }
     take_study_file(data);
-    apply_journal(path, data);
     return data;
   } catch (const detail::Hdf5Error& error) {
     throw ResultFileError(path + ": corrupt or incomplete result file (" + error.what() + ")");
@@ -166,8 +164,19 @@ int ResultData::workers() const {
   return static_cast<int>(std::max<std::int64_t>(1, ranks - 1 - relay_ranks));
 }
 
-ResultData read_result_file(const std::string& path) {
-  return read_result(path);
+ResultData read_result_file(const std::string& path, const std::function<void()>& after_file) {
+  // A run replaces the file, then starts the journal of the new file. A reader that read
+  // the old file and then finds the new journal missed the new file: it reads again, so
+  // what it shows never goes back (the new file holds all of the old one and its journal).
+  constexpr int kRereads = 20;
+  for (int reread = 0;; ++reread) {
+    ResultData data = read_result(path);
+    if (after_file) after_file();
+    Journal journal = read_journal(path);
+    if (journal.generation > data.generation && reread < kRereads) continue;
+    if (journal.generation == data.generation) apply_journal(data, journal.updates);
+    return data;
+  }
 }
 
 std::vector<study::TaskRecord> records_of(const StudyData& study) {

@@ -197,6 +197,9 @@ std::vector<Assignment> Scheduler::next_chunk(int worker, double now_s) {
     chunk_cost += cost_of(task);
     start_attempt(task, worker, now_s, chunk);
   }
+  // A worker asks only when idle and starts a chunk's first task as soon as it gets it. (A
+  // relay shares its chunk out: which tasks its workers compute, it says itself.)
+  if (!chunk.empty() && capacity == 1) started(worker, chunk.front().task);
   return chunk;
 }
 

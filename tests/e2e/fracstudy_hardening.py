@@ -6,6 +6,7 @@ Debian's python3; select a group by its class name.
 Environment: FRACSTUDY_BIN, FRACSTUDY_FAULT_BIN, MPIEXEC, FRACSTUDY_TEST_DATA.
 """
 import fcntl
+import json
 import os
 import signal
 import subprocess
@@ -144,6 +145,45 @@ class Limits(TempDirTest):
         with h5py.File(out, "r") as f:
             tasks = f["studies/small/tasks"][:]
         self.assertTrue(np.all(tasks["status"] == b"COMPLETED"), tasks["error"])
+
+
+class Readers(TempDirTest):
+    """What `status` (and so the tools) shows while a run writes the file."""
+
+    def test_a_run_is_running_from_the_start_and_its_progress_shows_within_seconds(self):
+        # The default checkpoint interval, 10 s: readers must not wait for it. About 10 s of
+        # work on 2 workers.
+        study = self.write("long.yaml", LONG.replace("checkpoint_interval_s: 0.5",
+                                                     "checkpoint_interval_s: 10")
+                           .replace("repetitions: 20", "repetitions: 50"))
+        out = self.dir / "long.h5"
+        proc = start(["run", str(study), "-o", str(out)])
+        try:
+            deadline = time.time() + 60
+            while not out.exists() and time.time() < deadline:
+                time.sleep(0.02)
+            appeared = time.time()
+            seen = []
+            while time.time() < appeared + 4:
+                status = run(["status", str(out), "--json"])
+                if status.returncode == 0:  # a file replaced under the reader is read again
+                    study_status = json.loads(status.stdout)["studies"][0]
+                    progress = study_status["progress"]
+                    seen.append((time.time() - appeared, study_status["status"],
+                                 progress["completed"], progress["running"]))
+                time.sleep(0.1)
+            self.assertTrue(seen)
+            self.assertEqual({state for _, state, _, _ in seen}, {"RUNNING"}, seen)  # not QUEUED
+            # Within 2.5 s of the file's creation a reader sees the work: tasks computing or
+            # done (the first checkpoint comes after a second, not after the interval).
+            early = [done + running for at, _, done, running in seen if at < 2.5]
+            self.assertTrue(any(early), seen)
+            completed = [done for _, _, done, _ in seen]
+            self.assertEqual(completed, sorted(completed), "the count of completed tasks fell")
+        finally:
+            proc.kill()
+            subprocess.run(["pkill", "-KILL", "-s", str(proc.pid)], check=False)
+            proc.wait()
 
 
 if __name__ == "__main__":

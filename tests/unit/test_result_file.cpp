@@ -229,3 +229,38 @@ TEST(Journal, ReadingAResultFileAppliesItsJournal) {
   io::remove_journal(path);
   EXPECT_EQ(io::read_result_file(path).studies[0].completed, 0);
 }
+
+TEST(Journal, AReaderThatRacesAWholeRewriteNeverGoesBack) {
+  // The run journals 4 results on generation 3, then rewrites the whole file (generation
+  // 4, with a fifth result) and starts its journal afresh. A reader that read the file of
+  // generation 3 just before the rewrite then finds generation 4's journal: it must read
+  // again, not show generation 3 without its journal (0 completed).
+  const auto file = study::parse_study_text(kStudy, "s.yaml");
+  const auto tasks = study::expand_tasks(file);
+  std::vector<study::TaskRecord> records(tasks.size());
+  std::vector<io::StudyRun> runs(2);
+  const auto path = (temp_dir() / "race.h5").string();
+  io::ResultSnapshot snapshot{&file, &tasks, &records, runs, 2};
+  snapshot.generation = 3;
+  io::write_result_file(path, snapshot);
+  io::start_journal(path, 3);
+  std::vector<std::size_t> changed;
+  for (std::size_t i = 0; i < 4; ++i) {
+    records[i] = ended(study::TaskStatus::Completed, 1, 1, 0.1, "", 1.7, 5.0, 1.0);
+    changed.push_back(i);
+  }
+  io::append_to_journal(path, changed, records);
+  EXPECT_EQ(io::read_result_file(path).studies[0].completed, 4);
+  bool rewritten = false;
+  const auto data = io::read_result_file(path, [&] {
+    if (rewritten) return;
+    rewritten = true;
+    records[4] = ended(study::TaskStatus::Completed, 1, 1, 0.1, "", 1.7, 5.0, 1.0);
+    snapshot.generation = 4;
+    io::write_result_file(path, snapshot);
+    io::start_journal(path, 4);
+  });
+  EXPECT_TRUE(rewritten);
+  EXPECT_EQ(data.generation, 4u);
+  EXPECT_EQ(data.studies[0].completed + data.studies[1].completed, 5);
+}

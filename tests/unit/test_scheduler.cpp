@@ -146,10 +146,12 @@ TEST(Scheduler, ReleasedWorkerReturnsItsTasksWithoutUsingRetries) {
   ASSERT_EQ(again.size(), 3u);
   EXPECT_EQ(again[0].task, 0u);
   EXPECT_EQ(again[0].attempt, 1);
-  // A late report from the released worker is ignored.
+  // A late report from the released worker is ignored: task 0 is worker 2's now, which
+  // started on it (one attempt, this one).
   s.record(1, success(0), 1);
-  EXPECT_EQ(s.records()[0].status, TaskStatus::Pending);
-  EXPECT_EQ(s.records()[0].attempts, 0);
+  EXPECT_EQ(s.records()[0].status, TaskStatus::Running);
+  EXPECT_EQ(s.records()[0].attempts, 1);
+  EXPECT_EQ(s.records()[0].worker_rank, 2);
 }
 
 TEST(Scheduler, OnlyTheTaskAWorkerComputesIsRunningAndCounted) {
@@ -162,9 +164,9 @@ TEST(Scheduler, OnlyTheTaskAWorkerComputesIsRunningAndCounted) {
   const auto chunk = s.next_chunk(1, 0);
   ASSERT_EQ(chunk.size(), 40u);
   EXPECT_EQ(chunk[5].attempt, 1);
-  EXPECT_EQ(s.counts(0).running, 0);
-  s.started(1, chunk[0].task);
-  s.started(2, chunk[1].task);  // not that worker's: ignored
+  EXPECT_EQ(s.counts(0).running, 1);  // the worker starts on the first at once
+  s.started(1, chunk[0].task);        // said again: nothing changes
+  s.started(2, chunk[1].task);        // not that worker's: ignored
   EXPECT_EQ(s.counts(0).running, 1);
   EXPECT_EQ(s.records()[chunk[0].task].status, TaskStatus::Running);
   EXPECT_EQ(s.records()[chunk[0].task].attempts, 1);

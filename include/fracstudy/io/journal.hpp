@@ -26,6 +26,16 @@ void start_journal(const std::string& result_path, std::uint64_t generation);
 std::size_t append_to_journal(const std::string& result_path, std::span<const std::size_t> tasks,
                               const std::vector<study::TaskRecord>& records);
 
+/// A journal as read: the generation of the file it belongs to (0: no readable journal)
+/// and its valid records, in order.
+struct Journal {
+  std::uint64_t generation = 0;
+  std::vector<RecordUpdate> updates;
+};
+
+/// Reads the journal next to a result file, whatever generation it belongs to.
+Journal read_journal(const std::string& result_path);
+
 /// The valid records of the journal of `generation`, in order; empty when there is no
 /// journal or it belongs to another generation of the file.
 std::vector<RecordUpdate> read_journal(const std::string& result_path, std::uint64_t generation);

@@ -4,6 +4,7 @@
 /// a complete file.
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -79,8 +80,9 @@ struct ResultData {
 
 /// Reads a result file, with the newer records of its checkpoint journal applied (tasks,
 /// counts, status and summary); throws ResultFileError for a missing, foreign or
-/// corrupt file.
-ResultData read_result_file(const std::string& path);
+/// corrupt file. While a run writes it, what successive reads show never goes back.
+/// `after_file` is called between reading the file and its journal (tests of that race).
+ResultData read_result_file(const std::string& path, const std::function<void()>& after_file = {});
 
 /// The saved clusters of a result file written from `file` (for resuming): global task
 /// index -> particle centres.

@@ -78,9 +78,10 @@ class Scheduler {
   Scheduler(std::vector<std::size_t> study_of_task, std::vector<TaskRecord> records,
             std::size_t study_count, SchedulerOptions options);
 
-  /// The next chunk for `worker` at time `now_s`; empty when nothing is ready now. Its
-  /// tasks stay PENDING until the worker says it computes one (started) or reports it:
-  /// a task that only waits in a chunk is not running, and a job's death costs it nothing.
+  /// The next chunk for `worker` at time `now_s`; empty when nothing is ready now. The
+  /// first task of a worker's chunk is RUNNING (it starts at once); the others stay
+  /// PENDING until the worker says it computes one (started) or reports it: a task that
+  /// only waits in a chunk is not running, and a job's death costs it nothing.
   std::vector<Assignment> next_chunk(int worker, double now_s);
 
   /// `worker` says it is computing `task` now: RUNNING, and the attempt counts. Ignored
