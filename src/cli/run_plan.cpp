@@ -44,7 +44,7 @@ void load_earlier_results(RunPlan& plan, const io::ResultData& data) {
       throw UsageError(plan.output + ": its studies do not match " + plan.file.path);
     }
     plan.start.earlier_generation = data.generation;
-    auto records = io::records_of(data.studies[s]);
+    auto records = io::checked_records_of(data.studies[s], spec, plan.file.seed, plan.output);
     plan.records.insert(plan.records.end(), records.begin(), records.end());
     const auto& earlier = data.studies[s];
     plan.start.earlier_runs.push_back(io::StudyRun{study::StudyStatus::Queued, earlier.created_at,

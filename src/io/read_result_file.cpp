@@ -1,6 +1,7 @@
 // Reading a result file back, with its checkpoint journal applied.
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <filesystem>
 #include <optional>
 
@@ -10,6 +11,7 @@
 #include "fracstudy/study/errors.hpp"
 #include "fracstudy/study/parser.hpp"
 #include "fracstudy/study/progress.hpp"
+#include "fracstudy/study/tasks.hpp"
 #include "hdf5_handle.hpp"
 #include "hdf5_table.hpp"
 #include "result_layout.hpp"
@@ -250,6 +252,94 @@ std::map<std::size_t, std::vector<float>> read_clusters(const std::string& path,
     first_task += count;
   }
   return clusters;
+}
+
+namespace {
+
+std::string number_text(double value) {
+  return Table::text(Cell{value});
+}
+
+/// Why row `row` of a study cannot be continued, as a ResultFileError.
+[[noreturn]] void refuse_row(const std::string& path, const StudyData& study, std::size_t row,
+                             const std::string& what) {
+  throw ResultFileError(path + ": study " + study.name + ", row " + std::to_string(row) + ": " +
+                        what + " (the file was edited or damaged; it cannot be continued)");
+}
+
+/// Checks that row `i` names task `i` of the study: task_id, repetition, seed, parameters.
+void check_identity(const std::string& path, const StudyData& study, const study::StudySpec& spec,
+                    std::uint64_t master_seed, std::size_t i) {
+  const Table& table = study.tasks;
+  const auto& row = table.rows[i];
+  const auto repetitions = static_cast<std::size_t>(spec.repetitions);
+  const auto& point = spec.points[i / repetitions];
+  const auto repetition = static_cast<int>(i % repetitions);
+  auto expect = [&](const char* column, double wanted) {
+    const auto index = table.find(column);
+    if (!index) refuse_row(path, study, i, std::string("no ") + column + " column");
+    const double got = Table::number(row[*index]);
+    if (got != wanted) {
+      refuse_row(path, study, i,
+                 std::string(column) + " is " + number_text(got) + ", the task in this row has " +
+                     number_text(wanted));
+    }
+  };
+  expect("task_id", static_cast<double>(i));
+  expect("repetition", repetition);
+  for (kernels::Parameter p : kernels::parameters_of(spec.algorithm)) {
+    expect(kernels::name_of(p).data(), kernels::get_parameter(point, p));
+  }
+  const auto seed = table.find("seed");
+  const std::uint64_t wanted = study::derive_seed(master_seed, spec, point, repetition);
+  const auto* got = seed ? std::get_if<std::uint64_t>(&row[*seed]) : nullptr;
+  if (!got || *got != wanted) {
+    refuse_row(path, study, i, "seed is not the seed of the task in this row");
+  }
+}
+
+/// Checks that a record's counts and metrics are possible.
+void check_record(const std::string& path, const StudyData& study, std::size_t i,
+                  const study::TaskRecord& record) {
+  constexpr int kMostAttempts = 1'000'000;  // max_retries is at most 100 per run
+  if (record.attempts < 0 || record.attempts > kMostAttempts) {
+    refuse_row(path, study, i, "attempts is " + std::to_string(record.attempts));
+  }
+  if (record.interruptions < 0 || record.interruptions > kMostAttempts) {
+    refuse_row(path, study, i, "interruptions is " + std::to_string(record.interruptions));
+  }
+  if (record.worker_rank < -1) {
+    refuse_row(path, study, i, "worker_rank is " + std::to_string(record.worker_rank));
+  }
+  if (!std::isnan(record.wall_time_s) &&
+      !(record.wall_time_s >= 0 && std::isfinite(record.wall_time_s))) {
+    refuse_row(path, study, i, "wall_time_s is " + number_text(record.wall_time_s));
+  }
+  if (record.status != study::TaskStatus::Completed) return;
+  if (const auto broken = kernels::check_completed(record.metrics)) {
+    refuse_row(path, study, i, "a COMPLETED task whose " + *broken);
+  }
+}
+
+}  // namespace
+
+std::vector<study::TaskRecord> checked_records_of(const StudyData& study,
+                                                  const study::StudySpec& spec,
+                                                  std::uint64_t master_seed,
+                                                  const std::string& path) {
+  const auto count = static_cast<std::size_t>(spec.task_count());
+  if (study.tasks.rows.size() != count) {
+    throw ResultFileError(path + ": study " + study.name + " has " +
+                          std::to_string(study.tasks.rows.size()) + " task rows; its study file " +
+                          "makes " + std::to_string(count) + " tasks (the file was edited or " +
+                          "damaged; it cannot be continued)");
+  }
+  auto records = records_of(study);
+  for (std::size_t i = 0; i < count; ++i) {
+    check_identity(path, study, spec, master_seed, i);
+    check_record(path, study, i, records[i]);
+  }
+  return records;
 }
 
 }  // namespace fracstudy::io

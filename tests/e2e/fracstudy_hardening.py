@@ -147,6 +147,62 @@ class Limits(TempDirTest):
         self.assertTrue(np.all(tasks["status"] == b"COMPLETED"), tasks["error"])
 
 
+class Tables(TempDirTest):
+    """A result file whose task table was edited is refused by --resume and retry (exit 2,
+    naming file, study, row and value), never continued."""
+
+    def setUp(self):
+        super().setUp()
+        self.study = self.write("s.yaml", SMALL)
+        self.good = self.dir / "good.h5"
+        self.assertEqual(run(["run", str(self.study), "-o", str(self.good)]).returncode, 0)
+
+    def edited(self, name, edit):
+        """A copy of the good file with its task table changed by edit(rows) -> rows."""
+        path = self.dir / name
+        path.write_bytes(self.good.read_bytes())
+        with h5py.File(path, "r+") as f:
+            group = f["studies/small"]
+            rows = edit(group["tasks"][()].copy())
+            del group["tasks"]
+            group.create_dataset("tasks", data=rows)
+        return path
+
+    def refused(self, path, *fragments):
+        for args in (["run", str(self.study), "-o", str(path), "--resume"], ["retry", str(path)]):
+            before = digest(path)
+            proc = run(args)
+            self.assertEqual(proc.returncode, 2, proc.stderr)
+            for fragment in (str(path), "study small") + fragments:
+                self.assertIn(fragment, proc.stderr)
+            self.assertEqual(len(proc.stderr.strip().splitlines()), 1, proc.stderr)
+            self.assertEqual(digest(path), before, "a refused file was changed")
+
+    def test_swapped_rows(self):
+        def swap(rows):
+            rows[[0, 3]] = rows[[3, 0]]
+            return rows
+        self.refused(self.edited("swapped.h5", swap), "row 0", "task_id is 3")
+
+    def test_impossible_values(self):
+        def set_value(column, value, row=1):
+            def edit(rows):
+                rows[column][row] = value
+                return rows
+            return edit
+        self.refused(self.edited("rg.h5", set_value("rg", -5.0)), "row 1", "rg is -5")
+        self.refused(self.edited("nan_rg.h5", set_value("rg", np.nan)), "rg is missing")
+        self.refused(self.edited("df.h5", set_value("df", 1e30)), "df is 1e+30")
+        self.refused(self.edited("attempts.h5", set_value("attempts", -2)), "attempts is -2")
+        self.refused(self.edited("many.h5", set_value("attempts", 10**9)), "attempts is 1000000000")
+        self.refused(self.edited("seed.h5", set_value("seed", 12345, row=2)), "row 2", "seed")
+        self.refused(self.edited("point.h5", set_value("n_particles", 999, row=2)),
+                     "n_particles is 999")
+
+    def test_a_missing_row(self):
+        self.refused(self.edited("short.h5", lambda rows: rows[:-1]), "3 task rows")
+
+
 class Readers(TempDirTest):
     """What `status` (and so the tools) shows while a run writes the file."""
 

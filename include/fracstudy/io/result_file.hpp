@@ -89,8 +89,18 @@ ResultData read_result_file(const std::string& path, const std::function<void()>
 std::map<std::size_t, std::vector<float>> read_clusters(const std::string& path,
                                                         const study::StudyFile& file);
 
-/// The task records of a study as read back, in task_id order (for resuming).
+/// The task records of a study as read back, in row order.
 std::vector<study::TaskRecord> records_of(const StudyData& study);
+
+/// The task records of a study, checked before a run continues them: one row per task of
+/// `spec` (expanded with `master_seed`), each naming its task (task_id, repetition, seed,
+/// parameters) in its place, with possible counts and, once completed, possible metrics
+/// (kernels::check_completed). Throws ResultFileError naming the file, study, row and
+/// value otherwise: a run must not continue a table that was edited or damaged.
+std::vector<study::TaskRecord> checked_records_of(const StudyData& study,
+                                                  const study::StudySpec& spec,
+                                                  std::uint64_t master_seed,
+                                                  const std::string& path);
 
 /// The current time as ISO 8601 UTC, e.g. "2026-11-28T13:17:36Z".
 std::string utc_now_iso8601();

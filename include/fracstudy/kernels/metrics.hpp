@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <limits>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "fracstudy/kernels/simulation.hpp"
@@ -33,6 +34,11 @@ struct MetricDefinition {
   std::string_view summary_format = "";
   /// Reads the metric from a simulation's result.
   double (*value_of)(const SimulationResult& result) = nullptr;
+  /// The values a completed task can have (NaN aside): what a file to continue is checked
+  /// against.
+  double lowest = 0;
+  double highest = std::numeric_limits<double>::infinity();
+  bool in_every_completed_task = false;  ///< never NaN once a task completed
 };
 
 /// Every metric, in column order. Only append: the journal and old files know metrics by
@@ -42,12 +48,14 @@ inline constexpr MetricDefinition kMetrics[] = {
      .unit = "",
      .description = "fractal dimension: 1 / slope of log Rg against log N over the fit window",
      .summary_format = "%.3f",
-     .value_of = [](const SimulationResult& r) { return r.fit.df; }},
+     .value_of = [](const SimulationResult& r) { return r.fit.df; },
+     .highest = 20},  // the fits' search ends at 20
     {.name = "rg",
      .unit = "length unit of particle_radius",
      .description = "radius of gyration of the final cluster (particle centres)",
      .summary_format = "%.4g",
-     .value_of = [](const SimulationResult& r) { return r.rg; }},
+     .value_of = [](const SimulationResult& r) { return r.rg; },
+     .in_every_completed_task = true},
     {.name = "kf",
      .unit = "",
      .description = "fractal prefactor in N = kf (Rg/a)^df, from the same fit",
@@ -57,19 +65,22 @@ inline constexpr MetricDefinition kMetrics[] = {
      .description = "smallest cluster size N in the df fit",
      .aggregation = Aggregation::Range,
      .integer = true,
-     .value_of = [](const SimulationResult& r) { return static_cast<double>(r.fit.n_min); }},
+     .value_of = [](const SimulationResult& r) { return static_cast<double>(r.fit.n_min); },
+     .highest = 1e9},
     {.name = "fit_n_max",
      .unit = "particles",
      .description = "largest cluster size N in the df fit",
      .aggregation = Aggregation::Range,
      .integer = true,
-     .value_of = [](const SimulationResult& r) { return static_cast<double>(r.fit.n_max); }},
+     .value_of = [](const SimulationResult& r) { return static_cast<double>(r.fit.n_max); },
+     .highest = 1e9},
     {.name = "n_fit_points",
      .unit = "",
      .description = "points of the df fit: growth sizes (CCA: bins of cluster sizes)",
      .aggregation = Aggregation::Range,
      .integer = true,
-     .value_of = [](const SimulationResult& r) { return static_cast<double>(r.fit.n_points); }},
+     .value_of = [](const SimulationResult& r) { return static_cast<double>(r.fit.n_points); },
+     .highest = 1e9},
 };
 
 inline constexpr std::size_t kMetricCount = std::size(kMetrics);
@@ -111,5 +122,10 @@ class MetricValues {
   }
   std::array<double, kMetricCount> values_;
 };
+
+/// What is impossible about the metrics of a completed task, or nullopt when nothing is: a
+/// value outside its metric's range, or a metric every completed task has (rg) missing.
+/// (A NaN df is possible: a fit whose sizes give no growing Rg has none.)
+std::optional<std::string> check_completed(const MetricValues& values);
 
 }  // namespace fracstudy::kernels
