@@ -2,12 +2,9 @@
 
 #include <array>
 #include <cmath>
-#include <limits>
 
 namespace fracstudy::kernels {
 namespace {
-
-constexpr double kInfinity = std::numeric_limits<double>::infinity();
 
 // Canonical column order in result files and tables.
 constexpr std::array kAllParameters = {Parameter::NParticles, Parameter::Dimension,
@@ -20,16 +17,23 @@ constexpr std::array kRules = {
                   "number of particles in the final cluster (CCA: number of monomers)"},
     ParameterRule{Parameter::Dimension, "dimension", true, 2, true, 3, true, "2 or 3",
                   "space dimension of the simulation"},
-    ParameterRule{Parameter::ParticleRadius, "particle_radius", false, 0, false, kInfinity, false,
-                  "a number > 0", "radius of one particle; lengths such as rg are in its unit"},
+    // The kernels work in units of the radius and scale at the end: positions up to about
+    // 10^7 radii, saved as float32 (normal from 1.2e-38 to 3.4e38), stay exact within these
+    // bounds; beyond them rg overflows (1e308 gave inf) or loses its digits (5e-324).
+    ParameterRule{Parameter::ParticleRadius, "particle_radius", false, 1e-30, true, 1e30, true,
+                  "a number from 1e-30 to 1e30",
+                  "radius of one particle; lengths such as rg are in its unit"},
+    // Run time grows as 1/p (DLA, 200 particles: 0.5 s at 1e-3, 12 s at 1e-5): tiny values
+    // are the user's to bound with task_time_limit_s.
     ParameterRule{
         Parameter::StickingProbability, "sticking_probability", false, 0, false, 1, true,
         "a number with 0 < p <= 1",
         "probability that a contact sticks (1: diffusion-limited; small: reaction-limited)"},
     // CCA places the monomers by random sequential addition, which jams at 0.547 (2D) and
     // 0.38 (3D); far below that, a few percent, the box gels long before one cluster remains.
-    ParameterRule{Parameter::VolumeFraction, "volume_fraction", false, 0, false, 0.2, true,
-                  "a number with 0 < phi <= 0.2",
+    // Below 1e-9 the box is so large that its cell lists overflow (1e-300 hung).
+    ParameterRule{Parameter::VolumeFraction, "volume_fraction", false, 1e-9, true, 0.2, true,
+                  "a number with 1e-9 <= phi <= 0.2",
                   "CCA only: share of the periodic box filled by the monomers"},
 };
 
