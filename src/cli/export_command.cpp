@@ -23,6 +23,81 @@ std::string csv_field(const std::string& text) {
   return quoted + "\"";
 }
 
+/// Prints one table of every chosen study (all of them when `only` is empty), as the
+/// rows are read: a table of millions of tasks is never held whole.
+void print_table(const std::string& path, const std::string& table_name, const std::string& format,
+                 const std::string& only) {
+  const io::ResultReader reader(path);
+  const auto& data = reader.data();
+  std::vector<std::size_t> chosen;
+  for (std::size_t s = 0; s < data.studies.size(); ++s) {
+    if (only.empty() || data.studies[s].name == only) chosen.push_back(s);
+  }
+  if (chosen.empty()) throw UsageError("--study: no study named '" + only + "' in the file");
+  auto for_each_row = [&](std::size_t s, const io::ResultReader::RowVisitor& visit) {
+    if (table_name == "tasks") return reader.for_each_row(s, visit);
+    const Table& summary = data.studies[s].summary;
+    for (std::size_t r = 0; r < summary.rows.size(); ++r)
+      visit(r, summary.columns, summary.rows[r]);
+  };
+  auto columns_of = [&](std::size_t s) {
+    return table_name == "tasks" ? reader.task_columns(s) : data.studies[s].summary.columns;
+  };
+  if (format == "json") {
+    std::cout << "[";
+    bool first = true;
+    for (const std::size_t s : chosen) {
+      for_each_row(s, [&](std::size_t, const std::vector<io::Column>& columns,
+                          const std::vector<io::Cell>& row) {
+        nlohmann::json object = {{"study", data.studies[s].name}};
+        for (std::size_t c = 0; c < columns.size(); ++c)
+          object[columns[c].name] = tools::cell_json(row[c]);
+        std::string text = object.dump(2);
+        for (std::size_t at = text.find('\n'); at != std::string::npos;
+             at = text.find('\n', at + 3))
+          text.replace(at, 1, "\n  ");
+        std::cout << (first ? "\n  " : ",\n  ") << text;
+        first = false;
+      });
+    }
+    std::cout << (first ? "]\n" : "\n]\n");
+    return;
+  }
+  // Studies of different models have different parameter columns: the CSV takes their
+  // union, in order of first appearance, and leaves a study's missing columns empty.
+  std::vector<std::string> header;
+  for (const std::size_t s : chosen) {
+    for (const auto& column : columns_of(s)) {
+      if (std::find(header.begin(), header.end(), column.name) == header.end()) {
+        header.push_back(column.name);
+      }
+    }
+  }
+  std::cout << "study";
+  for (const auto& name : header)
+    std::cout << "," << name;
+  std::cout << "\n";
+  for (const std::size_t s : chosen) {
+    const std::string study = csv_field(data.studies[s].name);
+    std::vector<std::optional<std::size_t>> source;
+    for_each_row(s, [&](std::size_t, const std::vector<io::Column>& columns,
+                        const std::vector<io::Cell>& row) {
+      if (source.empty()) {
+        for (const auto& name : header) {
+          const auto at = std::find_if(columns.begin(), columns.end(),
+                                       [&](const io::Column& c) { return c.name == name; });
+          source.push_back(at == columns.end() ? std::nullopt
+                                               : std::optional<std::size_t>(at - columns.begin()));
+        }
+      }
+      std::cout << study;
+      for (const auto& index : source)
+        std::cout << "," << (index ? csv_field(Table::text(row[*index])) : "");
+      std::cout << "\n";
+    });
+  }
+}
+
 }  // namespace
 
 int export_command(const CommandLine& line) {
@@ -49,58 +124,11 @@ int export_command(const CommandLine& line) {
   if (table_name != "tasks" && table_name != "summary") {
     throw UsageError("--table: must be tasks or summary, got '" + table_name + "'");
   }
-  const auto data = io::read_result_file((*values)["file"].as<std::string>());
-  const std::string only = values->count("study") ? (*values)["study"].as<std::string>() : "";
-  std::vector<const io::StudyData*> chosen;
-  for (const auto& study : data.studies) {
-    if (only.empty() || study.name == only) chosen.push_back(&study);
-  }
-  if (chosen.empty()) throw UsageError("--study: no study named '" + only + "' in the file");
-  auto table_of = [&table_name](const io::StudyData& study) -> const Table& {
-    return table_name == "tasks" ? study.tasks : study.summary;
-  };
-  if (format == "json") {
-    nlohmann::json rows = nlohmann::json::array();
-    for (const auto* study : chosen) {
-      const Table& table = table_of(*study);
-      for (const auto& row : table.rows) {
-        nlohmann::json object = {{"study", study->name}};
-        for (std::size_t c = 0; c < table.columns.size(); ++c) {
-          object[table.columns[c].name] = tools::cell_json(row[c]);
-        }
-        rows.push_back(std::move(object));
-      }
-    }
-    std::cout << rows.dump(2) << "\n";
-    return 0;
-  }
-  // Studies of different models have different parameter columns: the CSV takes their
-  // union, in order of first appearance, and leaves a study's missing columns empty.
-  std::vector<std::string> columns;
-  for (const auto* study : chosen) {
-    for (const auto& column : table_of(*study).columns) {
-      if (std::find(columns.begin(), columns.end(), column.name) == columns.end()) {
-        columns.push_back(column.name);
-      }
-    }
-  }
-  std::cout << "study";
-  for (const auto& name : columns)
-    std::cout << "," << name;
-  std::cout << "\n";
-  for (const auto* study : chosen) {
-    const Table& table = table_of(*study);
-    std::vector<std::optional<std::size_t>> source;
-    for (const auto& name : columns)
-      source.push_back(table.find(name));
-    for (const auto& row : table.rows) {
-      std::cout << csv_field(study->name);
-      for (const auto& index : source) {
-        std::cout << "," << (index ? csv_field(Table::text(row[*index])) : "");
-      }
-      std::cout << "\n";
-    }
-  }
+  const std::string path = (*values)["file"].as<std::string>();
+  io::read_isolated(path, [&] {
+    print_table(path, table_name, format,
+                values->count("study") ? (*values)["study"].as<std::string>() : "");
+  });
   return 0;
 }
 

@@ -102,12 +102,13 @@ void print_summaries(std::ostream& out, std::span<const io::StudyData> studies) 
   }
 }
 
-void print_status_table(std::ostream& out, const io::ResultData& data) {
+void print_status_table(std::ostream& out, const io::ResultReader& reader) {
+  const io::ResultData& data = reader.data();
   out << pad("study", 24) << pad("algorithm", 11) << pad("status", 18) << pad("completed", 18)
       << pad("failed", 8) << pad("running", 9) << pad("done", 7) << pad("remaining", 14) << "\n";
   for (std::size_t s = 0; s < data.studies.size(); ++s) {
     const auto& study = data.studies[s];
-    const auto json = tools::study_status_json(data, s);
+    const auto json = tools::study_status_json(reader, s);
     const auto& progress = json["progress"];
     out << pad(study.name, 24) << pad(study.algorithm, 11)
         << pad(std::string(study::name_of(study.status)), 18)

@@ -13,6 +13,6 @@ namespace fracstudy::cli {
 void print_summaries(std::ostream& out, std::span<const io::StudyData> studies);
 
 /// One line per study: status, counts, percentage, estimated time left, failures.
-void print_status_table(std::ostream& out, const io::ResultData& data);
+void print_status_table(std::ostream& out, const io::ResultReader& reader);
 
 }  // namespace fracstudy::cli

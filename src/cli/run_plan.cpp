@@ -9,6 +9,7 @@
 #include "fracstudy/io/result_file.hpp"
 #include "fracstudy/study/errors.hpp"
 #include "fracstudy/study/parser.hpp"
+#include "memory.hpp"
 #include "options.hpp"
 
 namespace fracstudy::cli {
@@ -36,7 +37,8 @@ std::string first_difference(const std::string& before, const std::string& after
 }
 
 /// Takes the records and timestamps of the studies in a result file of the same study file.
-void load_earlier_results(RunPlan& plan, const io::ResultData& data) {
+void load_earlier_results(RunPlan& plan, const io::ResultReader& reader) {
+  const io::ResultData& data = reader.data();
   for (std::size_t s = 0; s < plan.file.studies.size(); ++s) {
     const auto& spec = plan.file.studies[s];
     if (s >= data.studies.size() || data.studies[s].name != spec.name ||
@@ -44,7 +46,7 @@ void load_earlier_results(RunPlan& plan, const io::ResultData& data) {
       throw UsageError(plan.output + ": its studies do not match " + plan.file.path);
     }
     plan.start.earlier_generation = data.generation;
-    auto records = io::checked_records_of(data.studies[s], spec, plan.file.seed, plan.output);
+    auto records = reader.checked_records(s);
     plan.records.insert(plan.records.end(), records.begin(), records.end());
     const auto& earlier = data.studies[s];
     plan.start.earlier_runs.push_back(io::StudyRun{study::StudyStatus::Queued, earlier.created_at,
@@ -55,13 +57,15 @@ void load_earlier_results(RunPlan& plan, const io::ResultData& data) {
 
 /// Loads what an earlier run of the same study file saved, for --resume.
 void load_resume_state(RunPlan& plan) {
-  const auto data = io::read_result_file(plan.output);
+  io::check_readable(plan.output);  // a damaged file must not crash rank 0
+  const io::ResultReader reader(plan.output);
+  const io::ResultData& data = reader.data();
   if (data.study_yaml != plan.file.text) {
     throw UsageError(plan.output + ": was written from a different study file than " +
                      plan.file.path + " (" + first_difference(data.study_yaml, plan.file.text) +
                      "); --resume needs the same file, or use --force to start over");
   }
-  load_earlier_results(plan, data);
+  load_earlier_results(plan, reader);
 }
 
 void add_run_options(CommandSpec& spec) {
@@ -123,6 +127,7 @@ std::optional<RunPlan> prepare_run(const std::vector<std::string>& args) {
   RunPlan plan;
   read_run_options(*values, plan);
   plan.file = study::load_study_file((*values)["study"].as<std::string>());
+  check_fits_in_memory(plan.file);
   const bool resume = values->count("resume") > 0, force = values->count("force") > 0;
   if (resume && force) throw UsageError("use either --resume or --force, not both");
   const std::string output = values->count("output")
@@ -159,9 +164,11 @@ std::optional<RunPlan> prepare_retry(const std::vector<std::string>& args) {
   read_run_options(*values, plan);
   const std::string file = (*values)["file"].as<std::string>();
   plan.output = io::real_output_path(file);
-  auto data = io::read_result_file(plan.output);
-  plan.file = std::move(data.study_file);  // parsed once, by the reader
-  load_earlier_results(plan, data);
+  io::check_readable(plan.output);  // a damaged file must not crash rank 0
+  const io::ResultReader reader(plan.output);
+  plan.file = reader.data().study_file;  // parsed once, by the reader
+  check_fits_in_memory(plan.file);
+  load_earlier_results(plan, reader);
   for (auto& record : plan.records) {
     if (record.status != study::TaskStatus::Failed) continue;
     record.status = study::TaskStatus::Pending;

@@ -20,15 +20,18 @@ int status_command(const CommandLine& line) {
   const auto values = parse_command(args, spec);
   if (!values) return 0;
   const std::string path = (*values)["file"].as<std::string>();
-  const auto data = io::read_result_file(path);
-  if (values->count("json")) {
-    nlohmann::json studies = nlohmann::json::array();
-    for (std::size_t s = 0; s < data.studies.size(); ++s)
-      studies.push_back(tools::study_status_json(data, s));
-    std::cout << nlohmann::json{{"file", path}, {"studies", studies}}.dump(2) << "\n";
-  } else {
-    print_status_table(std::cout, data);
-  }
+  const bool json = values->count("json") > 0;
+  io::read_isolated(path, [&] {
+    const io::ResultReader reader(path);
+    if (json) {
+      nlohmann::json studies = nlohmann::json::array();
+      for (std::size_t s = 0; s < reader.data().studies.size(); ++s)
+        studies.push_back(tools::study_status_json(reader, s));
+      std::cout << nlohmann::json{{"file", path}, {"studies", studies}}.dump(2) << "\n";
+    } else {
+      print_status_table(std::cout, reader);
+    }
+  });
   return 0;
 }
 

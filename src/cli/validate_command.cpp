@@ -2,6 +2,7 @@
 
 #include "commands.hpp"
 #include "fracstudy/study/parser.hpp"
+#include "memory.hpp"
 #include "options.hpp"
 
 namespace fracstudy::cli {
@@ -18,6 +19,7 @@ int validate_command(const CommandLine& line) {
   const auto values = parse_command(args, spec);
   if (!values) return 0;
   const auto file = study::load_study_file((*values)["study"].as<std::string>());
+  check_fits_in_memory(file);
   std::cout << file.path << ": valid, " << file.studies.size() << " "
             << (file.studies.size() == 1 ? "study" : "studies") << ", " << file.task_count()
             << " tasks\n";
@@ -27,6 +29,7 @@ int validate_command(const CommandLine& line) {
               << " repetition" << (s.repetitions == 1 ? "" : "s") << " = " << s.task_count()
               << " tasks\n";
   }
+  std::cout << "  " << memory_report(file) << "\n";
   return 0;
 }
 

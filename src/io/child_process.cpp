@@ -1,11 +1,14 @@
 #include "fracstudy/io/child_process.hpp"
 
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <fstream>
 
 #include "fracstudy/study/errors.hpp"
 
@@ -26,10 +29,30 @@ void write_all(int fd, const std::string& bytes) {
   }
 }
 
-[[noreturn]] void child_main(int fd, const std::function<std::string()>& work) {
+/// Caps the address space at what the process maps now plus `budget` bytes.
+void limit_memory(std::uint64_t budget) {
+  std::ifstream statm("/proc/self/statm");
+  std::uint64_t mapped_pages = 0;
+  if (budget == 0 || !(statm >> mapped_pages)) return;
+  const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_AS, &limit) != 0) return;
+  const rlim_t wanted = mapped_pages * page + budget;
+  if (limit.rlim_max != RLIM_INFINITY && wanted > limit.rlim_max) return;
+  if (limit.rlim_cur != RLIM_INFINITY && wanted > limit.rlim_cur) return;
+  limit.rlim_cur = wanted;
+  ::setrlimit(RLIMIT_AS, &limit);
+}
+
+[[noreturn]] void child_main(int fd, int stderr_copy, std::uint64_t memory_budget,
+                             const std::function<std::string()>& work) {
   // A crash is the parent's to report; MPI's backtrace printers would only add noise.
   for (int fatal : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT})
     std::signal(fatal, SIG_DFL);
+  // What the child writes to stderr (glibc's "free(): invalid pointer" before an abort)
+  // goes to the parent, which passes it on or folds it into its one-line error.
+  if (stderr_copy >= 0) ::dup2(stderr_copy, STDERR_FILENO);
+  limit_memory(memory_budget);
   std::string answer;
   try {
     answer = kDone + work();
@@ -42,6 +65,15 @@ void write_all(int fd, const std::string& bytes) {
   }
   write_all(fd, answer);
   ::_exit(0);
+}
+
+/// The last non-empty line of `text`.
+std::string last_line(const std::string& text) {
+  std::size_t end = text.find_last_not_of("\r\n");
+  if (end == std::string::npos) return {};
+  const std::size_t start = text.rfind('\n', end);
+  return text.substr(start == std::string::npos ? 0 : start + 1,
+                     end + 1 - (start == std::string::npos ? 0 : start + 1));
 }
 
 std::string read_all(int fd) {
@@ -57,22 +89,28 @@ std::string read_all(int fd) {
 
 }  // namespace
 
-ChildCrashed::ChildCrashed(int signal_number)
-    : std::runtime_error("crashed (signal " + std::to_string(signal_number) + ")"),
+ChildCrashed::ChildCrashed(int signal_number, const std::string& last_words)
+    : std::runtime_error("crashed (signal " + std::to_string(signal_number) +
+                         (last_words.empty() ? "" : ": " + last_words) + ")"),
       signal_number_(signal_number) {}
 
-std::string in_child_process(const std::function<std::string()>& work) {
+std::string in_child_process(const std::function<std::string()>& work,
+                             std::uint64_t memory_budget_bytes) {
   int fds[2];
   if (::pipe(fds) != 0) throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
+  // A file in memory rather than a pipe: the child may write any amount of it without
+  // waiting for the parent, which reads its answer first.
+  const int child_stderr = ::memfd_create("fracstudy-child-stderr", MFD_CLOEXEC);
   const pid_t child = ::fork();
   if (child < 0) {
     ::close(fds[0]);
     ::close(fds[1]);
+    if (child_stderr >= 0) ::close(child_stderr);
     throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
   }
   if (child == 0) {
     ::close(fds[0]);
-    child_main(fds[1], work);
+    child_main(fds[1], child_stderr, memory_budget_bytes, work);
   }
   ::close(fds[1]);
   const std::string answer = read_all(fds[0]);  // before waiting: the answer may be large
@@ -80,7 +118,14 @@ std::string in_child_process(const std::function<std::string()>& work) {
   int status = 0;
   while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
   }
-  if (WIFSIGNALED(status)) throw ChildCrashed(WTERMSIG(status));
+  std::string stderr_text;
+  if (child_stderr >= 0) {
+    ::lseek(child_stderr, 0, SEEK_SET);
+    stderr_text = read_all(child_stderr);
+    ::close(child_stderr);
+  }
+  if (WIFSIGNALED(status)) throw ChildCrashed(WTERMSIG(status), last_line(stderr_text));
+  if (!stderr_text.empty()) write_all(STDERR_FILENO, stderr_text);
   if (answer.empty()) throw std::runtime_error("the child process ended without an answer");
   if (answer[0] == kDone) return answer.substr(1);
   const auto code = answer.size() > 1 ? static_cast<ExitCode>(answer[1]) : kFailure;

@@ -1,5 +1,6 @@
 #include "hdf5_table.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <deque>
 #include <vector>
@@ -126,62 +127,106 @@ void write_table(hid_t location, const std::string& name, const Table& table) {
              });
 }
 
-Table read_table(hid_t location, const std::string& name) {
+namespace {
+
+/// The cell at `at` of a row read with the layout of `type`.
+Cell cell_at(const unsigned char* at, ColumnType type) {
+  switch (type) {
+    case ColumnType::String: {
+      char* pointer = nullptr;
+      std::memcpy(&pointer, at, sizeof pointer);
+      return std::string(pointer ? pointer : "");
+    }
+    case ColumnType::Int64: {
+      std::int64_t value;
+      std::memcpy(&value, at, 8);
+      return value;
+    }
+    case ColumnType::UInt64: {
+      std::uint64_t value;
+      std::memcpy(&value, at, 8);
+      return value;
+    }
+    case ColumnType::Float64:
+      break;
+  }
+  double value;
+  std::memcpy(&value, at, 8);
+  return value;
+}
+
+/// The columns of a compound type: all of them, or those named in `wanted` (in file order).
+std::vector<Column> columns_of(hid_t file_type, const std::vector<std::string>& wanted) {
+  std::vector<Column> columns;
+  const int members = H5Tget_nmembers(file_type);
+  for (int m = 0; m < members; ++m) {
+    char* member_name = H5Tget_member_name(file_type, static_cast<unsigned>(m));
+    const std::string name = member_name ? member_name : "";
+    H5free_memory(member_name);
+    if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), name) == wanted.end()) continue;
+    Datatype member_type(H5Tget_member_type(file_type, static_cast<unsigned>(m)),
+                         "H5Tget_member_type");
+    columns.push_back(Column{name, column_type_of(member_type.get())});
+  }
+  return columns;
+}
+
+}  // namespace
+
+void read_table_slabs(hid_t location, const std::string& name,
+                      const std::vector<std::string>& wanted, std::size_t slab_rows,
+                      const std::function<void(const Table&, std::size_t)>& visit) {
   Dataset dataset(H5Dopen2(location, name.c_str(), H5P_DEFAULT), "H5Dopen2");
   Datatype file_type(H5Dget_type(dataset.get()), "H5Dget_type");
   if (H5Tget_class(file_type.get()) != H5T_COMPOUND) throw Hdf5Error(name + " is not a table");
-  Table table;
-  const int members = H5Tget_nmembers(file_type.get());
-  for (int m = 0; m < members; ++m) {
-    char* member_name = H5Tget_member_name(file_type.get(), static_cast<unsigned>(m));
-    Datatype member_type(H5Tget_member_type(file_type.get(), static_cast<unsigned>(m)),
-                         "H5Tget_member_type");
-    table.columns.push_back(Column{member_name, column_type_of(member_type.get())});
-    H5free_memory(member_name);
-  }
-  const RowLayout layout = layout_of(table.columns);
-  Dataspace space(H5Dget_space(dataset.get()), "H5Dget_space");
+  Table slab;
+  slab.columns = columns_of(file_type.get(), wanted);
+  // In memory, only the wanted members: HDF5 reads just those fields of each row.
+  const RowLayout layout = layout_of(slab.columns);
+  Dataspace file_space(H5Dget_space(dataset.get()), "H5Dget_space");
   hsize_t rows = 0;
-  H5Sget_simple_extent_dims(space.get(), &rows, nullptr);
-  std::vector<unsigned char> buffer(layout.stride * rows);
-  if (rows > 0) {
-    check(H5Dread(dataset.get(), layout.type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer.data()),
-          "H5Dread");
-  }
-  table.rows.resize(rows);
-  for (std::size_t r = 0; r < rows; ++r) {
-    const unsigned char* row = buffer.data() + r * layout.stride;
-    for (std::size_t c = 0; c < table.columns.size(); ++c) {
-      const unsigned char* at = row + layout.offsets[c];
-      switch (table.columns[c].type) {
-        case ColumnType::String: {
-          char* pointer = nullptr;
-          std::memcpy(&pointer, at, sizeof pointer);
-          table.rows[r].emplace_back(std::string(pointer ? pointer : ""));
-          break;
-        }
-        case ColumnType::Int64: {
-          std::int64_t value;
-          std::memcpy(&value, at, 8);
-          table.rows[r].emplace_back(value);
-          break;
-        }
-        case ColumnType::UInt64: {
-          std::uint64_t value;
-          std::memcpy(&value, at, 8);
-          table.rows[r].emplace_back(value);
-          break;
-        }
-        case ColumnType::Float64: {
-          double value;
-          std::memcpy(&value, at, 8);
-          table.rows[r].emplace_back(value);
-          break;
+  if (H5Sget_simple_extent_ndims(file_space.get()) != 1) throw Hdf5Error(name + " is not 1-D");
+  H5Sget_simple_extent_dims(file_space.get(), &rows, nullptr);
+  slab_rows = std::max<std::size_t>(1, slab_rows);
+  std::vector<unsigned char> buffer(layout.stride * std::min<std::size_t>(rows, slab_rows));
+  for (hsize_t first = 0; first < rows; first += slab_rows) {
+    const hsize_t count = std::min<hsize_t>(slab_rows, rows - first);
+    check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &first, nullptr, &count, nullptr),
+          "H5Sselect_hyperslab");
+    Dataspace memory_space(H5Screate_simple(1, &count, nullptr), "H5Screate_simple");
+    std::fill(buffer.begin(), buffer.end(), 0);  // strings a failed read left unset are null
+    const herr_t read = H5Dread(dataset.get(), layout.type.get(), memory_space.get(),
+                                file_space.get(), H5P_DEFAULT, buffer.data());
+    if (read >= 0) {
+      slab.rows.assign(count, {});
+      for (std::size_t r = 0; r < count; ++r) {
+        const unsigned char* row = buffer.data() + r * layout.stride;
+        slab.rows[r].reserve(slab.columns.size());
+        for (std::size_t c = 0; c < slab.columns.size(); ++c) {
+          slab.rows[r].push_back(cell_at(row + layout.offsets[c], slab.columns[c].type));
         }
       }
     }
+    H5Dvlen_reclaim(layout.type.get(), memory_space.get(), H5P_DEFAULT, buffer.data());
+    check(read, "H5Dread");
+    visit(slab, static_cast<std::size_t>(first));
   }
-  if (rows > 0) H5Dvlen_reclaim(layout.type.get(), space.get(), H5P_DEFAULT, buffer.data());
+}
+
+std::vector<Column> read_table_columns(hid_t location, const std::string& name) {
+  Dataset dataset(H5Dopen2(location, name.c_str(), H5P_DEFAULT), "H5Dopen2");
+  Datatype file_type(H5Dget_type(dataset.get()), "H5Dget_type");
+  if (H5Tget_class(file_type.get()) != H5T_COMPOUND) throw Hdf5Error(name + " is not a table");
+  return columns_of(file_type.get(), {});
+}
+
+Table read_table(hid_t location, const std::string& name) {
+  Table table;
+  read_table_slabs(location, name, {}, 65536, [&table](const Table& slab, std::size_t) {
+    table.columns = slab.columns;
+    table.rows.insert(table.rows.end(), slab.rows.begin(), slab.rows.end());
+  });
+  if (table.columns.empty()) table.columns = read_table_columns(location, name);  // no rows
   return table;
 }
 

@@ -40,6 +40,16 @@ void write_table(hid_t location, const std::string& name, const Table& table);
 /// Reads a 1-D compound dataset into a Table (integers, floats and strings).
 Table read_table(hid_t location, const std::string& name);
 
+/// The columns of a 1-D compound dataset (no rows read).
+std::vector<Column> read_table_columns(hid_t location, const std::string& name);
+
+/// Reads a 1-D compound dataset `slab_rows` rows at a time, only the columns named in
+/// `wanted` (every column when empty; names the dataset lacks are left out), and calls
+/// `visit(slab, first_row)` with each: memory stays small however many rows there are.
+void read_table_slabs(hid_t location, const std::string& name,
+                      const std::vector<std::string>& wanted, std::size_t slab_rows,
+                      const std::function<void(const Table&, std::size_t)>& visit);
+
 /// Writes a UTF-8 variable-length string attribute (h5py reads it as str).
 void write_attribute(hid_t object, const std::string& name, const std::string& value);
 /// Writes a 64-bit signed integer attribute.

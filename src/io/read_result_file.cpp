@@ -1,16 +1,21 @@
-// Reading a result file back, with its checkpoint journal applied.
+// Reading a result file back, with its checkpoint journal applied, without ever holding a
+// whole tasks table: the task rows are read a slab at a time.
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <filesystem>
+#include <iostream>
+#include <map>
 #include <optional>
 
+#include "fracstudy/io/child_process.hpp"
 #include "fracstudy/io/errors.hpp"
 #include "fracstudy/io/journal.hpp"
 #include "fracstudy/io/result_file.hpp"
 #include "fracstudy/study/errors.hpp"
 #include "fracstudy/study/parser.hpp"
 #include "fracstudy/study/progress.hpp"
+#include "fracstudy/study/statistics.hpp"
 #include "fracstudy/study/tasks.hpp"
 #include "hdf5_handle.hpp"
 #include "hdf5_table.hpp"
@@ -20,12 +25,70 @@ namespace fracstudy::io {
 namespace {
 
 using detail::check;
-using detail::summary_table;
+
+/// Rows read at a time: a few megabytes whatever the file holds.
+constexpr std::size_t kSlabRows = 65536;
+
+/// The columns a task record is read from (the others name the task).
+std::vector<std::string> record_columns() {
+  std::vector<std::string> columns = {"status",      "attempts", "worker_rank",
+                                      "wall_time_s", "error",    "interruptions"};
+  for (const auto& metric : kernels::kMetrics)
+    columns.emplace_back(metric.name);
+  return columns;
+}
+
+/// Where each field of a record is in a slab's columns.
+struct RecordColumns {
+  std::size_t status, attempts, worker, wall, error;
+  std::optional<std::size_t> interruptions;  // older files may lack these
+  std::array<std::optional<std::size_t>, kernels::kMetricCount> metrics;
+
+  RecordColumns(const Table& slab, const std::string& study) {
+    auto column = [&](const char* name) {
+      const auto index = slab.find(name);
+      if (!index) throw ResultFileError("study " + study + ": tasks table has no " + name);
+      return *index;
+    };
+    status = column("status");
+    attempts = column("attempts");
+    worker = column("worker_rank");
+    wall = column("wall_time_s");
+    error = column("error");
+    interruptions = slab.find("interruptions");
+    // A file written before a metric existed has no column for it: NaN, as for any task
+    // without a value.
+    for (std::size_t m = 0; m < kernels::kMetricCount; ++m) {
+      metrics[m] = slab.find(std::string(kernels::kMetrics[m].name));
+    }
+  }
+
+  study::TaskRecord record(const std::vector<Cell>& row, const std::string& study) const {
+    study::TaskRecord record;
+    const auto parsed = study::task_status_from_name(Table::text(row[status]));
+    if (!parsed) throw ResultFileError("study " + study + ": unknown task status");
+    record.status = *parsed;
+    record.attempts = static_cast<int>(std::clamp(Table::number(row[attempts]), -1e9, 1e9));
+    record.worker_rank = static_cast<int>(std::clamp(Table::number(row[worker]), -1e9, 1e9));
+    record.wall_time_s = Table::number(row[wall]);
+    record.error = Table::text(row[error]);
+    for (std::size_t m = 0; m < kernels::kMetricCount; ++m) {
+      if (metrics[m]) record.metrics[m] = Table::number(row[*metrics[m]]);
+    }
+    record.interruptions =
+        interruptions ? static_cast<int>(std::clamp(Table::number(row[*interruptions]), -1e9, 1e9))
+                      : 0;
+    return record;
+  }
+};
 
 /// Writes one task's record into its row of a tasks table.
-void set_row(Table& tasks, std::size_t row, const study::TaskRecord& record) {
-  auto set = [&](const char* name, Cell value) {
-    if (const auto column = tasks.find(name)) tasks.rows.at(row)[*column] = std::move(value);
+void set_row(const std::vector<Column>& columns, std::vector<Cell>& row,
+             const study::TaskRecord& record) {
+  auto set = [&](std::string_view name, Cell value) {
+    for (std::size_t c = 0; c < columns.size(); ++c) {
+      if (columns[c].name == name) row[c] = std::move(value);
+    }
   };
   set("status", std::string(study::name_of(record.status)));
   set("attempts", static_cast<std::int64_t>(record.attempts));
@@ -33,39 +96,38 @@ void set_row(Table& tasks, std::size_t row, const study::TaskRecord& record) {
   set("wall_time_s", record.wall_time_s);
   set("error", record.error);
   for (std::size_t m = 0; m < kernels::kMetricCount; ++m) {
-    set(kernels::kMetrics[m].name.data(), record.metrics[m]);
+    set(kernels::kMetrics[m].name, record.metrics[m]);
   }
   set("interruptions", static_cast<std::int64_t>(record.interruptions));
 }
 
-/// Counts, status and summary of a study whose task rows changed.
-void refresh_study(StudyData& study, const study::StudySpec& spec) {
-  const auto records = records_of(study);
-  const auto counts = study::count_tasks(records);
-  study.completed = counts.completed;
-  study.failed = counts.failed;
-  study.status = counts.status();
-  study.summary = summary_table(spec, records);
+/// The name of the study at creation-order index `i` of /studies.
+std::string study_name_at(hid_t studies, hsize_t i) {
+  const ssize_t length =
+      H5Lget_name_by_idx(studies, ".", H5_INDEX_CRT_ORDER, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
+  if (length < 0) throw detail::Hdf5Error("cannot list the studies");
+  std::string name(static_cast<std::size_t>(length), '\0');
+  H5Lget_name_by_idx(studies, ".", H5_INDEX_CRT_ORDER, H5_ITER_INC, i, name.data(),
+                     static_cast<std::size_t>(length) + 1, H5P_DEFAULT);
+  return name;
 }
 
-/// Applies the records the run journaled since the file's last full write.
-void apply_journal(ResultData& data, const std::vector<RecordUpdate>& updates) {
-  if (updates.empty()) return;
-  std::vector<std::size_t> first_task{0};
-  for (const auto& study : data.studies)
-    first_task.push_back(first_task.back() + study.tasks.rows.size());
-  std::vector<bool> touched(data.studies.size(), false);
-  for (const auto& [task, record] : updates) {
-    const auto after = std::upper_bound(first_task.begin(), first_task.end(), task);
-    if (after == first_task.begin() || after == first_task.end()) continue;
-    const auto s = static_cast<std::size_t>(after - first_task.begin() - 1);
-    set_row(data.studies[s].tasks, task - first_task[s], record);
-    touched[s] = true;
-  }
-  for (std::size_t s = 0; s < data.studies.size(); ++s) {
-    if (touched[s]) refresh_study(data.studies[s], data.study(s));
-  }
-  data.journal_records = updates.size();
+StudyData read_study_attributes(hid_t group, const std::string& name) {
+  StudyData study;
+  study.name = name;
+  study.algorithm = detail::read_string_attribute(group, "algorithm").value_or("");
+  const auto status = detail::read_string_attribute(group, "status").value_or("");
+  const auto parsed = study::study_status_from_name(status);
+  if (!parsed) throw detail::Hdf5Error("study " + name + " has an unknown status '" + status + "'");
+  study.status = *parsed;
+  study.total = detail::read_integer_attribute(group, "total_simulations").value_or(0);
+  study.completed = detail::read_integer_attribute(group, "completed_simulations").value_or(0);
+  study.failed = detail::read_integer_attribute(group, "failed_simulations").value_or(0);
+  study.created_at = detail::read_string_attribute(group, "created_at").value_or("");
+  study.started_at = detail::read_string_attribute(group, "started_at").value_or("");
+  study.completed_at = detail::read_string_attribute(group, "completed_at").value_or("");
+  study.summary = detail::read_table(group, "summary");
+  return study;
 }
 
 /// Parses the study file stored in the file, once, and checks that its studies are the
@@ -85,74 +147,199 @@ void take_study_file(ResultData& data) {
   if (!same) throw detail::Hdf5Error("its studies are not those of its study_yaml");
 }
 
-ResultData read_result(const std::string& path) {
+/// Opens a result file and reads its attributes and its studies' attributes and summaries.
+detail::File open_and_read_header(const std::string& path, ResultData& data) {
+  detail::File file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "H5Fopen");
+  const hid_t root = file.get();
+  if (detail::read_string_attribute(root, "format") != std::string(kFormatName)) {
+    throw ResultFileError(path + ": not a fracstudy result file (no format = \"" +
+                          std::string(kFormatName) + "\" attribute)");
+  }
+  data.format_version = detail::read_integer_attribute(root, "format_version").value_or(0);
+  if (data.format_version != kFormatVersion) {
+    throw ResultFileError(path + ": result file format_version " +
+                          std::to_string(data.format_version) + " is not supported (this is " +
+                          std::to_string(kFormatVersion) + ")");
+  }
+  data.software_version = detail::read_string_attribute(root, "software_version").value_or("");
+  data.study_yaml = detail::read_string_attribute(root, "study_yaml").value_or("");
+  data.study_path = detail::read_string_attribute(root, "study_file").value_or("");
+  data.ranks = detail::read_integer_attribute(root, "ranks").value_or(0);
+  data.elapsed_s = detail::read_double_attribute(root, "elapsed_s").value_or(0);
+  data.coordinator_cpu_s = detail::read_double_attribute(root, "coordinator_cpu_s").value_or(0);
+  data.coordinator_messages =
+      detail::read_integer_attribute(root, "coordinator_messages").value_or(0);
+  data.relay_ranks = detail::read_integer_attribute(root, "relay_ranks").value_or(0);
+  data.generation = static_cast<std::uint64_t>(
+      detail::read_integer_attribute(root, "journal_generation").value_or(0));
+  detail::Group studies(H5Gopen2(root, "studies", H5P_DEFAULT), "no /studies group");
+  H5G_info_t info;
+  check(H5Gget_info(studies.get(), &info), "H5Gget_info");
+  // Studies are read in creation order, which is the study file's order.
+  for (hsize_t i = 0; i < info.nlinks; ++i) {
+    const std::string name = study_name_at(studies.get(), i);
+    detail::Group group(H5Gopen2(studies.get(), name.c_str(), H5P_DEFAULT), "H5Gopen2");
+    data.studies.push_back(read_study_attributes(group.get(), name));
+  }
+  take_study_file(data);
+  return file;
+}
+
+}  // namespace
+
+/// What a reader holds: the open file, its header, and the journal's newer records.
+struct ResultReader::Impl {
+  std::string path;
+  detail::File file;
+  ResultData data;
+  std::vector<std::map<std::size_t, study::TaskRecord>> journaled;  // per study, by task_id
+
+  /// Runs `read`, turning HDF5's failures into a ResultFileError naming the file.
+  template <typename Read>
+  void guarded(Read&& read) const {
+    try {
+      read();
+    } catch (const detail::Hdf5Error& error) {
+      throw ResultFileError(path + ": corrupt or incomplete result file (" + error.what() + ")");
+    }
+  }
+
+  hid_t tasks_group(std::size_t s, detail::Group& group) const {
+    group = detail::Group(
+        H5Gopen2(file.get(), ("studies/" + data.studies.at(s).name).c_str(), H5P_DEFAULT),
+        "H5Gopen2");
+    return group.get();
+  }
+};
+
+ResultReader::ResultReader(const std::string& path, const std::function<void()>& after_file)
+    : impl_(std::make_unique<Impl>()) {
   detail::silence_hdf5_errors();
+  impl_->path = path;
   if (!std::filesystem::exists(path)) throw ResultFileError(path + ": no such file");
   if (H5Fis_hdf5(path.c_str()) <= 0) {
     throw ResultFileError(path + ": not an HDF5 file (expected a fracstudy result file)");
   }
-  try {
-    detail::File file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "H5Fopen");
-    const hid_t root = file.get();
-    if (detail::read_string_attribute(root, "format") != std::string(kFormatName)) {
-      throw ResultFileError(path + ": not a fracstudy result file (no format = \"" +
-                            std::string(kFormatName) + "\" attribute)");
-    }
-    ResultData data;
-    data.format_version = detail::read_integer_attribute(root, "format_version").value_or(0);
-    if (data.format_version != kFormatVersion) {
-      throw ResultFileError(path + ": result file format_version " +
-                            std::to_string(data.format_version) + " is not supported (this is " +
-                            std::to_string(kFormatVersion) + ")");
-    }
-    data.software_version = detail::read_string_attribute(root, "software_version").value_or("");
-    data.study_yaml = detail::read_string_attribute(root, "study_yaml").value_or("");
-    data.study_path = detail::read_string_attribute(root, "study_file").value_or("");
-    data.ranks = detail::read_integer_attribute(root, "ranks").value_or(0);
-    data.elapsed_s = detail::read_double_attribute(root, "elapsed_s").value_or(0);
-    data.coordinator_cpu_s = detail::read_double_attribute(root, "coordinator_cpu_s").value_or(0);
-    data.coordinator_messages =
-        detail::read_integer_attribute(root, "coordinator_messages").value_or(0);
-    data.relay_ranks = detail::read_integer_attribute(root, "relay_ranks").value_or(0);
-    data.generation = static_cast<std::uint64_t>(
-        detail::read_integer_attribute(root, "journal_generation").value_or(0));
-    detail::Group studies(H5Gopen2(root, "studies", H5P_DEFAULT), "no /studies group");
-    H5G_info_t info;
-    check(H5Gget_info(studies.get(), &info), "H5Gget_info");
-    // Studies are read in creation order, which is the study file's order.
-    for (hsize_t i = 0; i < info.nlinks; ++i) {
-      const ssize_t length = H5Lget_name_by_idx(studies.get(), ".", H5_INDEX_CRT_ORDER, H5_ITER_INC,
-                                                i, nullptr, 0, H5P_DEFAULT);
-      if (length < 0) throw detail::Hdf5Error("cannot list the studies");
-      std::string name(static_cast<std::size_t>(length), '\0');
-      H5Lget_name_by_idx(studies.get(), ".", H5_INDEX_CRT_ORDER, H5_ITER_INC, i, name.data(),
-                         static_cast<std::size_t>(length) + 1, H5P_DEFAULT);
-      detail::Group group(H5Gopen2(studies.get(), name.c_str(), H5P_DEFAULT), "H5Gopen2");
-      StudyData study;
-      study.name = name;
-      study.algorithm = detail::read_string_attribute(group.get(), "algorithm").value_or("");
-      const auto status = detail::read_string_attribute(group.get(), "status").value_or("");
-      const auto parsed = study::study_status_from_name(status);
-      if (!parsed)
-        throw detail::Hdf5Error("study " + name + " has an unknown status '" + status + "'");
-      study.status = *parsed;
-      study.total = detail::read_integer_attribute(group.get(), "total_simulations").value_or(0);
-      study.completed =
-          detail::read_integer_attribute(group.get(), "completed_simulations").value_or(0);
-      study.failed = detail::read_integer_attribute(group.get(), "failed_simulations").value_or(0);
-      study.created_at = detail::read_string_attribute(group.get(), "created_at").value_or("");
-      study.started_at = detail::read_string_attribute(group.get(), "started_at").value_or("");
-      study.completed_at = detail::read_string_attribute(group.get(), "completed_at").value_or("");
-      study.tasks = detail::read_table(group.get(), "tasks");
-      study.summary = detail::read_table(group.get(), "summary");
-      data.studies.push_back(std::move(study));
-    }
-    take_study_file(data);
-    return data;
-  } catch (const detail::Hdf5Error& error) {
-    throw ResultFileError(path + ": corrupt or incomplete result file (" + error.what() + ")");
+  // A run replaces the file, then starts the journal of the new file. A reader that read
+  // the old file and then finds the new journal missed the new file: it reads again, so
+  // what it shows never goes back (the new file holds all of the old one and its journal).
+  constexpr int kRereads = 20;
+  Journal journal;
+  for (int reread = 0;; ++reread) {
+    impl_->data = ResultData{};
+    impl_->guarded([&] { impl_->file = open_and_read_header(path, impl_->data); });
+    if (after_file) after_file();
+    journal = read_journal(path);
+    if (journal.generation <= impl_->data.generation || reread == kRereads) break;
+  }
+  ResultData& data = impl_->data;
+  impl_->journaled.resize(data.studies.size());
+  if (journal.generation != data.generation || journal.updates.empty()) return;
+  data.journal_records = journal.updates.size();
+  std::vector<std::size_t> first_task{0};
+  for (const auto& study : data.studies)
+    first_task.push_back(first_task.back() + static_cast<std::size_t>(study.total));
+  for (auto& [task, record] : journal.updates) {
+    const auto after = std::upper_bound(first_task.begin(), first_task.end(), task);
+    if (after == first_task.begin() || after == first_task.end()) continue;
+    const auto s = static_cast<std::size_t>(after - first_task.begin() - 1);
+    impl_->journaled[s][task - first_task[s]] = std::move(record);
+  }
+  // The counts, status and summary of a study the journal changed, from its records.
+  for (std::size_t s = 0; s < data.studies.size(); ++s) {
+    if (impl_->journaled[s].empty()) continue;
+    const auto& spec = data.study(s);
+    const auto repetitions = static_cast<std::size_t>(spec.repetitions);
+    study::TaskCounts counts;
+    std::vector<study::PointSummary> summaries;
+    std::vector<study::TaskRecord> point;  // the records of one point at a time
+    for_each_record(s, [&](std::size_t i, const study::TaskRecord& record) {
+      counts.add(record.status);
+      point.push_back(record);
+      if ((i + 1) % repetitions == 0) {
+        summaries.push_back(study::summarize_point(i / repetitions, point));
+        point.clear();
+      }
+    });
+    StudyData& study = data.studies[s];
+    study.completed = counts.completed;
+    study.failed = counts.failed;
+    study.status = counts.status();
+    study.summary = detail::summary_table(spec, summaries);
   }
 }
+
+ResultReader::~ResultReader() = default;
+
+const ResultData& ResultReader::data() const {
+  return impl_->data;
+}
+
+void ResultReader::for_each_record(std::size_t s, const RecordVisitor& visit) const {
+  const auto& name = impl_->data.studies.at(s).name;
+  const auto& journaled = impl_->journaled.at(s);
+  impl_->guarded([&] {
+    detail::Group group;
+    detail::read_table_slabs(impl_->tasks_group(s, group), "tasks", record_columns(), kSlabRows,
+                             [&](const Table& slab, std::size_t first) {
+                               const RecordColumns columns(slab, name);
+                               for (std::size_t r = 0; r < slab.rows.size(); ++r) {
+                                 const std::size_t i = first + r;
+                                 if (const auto newer = journaled.find(i);
+                                     newer != journaled.end()) {
+                                   visit(i, newer->second);
+                                 } else {
+                                   visit(i, columns.record(slab.rows[r], name));
+                                 }
+                               }
+                             });
+  });
+}
+
+void ResultReader::for_each_row(std::size_t s, const RowVisitor& visit) const {
+  const auto& journaled = impl_->journaled.at(s);
+  impl_->guarded([&] {
+    detail::Group group;
+    detail::read_table_slabs(impl_->tasks_group(s, group), "tasks", {}, kSlabRows,
+                             [&](const Table& slab, std::size_t first) {
+                               std::vector<Cell> row;
+                               for (std::size_t r = 0; r < slab.rows.size(); ++r) {
+                                 const std::size_t i = first + r;
+                                 const auto newer = journaled.find(i);
+                                 if (newer == journaled.end()) {
+                                   visit(i, slab.columns, slab.rows[r]);
+                                   continue;
+                                 }
+                                 row = slab.rows[r];
+                                 set_row(slab.columns, row, newer->second);
+                                 visit(i, slab.columns, row);
+                               }
+                             });
+  });
+}
+
+std::vector<Column> ResultReader::task_columns(std::size_t s) const {
+  std::vector<Column> columns;
+  impl_->guarded([&] {
+    detail::Group group;
+    columns = detail::read_table_columns(impl_->tasks_group(s, group), "tasks");
+  });
+  return columns;
+}
+
+std::vector<study::TaskRecord> ResultReader::records(std::size_t s) const {
+  std::vector<study::TaskRecord> records;
+  records.reserve(static_cast<std::size_t>(std::max<std::int64_t>(0, data().studies.at(s).total)));
+  for_each_record(
+      s, [&records](std::size_t, const study::TaskRecord& record) { records.push_back(record); });
+  return records;
+}
+
+int ResultData::workers() const {
+  return static_cast<int>(std::max<std::int64_t>(1, ranks - 1 - relay_ranks));
+}
+
+namespace {
 
 /// Collects the names of a group's members.
 herr_t collect_name(hid_t, const char* name, const H5L_info_t*, void* names) {
@@ -161,61 +348,6 @@ herr_t collect_name(hid_t, const char* name, const H5L_info_t*, void* names) {
 }
 
 }  // namespace
-
-int ResultData::workers() const {
-  return static_cast<int>(std::max<std::int64_t>(1, ranks - 1 - relay_ranks));
-}
-
-ResultData read_result_file(const std::string& path, const std::function<void()>& after_file) {
-  // A run replaces the file, then starts the journal of the new file. A reader that read
-  // the old file and then finds the new journal missed the new file: it reads again, so
-  // what it shows never goes back (the new file holds all of the old one and its journal).
-  constexpr int kRereads = 20;
-  for (int reread = 0;; ++reread) {
-    ResultData data = read_result(path);
-    if (after_file) after_file();
-    Journal journal = read_journal(path);
-    if (journal.generation > data.generation && reread < kRereads) continue;
-    if (journal.generation == data.generation) apply_journal(data, journal.updates);
-    return data;
-  }
-}
-
-std::vector<study::TaskRecord> records_of(const StudyData& study) {
-  const Table& table = study.tasks;
-  auto column = [&table, &study](const char* name) {
-    const auto index = table.find(name);
-    if (!index) throw ResultFileError("study " + study.name + ": tasks table has no " + name);
-    return *index;
-  };
-  const std::size_t status = column("status"), attempts = column("attempts"),
-                    worker = column("worker_rank"), wall = column("wall_time_s"),
-                    error = column("error");
-  const auto interruptions = table.find("interruptions");
-  // A file written before a metric existed has no column for it: NaN, as for any task
-  // without a value.
-  std::array<std::optional<std::size_t>, kernels::kMetricCount> metric_columns;
-  for (std::size_t m = 0; m < kernels::kMetricCount; ++m) {
-    metric_columns[m] = table.find(std::string(kernels::kMetrics[m].name));
-  }
-  std::vector<study::TaskRecord> records(table.rows.size());
-  for (std::size_t r = 0; r < table.rows.size(); ++r) {
-    const auto& row = table.rows[r];
-    study::TaskRecord& record = records[r];
-    const auto parsed = study::task_status_from_name(Table::text(row[status]));
-    if (!parsed) throw ResultFileError("study " + study.name + ": unknown task status");
-    record.status = *parsed;
-    record.attempts = static_cast<int>(Table::number(row[attempts]));
-    record.worker_rank = static_cast<int>(Table::number(row[worker]));
-    record.wall_time_s = Table::number(row[wall]);
-    record.error = Table::text(row[error]);
-    for (std::size_t m = 0; m < kernels::kMetricCount; ++m) {
-      if (metric_columns[m]) record.metrics[m] = Table::number(row[*metric_columns[m]]);
-    }
-    record.interruptions = interruptions ? static_cast<int>(Table::number(row[*interruptions])) : 0;
-  }
-  return records;
-}
 
 std::map<std::size_t, std::vector<float>> read_clusters(const std::string& path,
                                                         const study::StudyFile& file) {
@@ -235,6 +367,10 @@ std::map<std::size_t, std::vector<float>> read_clusters(const std::string& path,
       check(H5Literate(group.get(), H5_INDEX_NAME, H5_ITER_NATIVE, nullptr, collect_name, &names),
             "H5Literate");
       for (const auto& name : names) {
+        const bool digits =
+            !name.empty() && name.size() < 19 &&
+            std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; });
+        if (!digits) continue;  // not a cluster of ours
         const std::size_t task_id = std::stoul(name);
         if (task_id >= count) continue;
         detail::Dataset data(H5Dopen2(group.get(), name.c_str(), H5P_DEFAULT), "H5Dopen2");
@@ -267,18 +403,21 @@ std::string number_text(double value) {
                         what + " (the file was edited or damaged; it cannot be continued)");
 }
 
-/// Checks that row `i` names task `i` of the study: task_id, repetition, seed, parameters.
+/// Checks that a row names task `i` of the study: task_id, repetition, seed, parameters.
 void check_identity(const std::string& path, const StudyData& study, const study::StudySpec& spec,
-                    std::uint64_t master_seed, std::size_t i) {
-  const Table& table = study.tasks;
-  const auto& row = table.rows[i];
+                    std::uint64_t master_seed, std::size_t i, const std::vector<Column>& columns,
+                    const std::vector<Cell>& row) {
   const auto repetitions = static_cast<std::size_t>(spec.repetitions);
   const auto& point = spec.points[i / repetitions];
   const auto repetition = static_cast<int>(i % repetitions);
-  auto expect = [&](const char* column, double wanted) {
-    const auto index = table.find(column);
-    if (!index) refuse_row(path, study, i, std::string("no ") + column + " column");
-    const double got = Table::number(row[*index]);
+  auto find = [&](std::string_view name) -> const Cell* {
+    for (std::size_t c = 0; c < columns.size(); ++c) {
+      if (columns[c].name == name) return &row[c];
+    }
+    refuse_row(path, study, i, "no " + std::string(name) + " column");
+  };
+  auto expect = [&](std::string_view column, double wanted) {
+    const double got = Table::number(*find(column));
     if (got != wanted) {
       refuse_row(path, study, i,
                  std::string(column) + " is " + number_text(got) + ", the task in this row has " +
@@ -288,11 +427,10 @@ void check_identity(const std::string& path, const StudyData& study, const study
   expect("task_id", static_cast<double>(i));
   expect("repetition", repetition);
   for (kernels::Parameter p : kernels::parameters_of(spec.algorithm)) {
-    expect(kernels::name_of(p).data(), kernels::get_parameter(point, p));
+    expect(kernels::name_of(p), kernels::get_parameter(point, p));
   }
-  const auto seed = table.find("seed");
   const std::uint64_t wanted = study::derive_seed(master_seed, spec, point, repetition);
-  const auto* got = seed ? std::get_if<std::uint64_t>(&row[*seed]) : nullptr;
+  const auto* got = std::get_if<std::uint64_t>(find("seed"));
   if (!got || *got != wanted) {
     refuse_row(path, study, i, "seed is not the seed of the task in this row");
   }
@@ -323,23 +461,78 @@ void check_record(const std::string& path, const StudyData& study, std::size_t i
 
 }  // namespace
 
-std::vector<study::TaskRecord> checked_records_of(const StudyData& study,
-                                                  const study::StudySpec& spec,
-                                                  std::uint64_t master_seed,
-                                                  const std::string& path) {
+std::vector<study::TaskRecord> ResultReader::checked_records(std::size_t s) const {
+  const ResultData& data = impl_->data;
+  const StudyData& study = data.studies.at(s);
+  const study::StudySpec& spec = data.study(s);
+  const std::string& path = impl_->path;
   const auto count = static_cast<std::size_t>(spec.task_count());
-  if (study.tasks.rows.size() != count) {
+  std::vector<study::TaskRecord> records;
+  records.reserve(count);
+  std::optional<RecordColumns> columns;
+  for_each_row(s,
+               [&](std::size_t i, const std::vector<Column>& names, const std::vector<Cell>& row) {
+                 if (i >= count) refuse_row(path, study, i, "a row beyond the study's tasks");
+                 if (!columns) columns.emplace(Table{names, {}}, study.name);
+                 check_identity(path, study, spec, data.study_file.seed, i, names, row);
+                 records.push_back(columns->record(row, study.name));
+                 check_record(path, study, i, records.back());
+               });
+  if (records.size() != count) {
     throw ResultFileError(path + ": study " + study.name + " has " +
-                          std::to_string(study.tasks.rows.size()) + " task rows; its study file " +
-                          "makes " + std::to_string(count) + " tasks (the file was edited or " +
-                          "damaged; it cannot be continued)");
-  }
-  auto records = records_of(study);
-  for (std::size_t i = 0; i < count; ++i) {
-    check_identity(path, study, spec, master_seed, i);
-    check_record(path, study, i, records[i]);
+                          std::to_string(records.size()) + " task rows; its study file makes " +
+                          std::to_string(count) +
+                          " tasks (the file was edited or damaged; it cannot be continued)");
   }
   return records;
+}
+
+std::string read_in_child(const std::string& path, const std::function<std::string()>& read) {
+  std::error_code error;
+  const auto size = std::filesystem::file_size(path, error);
+  const std::uint64_t budget = (std::uint64_t{1} << 30) + 4 * (error ? 0 : size);
+  try {
+    return in_child_process(
+        [&] {
+          try {
+            return read();
+          } catch (const std::bad_alloc&) {  // a damaged length, most likely
+            throw ResultFileError(path +
+                                  ": corrupt result file (reading it needs more memory "
+                                  "than a file of its size can hold)");
+          }
+        },
+        budget);
+  } catch (const ChildCrashed& crash) {
+    throw ResultFileError(path + ": corrupt result file (reading it crashed the HDF5 library, " +
+                          crash.what() + ")");
+  }
+}
+
+void read_isolated(const std::string& path, const std::function<void()>& read) {
+  read_in_child(path, [&] {
+    read();
+    std::cout.flush();  // the child leaves without running exit handlers
+    return std::string();
+  });
+}
+
+void check_readable(const std::string& path) {
+  read_isolated(path, [&path] {
+    const ResultReader reader(path);
+    for (std::size_t s = 0; s < reader.data().studies.size(); ++s) {
+      reader.for_each_row(s,
+                          [](std::size_t, const std::vector<Column>&, const std::vector<Cell>&) {});
+    }
+    try {
+      read_clusters(path, reader.data().study_file);
+    } catch (const Error&) {
+      throw;
+    } catch (const std::exception& error) {
+      throw ResultFileError(
+          path + ": corrupt or incomplete result file (its clusters: " + error.what() + ")");
+    }
+  });
 }
 
 }  // namespace fracstudy::io

@@ -40,6 +40,10 @@ std::vector<Column> task_columns(const study::StudySpec& spec) {
 }
 
 Table summary_table(const study::StudySpec& spec, std::span<const study::TaskRecord> records) {
+  return summary_table(spec, study::summarize(spec, records));
+}
+
+Table summary_table(const study::StudySpec& spec, std::span<const study::PointSummary> summaries) {
   Table table;
   for (Parameter p : kernels::parameters_of(spec.algorithm)) {
     table.columns.push_back({std::string(kernels::name_of(p)), column_type_of(p)});
@@ -51,7 +55,7 @@ Table summary_table(const study::StudySpec& spec, std::span<const study::TaskRec
       table.columns.push_back({study::statistic_column(statistic, metric), ColumnType::Float64});
     }
   }
-  for (const auto& summary : study::summarize(spec, records)) {
+  for (const auto& summary : summaries) {
     std::vector<Cell> row;
     for (Parameter p : kernels::parameters_of(spec.algorithm)) {
       row.push_back(cell_of(p, spec.points[summary.point]));

@@ -5,6 +5,7 @@
 
 #include "fracstudy/io/table.hpp"
 #include "fracstudy/study/spec.hpp"
+#include "fracstudy/study/statistics.hpp"
 #include "fracstudy/study/status.hpp"
 
 namespace fracstudy::io::detail {
@@ -23,6 +24,8 @@ std::vector<Column> task_columns(const study::StudySpec& spec);
 /// A study's summary table: per parameter point the parameters, n_samples, n_failed and
 /// the statistics of every metric (study::summarize).
 Table summary_table(const study::StudySpec& spec, std::span<const study::TaskRecord> records);
+/// The same from the points' summaries.
+Table summary_table(const study::StudySpec& spec, std::span<const study::PointSummary> summaries);
 
 /// The /metrics table: name, unit, description, aggregation and statistics of every metric.
 Table metrics_table();

@@ -86,25 +86,31 @@ std::vector<double> aggregate(kernels::Aggregation aggregation, std::span<const 
   return aggregate_of(aggregation, values.size(), [values](std::size_t i) { return values[i]; });
 }
 
+PointSummary summarize_point(std::size_t point, std::span<const TaskRecord> own) {
+  PointSummary summary;
+  summary.point = point;
+  for (const TaskRecord& record : own) {
+    summary.n_samples += record.status == TaskStatus::Completed;
+    summary.n_failed += record.status == TaskStatus::Failed;
+  }
+  for (std::size_t m = 0; m < kernels::kMetricCount; ++m) {
+    // Only completed tasks have values; the others count as missing.
+    summary.statistics[m] =
+        aggregate_of(kernels::kMetrics[m].aggregation, own.size(), [own, m](std::size_t i) {
+          return own[i].status == TaskStatus::Completed ? own[i].metrics[m] : kNoValue;
+        });
+  }
+  return summary;
+}
+
 std::vector<PointSummary> summarize(const StudySpec& study, std::span<const TaskRecord> records) {
   const auto repetitions = static_cast<std::size_t>(std::max(1, study.repetitions));
-  std::vector<PointSummary> summaries(study.points.size());
-  for (std::size_t p = 0; p < summaries.size(); ++p) {
-    PointSummary& summary = summaries[p];
-    summary.point = p;
+  std::vector<PointSummary> summaries;
+  summaries.reserve(study.points.size());
+  for (std::size_t p = 0; p < study.points.size(); ++p) {
     const std::size_t first = std::min(records.size(), p * repetitions);
-    const auto own = records.subspan(first, std::min(repetitions, records.size() - first));
-    for (const TaskRecord& record : own) {
-      summary.n_samples += record.status == TaskStatus::Completed;
-      summary.n_failed += record.status == TaskStatus::Failed;
-    }
-    for (std::size_t m = 0; m < kernels::kMetricCount; ++m) {
-      // Only completed tasks have values; the others count as missing.
-      summary.statistics[m] =
-          aggregate_of(kernels::kMetrics[m].aggregation, own.size(), [own, m](std::size_t i) {
-            return own[i].status == TaskStatus::Completed ? own[i].metrics[m] : kNoValue;
-          });
-    }
+    summaries.push_back(
+        summarize_point(p, records.subspan(first, std::min(repetitions, records.size() - first))));
   }
   return summaries;
 }

@@ -5,6 +5,7 @@
 #include <map>
 #include <span>
 
+#include "fracstudy/kernels/models.hpp"
 #include "fracstudy/study/progress.hpp"
 
 namespace fracstudy::tools {
@@ -12,16 +13,25 @@ namespace {
 
 using io::Table;
 
-/// Failed tasks by the reason of their last failed attempt.
-nlohmann::json failures_by_reason(std::span<const study::TaskRecord> records) {
-  std::map<std::string, std::int64_t> failures;
-  for (const auto& record : records) {
-    if (record.status == study::TaskStatus::Failed) ++failures[last_reason(record.error)];
-  }
-  nlohmann::json json = nlohmann::json::object();
-  for (const auto& [reason, count] : failures)
-    json[reason] = count;
-  return json;
+/// What a study's status is computed from, gathered in one pass over its task records.
+struct StudyProgress {
+  study::TaskCounts counts;
+  study::RemainingWork work;
+  std::map<std::string, std::int64_t> failures;  // by the reason of the last failed attempt
+};
+
+StudyProgress progress_of(const io::ResultReader& reader, std::size_t s) {
+  const auto& spec = reader.data().study(s);
+  const auto repetitions = static_cast<std::size_t>(spec.repetitions);
+  StudyProgress progress;
+  progress.work.workers = reader.data().workers();
+  reader.for_each_record(s, [&](std::size_t i, const study::TaskRecord& record) {
+    progress.counts.add(record.status);
+    progress.work.add(kernels::estimated_cost(spec.algorithm, spec.points[i / repetitions]),
+                      record);
+    if (record.status == study::TaskStatus::Failed) ++progress.failures[last_reason(record.error)];
+  });
+  return progress;
 }
 
 }  // namespace
@@ -59,12 +69,14 @@ std::string duration_in_words(double seconds) {
   return words(seconds / 86400, "day");
 }
 
-nlohmann::json study_status_json(const io::ResultData& data, std::size_t s) {
-  const io::StudyData& study = data.studies.at(s);
-  const auto records = io::records_of(study);
-  const auto counts = study::count_tasks(records);
-  const auto remaining =
-      study::estimated_remaining_s(study::remaining_work(data.study(s), records, data.workers()));
+nlohmann::json study_status_json(const io::ResultReader& reader, std::size_t s) {
+  const io::StudyData& study = reader.data().studies.at(s);
+  const StudyProgress progress = progress_of(reader, s);
+  const auto& counts = progress.counts;
+  const auto remaining = study::estimated_remaining_s(progress.work);
+  nlohmann::json failures = nlohmann::json::object();
+  for (const auto& [reason, count] : progress.failures)
+    failures[reason] = count;
   return {
       {"study_id", study.name},
       {"algorithm", study.algorithm},
@@ -77,7 +89,7 @@ nlohmann::json study_status_json(const io::ResultData& data, std::size_t s) {
         {"percentage", counts.percentage()}}},
       {"estimated_remaining", duration_in_words(remaining.value_or(std::nan("")))},
       {"estimated_remaining_s", remaining ? nlohmann::json(*remaining) : nlohmann::json(nullptr)},
-      {"failures", failures_by_reason(records)},
+      {"failures", failures},
       {"created_at", study.created_at},
       {"started_at", study.started_at},
       {"completed_at", study.completed_at}};

@@ -3,9 +3,12 @@
 #include <chrono>
 #include <cmath>
 #include <ctime>
+#include <functional>
+#include <optional>
 #include <set>
 
 #include "definitions.hpp"
+#include "fracstudy/io/child_process.hpp"
 #include "fracstudy/io/result_file.hpp"
 #include "fracstudy/study/errors.hpp"
 #include "fracstudy/study/parser.hpp"
@@ -80,6 +83,22 @@ std::string study_yaml(const std::string& id, const json& arguments) {
   return study::write_study_file({"written by the run_parametric_study tool",
                                   arguments.value("seed", std::uint64_t{0}),
                                   {draft}});
+}
+
+/// What `read` makes of a study's result file, read in a child process: a damaged file can
+/// crash HDF5, and must not take the server down. nullopt when there is no readable file
+/// (not written yet, or damaged).
+std::optional<json> read_results(const std::filesystem::path& file,
+                                 const std::function<json(const io::ResultReader&)>& read) {
+  if (!std::filesystem::exists(file)) return std::nullopt;
+  try {
+    return json::parse(io::read_in_child(file.string(), [&] {
+      const io::ResultReader reader(file.string());
+      return read(reader).dump();
+    }));
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
 }
 
 /// The tool argument behind a study-file key: "studies[0].values[1]" -> "values[1]".
@@ -272,24 +291,20 @@ int ToolServer::active_studies() const {
 
 json ToolServer::status_of(const std::string& id) const {
   const bool active = is_active(id);
-  const auto results = workspace_.file(id, kResultFile);
-  if (std::filesystem::exists(results)) {
-    try {
-      const auto data = io::read_result_file(results.string());
-      json status = study_status_json(data, 0);
-      status["study_id"] = id;
-      status["active"] = active;
-      const auto state = data.studies.at(0).status;
-      if (!active &&
-          (state == study::StudyStatus::Running || state == study::StudyStatus::Queued)) {
-        status["note"] =
-            "the run stopped before the end (cancelled or killed); retry_failed_simulations "
-            "finishes it";
-      }
-      return status;
-    } catch (const std::exception&) {
-      // Being written for the first time: fall through to the launch state.
+  const auto status_in_file =
+      read_results(workspace_.file(id, kResultFile),
+                   [](const auto& reader) { return study_status_json(reader, 0); });
+  if (status_in_file) {
+    json status = *status_in_file;
+    status["study_id"] = id;
+    status["active"] = active;
+    const auto state = study::study_status_from_name(status.value("status", ""));
+    if (!active && (state == study::StudyStatus::Running || state == study::StudyStatus::Queued)) {
+      status["note"] =
+          "the run stopped before the end (cancelled or killed); retry_failed_simulations "
+          "finishes it";
     }
+    return status;
   }
   json status = {
       {"study_id", id},
@@ -363,16 +378,12 @@ ToolResult ToolServer::get_study_results(const json& arguments) {
   }
   const json status = status_of(id);
   json reply = {{"study_id", id}, {"status", status["status"]}, {"results", json::array()}};
-  const auto results = workspace_.file(id, kResultFile);
-  if (std::filesystem::exists(results)) {
-    try {
-      const auto data = io::read_result_file(results.string());
-      reply["algorithm"] = data.studies.at(0).algorithm;
-      reply["results"] = study_results_json(data.studies.at(0));
-    } catch (const std::exception&) {
-      // Not readable yet: no results so far.
-    }
-  }
+  const auto results =
+      read_results(workspace_.file(id, kResultFile), [](const io::ResultReader& reader) {
+        const auto& study = reader.data().studies.at(0);
+        return json{{"algorithm", study.algorithm}, {"results", study_results_json(study)}};
+      });
+  if (results) reply.update(*results);  // not readable yet: no results so far
   return ToolResult::ok(reply);
 }
 

@@ -136,6 +136,50 @@ class Paths(TempDirTest):
 class Limits(TempDirTest):
     """Values at the edges of the clock and of the physics."""
 
+    def test_parameters_beyond_what_the_kernels_compute_exactly_are_refused(self):
+        for key, value in (("particle_radius", "1e308"), ("particle_radius", "5e-324")):
+            study = self.write("edge.yaml", SMALL.replace("values: [100, 200]", "values: [100]")
+                               .replace("repetitions: 2", f"base_parameters: {{{key}: {value}}}"))
+            for args in (["validate", str(study)], ["run", str(study), "-o", "edge.h5"]):
+                proc = run(args, cwd=self.dir)
+                self.assertEqual(proc.returncode, 2, proc.stderr)
+                self.assertIn(key, proc.stderr)
+            self.assertFalse((self.dir / "edge.h5").exists())
+        proc = run(["simulate", "--algorithm", "CCA", "--n-particles", "100",
+                    "--volume-fraction", "1e-300"])
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+
+    def test_a_sticking_probability_near_zero_ends_at_its_time_limit(self):
+        # Allowed (the contract says 0 < p <= 1), though a contact then never sticks: the
+        # task's time limit ends it, and the study goes on to its other value.
+        study = self.write("slow.yaml", SMALL.replace(
+            "seed: 4", "seed: 4\nexecution:\n  task_time_limit_s: 1\n  max_retries: 0")
+            .replace("variable_parameter: n_particles", "variable_parameter: sticking_probability")
+            .replace("values: [100, 200]", "values: [1e-300, 1]")
+            .replace("repetitions: 2", "base_parameters: {n_particles: 100}"))
+        out = self.dir / "slow.h5"
+        proc = run(["run", str(study), "-o", str(out)], ranks=3)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        with h5py.File(out, "r") as f:
+            tasks = f["studies/small/tasks"][:]
+            self.assertEqual(text(f["studies/small"].attrs["status"]), "PARTIALLY_FAILED")
+        slow = tasks["sticking_probability"] < 1
+        self.assertTrue(np.all(tasks["status"][slow] == b"FAILED"))
+        self.assertIn(b"timeout", tasks["error"][slow][0])
+        self.assertTrue(np.all(tasks["status"][~slow] == b"COMPLETED"))
+
+    def test_at_the_bounds_rg_is_exactly_proportional_to_the_radius(self):
+        import json
+        results = {}
+        for radius in ("1", "1e30", "1e-30"):
+            proc = run(["simulate", "--algorithm", "DLA", "--n-particles", "500",
+                        "--particle-radius", radius, "--seed", "3"])
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            results[radius] = json.loads(proc.stdout)
+        self.assertEqual(results["1e30"]["df"], results["1"]["df"])
+        self.assertAlmostEqual(results["1e30"]["rg"] / 1e30, results["1"]["rg"], delta=1e-9)
+        self.assertAlmostEqual(results["1e-30"]["rg"] / 1e-30, results["1"]["rg"], delta=1e-9)
+
     def test_a_time_limit_beyond_the_clock_is_no_limit(self):
         study = self.write("s.yaml", SMALL.replace(
             "seed: 4", "seed: 4\nexecution:\n  task_time_limit_s: 1e10"))
@@ -145,6 +189,69 @@ class Limits(TempDirTest):
         with h5py.File(out, "r") as f:
             tasks = f["studies/small/tasks"][:]
         self.assertTrue(np.all(tasks["status"] == b"COMPLETED"), tasks["error"])
+
+
+class Damaged(TempDirTest):
+    """A result file with bytes overwritten at random: every reader exits 0 or 2 with a
+    message, never dies of a signal (HDF5 can crash reading such a file)."""
+
+    def test_sixty_files_with_sixteen_random_bytes_overwritten(self):
+        import random
+        study = self.write("s.yaml", SMALL.replace("repetitions: 2", "repetitions: 8"))
+        good = self.dir / "good.h5"
+        self.assertEqual(run(["run", str(study), "-o", str(good)]).returncode, 0)
+        original = good.read_bytes()
+        damage = random.Random(2024)
+        outcomes = {}
+        for n in range(60):
+            data = bytearray(original)
+            for _ in range(16):
+                data[damage.randrange(len(data))] = damage.randrange(256)
+            path = self.dir / f"damaged{n}.h5"
+            path.write_bytes(bytes(data))
+            for args in (["status", str(path)], ["export", str(path), "--table", "tasks"],
+                         ["export", str(path), "--table", "summary"],
+                         ["run", str(study), "-o", str(path), "--resume"]):
+                # A damaged string may not be UTF-8; what matters here is the exit code.
+                proc = run(args, errors="replace")
+                with self.subTest(file=n, args=args[0]):
+                    self.assertIn(proc.returncode, (0, 2), proc.stderr[-500:])
+                    if proc.returncode == 2:
+                        self.assertEqual(len(proc.stderr.strip().splitlines()), 1, proc.stderr)
+                outcomes[proc.returncode] = outcomes.get(proc.returncode, 0) + 1
+            path.unlink()
+        self.assertIn(2, outcomes)  # the damage was noticed somewhere
+
+
+class Streaming(TempDirTest):
+    """Readers of a large file need megabytes, not a copy of its tables."""
+
+    def test_status_and_summary_of_200000_tasks_stay_small(self):
+        study = self.write("big.yaml", """\
+seed: 1
+execution:
+  isolation: none
+  save_clusters: none
+studies:
+  - name: tiny
+    algorithm: EDEN
+    base_parameters: {n_particles: 10}
+    repetitions: 200000
+""")
+        out = self.dir / "big.h5"
+        proc = run(["run", str(study), "-o", str(out), "--quiet"], ranks=3)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        for args in (["status", str(out), "--json"], ["export", str(out), "--table", "summary"]):
+            # The largest resident set of the command and its children, in KiB.
+            measure = ("import resource, subprocess, sys; "
+                       "r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL); "
+                       "print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+            result = subprocess.run(["/usr/bin/python3", "-c", measure, BIN] + args,
+                                    capture_output=True, text=True, env=MPI_ENV, timeout=300)
+            code, peak_kib = result.stdout.split()
+            self.assertEqual(code, "0", result.stderr)
+            # Holding the table would take about 300 MB; streaming it, tens.
+            self.assertLess(int(peak_kib), 80 * 1024, args)
 
 
 class Tables(TempDirTest):

@@ -243,9 +243,12 @@ class Conversations(unittest.TestCase):
     def test_compare_cca_and_dla_for_n_500_with_5_repetitions_each(self):
         # "Compare CCA and DLA for n=500 with 5 repetitions each": two calls.
         ids = {}
+        # Named studies: a study's name enters its tasks' seeds, so generated names (which
+        # hold the time) would draw other clusters at every run of this test.
         for algorithm in ("DLA", "CCA"):
             code, started = tool(self.ws, "run_parametric_study",
-                                 {"algorithm": algorithm, "values": [500], "repetitions": 5})
+                                 {"algorithm": algorithm, "values": [500], "repetitions": 5,
+                                  "name": f"{algorithm.lower()}_n500"})
             self.assertEqual(code, 0, started)
             self.assertEqual(started["total_simulations"], 5)
             ids[algorithm] = started["study_id"]
@@ -257,9 +260,11 @@ class Conversations(unittest.TestCase):
             [rows[algorithm]] = results["results"]
             self.assertEqual(rows[algorithm]["parameters"]["n_particles"], 500)
             self.assertEqual(rows[algorithm]["n_samples"], 5)
-        # Comparable: cluster-cluster aggregates are more open than DLA's (df about 1.45
-        # against 1.71 in 2D), far beyond a few standard errors of five samples.
-        self.assertGreater(rows["DLA"]["mean_df"], rows["CCA"]["mean_df"] + 0.1)
+        # Comparable: cluster-cluster aggregates are more open than DLA's (df about 1.49
+        # against 1.61 at N = 500 in 2D; five samples have a standard error of about 0.03).
+        difference = rows["DLA"]["mean_df"] - rows["CCA"]["mean_df"]
+        spread = (rows["DLA"]["sem_df"] ** 2 + rows["CCA"]["sem_df"] ** 2) ** 0.5
+        self.assertGreater(difference, 2 * spread, rows)
 
 
 if __name__ == "__main__":

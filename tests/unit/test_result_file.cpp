@@ -66,7 +66,8 @@ TEST(ResultFile, RoundTripKeepsRecordsAttributesAndSummary) {
   io::write_result_file(path, io::ResultSnapshot{&file, &tasks, &records, runs, 3});
   EXPECT_FALSE(fs::exists(path + ".tmp"));
 
-  const auto data = io::read_result_file(path);
+  const io::ResultReader reader(path);
+  const auto& data = reader.data();
   EXPECT_EQ(data.study_yaml, kStudy);
   EXPECT_EQ(data.ranks, 3);
   ASSERT_EQ(data.studies.size(), 2u);
@@ -77,10 +78,11 @@ TEST(ResultFile, RoundTripKeepsRecordsAttributesAndSummary) {
   EXPECT_EQ(sweep.completed, 2);
   EXPECT_EQ(sweep.failed, 1);
   EXPECT_EQ(sweep.created_at, "2026-01-01T00:00:00Z");
-  ASSERT_EQ(sweep.tasks.rows.size(), 4u);
-  EXPECT_TRUE(sweep.tasks.find("n_particles"));
-  EXPECT_FALSE(sweep.tasks.find("volume_fraction"));  // not a DLA parameter
-  const auto back = io::records_of(sweep);
+  const io::Table columns{reader.task_columns(0), {}};
+  EXPECT_TRUE(columns.find("n_particles"));
+  EXPECT_FALSE(columns.find("volume_fraction"));  // not a DLA parameter
+  const auto back = reader.records(0);
+  ASSERT_EQ(back.size(), 4u);
   EXPECT_EQ(back[1].attempts, 2);
   EXPECT_EQ(back[1].metrics.value("df"), 1.8);
   EXPECT_EQ(back[1].metrics.value("fit_n_min"), 10);
@@ -88,24 +90,26 @@ TEST(ResultFile, RoundTripKeepsRecordsAttributesAndSummary) {
   EXPECT_EQ(back[2].error, "timeout");
   EXPECT_TRUE(std::isnan(back[2].metrics.value("df")));
   EXPECT_EQ(back[3].status, study::TaskStatus::Pending);
-  const auto seed_column = *sweep.tasks.find("seed");
-  EXPECT_EQ(std::get<std::uint64_t>(sweep.tasks.rows[3][seed_column]), tasks[3].seed);
+  reader.for_each_row(0, [&](std::size_t i, const auto& names, const auto& row) {
+    const auto seed = *io::Table{names, {}}.find("seed");
+    EXPECT_EQ(std::get<std::uint64_t>(row[seed]), tasks[i].seed);
+  });
   // Summary: point n=100 has two samples with df 1.7 and 1.8.
   const auto& summary = sweep.summary;
   ASSERT_EQ(summary.rows.size(), 2u);
   EXPECT_EQ(io::Table::number(summary.rows[0][*summary.find("n_samples")]), 2);
   EXPECT_NEAR(io::Table::number(summary.rows[0][*summary.find("mean_df")]), 1.75, 1e-12);
   EXPECT_EQ(io::Table::number(summary.rows[1][*summary.find("n_failed")]), 1);
-  EXPECT_EQ(data.studies[1].tasks.rows.size(), 1u);
+  EXPECT_EQ(reader.records(1).size(), 1u);
 }
 
 TEST(ResultFile, ForeignAndMissingFilesAreBadInput) {
   const auto dir = temp_dir();
-  EXPECT_THROW(io::read_result_file((dir / "missing.h5").string()), io::ResultFileError);
+  EXPECT_THROW(io::ResultReader((dir / "missing.h5").string()), io::ResultFileError);
   const auto text_file = (dir / "not.h5").string();
   std::ofstream(text_file) << "hello";
   try {
-    io::read_result_file(text_file);
+    io::ResultReader reader(text_file);
     FAIL();
   } catch (const io::ResultFileError& error) {
     EXPECT_NE(std::string(error.what()).find("not an HDF5 file"), std::string::npos);
@@ -217,17 +221,18 @@ TEST(Journal, ReadingAResultFileAppliesItsJournal) {
     changed.push_back(i);
   }
   io::append_to_journal(path, changed, records);
-  const auto data = io::read_result_file(path);
+  const io::ResultReader reader(path);
+  const auto& data = reader.data();
   EXPECT_EQ(data.journal_records, 4u);
   const auto& sweep = data.studies[0];
   EXPECT_EQ(sweep.status, study::StudyStatus::Completed);
   EXPECT_EQ(sweep.completed, 4);
-  EXPECT_EQ(io::records_of(sweep)[2].metrics.value("df"), 1.8);
+  EXPECT_EQ(reader.records(0)[2].metrics.value("df"), 1.8);
   EXPECT_NEAR(io::Table::number(sweep.summary.rows[0][*sweep.summary.find("mean_df")]), 1.65,
               1e-12);
   EXPECT_EQ(data.studies[1].status, study::StudyStatus::Created);  // untouched
   io::remove_journal(path);
-  EXPECT_EQ(io::read_result_file(path).studies[0].completed, 0);
+  EXPECT_EQ(io::ResultReader(path).data().studies[0].completed, 0);
 }
 
 TEST(Journal, AReaderThatRacesAWholeRewriteNeverGoesBack) {
@@ -250,9 +255,9 @@ TEST(Journal, AReaderThatRacesAWholeRewriteNeverGoesBack) {
     changed.push_back(i);
   }
   io::append_to_journal(path, changed, records);
-  EXPECT_EQ(io::read_result_file(path).studies[0].completed, 4);
+  EXPECT_EQ(io::ResultReader(path).data().studies[0].completed, 4);
   bool rewritten = false;
-  const auto data = io::read_result_file(path, [&] {
+  const io::ResultReader reader(path, [&] {
     if (rewritten) return;
     rewritten = true;
     records[4] = ended(study::TaskStatus::Completed, 1, 1, 0.1, "", 1.7, 5.0, 1.0);
@@ -260,6 +265,7 @@ TEST(Journal, AReaderThatRacesAWholeRewriteNeverGoesBack) {
     io::write_result_file(path, snapshot);
     io::start_journal(path, 4);
   });
+  const auto& data = reader.data();
   EXPECT_TRUE(rewritten);
   EXPECT_EQ(data.generation, 4u);
   EXPECT_EQ(data.studies[0].completed + data.studies[1].completed, 5);

@@ -3,16 +3,18 @@
 /// byte of a file (it can crash reading one), and a file it failed to close (a full disk)
 /// leaves its library state broken until it crashes at exit: whatever goes wrong in the
 /// child stays there, and the caller gets an error it can report.
+#include <cstdint>
 #include <functional>
 #include <stdexcept>
 #include <string>
 
 namespace fracstudy::io {
 
-/// The child died of a signal before it finished.
+/// The child died of a signal before it finished; its message names the signal and the
+/// last line the child wrote to stderr (glibc's reason for an abort, say).
 class ChildCrashed : public std::runtime_error {
  public:
-  explicit ChildCrashed(int signal_number);
+  ChildCrashed(int signal_number, const std::string& last_words);
   int signal_number() const { return signal_number_; }
 
  private:
@@ -21,8 +23,13 @@ class ChildCrashed : public std::runtime_error {
 
 /// Runs `work` in a forked child process and returns the text it returned. When `work`
 /// throws, the same message (and, for a fracstudy::Error, exit code) is thrown here as a
-/// fracstudy::Error; when the child dies of a signal, ChildCrashed. The child never runs
-/// exit handlers (MPI's, HDF5's) and must not use MPI.
-std::string in_child_process(const std::function<std::string()>& work);
+/// fracstudy::Error; when the child dies of a signal, ChildCrashed. What the child writes
+/// to stderr is passed on after it ends, or, when it crashed, folded into ChildCrashed.
+/// `memory_budget_bytes` (0: none) caps what the child may allocate beyond what it
+/// inherited: a damaged length field makes HDF5 allocate and clear gigabytes, which the
+/// cap turns into a failed allocation. The child never runs exit handlers (MPI's,
+/// HDF5's) and must not use MPI.
+std::string in_child_process(const std::function<std::string()>& work,
+                             std::uint64_t memory_budget_bytes = 0);
 
 }  // namespace fracstudy::io

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -52,8 +53,7 @@ struct StudyData {
   study::StudyStatus status = study::StudyStatus::Created;
   std::int64_t total = 0, completed = 0, failed = 0;
   std::string created_at, started_at, completed_at;
-  Table tasks;
-  Table summary;
+  Table summary;  ///< one row per parameter point (the task rows: ResultReader)
 };
 
 /// A result file as read back.
@@ -78,29 +78,66 @@ struct ResultData {
   int workers() const;
 };
 
-/// Reads a result file, with the newer records of its checkpoint journal applied (tasks,
-/// counts, status and summary); throws ResultFileError for a missing, foreign or
-/// corrupt file. While a run writes it, what successive reads show never goes back.
-/// `after_file` is called between reading the file and its journal (tests of that race).
-ResultData read_result_file(const std::string& path, const std::function<void()>& after_file = {});
+/// A result file opened for reading: its attributes, its studies' attributes and
+/// summaries, and its task rows a slab at a time, with the newer records of its checkpoint
+/// journal applied (tasks, counts, status and summary). It never holds a whole tasks table,
+/// so reading a file of ten million tasks costs megabytes. Throws ResultFileError for a
+/// missing, foreign or corrupt file. While a run writes the file, what successive readers
+/// show never goes back. `after_file` is called between reading the file and its journal
+/// (tests of that race).
+class ResultReader {
+ public:
+  explicit ResultReader(const std::string& path, const std::function<void()>& after_file = {});
+  ~ResultReader();
+  ResultReader(const ResultReader&) = delete;
+  ResultReader& operator=(const ResultReader&) = delete;
+
+  /// The attributes, the studies (no task rows) and the parsed study file.
+  const ResultData& data() const;
+
+  using RecordVisitor = std::function<void(std::size_t task_id, const study::TaskRecord&)>;
+  using RowVisitor = std::function<void(std::size_t task_id, const std::vector<Column>& columns,
+                                        const std::vector<Cell>& row)>;
+
+  /// The columns of study `s`'s tasks table.
+  std::vector<Column> task_columns(std::size_t s) const;
+  /// Visits the task records of study `s` in task_id order.
+  void for_each_record(std::size_t s, const RecordVisitor& visit) const;
+  /// Visits the rows of study `s`'s tasks table, every column, in task_id order.
+  void for_each_row(std::size_t s, const RowVisitor& visit) const;
+  /// Every task record of study `s`, in task_id order.
+  std::vector<study::TaskRecord> records(std::size_t s) const;
+  /// The task records of study `s`, checked before a run continues them: one row per task,
+  /// each naming its own task (task_id, repetition, seed, parameters) in its place, with
+  /// possible counts and, once completed, possible metrics (kernels::check_completed).
+  /// Throws ResultFileError naming the file, study, row and value otherwise: a run must not
+  /// continue a table that was edited or damaged.
+  std::vector<study::TaskRecord> checked_records(std::size_t s) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Runs `read` (which reads the result file at `path`) in a child process and returns what
+/// it returned: a damaged file can crash HDF5, or make it allocate gigabytes, which must
+/// end in a one-line error (ResultFileError, exit code 2), never in a signal or a machine
+/// out of memory. Errors `read` throws come back with their exit codes. The child may
+/// allocate 1 GiB plus four times the file's size, more than any reader here needs.
+std::string read_in_child(const std::string& path, const std::function<std::string()>& read);
+
+/// read_in_child for a `read` that prints to stdout.
+void read_isolated(const std::string& path, const std::function<void()>& read);
+
+/// Reads all of a result file (attributes, every task row, summaries, clusters) in a child
+/// process and throws ResultFileError when that fails or crashes: run before a run trusts
+/// the file to continue it.
+void check_readable(const std::string& path);
 
 /// The saved clusters of a result file written from `file` (for resuming): global task
 /// index -> particle centres.
 std::map<std::size_t, std::vector<float>> read_clusters(const std::string& path,
                                                         const study::StudyFile& file);
-
-/// The task records of a study as read back, in row order.
-std::vector<study::TaskRecord> records_of(const StudyData& study);
-
-/// The task records of a study, checked before a run continues them: one row per task of
-/// `spec` (expanded with `master_seed`), each naming its task (task_id, repetition, seed,
-/// parameters) in its place, with possible counts and, once completed, possible metrics
-/// (kernels::check_completed). Throws ResultFileError naming the file, study, row and
-/// value otherwise: a run must not continue a table that was edited or damaged.
-std::vector<study::TaskRecord> checked_records_of(const StudyData& study,
-                                                  const study::StudySpec& spec,
-                                                  std::uint64_t master_seed,
-                                                  const std::string& path);
 
 /// The current time as ISO 8601 UTC, e.g. "2026-11-28T13:17:36Z".
 std::string utc_now_iso8601();

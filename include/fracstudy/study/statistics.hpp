@@ -44,6 +44,9 @@ struct PointSummary {
   std::array<std::vector<double>, kernels::kMetricCount> statistics;
 };
 
+/// The summary of parameter point `point` from the records of its tasks.
+PointSummary summarize_point(std::size_t point, std::span<const TaskRecord> own);
+
 /// One summary per point of `study`, from the records of its tasks in task_id order
 /// (task i belongs to point i / repetitions).
 std::vector<PointSummary> summarize(const StudySpec& study, std::span<const TaskRecord> records);

@@ -24,4 +24,10 @@ std::uint64_t derive_seed(std::uint64_t master_seed, const StudySpec& study,
 /// Every task of every study, study by study, in task_id order.
 std::vector<Task> expand_tasks(const StudyFile& file);
 
+/// The memory rank 0 needs to run a study file, in bytes: per task its record, seed, cost
+/// and bookkeeping; per parameter point its parameters and, while a whole checkpoint is
+/// written, its summary row; the particle positions of the clusters it keeps
+/// (`save_clusters`). Measured on 10^6-task runs (docs/performance.md), with a margin.
+std::uint64_t coordinator_memory_bytes(const StudyFile& file);
+
 }  // namespace fracstudy::study

@@ -11,7 +11,7 @@ namespace fracstudy::tools {
 /// The status of study `s` of a result file in the product brief's JSON shape, plus running
 /// count, failures by reason, timestamps and `estimated_remaining_s` (the same estimate as
 /// the progress lines of `run`: study::estimated_remaining_s).
-nlohmann::json study_status_json(const io::ResultData& data, std::size_t s);
+nlohmann::json study_status_json(const io::ResultReader& reader, std::size_t s);
 
 /// The summary rows of one study: the parameter values, n_samples, n_failed, and the
 /// statistics of every metric (e.g. mean_df, std_df, sem_df; NaN as null).
