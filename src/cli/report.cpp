@@ -27,12 +27,31 @@ std::string mean_pm_sem(double mean, double sem, const char* pattern) {
   return text;
 }
 
-std::string pad(const std::string& text, std::size_t width) {
-  // Count UTF-8 code points, not bytes, so "±" lines up.
+/// Display width of UTF-8 text: code points, not bytes, so "±" lines up.
+std::size_t display_width(const std::string& text) {
   std::size_t length = 0;
   for (char c : text)
     length += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  return length >= width ? text : std::string(width - length, ' ') + text;
+  return length;
+}
+
+/// Rows (the first is the header) as lines of right-aligned columns, each as wide as its
+/// widest cell plus a gap of two: a million-task count or a long study name never runs
+/// into its neighbour.
+std::vector<std::string> aligned_lines(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<std::size_t> widths;
+  for (const auto& row : rows) {
+    widths.resize(std::max(widths.size(), row.size()), 0);
+    for (std::size_t c = 0; c < row.size(); ++c)
+      widths[c] = std::max(widths[c], display_width(row[c]));
+  }
+  std::vector<std::string> lines;
+  for (const auto& row : rows) {
+    std::string& line = lines.emplace_back();
+    for (std::size_t c = 0; c < row.size(); ++c)
+      line += std::string(widths[c] + 2 - display_width(row[c]), ' ') + row[c];
+  }
+  return lines;
 }
 
 /// Parameters whose value differs between rows of the summary: the varied ones.
@@ -79,47 +98,50 @@ void print_summaries(std::ostream& out, std::span<const io::StudyData> studies) 
     const auto varied = varied_columns(summary);
     const auto shown = shown_metrics(summary);
     const std::size_t n = *summary.find("n_samples");
-    std::string header;
+    std::vector<std::vector<std::string>> rows(1);
     for (std::size_t c : varied)
-      header += pad(summary.columns[c].name, 22);
-    header += pad("n", 6);
+      rows[0].push_back(summary.columns[c].name);
+    rows[0].emplace_back("n");
     for (const auto& metric : shown)
-      header += pad("mean_" + std::string(metric.definition->name) + " ± sem", kMetricWidth);
-    out << header << "\n";
+      rows[0].push_back("mean_" + std::string(metric.definition->name) + " ± sem");
     for (const auto& row : summary.rows) {
-      std::string line;
+      auto& line = rows.emplace_back();
       for (std::size_t c : varied)
-        line += pad(Table::text(row[c]), 22);
-      line += pad(Table::text(row[n]), 6);
+        line.push_back(Table::text(row[c]));
+      line.push_back(Table::text(row[n]));
       for (const auto& metric : shown) {
         const std::string format(metric.definition->summary_format);
-        line += pad(mean_pm_sem(Table::number(row[metric.mean]), Table::number(row[metric.sem]),
-                                format.c_str()),
-                    kMetricWidth);
+        line.push_back(mean_pm_sem(Table::number(row[metric.mean]), Table::number(row[metric.sem]),
+                                   format.c_str()));
       }
-      out << line << "\n";
     }
+    for (const auto& line : aligned_lines(rows))
+      out << line << "\n";
   }
 }
 
 void print_status_table(std::ostream& out, const io::ResultReader& reader) {
   const io::ResultData& data = reader.data();
-  out << pad("study", 24) << pad("algorithm", 11) << pad("status", 18) << pad("completed", 18)
-      << pad("failed", 8) << pad("running", 9) << pad("done", 7) << pad("remaining", 14) << "\n";
+  std::vector<std::vector<std::string>> rows{
+      {"study", "algorithm", "status", "completed", "failed", "running", "done", "remaining"}};
+  std::vector<nlohmann::json> failures;
   for (std::size_t s = 0; s < data.studies.size(); ++s) {
     const auto& study = data.studies[s];
     const auto json = tools::study_status_json(reader, s);
     const auto& progress = json["progress"];
-    out << pad(study.name, 24) << pad(study.algorithm, 11)
-        << pad(std::string(study::name_of(study.status)), 18)
-        << pad(std::to_string(progress["completed"].get<std::int64_t>()) + "/" +
-                   std::to_string(progress["total"].get<std::int64_t>()),
-               18)
-        << pad(std::to_string(progress["failed"].get<std::int64_t>()), 8)
-        << pad(std::to_string(progress["running"].get<std::int64_t>()), 9)
-        << pad(std::to_string(progress["percentage"].get<std::int64_t>()) + "%", 7)
-        << pad(json["estimated_remaining"].get<std::string>(), 14) << "\n";
-    for (const auto& [reason, count] : json["failures"].items()) {
+    const auto count = [&progress](const char* key) {
+      return std::to_string(progress[key].get<std::int64_t>());
+    };
+    rows.push_back({study.name, study.algorithm, std::string(study::name_of(study.status)),
+                    count("completed") + "/" + count("total"), count("failed"), count("running"),
+                    count("percentage") + "%", json["estimated_remaining"].get<std::string>()});
+    failures.push_back(json["failures"]);
+  }
+  const auto lines = aligned_lines(rows);
+  out << lines[0] << "\n";
+  for (std::size_t s = 0; s < failures.size(); ++s) {
+    out << lines[s + 1] << "\n";
+    for (const auto& [reason, count] : failures[s].items()) {
       out << "    failed " << count.get<std::int64_t>() << "x: " << reason << "\n";
     }
   }

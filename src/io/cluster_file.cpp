@@ -1,5 +1,7 @@
 #include "fracstudy/io/cluster_file.hpp"
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <stdexcept>
 
@@ -22,6 +24,7 @@ void write_cluster_file(const std::string& path, kernels::Algorithm algorithm,
     // In a child: a write that fails (a full disk) leaves HDF5's state broken until it
     // crashes at exit.
     in_child_process([&] {
+      ::unlink(temporary.c_str());  // a leftover, or a link planted to lead the write astray
       detail::File file(H5Fcreate(temporary.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT),
                         "cannot create the cluster file");
       const auto dimension = static_cast<hsize_t>(parameters.dimension);

@@ -117,12 +117,25 @@ void start_journal(const std::string& result_path, std::uint64_t generation) {
   const std::string temporary = path + ".tmp";
   std::string header(kMagic, sizeof kMagic);
   put(header, generation);
-  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  // A new file, never an old one truncated: a link planted at this name must not lead
+  // the write into someone else's file.
+  ::unlink(temporary.c_str());
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0644);
   if (fd < 0) throw WriteError(temporary + ": " + std::strerror(errno));
-  write_all(fd, header, temporary);
-  ::fsync(fd);
+  try {
+    write_all(fd, header, temporary);
+    if (::fsync(fd) != 0) throw WriteError(temporary + ": " + std::strerror(errno));
+  } catch (...) {
+    ::close(fd);
+    ::unlink(temporary.c_str());
+    throw;
+  }
   ::close(fd);
-  std::filesystem::rename(temporary, path);
+  if (::rename(temporary.c_str(), path.c_str()) != 0) {
+    const std::string reason = std::strerror(errno);
+    ::unlink(temporary.c_str());
+    throw WriteError(path + ": " + reason);
+  }
 }
 
 std::size_t append_to_journal(const std::string& result_path, std::span<const std::size_t> tasks,
@@ -140,7 +153,7 @@ std::size_t append_to_journal(const std::string& result_path, std::span<const st
     std::memcpy(bytes.data() + length_at, &length, sizeof length);
     put(bytes, crc32_of(bytes.data() + payload_at, length));
   }
-  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_NOFOLLOW);
   if (fd < 0) throw WriteError(path + ": " + std::strerror(errno));
   try {
     write_all(fd, bytes, path);

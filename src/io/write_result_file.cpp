@@ -139,7 +139,10 @@ void write_clusters(hid_t studies, const ResultSnapshot& snapshot,
 }
 
 void write_file_contents(const std::string& path, const ResultSnapshot& snapshot) {
-  detail::File file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT),
+  // A new file, never an old one truncated: a symlink or hard link planted at this name
+  // must not lead the write into someone else's file.
+  ::unlink(path.c_str());
+  detail::File file(H5Fcreate(path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT),
                     "cannot create the result file");
   const hid_t root = file.get();
   write_attribute(root, "format", std::string(kFormatName));

@@ -209,10 +209,11 @@ class Validator {
     if (!values.IsSequence()) fail(values, path, "must be a list of numbers");
     if (values.size() == 0) fail(values, path, "is empty; give at least one value");
     std::vector<double> result;
+    std::set<double> seen;  // a list may hold a million values: no quadratic search
     for (std::size_t i = 0; i < values.size(); ++i) {
       const std::string item = path + "[" + std::to_string(i) + "]";
       const double value = parameter_value(values[i], parameter, item);
-      if (std::find(result.begin(), result.end(), value) != result.end()) {
+      if (!seen.insert(value).second) {
         fail(values[i], item, "duplicate value " + scalar_text(values[i]));
       }
       result.push_back(value);

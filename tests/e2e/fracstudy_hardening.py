@@ -104,6 +104,23 @@ class Paths(TempDirTest):
         self.assertEqual(proc.returncode, 2, proc.stderr)
         self.assertIn("another run is writing", proc.stderr)
 
+    def test_links_planted_at_the_temporary_names_lead_nowhere(self):
+        # Whoever can write the folder may plant links where the run writes its temporary
+        # files; the run replaces them and never writes through them into another file.
+        study = self.write("s.yaml", SMALL)
+        victim = self.write("victim.txt", "precious\n")
+        (self.dir / "out.h5.tmp").symlink_to(victim)
+        (self.dir / "out.h5.journal.tmp").symlink_to(victim)
+        (self.dir / "cluster.h5.tmp").symlink_to(victim)
+        proc = run(["run", "s.yaml", "-o", "out.h5"], cwd=self.dir)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        proc = run(["simulate", "--algorithm", "DLA", "--n-particles", "50",
+                    "--save-cluster", "cluster.h5"], cwd=self.dir)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(victim.read_text(), "precious\n")
+        with h5py.File(self.dir / "out.h5", "r") as f:
+            self.assertEqual(text(f["studies/small"].attrs["status"]), "COMPLETED")
+
     def test_results_go_through_a_symlink_to_its_target(self):
         study = self.write("s.yaml", SMALL)
         link = self.dir / "link.h5"
@@ -233,14 +250,23 @@ execution:
   isolation: none
   save_clusters: none
 studies:
-  - name: tiny
+  - name: a_study_name_of_thirty_chars_x
     algorithm: EDEN
-    base_parameters: {n_particles: 10}
-    repetitions: 200000
+    variable_parameter: n_particles
+    values: [10, 11]
+    repetitions: 100000
 """)
         out = self.dir / "big.h5"
-        proc = run(["run", str(study), "-o", str(out), "--quiet"], ranks=3)
+        proc = run(["run", str(study), "-o", str(out), "--progress-interval", "600"], ranks=3)
         self.assertEqual(proc.returncode, 0, proc.stderr)
+        # Six-digit counts and long names stay columns of their own, in the summary and in
+        # the status.
+        summary = proc.stdout.strip().splitlines()
+        header = next(i for i, line in enumerate(summary) if line.split()[:2] == ["n_particles", "n"])
+        self.assertEqual(summary[header + 1].split()[:3], ["10", "100000", "-"], proc.stdout)
+        status = run(["status", str(out)]).stdout.splitlines()
+        self.assertEqual(status[1].split()[:2], ["a_study_name_of_thirty_chars_x", "EDEN"], status)
+        self.assertEqual(status[1].split()[3], "200000/200000", status)
         for args in (["status", str(out), "--json"], ["export", str(out), "--table", "summary"]):
             # The largest resident set of the command and its children, in KiB.
             measure = ("import resource, subprocess, sys; "
