@@ -42,6 +42,8 @@ class CheckpointTimer {
     observer_.checkpoint(scheduler, false);
   }
   double seconds_until_due(double now_s) const { return std::max(0.0, next_s_ - now_s); }
+  /// The next look comes at once (a drain saves what it has before it waits).
+  void due_now() { next_s_ = 0; }
 
  private:
   static constexpr double kFirstS = 1.0;
@@ -153,6 +155,9 @@ class Coordinator {
     if (!draining_ && options_.drain_requested() && !scheduler_.finished()) {
       draining_ = true;
       drain_deadline_s_ = clock_.now_s() + options_.drain_grace_s;
+      // Save what has finished before waiting for what runs: whoever sent the signal may
+      // not wait for the grace time (mpirun kills the ranks a second after its SIGTERM).
+      timer_.due_now();
       for (const int child : children_) {
         if (state(child) == WorkerState::Busy || state(child) == WorkerState::Idle) {
           send(transport_, child, Tag::Drain);

@@ -375,5 +375,85 @@ class Readers(TempDirTest):
             proc.wait()
 
 
+class Interrupts(TempDirTest):
+    """Ctrl-C, with and without mpirun: what finished is kept and --resume completes."""
+
+    def resume_completes(self, study, out):
+        proc = run(["run", str(study), "-o", str(out), "--resume"], ranks=3)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        with h5py.File(out, "r") as f:
+            tasks = f["studies/long"]["tasks"][:]
+        self.assertTrue(np.all(tasks["status"] == b"COMPLETED"))
+        # Interrupted attempts cost nothing: each task was attempted once.
+        self.assertTrue(np.all(tasks["attempts"] == 1), tasks["attempts"])
+
+    def test_ctrl_c_of_a_single_rank_run_drains_with_exit_3(self):
+        study = self.write("long.yaml", LONG)
+        out = self.dir / "long.h5"
+        proc = subprocess.Popen([BIN, "run", str(study), "-o", str(out)], env=MPI_ENV,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                start_new_session=True)
+        deadline = time.time() + 60
+        while completed_in(out, "long") < 5 and time.time() < deadline:
+            time.sleep(0.05)
+        # A terminal's Ctrl-C reaches the whole foreground group: the rank and its task.
+        os.killpg(proc.pid, signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, 3, stderr)
+        self.assertIn("--resume", stderr)
+        with h5py.File(out, "r") as f:
+            tasks = f["studies/long"]["tasks"][:]
+        self.assertFalse(np.any(tasks["status"] == b"FAILED"), tasks["error"])
+        self.resume_completes(study, out)
+
+    def test_ctrl_c_of_mpirun_keeps_what_finished(self):
+        # Open MPI answers Ctrl-C by sending SIGTERM to the ranks and SIGKILL a second later
+        # (its exit code is its own): the ranks start a drain, and the checkpoint or the
+        # journal keeps every finished task.
+        study = self.write("long.yaml", LONG.replace("repetitions: 20", "repetitions: 40"))
+        out = self.dir / "long.h5"
+        proc = start(["run", str(study), "-o", str(out)])
+        deadline = time.time() + 60
+        while completed_in(out, "long") < 5 and time.time() < deadline:
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGINT)
+        proc.communicate(timeout=60)
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertGreaterEqual(completed_in(out, "long"), 5)
+        self.resume_completes(study, out)
+        subprocess.run(["pkill", "-KILL", "-s", str(proc.pid)], check=False)
+
+    def test_ctrl_c_of_mpirun_saves_what_finished_before_the_next_checkpoint(self):
+        # Tasks of about 4 s on 2 workers and a checkpoint interval of a minute: the first
+        # checkpoint saves the first tasks, the next is a minute away. The tasks rank 0 has
+        # received when the signal comes are saved before it waits for the running ones,
+        # which it could not finish before Open MPI's SIGKILL.
+        study = self.write("slow.yaml", """\
+seed: 5
+execution:
+  checkpoint_interval_s: 60
+  save_clusters: none
+studies:
+  - name: long
+    algorithm: DLA
+    base_parameters: {n_particles: 500000}
+    repetitions: 8
+""")
+        out = self.dir / "slow.h5"
+        proc = start(["run", str(study), "-o", str(out), "--progress-interval", "0.2"])
+        completed = 0
+        while completed < 3:  # progress lines: "... all studies  N/8 (..%) ..."
+            line = proc.stderr.readline()
+            self.assertTrue(line, "the run ended before three tasks completed")
+            fields = line.split("all studies")[-1].split()
+            if fields and "/" in fields[0]:
+                completed = int(fields[0].split("/")[0])
+        os.kill(proc.pid, signal.SIGINT)
+        proc.communicate(timeout=60)
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertGreaterEqual(completed_in(out, "long"), completed)
+        subprocess.run(["pkill", "-KILL", "-s", str(proc.pid)], check=False)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
