@@ -126,8 +126,7 @@ int report_end(const RunPlan& plan, const std::vector<io::StudyData>& studies, e
 exec::RunEnd work_or_relay(const study::StudyFile& file, transport::Transport& transport,
                            const exec::LoopOptions& loop, const sched::Topology& topology) {
   if (topology.is_relay(transport.rank())) return exec::run_relay(transport, topology, loop);
-  const auto tasks = study::expand_tasks(file);
-  const exec::TaskRunner runner(file, tasks);
+  const exec::TaskRunner runner(file);
   return exec::run_worker(transport, make_executor(runner, file), loop,
                           topology.parent(transport.rank()));
 }
@@ -161,7 +160,7 @@ int coordinate(RunPlan& plan, const std::vector<study::Task>& tasks,
   writer.start_clock();
   exec::RunEnd end;
   if (transport.size() == 1) {
-    const exec::TaskRunner runner(plan.file, tasks);
+    const exec::TaskRunner runner(plan.file);
     end = exec::run_serial(scheduler, make_executor(runner, plan.file), observer, loop);
   } else {
     end = exec::run_coordinator(scheduler, transport, observer, loop, topology);

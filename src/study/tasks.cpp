@@ -1,6 +1,8 @@
 #include "fracstudy/study/tasks.hpp"
 
 #include <bit>
+#include <stdexcept>
+#include <string>
 
 #include "fracstudy/kernels/random.hpp"
 
@@ -45,18 +47,35 @@ std::uint64_t coordinator_memory_bytes(const StudyFile& file) {
   return bytes;
 }
 
+namespace {
+Task task_of_study(const StudyFile& file, std::size_t study_index, std::size_t task_id) {
+  const StudySpec& study = file.studies[study_index];
+  const auto repetitions = static_cast<std::size_t>(study.repetitions);
+  const std::size_t point = task_id / repetitions;
+  const int repetition = static_cast<int>(task_id % repetitions);
+  return Task{study_index, static_cast<std::int64_t>(task_id), point, repetition,
+              derive_seed(file.seed, study, study.points[point], repetition)};
+}
+}  // namespace
+
+Task task_at(const StudyFile& file, std::size_t index) {
+  std::size_t first = 0;  // the file-wide index of the study's task 0
+  for (std::size_t s = 0; s < file.studies.size(); ++s) {
+    const auto count = static_cast<std::size_t>(file.studies[s].task_count());
+    if (index - first < count) return task_of_study(file, s, index - first);
+    first += count;
+  }
+  throw std::out_of_range("task " + std::to_string(index) + " is past the study file's " +
+                          std::to_string(first) + " tasks");
+}
+
 std::vector<Task> expand_tasks(const StudyFile& file) {
   std::vector<Task> tasks;
   tasks.reserve(static_cast<std::size_t>(file.task_count()));
   for (std::size_t s = 0; s < file.studies.size(); ++s) {
-    const StudySpec& study = file.studies[s];
-    std::int64_t task_id = 0;
-    for (std::size_t p = 0; p < study.points.size(); ++p) {
-      for (int r = 0; r < study.repetitions; ++r) {
-        tasks.push_back(
-            Task{s, task_id++, p, r, derive_seed(file.seed, study, study.points[p], r)});
-      }
-    }
+    const auto count = static_cast<std::size_t>(file.studies[s].task_count());
+    for (std::size_t t = 0; t < count; ++t)
+      tasks.push_back(task_of_study(file, s, t));
   }
   return tasks;
 }

@@ -39,7 +39,7 @@ TEST(MpiCoordinator, RealTasksCompleteOnceEachWithRankIndependentResults) {
   const auto text = transport.broadcast(transport.rank() == 0 ? kStudy : "");
   const auto file = study::parse_study_text(text, "mpi.yaml");
   const auto tasks = study::expand_tasks(file);
-  const exec::TaskRunner runner(file, tasks);
+  const exec::TaskRunner runner(file);
   std::vector<std::size_t> study_of;
   for (const auto& t : tasks)
     study_of.push_back(t.study);

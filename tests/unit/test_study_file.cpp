@@ -5,6 +5,7 @@
 #include <fstream>
 #include <regex>
 #include <set>
+#include <stdexcept>
 
 #include "fracstudy/study/errors.hpp"
 #include "fracstudy/study/parser.hpp"
@@ -148,6 +149,41 @@ studies:
 )"));
   for (std::size_t i = 0; i < tasks.size(); ++i)
     EXPECT_NE(other[i].seed, tasks[i].seed);
+}
+
+TEST(Tasks, ATaskIsFoundByItsIndexAcrossStudies) {
+  // Workers look tasks up by index instead of holding the list: the same tasks, study by
+  // study, and nothing past the end.
+  const auto file = parse(R"(
+seed: 3
+studies:
+  - name: a
+    algorithm: DLA
+    variable_parameter: n_particles
+    values: [100, 200]
+    repetitions: 3
+  - name: b
+    algorithm: EDEN
+    grid: {n_particles: [10, 20], dimension: [2, 3]}
+    repetitions: 2
+)");
+  const auto tasks = expand_tasks(file);
+  ASSERT_EQ(tasks.size(), 14u);
+  const Task& first_of_b = tasks[6];
+  EXPECT_EQ(first_of_b.study, 1u);
+  EXPECT_EQ(first_of_b.task_id, 0);
+  EXPECT_EQ(tasks[13].point, 3u);
+  EXPECT_EQ(tasks[13].repetition, 1);
+  for (std::size_t i = 0; i < tasks.size(); ++i) {
+    const Task task = task_at(file, i);
+    EXPECT_EQ(task.study, tasks[i].study);
+    EXPECT_EQ(task.task_id, tasks[i].task_id);
+    EXPECT_EQ(task.point, tasks[i].point);
+    EXPECT_EQ(task.repetition, tasks[i].repetition);
+    EXPECT_EQ(task.seed, derive_seed(3, file.studies[task.study],
+                                     file.studies[task.study].points[task.point], task.repetition));
+  }
+  EXPECT_THROW(task_at(file, 14), std::out_of_range);
 }
 
 TEST(StudyFile, NearestKeySuggestsTyposOnly) {

@@ -19,18 +19,17 @@ class TaskRunner {
   /// Installs the process-wide fault hook (test builds only).
   static void set_fault_hook(FaultHook hook);
 
-  TaskRunner(const study::StudyFile& file, const std::vector<study::Task>& tasks)
-      : file_(file), tasks_(tasks) {}
+  /// Tasks are computed from their index (study::task_at): a worker holds no task list.
+  explicit TaskRunner(const study::StudyFile& file) : file_(file) {}
 
   /// Runs one attempt within the study's time limit. Never throws: an exception, a
   /// timeout or invalid parameters become a failed Outcome with the reason.
   sched::Outcome run(const sched::Assignment& assignment) const;
 
-  std::size_t task_count() const { return tasks_.size(); }
+  std::size_t task_count() const { return static_cast<std::size_t>(file_.task_count()); }
 
  private:
   const study::StudyFile& file_;
-  const std::vector<study::Task>& tasks_;
 };
 
 }  // namespace fracstudy::exec

@@ -21,7 +21,12 @@ struct Task {
 std::uint64_t derive_seed(std::uint64_t master_seed, const StudySpec& study,
                           const SimulationParameters& point, int repetition);
 
-/// Every task of every study, study by study, in task_id order.
+/// Task `index` of the file (counting study by study, in task_id order), computed from the
+/// file alone: a worker needs no list of millions of tasks. Throws std::out_of_range past
+/// the last task.
+Task task_at(const StudyFile& file, std::size_t index);
+
+/// Every task of every study: task_at(file, i) for each i.
 std::vector<Task> expand_tasks(const StudyFile& file);
 
 /// The memory rank 0 needs to run a study file, in bytes: per task its record, seed, cost
