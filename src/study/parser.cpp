@@ -1,6 +1,12 @@
 #include "fracstudy/study/parser.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <algorithm>
 #include <cmath>
@@ -56,12 +62,18 @@ class Validator {
     throw StudyFileError(path_, node.IsDefined() ? line_of(node) : 0, key, message);
   }
 
+  /// A mapping key's text; a list or mapping used as a key is refused.
+  std::string key_name(const YAML::Node& key, const std::string& prefix) const {
+    if (!key.IsScalar()) fail(key, prefix, "keys must be plain names, got " + scalar_text(key));
+    return key.as<std::string>();
+  }
+
   /// Throws for keys outside `known` and for keys given twice.
   void check_keys(const YAML::Node& map, const std::string& prefix,
                   const std::vector<std::string>& known) const {
     std::set<std::string> seen;
     for (const auto& entry : map) {
-      const std::string key = entry.first.as<std::string>();
+      const std::string key = key_name(entry.first, prefix);
       const std::string path = prefix.empty() ? key : prefix + "." + key;
       if (!seen.insert(key).second) fail(entry.first, path, "key given twice");
       if (std::find(known.begin(), known.end(), key) != known.end()) continue;
@@ -296,7 +308,7 @@ class Validator {
     require_map(node, path);
     std::set<std::string> seen;
     for (const auto& entry : node) {
-      const std::string key = entry.first.as<std::string>();
+      const std::string key = key_name(entry.first, path);
       const std::string item = path + "." + key;
       if (!seen.insert(key).second) fail(entry.first, item, "key given twice");
       const Parameter p = parameter(entry.first, key, algorithm, item);
@@ -349,7 +361,7 @@ class Validator {
     std::vector<std::pair<Parameter, std::vector<double>>> axes;
     std::set<std::string> seen;
     for (const auto& entry : grid) {
-      const std::string key = entry.first.as<std::string>();
+      const std::string key = key_name(entry.first, path);
       const std::string item = path + "." + key;
       if (!seen.insert(key).second) fail(entry.first, item, "key given twice");
       const Parameter p = parameter(entry.first, key, algorithm, item);
@@ -491,12 +503,51 @@ StudyFile parse_study_text(const std::string& text, const std::string& path) {
   return result;
 }
 
+namespace {
+
+/// The study file's bytes. Only a regular file is read, opened without blocking and read
+/// to at most kMaxStudyFileBytes: a FIFO, /dev/zero or a runaway file would otherwise
+/// hang validate or fill the memory before a single key is checked.
+std::string read_study_text(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    const int error = errno;
+    throw InputError(path + ": cannot read the study file (" +
+                     (error == ENOENT ? std::string("no such file") : std::strerror(error)) + ")");
+  }
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat info {};
+  if (::fstat(fd, &info) != 0 || S_ISDIR(info.st_mode)) {
+    throw InputError(path + ": is a folder; give a YAML study file");
+  }
+  if (!S_ISREG(info.st_mode)) {
+    throw InputError(path +
+                     ": is not a regular file (a device, pipe or socket); give a YAML "
+                     "study file");
+  }
+  std::string text;
+  char block[65536];
+  for (;;) {
+    const ssize_t got = ::read(fd, block, sizeof block);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0)
+      throw InputError(path + ": cannot read the study file (" + std::strerror(errno) + ")");
+    if (got == 0) return text;
+    text.append(block, static_cast<std::size_t>(got));
+    if (text.size() > kMaxStudyFileBytes) {
+      throw InputError(path + ": is larger than " + std::to_string(kMaxStudyFileBytes >> 20) +
+                       " MiB; a study file may be at most that (long sweeps fit in 'range')");
+    }
+  }
+}
+
+}  // namespace
+
 StudyFile load_study_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path + ": cannot read the study file (does it exist?)");
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  return parse_study_text(buffer.str(), path);
+  return parse_study_text(read_study_text(path), path);
 }
 
 bool is_valid_study_name(const std::string& name) {

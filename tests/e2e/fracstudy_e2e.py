@@ -248,7 +248,7 @@ class BadInput(TempDirTest):
 
     def cases(self):
         for path in sorted((DATA / "bad").glob("*.yaml")):
-            lines = path.read_text().splitlines()
+            lines = path.read_bytes().decode(errors="replace").splitlines()
             line = int(lines[0].split(":", 1)[1])
             fragment = lines[1].split(":", 1)[1].strip()
             yield path, line, fragment

@@ -89,6 +89,23 @@ class Paths(TempDirTest):
         self.refused(["run", str(study), "-o", "existing", "--force"], "is a folder")
         self.refused(["run", str(study), "-o", "/dev/null", "--force"], "not a regular file")
 
+    def test_a_study_file_that_is_not_a_regular_yaml_file_is_refused_at_once(self):
+        # A FIFO or /dev/zero made validate wait (or grow) forever, a folder was called
+        # "not a mapping": each is now one line naming what the path is.
+        os.mkfifo(self.dir / "pipe")
+        (self.dir / "folder").mkdir()
+        (self.dir / "huge.yaml").write_bytes(b"#" * (17 << 20))
+        (self.dir / "empty.yaml").write_bytes(b"")
+        (self.dir / "comments.yaml").write_text("# a study, some day\n")
+        for path, fragment in (("pipe", "not a regular file"), ("/dev/zero", "not a regular file"),
+                               ("folder", "is a folder"), ("huge.yaml", "larger than 16 MiB"),
+                               ("empty.yaml", "must be a mapping with a 'studies' list"),
+                               ("comments.yaml", "must be a mapping with a 'studies' list"),
+                               ("missing.yaml", "no such file")):
+            with self.subTest(path=path):
+                self.refused(["validate", path], fragment)
+                self.refused(["run", path, "-o", "out.h5"], fragment)
+
     def test_a_symlink_to_a_file_being_written_shares_its_lock(self):
         study = self.write("s.yaml", SMALL)
         real = self.dir / "real.h5"
@@ -206,6 +223,31 @@ class Limits(TempDirTest):
         with h5py.File(out, "r") as f:
             tasks = f["studies/small/tasks"][:]
         self.assertTrue(np.all(tasks["status"] == b"COMPLETED"), tasks["error"])
+
+
+    def test_a_study_larger_than_the_memory_it_may_use_is_refused_before_it_starts(self):
+        # Five million tasks need about 1.3 GB on rank 0 (40 B per task for the schedule,
+        # about 220 B for the results): under a 1 GB address-space limit (as `ulimit -v`
+        # or a job's memory limit sets), validate and run refuse it with the figure
+        # instead of dying of bad_alloc partway.
+        import resource
+        study = self.write("big.yaml", "seed: 1\nstudies:\n  - name: big\n"
+                           "    algorithm: EDEN\n    base_parameters: {n_particles: 10}\n"
+                           "    repetitions: 5000000\n")
+        proc = run(["validate", str(study)])
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn("rank 0 needs about 1.3 GB", proc.stdout)
+
+        def one_gigabyte():
+            resource.setrlimit(resource.RLIMIT_AS, (10**9, 10**9))
+
+        for args in (["validate", str(study)], ["run", str(study), "-o", "big.h5"]):
+            proc = run(args, cwd=self.dir, preexec_fn=one_gigabyte)
+            self.assertEqual(proc.returncode, 2, proc.stderr)
+            self.assertRegex(proc.stderr, r"big.yaml: 5000000 tasks need about 1\.3 GB .*"
+                                          r"ulimit -v\) of 1\.0 GB")
+            self.assertEqual(proc.stderr.count("\n"), 1, proc.stderr)
+        self.assertEqual(sorted(p.name for p in self.dir.iterdir()), ["big.yaml"])
 
 
 class Damaged(TempDirTest):

@@ -1,11 +1,16 @@
 #pragma once
 /// Reading and validating study files. Every error is a StudyFileError that names the
 /// file, the line, the key and what is allowed.
+#include <cstddef>
 #include <string>
 
 #include "fracstudy/study/spec.hpp"
 
 namespace fracstudy::study {
+
+/// The largest study file read (about two million values written out; a longer sweep is
+/// a `range`). Beyond it parsing alone would take seconds and gigabytes.
+inline constexpr std::size_t kMaxStudyFileBytes = std::size_t{16} << 20;
 
 /// Reads and validates a study file; throws StudyFileError (or InputError when the file
 /// cannot be read).
