@@ -67,6 +67,14 @@ tools::ToolServerOptions server_options(const po::variables_map& values) {
   return options;
 }
 
+/// Stdin up to one byte past kMaxMessageBytes: enough to know it is too long.
+std::string read_arguments(std::istream& in) {
+  std::string text(tools::kMaxMessageBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  return text;
+}
+
 }  // namespace
 
 int tools_command(const CommandLine& line) {
@@ -102,12 +110,16 @@ int tool_command(const CommandLine& line) {
   if (values->count("arguments")) {
     text = (*values)["arguments"].as<std::string>();
   } else if (!::isatty(STDIN_FILENO)) {
-    text.assign(std::istreambuf_iterator<char>(std::cin), {});
+    text = read_arguments(std::cin);
   }
   if (text.find_first_not_of(" \t\r\n") == std::string::npos) text = "{}";
-  const json arguments = json::parse(text, nullptr, false);
   tools::ToolResult result;
-  if (arguments.is_discarded()) {
+  const json arguments =
+      text.size() > tools::kMaxMessageBytes ? json(nullptr) : json::parse(text, nullptr, false);
+  if (text.size() > tools::kMaxMessageBytes) {
+    result = tools::ToolResult::invalid(
+        "", "the arguments are longer than " + std::to_string(tools::kMaxMessageBytes) + " bytes");
+  } else if (arguments.is_discarded()) {
     result = tools::ToolResult::invalid("", "the arguments are not valid JSON");
   } else {
     tools::ToolServer server(std::move(options));

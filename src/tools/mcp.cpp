@@ -100,12 +100,42 @@ class Session {
   std::ostream& log_;
 };
 
+/// Reads the next line into `line` (without its newline), keeping at most
+/// kMaxMessageBytes of it; sets `too_long` when more was skipped. False at the end.
+bool read_message(std::istream& in, std::string& line, bool& too_long) {
+  line.clear();
+  too_long = false;
+  std::streambuf* buffer = in.rdbuf();
+  for (;;) {
+    const int c = buffer->sbumpc();
+    if (c == std::char_traits<char>::eof()) {
+      in.setstate(std::ios::eofbit);
+      return !line.empty() || too_long;
+    }
+    if (c == '\n') return true;
+    if (line.size() < kMaxMessageBytes) {
+      line.push_back(static_cast<char>(c));
+    } else {
+      too_long = true;
+    }
+  }
+}
+
 }  // namespace
 
 int serve_mcp(ToolServer& server, std::istream& in, std::ostream& out, std::ostream& log) {
   Session session(server, log);
   std::string line;
-  while (std::getline(in, line)) {
+  bool too_long = false;
+  while (read_message(in, line, too_long)) {
+    if (too_long) {
+      out << error_response(nullptr, kInvalidRequest,
+                            "message longer than " + std::to_string(kMaxMessageBytes) + " bytes")
+                 .dump()
+          << "\n"
+          << std::flush;
+      continue;
+    }
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     const json response = session.handle_line(line);
     if (!response.is_null()) out << response.dump() << "\n" << std::flush;

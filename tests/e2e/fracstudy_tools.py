@@ -207,6 +207,27 @@ class McpProtocol(unittest.TestCase):
             self.assertEqual(studies_in(tmp), [])
 
 
+    def test_an_oversized_message_is_answered_and_skipped(self):
+        # Two megabytes on one line (past the 1 MiB cap): an invalid-request error, then
+        # the server goes on with the next message. The same cap holds for `fracstudy tool`.
+        with tempfile.TemporaryDirectory() as tmp:
+            huge = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "ping",
+                               "params": {"pad": "x" * (2 << 20)}})
+            ping = json.dumps({"jsonrpc": "2.0", "id": 2, "method": "ping"})
+            proc = subprocess.run([BIN, "mcp", "--workspace", tmp], input=huge + "\n" + ping + "\n",
+                                  capture_output=True, text=True, timeout=60, env=MPI_ENV)
+            replies = [json.loads(line) for line in proc.stdout.splitlines()]
+            self.assertEqual(replies[0]["error"]["code"], -32600)
+            self.assertIn("longer than", replies[0]["error"]["message"])
+            self.assertEqual(replies[1], {"jsonrpc": "2.0", "id": 2, "result": {}})
+            proc = subprocess.run([BIN, "tool", "--workspace", tmp, "check_study_status"],
+                                  input=json.dumps({"study_id": "x" * (2 << 20)}),
+                                  capture_output=True, text=True, timeout=60, env=MPI_ENV)
+            self.assertEqual(proc.returncode, 2, proc.stderr)
+            self.assertIn("longer than", json.loads(proc.stdout)["error"]["message"])
+            self.assertEqual(studies_in(tmp), [])
+
+
 class Conversations(unittest.TestCase):
     """The product brief's examples, as an assistant would turn them into tool calls."""
 
