@@ -81,6 +81,7 @@ sched::Scheduler make_scheduler(RunPlan& plan, const std::vector<study::Task>& t
   options.chunk_size = execution.chunk_size;
   options.max_retries = execution.max_retries;
   options.fresh_retry_budget = plan.fresh_retry_budget;
+  if (execution.isolate_tasks) options.max_interruptions.reset();
   options.task_cost.reserve(tasks.size());
   for (const auto& task : tasks) {
     const auto& spec = plan.file.studies[task.study];

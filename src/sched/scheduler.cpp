@@ -63,7 +63,8 @@ bool Scheduler::recover_interrupted(TaskRecord& record) const {
   ++record.interruptions;
   record.attempts = std::max(0, record.attempts - 1);
   record.status = TaskStatus::Pending;
-  if (record.interruptions < kMaxInterruptions) return true;
+  const auto limit = options_.max_interruptions;
+  if (!limit || record.interruptions < *limit) return true;
   ++record.attempts;  // the failure is recorded as its next attempt
   append_failure(record, "interrupted: the job ended while this task was computing (" +
                              std::to_string(record.interruptions) +

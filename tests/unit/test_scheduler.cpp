@@ -251,7 +251,8 @@ TEST(Scheduler, JobDeathsCostNoAttemptButATaskUnderThreeOfThemFails) {
   records[2].attempts = 1;
   records[2].interruptions = 2;
   SchedulerOptions options;
-  options.max_retries = 0;  // a kill must not use up a budget of no retries
+  options.max_retries = 0;                        // a kill must not use up a budget of no retries
+  options.max_interruptions = kMaxInterruptions;  // isolation: none
   Scheduler s({0, 0, 0}, records, 1, options);
   for (std::size_t i : {0u, 1u}) {
     EXPECT_EQ(s.records()[i].status, TaskStatus::Pending) << i;
@@ -264,6 +265,23 @@ TEST(Scheduler, JobDeathsCostNoAttemptButATaskUnderThreeOfThemFails) {
   EXPECT_EQ(s.records()[2].interruptions, kMaxInterruptions);
   EXPECT_NE(s.records()[2].error.find("interrupted"), std::string::npos);
   EXPECT_EQ(s.counts(0).failed, 1);
+}
+
+TEST(Scheduler, AnIsolatedTaskIsNeverChargedForItsJobsDeaths) {
+  // Ten kills of the job, each while the same task computed: with isolation the task
+  // cannot be what ends the job, so it waits again with no attempt used.
+  std::vector<TaskRecord> records(1);
+  records[0].status = TaskStatus::Running;
+  records[0].attempts = 1;
+  records[0].interruptions = 9;
+  SchedulerOptions options;
+  options.max_retries = 0;
+  options.max_interruptions.reset();  // isolation: process
+  Scheduler s({0}, records, 1, options);
+  EXPECT_EQ(s.records()[0].status, TaskStatus::Pending);
+  EXPECT_EQ(s.records()[0].attempts, 0);
+  EXPECT_EQ(s.records()[0].interruptions, 10);
+  EXPECT_EQ(s.counts(0).failed, 0);
 }
 
 TEST(Scheduler, RetryBackoffGrowsWithTheRetriesOfThisRunOnly) {

@@ -16,10 +16,11 @@ namespace fracstudy::sched {
 using study::TaskRecord;
 using study::TaskStatus;
 
-/// A task that was computing when its job died this many times fails (reason
-/// "interrupted"): it may be what ends the job (with `isolation: none`, or by taking a
-/// node's memory), and must not end every resume. Deaths of the job are never counted as
-/// attempts: a kill, a lost node or a walltime costs a task no retry.
+/// With `isolation: none`, a task that was computing when its job died this many times
+/// fails (reason "interrupted"): it may be what ends the job, and must not end every
+/// resume. An isolated task cannot end its job (its crash, abort or OOM kill ends only
+/// its child, and is charged as that attempt's failure), so its job's deaths are never
+/// charged to it however many there are. A kill, a lost node or a walltime costs no retry.
 inline constexpr int kMaxInterruptions = 3;
 
 /// How the scheduler hands out and retries work.
@@ -38,7 +39,9 @@ struct SchedulerOptions {
   /// most expensive tasks, so a sweep's big tasks do not finish last, and automatic
   /// chunks are sized by predicted time rather than by count.
   std::vector<double> task_cost;
-  bool fresh_retry_budget = false;   ///< earlier attempts do not count (`fracstudy retry`)
+  bool fresh_retry_budget = false;  ///< earlier attempts do not count (`fracstudy retry`)
+  /// Job deaths under which a task fails (see kMaxInterruptions); nullopt: never.
+  std::optional<int> max_interruptions = kMaxInterruptions;
   double avoid_failed_worker_s = 5;  ///< a retry waits this long for another worker to ask
 };
 
