@@ -51,6 +51,12 @@ void trace_attempt(const std::string& path, const study::Task& task, int attempt
   ::close(fd);
 }
 
+std::string this_host() {
+  char name[256] = {};
+  ::gethostname(name, sizeof name - 1);
+  return name;
+}
+
 [[noreturn]] void hang_forever() {
   while (true)
     std::this_thread::sleep_for(std::chrono::seconds(1));
@@ -77,8 +83,15 @@ void install_fault_injection_from_environment() {
   const char* trace_path = std::getenv("FRACSTUDY_TRACE_ATTEMPTS");
   const auto faults = parse_faults(inject_text ? inject_text : "");
   const std::string trace = trace_path ? trace_path : "";
-  exec::TaskRunner::set_fault_hook([faults, trace](const study::Task& task, int attempt) {
+  // FRACSTUDY_FAULT_BAD_HOST=NAME: every attempt on the node of that hostname fails (a
+  // bad node: a broken library, a full local disk).
+  const char* bad_host_text = std::getenv("FRACSTUDY_FAULT_BAD_HOST");
+  const std::string bad_host = bad_host_text ? bad_host_text : "";
+  exec::TaskRunner::set_fault_hook([faults, trace, bad_host](const study::Task& task, int attempt) {
     if (!trace.empty()) trace_attempt(trace, task, attempt);
+    if (!bad_host.empty() && this_host() == bad_host) {
+      throw std::runtime_error("injected fault: bad node");
+    }
     if (task.study != 0 || attempt != 1) return;
     if (const auto it = faults.find(task.task_id); it != faults.end()) inject(it->second);
   });

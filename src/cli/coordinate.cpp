@@ -37,10 +37,12 @@ class RunObserver final : public exec::ProgressObserver {
   }
 
   void tick(const sched::Scheduler& scheduler) override {
+    note_excluded_hosts(scheduler);
     if (progress_) progress_->update(scheduler);
   }
 
   void checkpoint(sched::Scheduler& scheduler, bool final) override {
+    note_excluded_hosts(scheduler);
     if (final && progress_) progress_->update(scheduler, true);
     update_studies(scheduler);
     writer_.checkpoint(scheduler.records(), scheduler.take_changed_tasks(), final);
@@ -52,6 +54,18 @@ class RunObserver final : public exec::ProgressObserver {
       const auto counts = scheduler.counts(s);
       writer_.update_study(s, counts, counts.started_s, counts.ended_s);
     }
+  }
+
+  /// A node newly taken out as bad: said at once on stderr, and kept for the file.
+  void note_excluded_hosts(const sched::Scheduler& scheduler) {
+    const auto& excluded = scheduler.excluded_hosts();
+    for (std::size_t i = writer_.excluded_hosts().size(); i < excluded.size(); ++i) {
+      std::cerr << "fracstudy: warning: node " << excluded[i]
+                << " excluded from the run: " << sched::kBadNodeTasks
+                << " different tasks failed there that then succeeded "
+                << "on other nodes; its failed attempts are not counted\n";
+    }
+    writer_.set_excluded_hosts(excluded);
   }
 
  private:
@@ -81,6 +95,7 @@ sched::Scheduler make_scheduler(RunPlan& plan, const std::vector<study::Task>& t
   options.chunk_size = execution.chunk_size;
   options.max_retries = execution.max_retries;
   options.fresh_retry_budget = plan.fresh_retry_budget;
+  options.host_of_rank = plan.start.layout.host_of_rank;
   if (execution.isolate_tasks) options.max_interruptions.reset();
   options.task_cost.reserve(tasks.size());
   for (const auto& task : tasks) {
@@ -94,7 +109,7 @@ sched::Scheduler make_scheduler(RunPlan& plan, const std::vector<study::Task>& t
 /// Prints the per-value summary (from memory: the file is not read back) and says how the
 /// run ended; returns the exit code.
 int report_end(const RunPlan& plan, const std::vector<io::StudyData>& studies, exec::RunEnd end,
-               int ranks, double elapsed_s) {
+               int ranks, double elapsed_s, const std::vector<std::string>& excluded_hosts) {
   std::ostringstream discarded;
   std::ostream& out = plan.quiet ? discarded : std::cout;
   print_summaries(out, studies);
@@ -103,6 +118,10 @@ int report_end(const RunPlan& plan, const std::vector<io::StudyData>& studies, e
     completed += study.completed;
     failed += study.failed;
     total += study.total;
+  }
+  for (const auto& host : excluded_hosts) {
+    out << "\nnode " << host << " was excluded as a bad node: tasks failed there that succeeded "
+        << "elsewhere (see the `host` column and the `error` of the tasks table)\n";
   }
   out << "\nwrote " << plan.output << ": " << completed << " completed, " << failed << " failed, "
       << ranks << (ranks == 1 ? " rank, " : " ranks, ") << tools::duration_in_words(elapsed_s)
@@ -150,6 +169,11 @@ int coordinate(RunPlan& plan, const std::vector<study::Task>& tasks,
   sched::Scheduler scheduler = make_scheduler(plan, tasks, topology);
   plan.start.ranks = transport.size();
   plan.start.relay_ranks = topology.relay_count();
+  auto& roles = plan.start.layout.role_of_rank;
+  roles.clear();
+  for (int rank = 0; rank < transport.size(); ++rank) {
+    roles.emplace_back(rank == 0 ? "coordinator" : topology.is_relay(rank) ? "relay" : "worker");
+  }
   io::ResultWriter writer(plan.output, plan.file, tasks, plan.start);
   RunObserver observer(writer, plan);
   observer.update_studies(scheduler);
@@ -174,7 +198,8 @@ int coordinate(RunPlan& plan, const std::vector<study::Task>& tasks,
               << "continue with: " << plan.resume_hint << "\n";
     return kFailure;
   }
-  return report_end(plan, writer.studies(scheduler.records()), end, transport.size(), elapsed_s);
+  return report_end(plan, writer.studies(scheduler.records()), end, transport.size(), elapsed_s,
+                    scheduler.excluded_hosts());
 }
 
 int work(const study::StudyFile& file, transport::Transport& transport,

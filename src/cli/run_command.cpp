@@ -58,8 +58,10 @@ int execute(const CommandLine& line, const char* name,
   const std::string text = transport.broadcast(coordinator ? plan->file.text : "");
   const std::string path = transport.broadcast(coordinator ? plan->file.path : "");
   const auto topology = agree_on_topology(transport, coordinator ? &plan->relays : nullptr);
+  const auto hosts = transport.host_of_rank();  // collective: every rank takes part
   try {
     if (coordinator) {
+      plan->start.layout.host_of_rank = hosts;
       const auto tasks = study::expand_tasks(plan->file);
       return coordinate(*plan, tasks, transport, topology);
     }

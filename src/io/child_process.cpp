@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cmath>
 #include <csignal>
 #include <cstring>
 #include <fstream>
@@ -44,8 +45,16 @@ void limit_memory(std::uint64_t budget) {
   ::setrlimit(RLIMIT_AS, &limit);
 }
 
+/// Caps the CPU time: SIGXCPU at `seconds`, SIGKILL a little later if it is caught.
+void limit_cpu(double seconds) {
+  if (seconds <= 0) return;
+  const auto soft = static_cast<rlim_t>(std::ceil(seconds));
+  rlimit limit{soft, soft + 5};
+  ::setrlimit(RLIMIT_CPU, &limit);
+}
+
 [[noreturn]] void child_main(int fd, int stderr_copy, std::uint64_t memory_budget,
-                             const std::function<std::string()>& work) {
+                             double cpu_limit_s, const std::function<std::string()>& work) {
   // A crash is the parent's to report; MPI's backtrace printers would only add noise.
   for (int fatal : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT})
     std::signal(fatal, SIG_DFL);
@@ -53,6 +62,7 @@ void limit_memory(std::uint64_t budget) {
   // goes to the parent, which passes it on or folds it into its one-line error.
   if (stderr_copy >= 0) ::dup2(stderr_copy, STDERR_FILENO);
   limit_memory(memory_budget);
+  limit_cpu(cpu_limit_s);
   std::string answer;
   try {
     answer = kDone + work();
@@ -95,7 +105,7 @@ ChildCrashed::ChildCrashed(int signal_number, const std::string& last_words)
       signal_number_(signal_number) {}
 
 std::string in_child_process(const std::function<std::string()>& work,
-                             std::uint64_t memory_budget_bytes) {
+                             std::uint64_t memory_budget_bytes, double cpu_limit_s) {
   int fds[2];
   if (::pipe(fds) != 0) throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
   // A file in memory rather than a pipe: the child may write any amount of it without
@@ -110,7 +120,7 @@ std::string in_child_process(const std::function<std::string()>& work,
   }
   if (child == 0) {
     ::close(fds[0]);
-    child_main(fds[1], child_stderr, memory_budget_bytes, work);
+    child_main(fds[1], child_stderr, memory_budget_bytes, cpu_limit_s, work);
   }
   ::close(fds[1]);
   const std::string answer = read_all(fds[0]);  // before waiting: the answer may be large

@@ -16,9 +16,11 @@
 namespace fracstudy::io {
 namespace {
 
-// Version 2 carries the metrics with their count (kernels/metrics.hpp); version 1, written
-// before the metric table, held df, rg and kf in fixed places. Both are read.
-constexpr char kMagic[4] = {'F', 'S', 'J', '2'};
+// Version 3 adds the host after the error; version 2 carries the metrics with their count
+// (kernels/metrics.hpp); version 1, written before the metric table, held df, rg and kf in
+// fixed places. All are read.
+constexpr char kMagic[4] = {'F', 'S', 'J', '3'};
+constexpr char kMagicVersion2[4] = {'F', 'S', 'J', '2'};
 constexpr char kMagicVersion1[4] = {'F', 'S', 'J', '1'};
 constexpr std::size_t kVersion1Metrics = 3;  // df, rg, kf: the first three of kMetrics
 
@@ -54,6 +56,8 @@ void encode(std::string& payload, std::size_t task, const study::TaskRecord& r) 
     put(payload, value);
   put(payload, static_cast<std::uint32_t>(r.error.size()));
   payload += r.error;
+  put(payload, static_cast<std::uint32_t>(r.host.size()));
+  payload += r.host;
 }
 
 /// Reads `count` metrics into `metrics`; those beyond this build's are skipped.
@@ -83,16 +87,23 @@ bool decode(const std::string& payload, int version, RecordUpdate& update) {
           ? get_metrics(payload, at, metric_count, r.metrics) && get(payload, at, interruptions)
           : get(payload, at, interruptions) && get(payload, at, metric_count) &&
                 get_metrics(payload, at, metric_count, r.metrics);
-  if (!fields_read || !get(payload, at, error_size) || at + error_size != payload.size() ||
+  if (!fields_read || !get(payload, at, error_size) || at + error_size > payload.size() ||
       status > 3) {
     return false;
   }
+  r.error = payload.substr(at, error_size);
+  at += error_size;
+  std::uint32_t host_size = 0;
+  if (version >= 3 && (!get(payload, at, host_size) || host_size > payload.size() - at)) {
+    return false;
+  }
+  r.host = payload.substr(at, host_size);
+  if (at + host_size != payload.size()) return false;
   update.first = static_cast<std::size_t>(task);
   r.status = static_cast<study::TaskStatus>(status);
   r.attempts = attempts;
   r.worker_rank = worker;
   r.interruptions = interruptions;
-  r.error = payload.substr(at);
   return true;
 }
 
@@ -180,7 +191,8 @@ Journal read_journal(const std::string& result_path) {
   std::size_t at = sizeof kMagic;
   std::uint64_t file_generation = 0;
   if (bytes.size() < sizeof kMagic) return {};
-  const int version = std::memcmp(bytes.data(), kMagic, sizeof kMagic) == 0           ? 2
+  const int version = std::memcmp(bytes.data(), kMagic, sizeof kMagic) == 0           ? 3
+                      : std::memcmp(bytes.data(), kMagicVersion2, sizeof kMagic) == 0 ? 2
                       : std::memcmp(bytes.data(), kMagicVersion1, sizeof kMagic) == 0 ? 1
                                                                                       : 0;
   if (version == 0 || !get(bytes, at, file_generation)) return {};

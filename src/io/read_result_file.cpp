@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <csignal>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -31,7 +32,7 @@ constexpr std::size_t kSlabRows = 65536;
 
 /// The columns a task record is read from (the others name the task).
 std::vector<std::string> record_columns() {
-  std::vector<std::string> columns = {"status",      "attempts", "worker_rank",
+  std::vector<std::string> columns = {"status",      "attempts", "worker_rank",  "host",
                                       "wall_time_s", "error",    "interruptions"};
   for (const auto& metric : kernels::kMetrics)
     columns.emplace_back(metric.name);
@@ -41,7 +42,7 @@ std::vector<std::string> record_columns() {
 /// Where each field of a record is in a slab's columns.
 struct RecordColumns {
   std::size_t status, attempts, worker, wall, error;
-  std::optional<std::size_t> interruptions;  // older files may lack these
+  std::optional<std::size_t> interruptions, host;  // older files may lack these
   std::array<std::optional<std::size_t>, kernels::kMetricCount> metrics;
 
   RecordColumns(const Table& slab, const std::string& study) {
@@ -56,6 +57,7 @@ struct RecordColumns {
     wall = column("wall_time_s");
     error = column("error");
     interruptions = slab.find("interruptions");
+    host = slab.find("host");
     // A file written before a metric existed has no column for it: NaN, as for any task
     // without a value.
     for (std::size_t m = 0; m < kernels::kMetricCount; ++m) {
@@ -72,6 +74,7 @@ struct RecordColumns {
     record.worker_rank = static_cast<int>(std::clamp(Table::number(row[worker]), -1e9, 1e9));
     record.wall_time_s = Table::number(row[wall]);
     record.error = Table::text(row[error]);
+    if (host) record.host = Table::text(row[*host]);
     for (std::size_t m = 0; m < kernels::kMetricCount; ++m) {
       if (metrics[m]) record.metrics[m] = Table::number(row[*metrics[m]]);
     }
@@ -93,6 +96,7 @@ void set_row(const std::vector<Column>& columns, std::vector<Cell>& row,
   set("status", std::string(study::name_of(record.status)));
   set("attempts", static_cast<std::int64_t>(record.attempts));
   set("worker_rank", static_cast<std::int64_t>(record.worker_rank));
+  set("host", record.host);
   set("wall_time_s", record.wall_time_s);
   set("error", record.error);
   for (std::size_t m = 0; m < kernels::kMetricCount; ++m) {
@@ -170,6 +174,13 @@ detail::File open_and_read_header(const std::string& path, ResultData& data) {
   data.coordinator_messages =
       detail::read_integer_attribute(root, "coordinator_messages").value_or(0);
   data.relay_ranks = detail::read_integer_attribute(root, "relay_ranks").value_or(0);
+  data.nodes = detail::read_integer_attribute(root, "nodes").value_or(0);
+  const auto excluded = detail::read_string_attribute(root, "excluded_hosts").value_or("");
+  for (std::size_t at = 0; at < excluded.size();) {
+    const auto comma = std::min(excluded.find(',', at), excluded.size());
+    if (comma > at) data.excluded_hosts.push_back(excluded.substr(at, comma - at));
+    at = comma + 1;
+  }
   data.generation = static_cast<std::uint64_t>(
       detail::read_integer_attribute(root, "journal_generation").value_or(0));
   detail::Group studies(H5Gopen2(root, "studies", H5P_DEFAULT), "no /studies group");
@@ -491,6 +502,9 @@ std::string read_in_child(const std::string& path, const std::function<std::stri
   std::error_code error;
   const auto size = std::filesystem::file_size(path, error);
   const std::uint64_t budget = (std::uint64_t{1} << 30) + 4 * (error ? 0 : size);
+  // Reading takes about 1 s of CPU per 100 MB of file: ten times that, and 10 s more,
+  // before a read is taken for an endless loop in a damaged heap.
+  const double cpu_limit_s = 10 + static_cast<double>(error ? 0 : size) / 10e6;
   try {
     return in_child_process(
         [&] {
@@ -502,8 +516,12 @@ std::string read_in_child(const std::string& path, const std::function<std::stri
                                   "than a file of its size can hold)");
           }
         },
-        budget);
+        budget, cpu_limit_s);
   } catch (const ChildCrashed& crash) {
+    if (crash.signal_number() == SIGXCPU || crash.signal_number() == SIGKILL) {
+      throw ResultFileError(path + ": corrupt result file (reading it did not end within " +
+                            std::to_string(static_cast<int>(cpu_limit_s)) + " s of CPU)");
+    }
     throw ResultFileError(path + ": corrupt result file (reading it crashed the HDF5 library, " +
                           crash.what() + ")");
   }

@@ -29,6 +29,7 @@ std::vector<Column> task_columns(const study::StudySpec& spec) {
   columns.insert(columns.end(), {{"status", ColumnType::String},
                                  {"attempts", ColumnType::Int64},
                                  {"worker_rank", ColumnType::Int64},
+                                 {"host", ColumnType::String},
                                  {"wall_time_s", ColumnType::Float64},
                                  {"error", ColumnType::String}});
   // Every metric as float64, so a task without a value holds NaN, never 0.

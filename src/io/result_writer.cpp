@@ -93,6 +93,7 @@ void ResultWriter::write(const std::vector<study::TaskRecord>& records, bool fin
   snapshot.coordinator_cpu_s = process_cpu_seconds();
   snapshot.coordinator_messages = coordinator_messages;
   snapshot.relay_ranks = start_.relay_ranks;
+  snapshot.layout = &start_.layout;
   snapshot.generation = ++generation_;
   snapshot.clusters = &clusters_;
   write_result_file(path_, snapshot);

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <set>
 #include <stdexcept>
 
 #include "fracstudy/io/child_process.hpp"
@@ -47,12 +48,31 @@ void write_tasks(hid_t group, const study::StudySpec& spec, std::span<const stud
           }
         }
         row << study::name_of(record.status).data() << static_cast<std::int64_t>(record.attempts)
-            << static_cast<std::int64_t>(record.worker_rank) << record.wall_time_s
-            << record.error.c_str();
+            << static_cast<std::int64_t>(record.worker_rank) << record.host.c_str()
+            << record.wall_time_s << record.error.c_str();
         for (double value : record.metrics)
           row << value;
         row << static_cast<std::int64_t>(record.interruptions);
       });
+}
+
+/// The job's layout: a /ranks table (rank, host, role), the number of distinct nodes,
+/// and the nodes taken out of the run, comma-separated.
+void write_layout(hid_t root, const JobLayout& layout) {
+  Table ranks;
+  ranks.columns = {
+      {"rank", ColumnType::Int64}, {"host", ColumnType::String}, {"role", ColumnType::String}};
+  for (std::size_t rank = 0; rank < layout.host_of_rank.size(); ++rank) {
+    const std::string role = rank < layout.role_of_rank.size() ? layout.role_of_rank[rank] : "";
+    ranks.rows.push_back({static_cast<std::int64_t>(rank), layout.host_of_rank[rank], role});
+  }
+  detail::write_table(root, "ranks", ranks);
+  const std::set<std::string> nodes(layout.host_of_rank.begin(), layout.host_of_rank.end());
+  write_attribute(root, "nodes", static_cast<std::int64_t>(nodes.size()));
+  std::string excluded;
+  for (const auto& host : layout.excluded_hosts)
+    excluded += (excluded.empty() ? "" : ",") + host;
+  write_attribute(root, "excluded_hosts", excluded);
 }
 
 void write_study(hid_t studies_group, const study::StudySpec& spec, const StudyRun& run,
@@ -158,6 +178,8 @@ void write_file_contents(const std::string& path, const ResultSnapshot& snapshot
   write_attribute(root, "coordinator_messages",
                   static_cast<std::int64_t>(snapshot.coordinator_messages));
   write_attribute(root, "relay_ranks", static_cast<std::int64_t>(snapshot.relay_ranks));
+  if (snapshot.layout && !snapshot.layout->host_of_rank.empty())
+    write_layout(root, *snapshot.layout);
   write_attribute(root, "journal_generation", snapshot.generation);
   detail::write_table(root, "metrics", metrics_table());
   // Studies keep the study file's order (h5py lists them in creation order too).

@@ -12,7 +12,8 @@ Scheduler::Scheduler(std::vector<std::size_t> study_of_task, std::vector<TaskRec
     : study_of_task_(std::move(study_of_task)),
       records_(std::move(records)),
       counts_(study_count),
-      options_(options) {
+      options_(options),
+      health_(options_.host_of_rank) {
   if (records_.size() != study_of_task_.size()) {
     throw std::invalid_argument("scheduler: one record per task is required");
   }
@@ -77,6 +78,52 @@ void Scheduler::append_failure(TaskRecord& record, const std::string& reason) {
   // Every failed attempt stays on record, also when a later one succeeds.
   if (!record.error.empty()) record.error += "; ";
   record.error += "attempt " + std::to_string(record.attempts) + ": " + reason;
+}
+
+bool Scheduler::retry_elsewhere(int failed_on, int worker, int capacity) const {
+  // Across nodes a retry waits for another node (a bad node, a full local disk); on one
+  // node, for another worker. A relay shares its chunk among many workers: the retry
+  // most likely lands elsewhere.
+  if (health_.several_hosts()) {
+    return health_.host_of_rank(failed_on) != health_.host_of_rank(worker);
+  }
+  return options_.worker_count == 1 || capacity > 1 || failed_on != worker;
+}
+
+void Scheduler::exclude_host(int host) {
+  // The attempts the node failed were its fault, not the tasks': each is given back, and
+  // a task whose budget they used up waits again.
+  for (const auto& [task, failures] : health_.failures_on(host)) {
+    TaskRecord& record = records_[task];
+    record.attempts = std::max(0, record.attempts - failures);
+    record.error += "; " + health_.name(host) + " excluded as a bad node: its " +
+                    std::to_string(failures) + " failed attempt" + (failures == 1 ? "" : "s") +
+                    " not counted";
+    mark_changed(task);
+    if (record.status == TaskStatus::Failed && retries_used(task) <= options_.max_retries) {
+      reopen(task);
+    }
+  }
+  // What its ranks hold goes back to the queue; their late reports are stale.
+  for (int rank = 0; rank < static_cast<int>(options_.host_of_rank.size()); ++rank) {
+    if (health_.host_of_rank(rank) == host) release_worker(rank);
+  }
+}
+
+void Scheduler::reopen(std::size_t task) {
+  ++unfinished_;
+  StudyCounts& counts = counts_[study_of_task_[task]];
+  --counts.ended_this_run;
+  counts.work.unfinished_cost += cost_of(task);
+  ++counts.work.unfinished;
+  counts.ended_s.reset();
+  move_status(task, TaskStatus::Pending);
+  queue_.push_front(task);
+}
+
+std::string Scheduler::host_of(int rank) const {
+  const auto index = static_cast<std::size_t>(rank);
+  return rank >= 0 && index < options_.host_of_rank.size() ? options_.host_of_rank[index] : "";
 }
 
 int Scheduler::retries_used(std::size_t task) const {
@@ -162,11 +209,13 @@ void Scheduler::started(int worker, std::size_t task) {
   if (record.status != TaskStatus::Pending) return;  // already known to run
   ++record.attempts;
   record.worker_rank = worker;
+  record.host = host_of(worker);
   move_status(task, TaskStatus::Running);
 }
 
 std::vector<Assignment> Scheduler::next_chunk(int worker, double now_s) {
   promote_ready_retries(now_s);
+  if (health_.excluded_rank(worker)) return {};  // a bad node: it waits for the end
   const int capacity = capacity_of(worker);
   const std::size_t limit = chunk_count_limit(capacity);
   std::vector<Assignment> chunk;
@@ -181,10 +230,7 @@ std::vector<Assignment> Scheduler::next_chunk(int worker, double now_s) {
   // node, a full local disk): for a while it waits for another worker to ask.
   for (auto it = ready_retries_.begin();
        it != ready_retries_.end() && fits(chunk, chunk_cost, cost_of(it->task), limit, capacity);) {
-    // A relay shares its chunk among many workers: the retry most likely lands elsewhere.
-    const bool elsewhere = options_.worker_count == 1 || capacity > 1 || it->failed_on != worker ||
-                           now_s >= it->avoid_until_s;
-    if (!elsewhere) {
+    if (!retry_elsewhere(it->failed_on, worker, capacity) && now_s < it->avoid_until_s) {
       ++it;
       continue;
     }
@@ -213,7 +259,9 @@ bool Scheduler::record(int worker, const Outcome& outcome, double now_s) {
   if (record.status == TaskStatus::Pending) ++record.attempts;  // it ran unannounced
   record.wall_time_s = outcome.wall_time_s;
   record.worker_rank = outcome.rank >= 0 ? outcome.rank : worker;
+  record.host = host_of(record.worker_rank);
   if (outcome.succeeded) {
+    if (const auto bad = health_.succeeded(task, record.worker_rank)) exclude_host(*bad);
     record.metrics = outcome.metrics;
     completed_time_s_ += outcome.wall_time_s;
     completed_cost_ += cost_of(task);
@@ -221,7 +269,16 @@ bool Scheduler::record(int worker, const Outcome& outcome, double now_s) {
     task_ended(task, now_s);
     return true;
   }
-  append_failure(record, outcome.error);
+  append_failure(record,
+                 record.host.empty() ? outcome.error : outcome.error + " [" + record.host + "]");
+  if (health_.excluded_rank(record.worker_rank)) {
+    // Failed on a node already taken out (it was running there): not the task's fault.
+    --record.attempts;
+    move_status(task, TaskStatus::Pending);
+    queue_.push_front(task);
+    return true;
+  }
+  health_.failed(task, record.worker_rank);
   if (retries_used(task) <= options_.max_retries) {
     // The backoff grows with the retries of this run (`retry` starts a fresh budget).
     const double backoff =

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <stdexcept>
 #include <thread>
 
@@ -117,6 +118,22 @@ std::vector<int> MpiTransport::node_of_rank() const {
   check(MPI_Allgather(&node_name, 1, MPI_INT, nodes.data(), 1, MPI_INT, MPI_COMM_WORLD),
         "MPI_Allgather");
   return nodes;
+}
+
+std::vector<std::string> MpiTransport::host_of_rank() const {
+  char name[MPI_MAX_PROCESSOR_NAME] = {};
+  int length = 0;
+  check(MPI_Get_processor_name(name, &length), "MPI_Get_processor_name");
+  std::vector<char> names(static_cast<std::size_t>(size_) * MPI_MAX_PROCESSOR_NAME);
+  check(MPI_Allgather(name, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, names.data(), MPI_MAX_PROCESSOR_NAME,
+                      MPI_CHAR, MPI_COMM_WORLD),
+        "MPI_Allgather");
+  std::vector<std::string> hosts;
+  for (int rank = 0; rank < size_; ++rank) {
+    const char* at = names.data() + static_cast<std::size_t>(rank) * MPI_MAX_PROCESSOR_NAME;
+    hosts.emplace_back(at, ::strnlen(at, MPI_MAX_PROCESSOR_NAME));
+  }
+  return hosts;
 }
 
 }  // namespace fracstudy::transport

@@ -17,7 +17,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from fracstudy_e2e import BIN, MPI_ENV, MPIEXEC, TempDirTest, digest, run, text
+from fracstudy_e2e import BIN, DATA, MPI_ENV, MPIEXEC, TempDirTest, digest, run, text
 
 SMALL = """\
 seed: 4
@@ -280,6 +280,18 @@ class Damaged(TempDirTest):
                 outcomes[proc.returncode] = outcomes.get(proc.returncode, 0) + 1
             path.unlink()
         self.assertIn(2, outcomes)  # the damage was noticed somewhere
+
+
+    def test_a_damaged_heap_that_makes_hdf5_loop_is_refused_in_seconds(self):
+        # Found by the test above: 16 random bytes that send HDF5 1.10 round a global heap
+        # forever (H5HG_read). The reader's CPU limit (10 s plus 1 s per 10 MB) ends it.
+        damaged = self.dir / "loop.h5"
+        damaged.write_bytes((DATA / "damaged" / "endless_heap_loop.h5").read_bytes())
+        started = time.time()
+        proc = run(["status", str(damaged)])
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        self.assertIn("did not end within 10 s of CPU", proc.stderr)
+        self.assertLess(time.time() - started, 60)
 
 
 class Streaming(TempDirTest):

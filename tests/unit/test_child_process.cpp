@@ -63,5 +63,22 @@ TEST(ChildProcess, AMemoryBudgetTurnsAHugeAllocationIntoAnError) {
             std::string(1, '\1'));
 }
 
+TEST(ChildProcess, ACpuLimitEndsAnEndlessLoop) {
+  // As HDF5 loops on some damaged global heaps: the child dies of SIGXCPU after 1 s.
+  try {
+    in_child_process(
+        [] {
+          volatile std::uint64_t spins = 0;
+          while (true)
+            spins = spins + 1;
+          return std::string();
+        },
+        0, 1.0);
+    FAIL() << "the endless loop returned";
+  } catch (const ChildCrashed& crash) {
+    EXPECT_EQ(crash.signal_number(), SIGXCPU);
+  }
+}
+
 }  // namespace
 }  // namespace fracstudy::io

@@ -137,6 +137,7 @@ TEST(Journal, AppendsExactlyTheChangedRecordsAndReadsThemBack) {
   std::vector<study::TaskRecord> records(5);
   records[1] = ended(study::TaskStatus::Completed, 1, 2, 0.5, "", 1.7, 10.0, 1.1);
   records[1].metrics.value("fit_n_max") = 1000;
+  records[1].host = "node7";
   records[3] = ended(study::TaskStatus::Failed, 2, 1, 0.1, "attempt 1: timeout; attempt 2: timeout",
                      NAN, NAN, NAN);
   const std::vector<std::size_t> changed = {3, 1};
@@ -145,6 +146,8 @@ TEST(Journal, AppendsExactlyTheChangedRecordsAndReadsThemBack) {
   ASSERT_EQ(updates.size(), 2u);
   EXPECT_EQ(updates[0].first, 3u);
   EXPECT_EQ(updates[0].second.error, records[3].error);
+  EXPECT_EQ(updates[1].second.host, "node7");
+  EXPECT_EQ(updates[0].second.host, "");
   for (std::size_t m = 0; m < kernels::kMetricCount; ++m) {  // every metric, NaN included
     EXPECT_EQ(std::isnan(updates[1].second.metrics[m]), std::isnan(records[1].metrics[m]));
     if (!std::isnan(records[1].metrics[m])) {

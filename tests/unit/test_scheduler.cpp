@@ -1,6 +1,8 @@
 // The coordinator's decisions, driven by hand: chunks, retries, backoff, status.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "fracstudy/sched/scheduler.hpp"
 #include "fracstudy/study/progress.hpp"
 
@@ -424,4 +426,81 @@ TEST(Scheduler, KeepsTheWorkLeftAsTheRecordsSayIt) {
     EXPECT_NEAR(work.timed_wall_s, expected.timed_wall_s, 1e-9);
     EXPECT_EQ(work.workers, 3);
   }
+}
+
+namespace {
+
+/// Drives a run of `tasks` one-task chunks on ranks 1-3 (nodes a, b, c) until it ends:
+/// every attempt on a rank in `failing_ranks` fails, and so does every attempt of a task
+/// in `failing_tasks`, wherever it runs. Returns the scheduler at the end.
+Scheduler drive_three_nodes(std::size_t tasks, const std::vector<int>& failing_ranks,
+                            const std::vector<std::size_t>& failing_tasks) {
+  SchedulerOptions options;
+  options.worker_count = 3;
+  options.chunk_size = 1;
+  options.max_retries = 3;
+  options.retry_backoff_s = 0;
+  options.host_of_rank = {"a", "a", "b", "c"};
+  auto s = make(tasks, options);
+  double now = 0;
+  for (int round = 0; round < 200 && !s.finished(); ++round) {
+    for (int rank = 1; rank <= 3; ++rank) {
+      for (const auto& assignment : s.next_chunk(rank, now)) {
+        const bool fails =
+            std::find(failing_ranks.begin(), failing_ranks.end(), rank) != failing_ranks.end() ||
+            std::find(failing_tasks.begin(), failing_tasks.end(), assignment.task) !=
+                failing_tasks.end();
+        s.record(rank, fails ? failure(assignment.task, "injected") : success(assignment.task),
+                 now);
+      }
+    }
+    now += 10;  // past every backoff and every wait for another node
+  }
+  return s;
+}
+
+}  // namespace
+
+TEST(Scheduler, ANodeWhereTasksFailThatSucceedElsewhereIsExcludedAndItsAttemptsGivenBack) {
+  const auto s = drive_three_nodes(30, {3}, {});
+  ASSERT_TRUE(s.finished());
+  EXPECT_EQ(s.excluded_hosts(), std::vector<std::string>{"c"});
+  for (const auto& record : s.records()) {
+    EXPECT_EQ(record.status, TaskStatus::Completed);
+    EXPECT_EQ(record.attempts, 1) << record.error;  // node c's failures do not count
+    EXPECT_NE(record.host, "c");
+  }
+  // The failures stay on record, with the node that failed them.
+  const auto failed_on_c = std::count_if(
+      s.records().begin(), s.records().end(),
+      [](const TaskRecord& r) { return r.error.find("injected [c]") != std::string::npos; });
+  EXPECT_GE(failed_on_c, static_cast<long>(kBadNodeTasks));
+  EXPECT_LE(failed_on_c, static_cast<long>(kBadNodeTasks) + 1);  // then c got no more work
+}
+
+TEST(Scheduler, TasksThatFailEverywhereConvictNoNode) {
+  // A bad parameter: its tasks fail on every node (and one node happens to meet many of
+  // them first). No node is excluded; the tasks fail after their retries.
+  const auto s = drive_three_nodes(12, {}, {0, 1, 2, 3, 4, 5});
+  ASSERT_TRUE(s.finished());
+  EXPECT_TRUE(s.excluded_hosts().empty());
+  for (std::size_t task = 0; task < 12; ++task) {
+    EXPECT_EQ(s.records()[task].status, task < 6 ? TaskStatus::Failed : TaskStatus::Completed);
+  }
+  EXPECT_EQ(s.records()[0].attempts, 4);
+}
+
+TEST(Scheduler, TheLastNodeStandingIsNeverExcluded) {
+  NodeHealth health({"a", "a", "b"});
+  // b fails three tasks that a then computes: b goes. Whatever a fails afterwards, it
+  // stays: it is the last node.
+  for (std::size_t task = 0; task < 3; ++task) {
+    health.failed(task, 2);
+    EXPECT_EQ(health.succeeded(task, 1), task == 2 ? std::optional<int>(1) : std::nullopt);
+  }
+  EXPECT_TRUE(health.excluded_rank(2));
+  for (std::size_t task = 3; task < 10; ++task)
+    health.failed(task, 1);
+  EXPECT_FALSE(health.excluded_rank(1));
+  EXPECT_EQ(health.excluded_names(), std::vector<std::string>{"b"});
 }

@@ -27,9 +27,10 @@ class ChildCrashed : public std::runtime_error {
 /// to stderr is passed on after it ends, or, when it crashed, folded into ChildCrashed.
 /// `memory_budget_bytes` (0: none) caps what the child may allocate beyond what it
 /// inherited: a damaged length field makes HDF5 allocate and clear gigabytes, which the
-/// cap turns into a failed allocation. The child never runs exit handlers (MPI's,
-/// HDF5's) and must not use MPI.
+/// cap turns into a failed allocation. `cpu_limit_s` (0: none) caps its CPU time: a damaged
+/// heap can make HDF5 loop forever, and the child then dies of SIGXCPU (ChildCrashed).
+/// The child never runs exit handlers (MPI's, HDF5's) and must not use MPI.
 std::string in_child_process(const std::function<std::string()>& work,
-                             std::uint64_t memory_budget_bytes = 0);
+                             std::uint64_t memory_budget_bytes = 0, double cpu_limit_s = 0);
 
 }  // namespace fracstudy::io

@@ -27,6 +27,13 @@ struct StudyRun {
 };
 
 /// Everything a result file is written from.
+/// Where the ranks of a run ran: the file's /ranks table and its `nodes` attribute.
+struct JobLayout {
+  std::vector<std::string> host_of_rank;    ///< each rank's node (hostname); may be empty
+  std::vector<std::string> role_of_rank;    ///< "coordinator", "relay" or "worker"
+  std::vector<std::string> excluded_hosts;  ///< nodes taken out of the run (bad nodes)
+};
+
 struct ResultSnapshot {
   const study::StudyFile* file = nullptr;
   const std::vector<study::Task>* tasks = nullptr;          ///< every task, all studies
@@ -36,8 +43,9 @@ struct ResultSnapshot {
   double elapsed_s = 0;                                     ///< wall time of this run so far
   double coordinator_cpu_s = 0;            ///< CPU time rank 0 used so far (its overhead)
   std::uint64_t coordinator_messages = 0;  ///< messages rank 0 received so far
-  int relay_ranks = 0;           ///< ranks that relayed work (sub-coordinators), not computing
-  std::uint64_t generation = 0;  ///< which journal belongs to this file (see journal.hpp)
+  int relay_ranks = 0;                ///< ranks that relayed work (sub-coordinators), not computing
+  const JobLayout* layout = nullptr;  ///< where the ranks ran (none: no /ranks table)
+  std::uint64_t generation = 0;       ///< which journal belongs to this file (see journal.hpp)
   /// Clusters to write as /studies/NAME/clusters/TASK_ID: global task index -> particle
   /// centres (n x dimension, row-major). Every rewrite writes all of them.
   const std::map<std::size_t, std::vector<float>>* clusters = nullptr;
@@ -67,6 +75,8 @@ struct ResultData {
   double coordinator_cpu_s = 0;
   std::int64_t coordinator_messages = 0;
   std::int64_t relay_ranks = 0;
+  std::int64_t nodes = 0;                   ///< distinct hosts of the run's ranks (0: unknown)
+  std::vector<std::string> excluded_hosts;  ///< nodes the run took out as bad
   std::uint64_t generation = 0;
   std::size_t journal_records = 0;  ///< records applied from the checkpoint journal
   std::vector<StudyData> studies;

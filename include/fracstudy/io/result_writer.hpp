@@ -23,6 +23,7 @@ struct RunStart {
   bool continues_file = false;           ///< --resume or retry: the file's clusters stay
   int ranks = 1;                         ///< ranks of the run
   int relay_ranks = 0;                   ///< ranks that relay work rather than compute
+  JobLayout layout;                      ///< where each rank runs and what it does
 };
 
 /// Writes one run's result file at each checkpoint and keeps each study's status and times.
@@ -32,6 +33,12 @@ class ResultWriter {
   /// continued (they are rewritten with every whole write).
   ResultWriter(std::string path, const study::StudyFile& file,
                const std::vector<study::Task>& tasks, RunStart start);
+
+  /// The nodes taken out of the run as bad, for the file's `excluded_hosts`.
+  void set_excluded_hosts(const std::vector<std::string>& hosts) {
+    start_.layout.excluded_hosts = hosts;
+  }
+  const std::vector<std::string>& excluded_hosts() const { return start_.layout.excluded_hosts; }
 
   /// Marks the moment the run's clock starts (the seconds update_study takes count from).
   void start_clock();

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "fracstudy/sched/node_health.hpp"
 #include "fracstudy/study/progress.hpp"
 #include "fracstudy/study/status.hpp"
 
@@ -40,6 +41,8 @@ struct SchedulerOptions {
   /// chunks are sized by predicted time rather than by count.
   std::vector<double> task_cost;
   bool fresh_retry_budget = false;  ///< earlier attempts do not count (`fracstudy retry`)
+  /// The node each rank runs on (its hostname), for the records' `host`; may be empty.
+  std::vector<std::string> host_of_rank;
   /// Job deaths under which a task fails (see kMaxInterruptions); nullopt: never.
   std::optional<int> max_interruptions = kMaxInterruptions;
   double avoid_failed_worker_s = 5;  ///< a retry waits this long for another worker to ask
@@ -118,6 +121,8 @@ class Scheduler {
   bool has_changes() const { return !changed_.empty(); }
   /// The chunk size an automatic request would get now.
   std::int64_t current_chunk_size() const;
+  /// Nodes taken out of the run as bad (see NodeHealth), in order; their ranks get no work.
+  const std::vector<std::string>& excluded_hosts() const { return health_.excluded_names(); }
 
  private:
   struct DelayedRetry {
@@ -129,6 +134,10 @@ class Scheduler {
   bool recover_interrupted(TaskRecord& record) const;
   static void append_failure(TaskRecord& record, const std::string& reason);
   int retries_used(std::size_t task) const;
+  std::string host_of(int rank) const;
+  void exclude_host(int host);
+  void reopen(std::size_t task);
+  bool retry_elsewhere(int failed_on, int worker, int capacity) const;
   void promote_ready_retries(double now_s);
   void mark_changed(std::size_t task);
   double cost_of(std::size_t task) const;
@@ -160,6 +169,7 @@ class Scheduler {
   std::vector<bool> changed_flags_;
   double completed_time_s_ = 0;  // summed wall time of successful attempts
   double completed_cost_ = 0;    // their summed estimated cost
+  NodeHealth health_;
 };
 
 }  // namespace fracstudy::sched

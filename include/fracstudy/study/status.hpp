@@ -37,6 +37,7 @@ struct TaskRecord {
   TaskStatus status = TaskStatus::Pending;
   int attempts = 0;               ///< attempts started so far
   int worker_rank = -1;           ///< rank of the last attempt; -1 before any
+  std::string host;               ///< the node of the last attempt ("" before any)
   double wall_time_s = kNoValue;  ///< duration of the last attempt
   std::string error;  ///< every failed attempt: "attempt 1: timeout; attempt 2: ..." ("" if none)
   int interruptions = 0;          ///< times the job ended (killed) while this task was running

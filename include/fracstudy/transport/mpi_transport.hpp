@@ -1,6 +1,7 @@
 #pragma once
 /// The MPI implementation of Transport, and MPI's lifetime as an RAII object.
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "fracstudy/transport/transport.hpp"
@@ -39,6 +40,9 @@ class MpiTransport final : public Transport {
   /// For every rank, a number naming its node (ranks that share memory share it); the
   /// same on every rank (collective).
   std::vector<int> node_of_rank() const;
+  /// For every rank, its node's name (MPI_Get_processor_name, the hostname); the same on
+  /// every rank (collective).
+  std::vector<std::string> host_of_rank() const;
 
  private:
   int rank_ = 0;
