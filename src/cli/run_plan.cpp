@@ -92,12 +92,7 @@ void read_run_options(const po::variables_map& values, RunPlan& plan) {
   if (!(plan.progress_interval_s > 0)) {
     throw UsageError("--progress-interval: must be a number of seconds > 0");
   }
-  const auto relays = values["relays"].as<std::string>();
-  const auto policy = sched::RelayPolicy::parse(relays);
-  if (!policy) {
-    throw UsageError("--relays: '" + relays + "' is not none, node, auto or a group size >= 2");
-  }
-  plan.relays = *policy;
+  plan.relays = relay_policy_option(values["relays"].as<std::string>());
 }
 
 }  // namespace
@@ -179,6 +174,14 @@ std::optional<RunPlan> prepare_retry(const std::vector<std::string>& args) {
   plan.lock = std::make_shared<io::OutputLock>(plan.output);
   plan.resume_hint = "fracstudy retry " + file;
   return plan;
+}
+
+sched::RelayPolicy relay_policy_option(const std::string& text) {
+  const auto policy = sched::RelayPolicy::parse(text);
+  if (!policy) {
+    throw UsageError("--relays: '" + text + "' is not none, node, auto or a group size >= 2");
+  }
+  return *policy;
 }
 
 }  // namespace fracstudy::cli

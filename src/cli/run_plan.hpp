@@ -35,4 +35,7 @@ std::optional<RunPlan> prepare_run(const std::vector<std::string>& args);
 /// The same for `retry`: the study is the one stored in the result file.
 std::optional<RunPlan> prepare_retry(const std::vector<std::string>& args);
 
+/// The policy `--relays TEXT` names; UsageError (exit 2) when it names none.
+sched::RelayPolicy relay_policy_option(const std::string& text);
+
 }  // namespace fracstudy::cli

@@ -10,6 +10,7 @@
 #include "fracstudy/study/parser.hpp"
 #include "fracstudy/tools/launcher.hpp"
 #include "options.hpp"
+#include "run_plan.hpp"
 
 namespace fracstudy::cli {
 namespace {
@@ -33,12 +34,13 @@ std::string default_sbatch_script() {
 int submit_command(const CommandLine& line) {
   const auto& all_args = line.args;
   CommandSpec spec{
-      "fracstudy submit STUDY.yaml [-o OUT.h5] [--nodes N] [--ntasks N] "
-      "[--time T] [--partition P] [--resume] [-- SBATCH ARGS...]",
+      "fracstudy submit STUDY.yaml [-o OUT.h5] [--nodes N] [--ntasks N | --ntasks-per-node N] "
+      "[--relays R] [--time T] [--partition P] [--resume] [-- SBATCH ARGS...]",
       "Checks the study file, then submits fracstudy's batch script with sbatch\n"
       "and prints the job id. The job requeues itself when its allocation ends\n"
       "before the study, and the next allocation resumes it.",
       "  fracstudy submit configs/examples/dla_grid.yaml --ntasks 16 --time 02:00:00\n"
+      "  fracstudy submit study.yaml --nodes 4 --ntasks-per-node 32 --time 12:00:00\n"
       "  fracstudy submit study.yaml -o out.h5 -- --partition=long --qos=low"};
   // Everything after `--` goes to sbatch untouched.
   const auto split = std::find(all_args.begin(), all_args.end(), "--");
@@ -49,6 +51,9 @@ int submit_command(const CommandLine& line) {
       "output,o", po::value<std::string>(), "result file (default as for `run`)")(
       "nodes", po::value<int>(), "nodes (sbatch --nodes)")(
       "ntasks", po::value<int>(), "MPI ranks in all; rank 0 coordinates (sbatch --ntasks)")(
+      "ntasks-per-node", po::value<int>(),
+      "MPI ranks on each node, one per core (sbatch --ntasks-per-node)")(
+      "relays", po::value<std::string>(), "sub-coordinators, as `run --relays` (default auto)")(
       "time", po::value<std::string>(), "walltime of one allocation (sbatch --time)")(
       "partition", po::value<std::string>(), "partition (sbatch --partition)")(
       "resume", "continue an existing OUT.h5")(
@@ -67,8 +72,14 @@ int submit_command(const CommandLine& line) {
   }
   const std::string script = (*values)["script"].as<std::string>();
   if (!fs::exists(script)) throw UsageError("--script: no batch script at " + script);
+  // Several nodes with the script's default of 4 ranks would leave most cores idle.
+  if (values->count("nodes") && (*values)["nodes"].as<int>() > 1 && !values->count("ntasks") &&
+      !values->count("ntasks-per-node")) {
+    throw UsageError("--nodes " + std::to_string((*values)["nodes"].as<int>()) +
+                     ": give --ntasks-per-node (one rank per core, e.g. 32) or --ntasks");
+  }
   std::vector<std::string> command = {"sbatch", "--parsable"};
-  for (const char* option : {"nodes", "ntasks"}) {
+  for (const char* option : {"nodes", "ntasks", "ntasks-per-node"}) {
     if (values->count(option)) {
       command.push_back("--" + std::string(option) + "=" +
                         std::to_string((*values)[option].as<int>()));
@@ -81,6 +92,10 @@ int submit_command(const CommandLine& line) {
   }
   std::string exports = "--export=ALL,FRACSTUDY=" + self_executable();
   if (resume) exports += ",FRACSTUDY_RESUME=1";
+  if (values->count("relays")) {
+    exports += ",FRACSTUDY_RELAYS=" +
+               relay_policy_option((*values)["relays"].as<std::string>()).to_string();
+  }
   command.push_back(exports);
   command.insert(command.end(), sbatch_extra.begin(), sbatch_extra.end());
   command.insert(command.end(), {script, file.path, output});

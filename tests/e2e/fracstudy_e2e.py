@@ -283,7 +283,11 @@ class BadInput(TempDirTest):
                                (["simulate", "--algorithm", "DLA", "--dimension", "5"], "2 or 3"),
                                (["simulate", "--algorithm", "DLA", "--volume-fraction", "0.1"],
                                 "does not use"),
-                               (["export", str(self.dir / "x.h5"), "--format", "xml"], "csv or json")):
+                               (["export", str(self.dir / "x.h5"), "--format", "xml"], "csv or json"),
+                               (["submit", str(DATA / "format1" / "before_metric_table.yaml"), "--nodes", "3"],
+                                "--ntasks-per-node"),
+                               (["submit", str(DATA / "format1" / "before_metric_table.yaml"), "--relays",
+                                 "most"], "--relays")):
             with self.subTest(args=args):
                 proc = run(args, cwd=self.dir)
                 self.assertEqual(proc.returncode, 2, proc.stderr)
