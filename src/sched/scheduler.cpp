@@ -269,8 +269,10 @@ bool Scheduler::record(int worker, const Outcome& outcome, double now_s) {
     task_ended(task, now_s);
     return true;
   }
-  append_failure(record,
-                 record.host.empty() ? outcome.error : outcome.error + " [" + record.host + "]");
+  // Across nodes, each failure names its node: how a user finds a bad one.
+  append_failure(record, health_.several_hosts() && !record.host.empty()
+                             ? outcome.error + " [" + record.host + "]"
+                             : outcome.error);
   if (health_.excluded_rank(record.worker_rank)) {
     // Failed on a node already taken out (it was running there): not the task's fault.
     --record.attempts;
