@@ -20,6 +20,7 @@
 # util-linux, munge and Debian's Slurm (slurmctld, slurmd, slurm-client).
 set -euo pipefail
 
+here=$(cd "$(dirname "$0")" && pwd)
 action=${1:?usage: cluster.sh start|stop|leftovers|kill-node DIR [ARG]}
 dir=$(mkdir -p "${2:?usage: cluster.sh ACTION DIR}" && cd "$2" && pwd)
 slots=/run/fracstudy-cluster
@@ -56,34 +57,18 @@ write_slurm_conf() {
   local k=$1 compute=$2 i=1 private="$slots/$1"
   mkdir -p "$dir/etc-slurm"
   {
+    grep -v '^#' "$here/../slurm/common-slurm.conf"
     cat <<CONF
 ClusterName=fsc$k
 SlurmctldHost=head(10.213.$k.10)
-SlurmUser=root
-SlurmdUser=root
-AuthType=auth/munge
-CredType=cred/munge
-AuthInfo=cred_expire=10
 MpiDefault=pmix
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-JobAcctGatherType=jobacct_gather/none
-AccountingStorageType=accounting_storage/none
-JobCompType=jobcomp/none
-SchedulerType=sched/backfill
 SchedulerParameters=bf_interval=5
-SelectType=select/cons_tres
-SelectTypeParameters=CR_Core
-SlurmdParameters=config_overrides
-ReturnToService=2
 JobRequeue=1
 SlurmdTimeout=10
 SlurmctldTimeout=10
 MessageTimeout=5
 KillWait=5
 MinJobAge=600
-InactiveLimit=0
-Waittime=0
 StateSaveLocation=$dir/state
 SlurmdSpoolDir=$private/spool
 TmpFS=$private/tmp
@@ -145,7 +130,7 @@ start_holder() {
     mount --bind '$dir/etc-slurm' /etc/slurm
     mount --bind '$dir/nodes/$node/spool' '$slots/$k/spool'
     mount --bind '$dir/nodes/$node/tmp' '$slots/$k/tmp'
-    mount --bind '$dir/munge' /run/munge
+    mount --bind '$slots/$k/munge' /run/munge
     mount -t tmpfs -o size=256m tmpfs /dev/shm
     exec sleep infinity" > /dev/null 2>&1 < /dev/null &
   echo $! > "$dir/nodes/$node/holder.pid"
@@ -185,15 +170,19 @@ mounted_in() {  # mounted_in NODE: its holder has entered its mount namespace wi
     [ "$(nsenter -t "$(holder "$1")" --uts hostname)" = "$1" ]
 }
 
+# munged runs as the munge user: its folder is under the slot in /run, which it can reach
+# wherever DIR is (a private temporary folder, say).
 start_munge() {
-  mkdir -p "$dir/munge" /run/munge
-  chown munge:munge "$dir/munge"
-  chmod 0755 "$dir/munge"
+  local munge_dir="$slots/$(slot)/munge"
+  mkdir -p "$munge_dir" /run/munge
+  chown munge:munge "$munge_dir"
+  chmod 0755 "$munge_dir"
   [ -s /etc/munge/munge.key ] || create-munge-key -f > /dev/null 2>&1 || true
-  runuser -u munge -- /usr/sbin/munged --socket="$dir/munge/munge.socket.2" \
-    --pid-file="$dir/munge/munged.pid" --log-file="$dir/munge/munged.log" \
-    --seed-file="$dir/munge/munged.seed"
-  wait_for 10 "munged's start" sh -c "munge -n -S '$dir/munge/munge.socket.2' | unmunge -S '$dir/munge/munge.socket.2'"
+  runuser -u munge -- /usr/sbin/munged --socket="$munge_dir/munge.socket.2" \
+    --pid-file="$munge_dir/munged.pid" --log-file="$munge_dir/munged.log" \
+    --seed-file="$munge_dir/munged.seed"
+  wait_for 10 "munged's start" sh -c "munge -n -S '$munge_dir/munge.socket.2' | unmunge -S '$munge_dir/munge.socket.2'"
+  cp "$munge_dir/munged.pid" "$dir/munged.pid"
 }
 
 start() {
@@ -241,7 +230,7 @@ stop() {
   k=$(slot)
   [ -n "$k" ] || return 0
   for node in $(nodes); do kill_node "$node"; done
-  if [ -s "$dir/munge/munged.pid" ]; then kill "$(cat "$dir/munge/munged.pid")" 2> /dev/null || true; fi
+  if [ -s "$dir/munged.pid" ]; then kill "$(cat "$dir/munged.pid")" 2> /dev/null || true; fi
   for node in $(nodes); do
     ip netns del "$(netns_of "$node")" 2> /dev/null || true
     # A veth goes with its namespace, but not always at once (or at all, on some
@@ -252,7 +241,7 @@ stop() {
   ip route del unreachable "10.213.$k.0/24" 2> /dev/null || true
   # Deleting a namespace is asynchronous: its veth goes a moment later.
   wait_for 10 "the links' removal" sh -c "! ip -o link show | grep -q 'fsc$k-'" || true
-  wait_for 10 "munged's end" sh -c "! kill -0 \$(cat '$dir/munge/munged.pid' 2>/dev/null) 2>/dev/null" || true
+  wait_for 10 "munged's end" sh -c "! kill -0 \$(cat '$dir/munged.pid' 2>/dev/null) 2>/dev/null" || true
   rm -rf "${slots:?}/$k"
   rm -f "$dir/slot"
 }
@@ -275,8 +264,8 @@ leftovers() {
       fi
     done
   fi
-  if [ -s "$dir/munge/munged.pid" ] && kill -0 "$(cat "$dir/munge/munged.pid")" 2> /dev/null; then
-    echo "process $(cat "$dir/munge/munged.pid") munged"
+  if [ -s "$dir/munged.pid" ] && kill -0 "$(cat "$dir/munged.pid")" 2> /dev/null; then
+    echo "process $(cat "$dir/munged.pid") munged"
   fi
   grep -q " $slots/$k/" /proc/mounts && echo "mount under $slots/$k"
   [ -d "$slots/$k" ] && echo "slot $slots/$k"
@@ -284,7 +273,14 @@ leftovers() {
 }
 
 case "$action" in
-  start) start "${3:-3}"; slot > "$dir/last-slot" ;;
+  start)
+    # In a process of its own, so that `set -e` holds inside; a failed start is undone.
+    if ! "$0" start-steps "$dir" "${3:-3}"; then
+      stop
+      exit 1
+    fi
+    ;;
+  start-steps) start "${3:-3}"; slot > "$dir/last-slot" ;;
   stop)
     stop
     left=$(leftovers)

@@ -213,6 +213,26 @@ class Multinode(ClusterTest):
         self.assert_same_metrics(tasks, self.clean_run(study, "small"))
 
 
+class SecondCluster(ClusterTest):
+    def test_a_second_cluster_beside_this_one_has_its_own_slot_and_leaves_nothing(self):
+        other = self.dir / "other-cluster"
+        script = str(CLUSTER_SH)
+        try:
+            subprocess.run([script, "start", str(other), "1"], check=True, timeout=120)
+            self.assertNotEqual((other / "slot").read_text(), (CLUSTER / "slot").read_text())
+            proc = subprocess.run([str(other / "bin" / "on"), "head", "sinfo", "-h", "-N", "-o",
+                                   "%N %T"], capture_output=True, text=True, timeout=60)
+            self.assertEqual(proc.stdout.split(), ["node1", "idle"])
+        finally:
+            proc = subprocess.run([script, "stop", str(other)], capture_output=True, text=True,
+                                  timeout=120)
+        self.assertEqual(proc.returncode, 0, proc.stderr)  # nothing of it left behind
+        # This cluster is untouched.
+        proc = on("head", ["sinfo", "-h", "-N", "-o", "%N %T"])
+        self.assertEqual(proc.stdout.split(),
+                         ["node1", "idle", "node2", "idle", "node3", "idle"])
+
+
 class LostNodes(ClusterTest):
     """A node dies mid-study (link down, every process in it killed): Slurm requeues the
     job, the next allocation resumes on the nodes left, and the study ends as a clean run

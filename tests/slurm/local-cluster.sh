@@ -10,6 +10,7 @@
 # root; munged as the munge user).
 set -euo pipefail
 
+here=$(cd "$(dirname "$0")" && pwd)
 action=${1:?usage: local-cluster.sh start|stop DIR}
 dir=$(mkdir -p "${2:?usage: local-cluster.sh start|stop DIR}" && cd "$2" && pwd)
 conf="$dir/slurm.conf"
@@ -18,27 +19,11 @@ write_config() {
   local host
   host=$(hostname -s)
   mkdir -p "$dir/state" "$dir/spool"
-  # CPUs are declared above the machine's (config_overrides) so 4-rank jobs fit on 2 cores;
-  # a short credential lifetime lets a requeued job start again in seconds, not minutes.
-  cat > "$conf" <<CONF
+  # CPUs are declared above the machine's (config_overrides) so 4-rank jobs fit on 2 cores.
+  { grep -v '^#' "$here/common-slurm.conf"; cat <<CONF
 ClusterName=fracstudy-test
 SlurmctldHost=$host(127.0.0.1)
-SlurmUser=root
-SlurmdUser=root
-AuthType=auth/munge
-CredType=cred/munge
-AuthInfo=cred_expire=10
 MpiDefault=none
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-JobAcctGatherType=jobacct_gather/none
-AccountingStorageType=accounting_storage/none
-JobCompType=jobcomp/none
-SchedulerType=sched/backfill
-SelectType=select/cons_tres
-SelectTypeParameters=CR_Core
-SlurmdParameters=config_overrides
-ReturnToService=2
 StateSaveLocation=$dir/state
 SlurmdSpoolDir=$dir/spool
 SlurmctldPidFile=$dir/slurmctld.pid
@@ -49,11 +34,10 @@ SlurmctldPort=${FRACSTUDY_SLURMCTLD_PORT:-16817}
 SlurmdPort=${FRACSTUDY_SLURMD_PORT:-16818}
 KillWait=10
 MinJobAge=300
-InactiveLimit=0
-Waittime=0
 NodeName=$host NodeAddr=127.0.0.1 CPUs=8 Boards=1 SocketsPerBoard=1 CoresPerSocket=8 ThreadsPerCore=1 RealMemory=2000 State=UNKNOWN
 PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP
 CONF
+  } > "$conf"
 }
 
 start_munge() {
