@@ -4,9 +4,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 #include "fracstudy/io/result_file.hpp"
@@ -68,34 +71,73 @@ long spawn_detached(const std::vector<std::string>& argv, const std::string& log
   return pid;
 }
 
-/// A live process that is not a zombie.
-bool process_alive(long pid) {
-  if (pid <= 0 || ::kill(static_cast<pid_t>(pid), 0) != 0) return false;
+/// The fields of /proc/PID/stat after the command's closing parenthesis (state first);
+/// empty when the process does not exist.
+std::vector<std::string> stat_fields(long pid) {
   std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
   std::string text;
   std::getline(stat, text);
   const auto close_paren = text.rfind(')');
-  return close_paren == std::string::npos || close_paren + 2 >= text.size() ||
-         text[close_paren + 2] != 'Z';
+  std::vector<std::string> fields;
+  if (close_paren == std::string::npos) return fields;
+  std::istringstream rest(text.substr(close_paren + 1));
+  for (std::string field; rest >> field;)
+    fields.push_back(field);
+  return fields;
+}
+
+/// When process `pid` started, in clock ticks after boot (field 22); 0 when unknown.
+std::uint64_t start_ticks_of(long pid) {
+  const auto fields = stat_fields(pid);
+  constexpr std::size_t kStartTime = 19;  // field 22, counted from field 3 (state)
+  if (fields.size() <= kStartTime) return 0;
+  try {
+    return std::stoull(fields[kStartTime]);
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
+/// The process the record started is alive and not a zombie: the same pid and, when the
+/// record has it, the same start time (a pid the kernel recycled for another process
+/// does not count).
+bool process_alive(const LaunchRecord& record) {
+  const long pid = record.pid;
+  if (pid <= 0 || ::kill(static_cast<pid_t>(pid), 0) != 0) return false;
+  const auto fields = stat_fields(pid);
+  if (fields.empty() || fields[0] == "Z") return false;
+  if (!record.has_start_ticks) return true;  // an older record: the pid is all it has
+  return record.start_ticks != 0 && start_ticks_of(pid) == record.start_ticks;
 }
 
 }  // namespace
 
 nlohmann::json LaunchRecord::to_json() const {
-  return {{"launcher", launcher},
-          {"pid", pid},
-          {"job_id", job_id},
-          {"command", command},
-          {"started_at", started_at}};
+  return {{"launcher", launcher}, {"pid", pid},         {"start_ticks", start_ticks},
+          {"job_id", job_id},     {"command", command}, {"started_at", started_at}};
 }
 
 LaunchRecord LaunchRecord::from_json(const nlohmann::json& json) {
   LaunchRecord record;
-  record.launcher = json.value("launcher", "");
-  record.pid = json.value("pid", 0L);
-  record.job_id = json.value("job_id", "");
-  record.command = json.value("command", std::vector<std::string>{});
-  record.started_at = json.value("started_at", "");
+  const auto text = [&json](const char* key) {
+    const auto found = json.find(key);
+    return found != json.end() && found->is_string() ? found->get<std::string>() : std::string();
+  };
+  record.launcher = text("launcher");
+  const auto number = [&json](const char* key) -> std::int64_t {
+    const auto found = json.find(key);
+    return found != json.end() && found->is_number_integer() ? found->get<std::int64_t>() : 0;
+  };
+  record.pid = static_cast<long>(number("pid"));
+  record.start_ticks = static_cast<std::uint64_t>(std::max<std::int64_t>(0, number("start_ticks")));
+  record.has_start_ticks = json.contains("start_ticks");
+  record.job_id = text("job_id");
+  if (const auto command = json.find("command"); command != json.end() && command->is_array()) {
+    for (const auto& word : *command) {
+      if (word.is_string()) record.command.push_back(word.get<std::string>());
+    }
+  }
+  record.started_at = text("started_at");
   return record;
 }
 
@@ -144,6 +186,7 @@ LaunchRecord Launcher::launch_local(const std::vector<std::string>& fracstudy_ar
   }
   record.command.insert(record.command.end(), fracstudy_args.begin(), fracstudy_args.end());
   record.pid = spawn_detached(record.command, log.string(), workdir.string());
+  record.start_ticks = start_ticks_of(record.pid);
   record.started_at = io::utc_now_iso8601();
   return record;
 }
@@ -172,7 +215,7 @@ LaunchRecord Launcher::launch_slurm(const std::vector<std::string>& slurm_args,
 }
 
 bool Launcher::is_active(const LaunchRecord& record) const {
-  if (record.launcher == "local") return process_alive(record.pid);
+  if (record.launcher == "local") return process_alive(record);
   if (record.job_id.empty()) return false;
   std::string state;
   if (run_program({"squeue", "-h", "-j", record.job_id, "-o", "%T"}, state) != 0) return false;

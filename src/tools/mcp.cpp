@@ -26,9 +26,23 @@ json result_response(const json& id, json result) {
   return {{"jsonrpc", "2.0"}, {"id", id}, {"result", std::move(result)}};
 }
 
+/// `object[key]` when it is a string; "" otherwise (absent, a number, not an object). The
+/// JSON library throws when json::value() meets another type: a hostile message must not
+/// end the server.
+std::string string_field(const json& object, const char* key) {
+  if (!object.is_object()) return "";
+  const auto found = object.find(key);
+  return found != object.end() && found->is_string() ? found->get<std::string>() : "";
+}
+
+/// What a client sent, as far as an error message repeats it: at most 64 characters.
+std::string echo(const std::string& text) {
+  return text.size() <= 64 ? text : text.substr(0, 64) + "...";
+}
+
 /// The version to speak: the client's when we know it, else our newest.
 std::string negotiate(const json& params) {
-  const std::string asked = params.is_object() ? params.value("protocolVersion", "") : "";
+  const std::string asked = string_field(params, "protocolVersion");
   for (const char* version : kMcpProtocolVersions) {
     if (asked == version) return asked;
   }
@@ -47,10 +61,12 @@ class Session {
     if (message.is_array()) {
       return error_response(nullptr, kInvalidRequest, "batches are not supported");
     }
-    if (!message.is_object() || message.value("jsonrpc", "") != "2.0" ||
+    if (!message.is_object() || string_field(message, "jsonrpc") != "2.0" ||
         !message.contains("method") || !message["method"].is_string()) {
-      const json id = message.is_object() ? message.value("id", json(nullptr)) : json(nullptr);
-      return error_response(id, kInvalidRequest, "not a JSON-RPC 2.0 request");
+      const auto id = message.is_object() ? message.find("id") : message.end();
+      const bool usable_id = id != message.end() && (id->is_string() || id->is_number_integer());
+      return error_response(usable_id ? *id : json(nullptr), kInvalidRequest,
+                            "not a JSON-RPC 2.0 request");
     }
     if (!message.contains("id")) return nullptr;  // a notification: nothing to answer
     const json& id = message["id"];
@@ -76,7 +92,7 @@ class Session {
     if (method == "ping") return result_response(id, json::object());
     if (method == "tools/list") return result_response(id, {{"tools", tool_definitions()}});
     if (method == "tools/call") return call_tool(id, params);
-    return error_response(id, kMethodNotFound, "method not found: " + method);
+    return error_response(id, kMethodNotFound, "method not found: " + echo(method));
   }
 
   json call_tool(const json& id, const json& params) {
@@ -85,7 +101,7 @@ class Session {
     }
     const std::string name = params["name"];
     if (!ToolServer::find_tool(name)) {
-      return error_response(id, kInvalidParams, "unknown tool: " + name);
+      return error_response(id, kInvalidParams, "unknown tool: " + echo(name));
     }
     const json arguments = params.value("arguments", json::object());
     const ToolResult result = server_.call(name, arguments);
@@ -137,7 +153,13 @@ int serve_mcp(ToolServer& server, std::istream& in, std::ostream& out, std::ostr
       continue;
     }
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    const json response = session.handle_line(line);
+    json response;
+    try {
+      response = session.handle_line(line);
+    } catch (const std::exception& error) {  // whatever a message does, the server goes on
+      log << "fracstudy mcp: a message could not be handled: " << error.what() << "\n";
+      response = error_response(nullptr, kInvalidRequest, "invalid request");
+    }
     if (!response.is_null()) out << response.dump() << "\n" << std::flush;
   }
   return 0;

@@ -168,6 +168,41 @@ class HostileCalls(unittest.TestCase):
         self.assertEqual(status["progress"]["completed"], 10)
 
 
+class RecycledPids(unittest.TestCase):
+    """A run's launch record names its process by pid and start time: when the run has
+    ended and the kernel gives its pid to another process, the study is not active and a
+    cancel signals nobody (issue 15, defect 1)."""
+
+    def test_a_recycled_pid_is_neither_active_nor_signalled(self):
+        with tempfile.TemporaryDirectory() as ws:
+            code, started = tool(ws, "run_parametric_study",
+                                 {"algorithm": "DLA", "values": [100], "name": "done"})
+            self.assertEqual(code, 0, started)
+            wait_until_ended(ws, "done")
+            # The pid goes to another process: a stranger we start.
+            stranger = subprocess.Popen(["sleep", "60"])
+            try:
+                launch = Path(ws) / "done" / "launch.json"
+                record = json.loads(launch.read_text())
+                record["pid"] = stranger.pid
+                launch.write_text(json.dumps(record))
+                code, status = tool(ws, "check_study_status", {"study_id": "done"})
+                self.assertEqual(code, 0, status)
+                self.assertFalse(status["active"])
+                code, cancelled = tool(ws, "cancel_study", {"study_id": "done"})
+                time.sleep(0.3)
+                self.assertIsNone(stranger.poll(), "cancel_study signalled a stranger")
+                # A new study is not refused as if the stranger were a running study.
+                code, second = tool(ws, "run_parametric_study",
+                                    {"algorithm": "DLA", "values": [100], "name": "next"},
+                                    "--max-running", "1")
+                self.assertEqual(code, 0, second)
+                wait_until_ended(ws, "next")
+            finally:
+                stranger.kill()
+                stranger.wait()
+
+
 class McpProtocol(unittest.TestCase):
     """Malformed JSON-RPC gets JSON-RPC errors; stdout carries nothing but protocol."""
 
@@ -206,6 +241,35 @@ class McpProtocol(unittest.TestCase):
             self.assertEqual(replies[8], {"jsonrpc": "2.0", "id": 7, "result": {}})
             self.assertEqual(studies_in(tmp), [])
 
+
+    def test_messages_of_the_wrong_types_are_answered_and_the_server_goes_on(self):
+        # Each of these threw out of the JSON library and ended the server (exit 1).
+        with tempfile.TemporaryDirectory() as tmp:
+            lines = [
+                json.dumps({"jsonrpc": 2, "id": 1, "method": "ping"}),
+                json.dumps({"jsonrpc": "2.0", "id": 2, "method": "initialize",
+                            "params": {"protocolVersion": 20250618, "capabilities": {},
+                                       "clientInfo": {"name": "t", "version": "0"}}}),
+                json.dumps({"jsonrpc": "2.0", "id": 3, "method": "x" * 100000}),
+                json.dumps({"jsonrpc": "2.0", "id": 4, "method": "tools/call",
+                            "params": {"name": "y" * 100000, "arguments": {}}}),
+                json.dumps({"jsonrpc": ["2.0"], "id": {"a": 1}, "method": 7}),
+                json.dumps({"jsonrpc": "2.0", "id": 5, "method": "ping"}),
+            ]
+            proc = subprocess.run([BIN, "mcp", "--workspace", tmp], input="\n".join(lines) + "\n",
+                                  capture_output=True, text=True, timeout=60, env=MPI_ENV)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            replies = [json.loads(line) for line in proc.stdout.splitlines()]
+            self.assertEqual(len(replies), 6, proc.stdout[:2000])
+            self.assertEqual(replies[0]["error"]["code"], -32600)
+            self.assertEqual(replies[1]["result"]["protocolVersion"], "2025-06-18")
+            self.assertEqual(replies[2]["error"]["code"], -32601)
+            self.assertEqual(replies[3]["error"]["code"], -32602)
+            for reply in replies[2:4]:  # what the client sent is not echoed back whole
+                self.assertLess(len(reply["error"]["message"]), 200)
+            self.assertEqual(replies[4]["error"]["code"], -32600)
+            self.assertIsNone(replies[4]["id"])
+            self.assertEqual(replies[5], {"jsonrpc": "2.0", "id": 5, "result": {}})
 
     def test_an_oversized_message_is_answered_and_skipped(self):
         # Two megabytes on one line (past the 1 MiB cap): an invalid-request error, then

@@ -1,6 +1,7 @@
 #pragma once
 /// Starting study runs for the AI tools: detached `mpirun` on this machine, or `sbatch`.
 /// Commands are argument vectors passed to exec: no caller string ever reaches a shell.
+#include <cstdint>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -13,8 +14,12 @@ enum class LauncherKind { Local, Slurm };
 
 /// What was started, as stored in a study's launch.json.
 struct LaunchRecord {
-  std::string launcher;              ///< "local" or "slurm"
-  long pid = 0;                      ///< local: the detached process (mpirun or fracstudy)
+  std::string launcher;  ///< "local" or "slurm"
+  long pid = 0;          ///< local: the detached process (mpirun or fracstudy)
+  /// local: when that process started (clock ticks after boot, /proc/PID/stat): with the
+  /// pid, an identity a recycled pid cannot take over; 0 when it was gone at once.
+  std::uint64_t start_ticks = 0;
+  bool has_start_ticks = true;       ///< false in records written before start_ticks existed
   std::string job_id;                ///< slurm: the job id sbatch printed
   std::vector<std::string> command;  ///< the argument vector that was executed
   std::string started_at;            ///< ISO 8601 UTC
