@@ -61,6 +61,23 @@ kernels::Parameter parameter_named(const std::string& name) {
   return *parameter;
 }
 
+/// The simulations a run_parametric_study call asks for (points x repetitions), counted
+/// from its arguments without expanding a grid (at most 10^18: no overflow).
+std::int64_t requested_task_count(const json& arguments) {
+  constexpr std::int64_t kMost = 1'000'000'000'000'000'000;
+  std::int64_t count = arguments.value("repetitions", 1);
+  const auto times = [&count](std::size_t values) {
+    const auto n = static_cast<std::int64_t>(values);
+    count = n != 0 && count > kMost / n ? kMost : count * n;
+  };
+  if (arguments.contains("values")) times(arguments["values"].size());
+  if (const auto grid = arguments.find("grid"); grid != arguments.end() && grid->is_object()) {
+    for (const auto& values : *grid)
+      times(values.is_array() ? values.size() : 1);
+  }
+  return count;
+}
+
 /// The study file for a run_parametric_study call (arguments already schema-valid).
 std::string study_yaml(const std::string& id, const json& arguments) {
   study::StudyDraft draft;
@@ -213,6 +230,14 @@ ToolResult ToolServer::run_parametric_study(const json& arguments) {
   }
   if (grid && arguments["grid"].empty()) {
     return ToolResult::invalid("grid", "must name at least one parameter");
+  }
+  // Counted before anything is expanded: a grid of 5e7 points took 2 GB and 5 s to refuse.
+  const auto limit = options_.limits.max_tasks_per_study;
+  if (const auto requested = requested_task_count(arguments); requested > limit) {
+    return ToolResult::invalid(grid ? "grid" : "values",
+                               "the study would run " + std::to_string(requested) +
+                                   " simulations (points x repetitions); the limit is " +
+                                   std::to_string(limit));
   }
   std::string id;
   if (arguments.contains("name")) {

@@ -123,6 +123,28 @@ class HostileCalls(unittest.TestCase):
         self.assertEqual(studies_in(self.ws), [])
         self.assertFalse(Path("/tmp/pwned").exists())
 
+    def test_a_huge_grid_is_refused_by_its_count_before_it_is_expanded(self):
+        # 100 x 100 x 100 x 50 = 5e7 points, schema-valid: expanding them took 2 GB before the
+        # cap said no. Counted first, the refusal fits in a 512 MB address space.
+        import resource
+        grid = {"n_particles": list(range(100, 200)),
+                "particle_radius": [1 + i / 100 for i in range(100)],
+                "sticking_probability": [0.5 + i / 1000 for i in range(100)],
+                "volume_fraction": [0.001 + i / 10000 for i in range(50)]}
+
+        def half_a_gigabyte():
+            resource.setrlimit(resource.RLIMIT_AS, (512 << 20, 512 << 20))
+
+        proc = subprocess.run([BIN, "tool", "--workspace", str(self.ws), "run_parametric_study",
+                               json.dumps({"algorithm": "CCA", "grid": grid})],
+                              capture_output=True, text=True, env=MPI_ENV, timeout=120,
+                              stdin=subprocess.DEVNULL, preexec_fn=half_a_gigabyte)
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        error = json.loads(proc.stdout)["error"]
+        self.assertEqual(error["field"], "grid")
+        self.assertIn("50000000 simulations", error["message"])
+        self.assertEqual(studies_in(self.ws), [])
+
     def test_symlinks_in_the_workspace_are_never_followed(self):
         self.ws.mkdir()
         (self.ws / "evil").symlink_to(self.outside)
