@@ -78,6 +78,16 @@ std::int64_t requested_task_count(const json& arguments) {
   return count;
 }
 
+/// Whether `seed` is a seed exactly: an integer from 0 to 2^64 - 1. JSON numbers past that
+/// arrive as doubles, and 2^64 became seed 0 without a word.
+bool exact_seed(const json& seed) {
+  if (seed.is_number_unsigned()) return true;
+  if (seed.is_number_integer()) return seed.get<std::int64_t>() >= 0;
+  if (!seed.is_number_float()) return false;
+  const double value = seed.get<double>();
+  return value >= 0 && value < 9007199254740992.0 && std::floor(value) == value;  // 2^53
+}
+
 /// The study file for a run_parametric_study call (arguments already schema-valid).
 std::string study_yaml(const std::string& id, const json& arguments) {
   study::StudyDraft draft;
@@ -97,9 +107,14 @@ std::string study_yaml(const std::string& id, const json& arguments) {
     draft.grid = true;
   }
   draft.repetitions = arguments.value("repetitions", 1);
-  return study::write_study_file({"written by the run_parametric_study tool",
-                                  arguments.value("seed", std::uint64_t{0}),
-                                  {draft}});
+  return study::write_study_file(
+      {"written by the run_parametric_study tool",
+       arguments.contains("seed")
+           ? (arguments["seed"].is_number_float()
+                  ? static_cast<std::uint64_t>(arguments["seed"].get<double>())
+                  : arguments["seed"].get<std::uint64_t>())
+           : std::uint64_t{0},
+       {draft}});
 }
 
 /// What `read` makes of a study's result file, read in a child process: a damaged file can
@@ -230,6 +245,9 @@ ToolResult ToolServer::run_parametric_study(const json& arguments) {
   }
   if (grid && arguments["grid"].empty()) {
     return ToolResult::invalid("grid", "must name at least one parameter");
+  }
+  if (arguments.contains("seed") && !exact_seed(arguments["seed"])) {
+    return ToolResult::invalid("seed", "must be an integer from 0 to 18446744073709551615");
   }
   // Counted before anything is expanded: a grid of 5e7 points took 2 GB and 5 s to refuse.
   const auto limit = options_.limits.max_tasks_per_study;

@@ -110,6 +110,7 @@ class HostileCalls(unittest.TestCase):
              "base_parameters.volume_fraction", "is not a parameter of DLA"),
             ("run_parametric_study", {"algorithm": "DLA", "values": [0]}, "values[0]",
              "must be an integer from 1"),
+            ("run_parametric_study", {**dla, "seed": 2**64}, "seed", "18446744073709551615"),
             ("delete_everything", {}, "name", "unknown tool"),
             ("run_parametric_study", "{not json", None, "not valid JSON"),
             ("run_parametric_study", "[1, 2]", None, "must be a JSON object"),
