@@ -122,8 +122,12 @@ int tool_command(const CommandLine& line) {
   } else if (arguments.is_discarded()) {
     result = tools::ToolResult::invalid("", "the arguments are not valid JSON");
   } else {
-    tools::ToolServer server(std::move(options));
-    result = server.call((*values)["name"].as<std::string>(), arguments);
+    try {
+      tools::ToolServer server(std::move(options));
+      result = server.call((*values)["name"].as<std::string>(), arguments);
+    } catch (const std::exception& error) {  // a broken workspace: still a JSON answer
+      result = tools::ToolResult::failure(error.what());
+    }
   }
   std::cout << result.value.dump(2) << "\n";
   if (!result.is_error) return kSuccess;

@@ -122,7 +122,11 @@ std::string study_yaml(const std::string& id, const json& arguments) {
 /// (not written yet, or damaged).
 std::optional<json> read_results(const std::filesystem::path& file,
                                  const std::function<json(const io::ResultReader&)>& read) {
-  if (!std::filesystem::exists(file)) return std::nullopt;
+  // Only a file of the study's own: a planted link could lead to another study's results.
+  std::error_code error;
+  if (std::filesystem::symlink_status(file, error).type() != std::filesystem::file_type::regular) {
+    return std::nullopt;
+  }
   try {
     return json::parse(io::read_in_child(file.string(), [&] {
       const io::ResultReader reader(file.string());
@@ -219,14 +223,14 @@ ToolResult ToolServer::call(const std::string& name, const json& arguments_in) {
   if (auto violation = validate(definition["inputSchema"], arguments)) {
     return ToolResult::invalid(violation->field, violation->message);
   }
-  double retry_after_s = 0;
-  if (!workspace_.admit_call(options_.limits.max_calls_per_minute, retry_after_s)) {
-    return ToolResult::invalid(
-        "", "rate limit: at most " + std::to_string(options_.limits.max_calls_per_minute) +
-                " tool calls per minute; try again in " +
-                std::to_string(static_cast<int>(std::ceil(retry_after_s))) + " s");
-  }
   try {
+    double retry_after_s = 0;
+    if (!workspace_.admit_call(options_.limits.max_calls_per_minute, retry_after_s)) {
+      return ToolResult::invalid(
+          "", "rate limit: at most " + std::to_string(options_.limits.max_calls_per_minute) +
+                  " tool calls per minute; try again in " +
+                  std::to_string(static_cast<int>(std::ceil(retry_after_s))) + " s");
+    }
     return (this->*tool->handler)(arguments);
   } catch (const std::exception& error) {
     return ToolResult::failure(error.what());

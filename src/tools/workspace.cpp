@@ -53,6 +53,19 @@ Workspace::Workspace(const std::string& root) {
   fs::create_directories(root);
   root_ = fs::canonical(root);
   fs::create_directories(root_ / ".fracstudy");
+  state_dir();  // refuses a planted symlink at once
+}
+
+int Workspace::state_dir() const {
+  // Opened without following a link: a `.fracstudy` symlink would send every call's
+  // bookkeeping outside the workspace.
+  const fs::path state = root_ / ".fracstudy";
+  const int fd = ::open(state.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    throw std::runtime_error(state.string() + " is not a folder of the workspace's own (a " +
+                             "symbolic link?); remove it");
+  }
+  return fd;
 }
 
 fs::path Workspace::study_dir(const std::string& id) const {
@@ -119,8 +132,12 @@ std::optional<std::string> Workspace::read_file(const std::string& id,
 
 bool Workspace::admit_call(int per_minute, double& retry_after_s) const {
   const fs::path log = root_ / ".fracstudy" / "calls";
-  Fd fd(::open(log.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW, 0644));
-  if (fd.get() < 0) throw std::runtime_error("cannot open " + log.string());
+  const Fd state(state_dir());
+  Fd fd(::openat(state.get(), "calls", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644));
+  if (fd.get() < 0) {
+    throw std::runtime_error("cannot open " + log.string() + " (" + std::strerror(errno) +
+                             "): the workspace's call log must be a file of its own");
+  }
   ::flock(fd.get(), LOCK_EX);  // released when fd closes
   std::string content;
   char buffer[4096];

@@ -156,6 +156,36 @@ class HostileCalls(unittest.TestCase):
         self.assertEqual((code, result["error"]["field"]), (2, "name"))
         self.assertEqual(list(self.outside.iterdir()), [])
 
+    def test_planted_links_in_the_workspace_state_and_results_are_refused(self):
+        # A .fracstudy link sent every call's bookkeeping outside the workspace; a
+        # .fracstudy/calls link ended the server; a results.h5 link was read as the study's.
+        self.ws.mkdir()
+        (self.ws / ".fracstudy").symlink_to(self.outside)
+        code, result = tool(self.ws, "list_studies", {})
+        self.assertNotEqual(code, 0, result)
+        self.assertEqual(list(self.outside.iterdir()), [])
+        (self.ws / ".fracstudy").unlink()
+        (self.ws / ".fracstudy").mkdir()
+        trap = self.outside / "trap"
+        trap.write_text("")
+        (self.ws / ".fracstudy" / "calls").symlink_to(trap)
+        code, result = tool(self.ws, "list_studies", {})
+        self.assertEqual(code, 1, result)
+        self.assertIn("call log", result["error"]["message"])
+        self.assertEqual(trap.read_text(), "")
+        (self.ws / ".fracstudy" / "calls").unlink()
+        for name in ("real", "victim"):
+            code, started = tool(self.ws, "run_parametric_study",
+                                 {"algorithm": "DLA", "values": [100 if name == "real" else 200],
+                                  "name": name})
+            self.assertEqual(code, 0, started)
+            wait_until_ended(self.ws, name)
+        victim = self.ws / "victim" / "results.h5"
+        victim.unlink()
+        victim.symlink_to(self.ws / "real" / "results.h5")
+        code, result = tool(self.ws, "get_study_results", {"study_id": "victim"})
+        self.assertEqual(result.get("results", []), [], result)  # not the other study's
+
     def test_rate_limit_counts_every_call(self):
         for _ in range(3):
             self.assertEqual(tool(self.ws, "list_studies", {}, "--max-calls-per-minute", "3")[0], 0)

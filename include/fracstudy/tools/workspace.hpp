@@ -43,6 +43,8 @@ class Workspace {
   bool admit_call(int per_minute, double& retry_after_s) const;
 
  private:
+  /// The workspace's own state folder (.fracstudy), opened; throws when it is a link.
+  int state_dir() const;
   std::filesystem::path root_;
 };
 
