@@ -294,11 +294,8 @@ ToolResult ToolServer::run_parametric_study(const json& arguments) {
               std::to_string(options_.limits.max_particles));
     }
   }
-  if (active_studies() >= options_.limits.max_running_studies) {
-    return ToolResult::invalid("", std::to_string(options_.limits.max_running_studies) +
-                                       " studies are running, the most allowed at once; wait "
-                                       "for one to finish (check_study_status) and call again");
-  }
+  const auto admission = workspace_.lock_admission();  // count and start as one step
+  if (auto full = refuse_when_full()) return *full;
   if (!workspace_.create_study(id)) {
     return ToolResult::invalid("name", "a study named '" + id + "' already exists");
   }
@@ -327,6 +324,13 @@ bool ToolServer::is_active(const std::string& id) const {
   if (!launch) return false;
   const auto parsed = json::parse(*launch, nullptr, false);
   return !parsed.is_discarded() && launcher_.is_active(LaunchRecord::from_json(parsed));
+}
+
+std::optional<ToolResult> ToolServer::refuse_when_full() const {
+  if (active_studies() < options_.limits.max_running_studies) return std::nullopt;
+  return ToolResult::invalid("", std::to_string(options_.limits.max_running_studies) +
+                                     " studies are running, the most allowed at once; wait "
+                                     "for one to finish (check_study_status) and call again");
 }
 
 int ToolServer::active_studies() const {
@@ -383,11 +387,13 @@ ToolResult ToolServer::retry_failed_simulations(const json& arguments) {
   if (!workspace_.has_study(id)) {
     return ToolResult::invalid("study_id", "no study '" + id + "' in the workspace");
   }
+  const auto admission = workspace_.lock_admission();  // count and start as one step
   if (is_active(id)) {
     return ToolResult::invalid("study_id", "study '" + id +
                                                "' is still running; retry it when "
                                                "check_study_status shows it ended");
   }
+  if (auto full = refuse_when_full()) return *full;  // a retry runs like any study
   const json status = status_of(id);
   const auto& progress = status["progress"];
   const std::int64_t unfinished =

@@ -130,6 +130,20 @@ std::optional<std::string> Workspace::read_file(const std::string& id,
   return content;
 }
 
+Workspace::AdmissionLock::~AdmissionLock() {
+  if (fd_ >= 0) ::close(fd_);  // releases the lock
+}
+
+Workspace::AdmissionLock Workspace::lock_admission() const {
+  const Fd state(state_dir());
+  const int fd =
+      ::openat(state.get(), "admission", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0) throw std::runtime_error("cannot open the workspace's admission lock");
+  while (::flock(fd, LOCK_EX) != 0 && errno == EINTR) {
+  }
+  return AdmissionLock(fd);
+}
+
 bool Workspace::admit_call(int per_minute, double& retry_after_s) const {
   const fs::path log = root_ / ".fracstudy" / "calls";
   const Fd state(state_dir());

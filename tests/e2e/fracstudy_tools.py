@@ -256,6 +256,47 @@ class RecycledPids(unittest.TestCase):
                 stranger.wait()
 
 
+class Admission(unittest.TestCase):
+    """--max-running holds across processes started at the same moment, and for retries
+    (issue 15, defect 4: 20 parallel calls got 3 starts with a cap of 2)."""
+
+    def test_parallel_starts_and_a_retry_respect_the_running_cap(self):
+        with tempfile.TemporaryDirectory() as ws:
+            long = {"algorithm": "DLA", "values": [30000], "repetitions": 10}
+            options = ("--max-running", "2", "--max-calls-per-minute", "1000")
+            # A study stopped before its end: a retry would start it again.
+            code, _ = tool(ws, "run_parametric_study", {**long, "name": "stopped"}, *options)
+            self.assertEqual(code, 0)
+            tool(ws, "cancel_study", {"study_id": "stopped"}, *options)
+            self.wait_inactive(ws, options)
+            command = [BIN, "tool", "--workspace", ws, "--ranks", "2", *options,
+                       "run_parametric_study"]
+            calls = [subprocess.Popen(command + [json.dumps({**long, "name": f"s{i}"})],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                      env=MPI_ENV, stdin=subprocess.DEVNULL)
+                     for i in range(20)]
+            codes = [call.wait(timeout=120) for call in calls]
+            try:
+                self.assertEqual(codes.count(0), 2, codes)
+                self.assertEqual(codes.count(2), 18, codes)
+                # A retry is a start like any other: refused while the cap is reached.
+                code, refused = tool(ws, "retry_failed_simulations", {"study_id": "stopped"},
+                                     *options)
+                self.assertEqual(code, 2, refused)
+                self.assertIn("studies are running", refused["error"]["message"])
+            finally:
+                for study_id in studies_in(ws):
+                    tool(ws, "cancel_study", {"study_id": study_id}, *options)
+                self.wait_inactive(ws, options)
+
+    def wait_inactive(self, ws, options):
+        deadline = time.time() + 120
+        while any(tool(ws, "check_study_status", {"study_id": study_id}, *options)[1]
+                  .get("active") for study_id in studies_in(ws)):
+            self.assertLess(time.time(), deadline)
+            time.sleep(0.3)
+
+
 class McpProtocol(unittest.TestCase):
     """Malformed JSON-RPC gets JSON-RPC errors; stdout carries nothing but protocol."""
 

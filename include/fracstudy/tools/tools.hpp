@@ -78,6 +78,8 @@ class ToolServer {
   nlohmann::json status_of(const std::string& id) const;
   bool is_active(const std::string& id) const;
   int active_studies() const;
+  /// The refusal of a start when max_running_studies run already; nullopt when one fits.
+  std::optional<ToolResult> refuse_when_full() const;
   ToolResult start(const std::string& id, const std::vector<std::string>& fracstudy_args,
                    const std::vector<std::string>& slurm_env);
 

@@ -42,6 +42,20 @@ class Workspace {
   /// does not, `retry_after_s` says when it would.
   bool admit_call(int per_minute, double& retry_after_s) const;
 
+  /// Held while a study is admitted and started: counting the running studies and starting
+  /// one more is one step for every process and server sharing the workspace.
+  class AdmissionLock {
+   public:
+    explicit AdmissionLock(int fd) : fd_(fd) {}
+    AdmissionLock(const AdmissionLock&) = delete;
+    AdmissionLock& operator=(const AdmissionLock&) = delete;
+    ~AdmissionLock();
+
+   private:
+    int fd_;
+  };
+  AdmissionLock lock_admission() const;
+
  private:
   /// The workspace's own state folder (.fracstudy), opened; throws when it is a link.
   int state_dir() const;
