@@ -4,7 +4,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
+#include <functional>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <sstream>
 
@@ -23,7 +26,8 @@ namespace {
 /// What the coordinator loop reports goes to the result file and the progress lines.
 class RunObserver final : public exec::ProgressObserver {
  public:
-  RunObserver(io::ResultWriter& writer, const RunPlan& plan) : writer_(writer) {
+  RunObserver(io::ResultWriter& writer, const RunPlan& plan)
+      : writer_(writer), stop_file_(plan.stop_file) {
     if (plan.quiet) return;
     std::vector<std::string> names;
     for (const auto& study : plan.file.studies)
@@ -43,6 +47,13 @@ class RunObserver final : public exec::ProgressObserver {
 
   void checkpoint(sched::Scheduler& scheduler, bool final) override {
     note_excluded_hosts(scheduler);
+    if (final) {  // a study still unfinished stopped early: asked to, or interrupted
+      std::error_code error;
+      writer_.set_unfinished_status(!stop_file_.empty() &&
+                                            std::filesystem::exists(stop_file_, error)
+                                        ? study::StudyStatus::Cancelled
+                                        : study::StudyStatus::Interrupted);
+    }
     if (final && progress_) progress_->update(scheduler, true);
     update_studies(scheduler);
     writer_.checkpoint(scheduler.records(), scheduler.take_changed_tasks(), final);
@@ -70,6 +81,7 @@ class RunObserver final : public exec::ProgressObserver {
 
  private:
   io::ResultWriter& writer_;
+  std::string stop_file_;
   std::optional<ProgressReporter> progress_;
 };
 
@@ -127,8 +139,11 @@ int report_end(const RunPlan& plan, const std::vector<io::StudyData>& studies, e
       << ranks << (ranks == 1 ? " rank, " : " ranks, ") << tools::duration_in_words(elapsed_s)
       << "\n";
   if (end == exec::RunEnd::Interrupted) {
-    std::cerr << "fracstudy: interrupted by signal " << exec::drain_signal() << " after a clean "
-              << "checkpoint: " << total - completed - failed << " of " << total
+    const int signal = exec::drain_signal();
+    std::cerr << "fracstudy: "
+              << (signal != 0 ? "interrupted by signal " + std::to_string(signal)
+                              : "stopped as " + plan.stop_file + " asked")
+              << " after a clean checkpoint: " << total - completed - failed << " of " << total
               << " tasks unfinished; continue with: " << plan.resume_hint << "\n";
     return kInterrupted;
   }
@@ -141,6 +156,21 @@ int report_end(const RunPlan& plan, const std::vector<io::StudyData>& studies, e
     }
   }
   return completed == 0 && failed > 0 ? kFailure : kSuccess;
+}
+
+/// A drain signal, or the stop file (looked for at most every 0.2 s: the loop asks often).
+std::function<bool()> stop_file_watch(const std::string& path) {
+  auto next_look = std::make_shared<std::chrono::steady_clock::time_point>();
+  auto seen = std::make_shared<bool>(false);
+  return [path, next_look, seen] {
+    if (exec::drain_requested() || *seen) return true;
+    const auto now = std::chrono::steady_clock::now();
+    if (now < *next_look) return false;
+    *next_look = now + std::chrono::milliseconds(200);
+    std::error_code error;
+    *seen = std::filesystem::exists(path, error);
+    return *seen;
+  };
 }
 
 exec::RunEnd work_or_relay(const study::StudyFile& file, transport::Transport& transport,
@@ -180,6 +210,7 @@ int coordinate(RunPlan& plan, const std::vector<study::Task>& tasks,
   scheduler.take_changed_tasks();            // the first write holds them all
   writer.write(scheduler.records(), false);  // the file exists, readable, before any task runs
   auto loop = loop_options(plan.file.execution, plan.drain_grace_s);
+  if (!plan.stop_file.empty()) loop.drain_requested = stop_file_watch(plan.stop_file);
   loop.coordinator_messages = &writer.coordinator_messages;
   const auto start = std::chrono::steady_clock::now();
   writer.start_clock();

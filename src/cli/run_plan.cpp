@@ -3,6 +3,7 @@
 
 #include "errors.hpp"
 
+#include <cstdlib>
 #include <filesystem>
 #include <sstream>
 
@@ -78,7 +79,10 @@ void add_run_options(CommandSpec& spec) {
       "relays", po::value<std::string>()->default_value("auto"),
       "sub-coordinators that take work from rank 0 for a group of ranks: `node` (one per "
       "node), N (one per N ranks), `none`, or `auto` (per node from 512 workers on "
-      "several nodes)");
+      "several nodes)")(
+      "stop-file", po::value<std::string>(),
+      "drain as on SIGUSR1 once this file exists, also when it exists at the start "
+      "(default: $FRACSTUDY_STOP_FILE); a request that no signal timing can lose");
 }
 
 /// Reads what add_run_options declared into the plan, checking each value.
@@ -93,6 +97,11 @@ void read_run_options(const po::variables_map& values, RunPlan& plan) {
     throw UsageError("--progress-interval: must be a number of seconds > 0");
   }
   plan.relays = relay_policy_option(values["relays"].as<std::string>());
+  if (values.count("stop-file")) {
+    plan.stop_file = values["stop-file"].as<std::string>();
+  } else if (const char* stop_file = std::getenv("FRACSTUDY_STOP_FILE")) {
+    plan.stop_file = stop_file;
+  }
 }
 
 }  // namespace

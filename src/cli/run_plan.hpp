@@ -20,6 +20,7 @@ struct RunPlan {
   std::vector<study::TaskRecord> records;  ///< earlier results; empty for a fresh run
   io::RunStart start;                      ///< what the file being continued holds
   double drain_grace_s = 30;
+  std::string stop_file;                 ///< drain once it exists ("": none)
   sched::RelayPolicy relays;             ///< how ranks are grouped under sub-coordinators
   double progress_interval_s = 30;       ///< between plain progress lines (not a terminal)
   bool quiet = false;                    ///< no progress and no summary: errors only

@@ -59,8 +59,8 @@ void ResultWriter::update_study(std::size_t s, const study::TaskCounts& counts,
   StudyRun& run = runs_.at(s);
   if (run.started_at.empty() && started_s) run.started_at = at(*started_s);
   if (!counts.all_ended()) {
-    run.completed_at.clear();                  // a retry or resume reopened it
-    run.status = study::StudyStatus::Running;  // from the moment the run created the file
+    run.completed_at.clear();         // a retry or resume reopened it
+    run.status = unfinished_status_;  // RUNNING from the moment the run created the file
     return;
   }
   run.status = counts.status();

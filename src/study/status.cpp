@@ -6,8 +6,9 @@ namespace fracstudy::study {
 namespace {
 constexpr std::array<std::string_view, 4> kTaskNames = {"PENDING", "RUNNING", "COMPLETED",
                                                         "FAILED"};
-constexpr std::array<std::string_view, 6> kStudyNames = {"CREATED",   "QUEUED",           "RUNNING",
-                                                         "COMPLETED", "PARTIALLY_FAILED", "FAILED"};
+constexpr std::array<std::string_view, 8> kStudyNames = {
+    "CREATED",          "QUEUED", "RUNNING",     "COMPLETED",
+    "PARTIALLY_FAILED", "FAILED", "INTERRUPTED", "CANCELLED"};
 }  // namespace
 
 std::string_view name_of(TaskStatus status) {
@@ -16,6 +17,10 @@ std::string_view name_of(TaskStatus status) {
 
 std::string_view name_of(StudyStatus status) {
   return kStudyNames[static_cast<std::size_t>(status)];
+}
+
+std::span<const std::string_view> study_status_names() {
+  return kStudyNames;
 }
 
 std::optional<TaskStatus> task_status_from_name(std::string_view name) {

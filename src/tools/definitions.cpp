@@ -9,6 +9,7 @@
 #include "fracstudy/kernels/models.hpp"
 #include "fracstudy/study/spec.hpp"
 #include "fracstudy/study/statistics.hpp"
+#include "fracstudy/study/status.hpp"
 
 namespace fracstudy::tools::definitions {
 namespace {
@@ -178,18 +179,28 @@ json run_parametric_study() {
           {"outputSchema", output}};
 }
 
+/// Every study status, from the one table in study/status.hpp.
+json study_status_enum() {
+  json names = json::array();
+  for (const auto name : study::study_status_names())
+    names.push_back(std::string(name));
+  return {{"type", "string"}, {"enum", names}};
+}
+
 json check_study_status() {
   json output = {{"type", "object"},
                  {"properties",
                   {{"study_id", {{"type", "string"}}},
-                   {"status", {{"type", "string"}}},
+                   {"status", study_status_enum()},
                    {"progress", progress_schema()},
                    {"estimated_remaining", {{"type", "string"}}},
                    {"estimated_remaining_s", {{"type", {"number", "null"}}}},
                    {"active", {{"type", "boolean"}}}}},
                  {"required", {"study_id", "status", "progress"}}};
   return {{"description",
-           "Report a study's status (QUEUED, RUNNING, COMPLETED, PARTIALLY_FAILED, FAILED), "
+           "Report a study's status (QUEUED, RUNNING; when it has ended: COMPLETED, "
+           "PARTIALLY_FAILED, FAILED, or, stopped before its end, CANCELLED or INTERRUPTED, "
+           "which retry_failed_simulations continues; `active` says whether a run is going), "
            "its progress (total, completed, failed, running, percentage), failures by reason, "
            "and the estimated time left in words and seconds, from the measured speed. "
            "Cheap: poll it every few seconds. Example: {\"study_id\": \"dla_n_sweep\"}"},
@@ -201,7 +212,7 @@ json retry_failed_simulations() {
   return {{"description",
            "Run the failed (and never finished) simulations of a study that is no longer "
            "running again, with a fresh retry budget; results, summary and status are updated "
-           "in place. Use it after PARTIALLY_FAILED or FAILED, or after cancel_study. "
+           "in place. Use it after PARTIALLY_FAILED, FAILED, CANCELLED or INTERRUPTED. "
            "Example: {\"study_id\": \"dla_n_sweep\"}"},
           {"inputSchema", id_only_input()},
           {"outputSchema",

@@ -25,6 +25,9 @@ using nlohmann::json;
 constexpr const char* kStudyFile = "study.yaml";
 constexpr const char* kResultFile = "results.h5";
 constexpr const char* kLogFile = "run.log";
+/// cancel_study's request, kept in the study folder: the run looks for it at its start and
+/// while it runs (run --stop-file), so no timing of the cancel can lose it.
+constexpr const char* kStopFile = "cancel";
 constexpr const char* kLaunchFile = "launch.json";
 
 /// A study id when the caller gave no name: algorithm, what varies, time, counter.
@@ -313,7 +316,11 @@ ToolResult ToolServer::start(const std::string& id, const std::vector<std::strin
                              const std::vector<std::string>& slurm_env) {
   std::vector<std::string> environment = slurm_env;
   environment.push_back("FRACSTUDY=" + options_.launcher.fracstudy_exe);
-  const auto record = launcher_.launch(fracstudy_args, {kStudyFile, kResultFile}, environment,
+  environment.push_back("FRACSTUDY_STOP_FILE=" + workspace_.file(id, kStopFile).string());
+  std::vector<std::string> args = fracstudy_args;
+  args.insert(args.end(), {"--stop-file", kStopFile});
+  workspace_.remove_file(id, kStopFile);  // an earlier cancel does not stop this run
+  const auto record = launcher_.launch(args, {kStudyFile, kResultFile}, environment,
                                        workspace_.file(id, kLogFile), workspace_.study_dir(id));
   workspace_.write_file(id, kLaunchFile, record.to_json().dump(2) + "\n");
   return ToolResult::ok(json::object());
@@ -351,9 +358,15 @@ json ToolServer::status_of(const std::string& id) const {
     status["active"] = active;
     const auto state = study::study_status_from_name(status.value("status", ""));
     if (!active && (state == study::StudyStatus::Running || state == study::StudyStatus::Queued)) {
-      status["note"] =
-          "the run stopped before the end (cancelled or killed); retry_failed_simulations "
-          "finishes it";
+      // The file was left as the run went (killed, its node lost): it ended all the same.
+      status["status"] = study::name_of(study::StudyStatus::Interrupted);
+      status["estimated_remaining_s"] = nullptr;
+      status["estimated_remaining"] = "unknown";
+    }
+    const auto shown = study::study_status_from_name(status.value("status", ""));
+    if (!active &&
+        (shown == study::StudyStatus::Interrupted || shown == study::StudyStatus::Cancelled)) {
+      status["note"] = "the run stopped before the end; retry_failed_simulations finishes the rest";
     }
     return status;
   }
@@ -449,7 +462,16 @@ ToolResult ToolServer::cancel_study(const json& arguments) {
   bool requested = false;
   if (launch) {
     const auto parsed = json::parse(*launch, nullptr, false);
-    if (!parsed.is_discarded()) requested = launcher_.cancel(LaunchRecord::from_json(parsed));
+    const auto record = parsed.is_discarded() ? LaunchRecord{} : LaunchRecord::from_json(parsed);
+    if (launcher_.is_active(record)) {
+      // Kept in the study folder, the request waits for the run wherever it is: still
+      // starting (a signal then would be lost, or kill mpirun), or draining already.
+      workspace_.write_file(id, kStopFile, io::utc_now_iso8601() + "\n");
+      const bool watches = std::find(record.command.begin(), record.command.end(), "--stop-file") !=
+                           record.command.end();
+      requested = watches || launcher_.cancel(record);
+      if (record.launcher == "slurm") launcher_.cancel(record);  // the batch script too
+    }
   }
   const json status = status_of(id);
   return ToolResult::ok({{"study_id", id},

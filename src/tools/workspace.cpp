@@ -116,6 +116,12 @@ void Workspace::write_file(const std::string& id, const std::string& name,
   fs::rename(temporary, target);  // replaces a symlink itself, never its target
 }
 
+void Workspace::remove_file(const std::string& id, const std::string& name) const {
+  if (!has_study(id)) return;
+  std::error_code ignored;
+  fs::remove(file(id, name), ignored);
+}
+
 std::optional<std::string> Workspace::read_file(const std::string& id,
                                                 const std::string& name) const {
   if (!has_study(id)) return std::nullopt;

@@ -270,7 +270,7 @@ class Reliability(TempDirTest):
         self.assertFalse(np.any(tasks["status"] == b"RUNNING"))
         self.assertTrue(np.all(tasks["attempts"][tasks["status"] == b"PENDING"] == 0))
         with h5py.File(out, "r") as f:
-            self.assertEqual(text(f["studies/long"].attrs["status"]), "RUNNING")
+            self.assertEqual(text(f["studies/long"].attrs["status"]), "INTERRUPTED")
         proc = run(["run", str(study), "-o", str(out), "--resume"] + extra, ranks=ranks)
         self.assertEqual(proc.returncode, 0, proc.stderr)
         final = tasks_of(out, "long")

@@ -256,6 +256,33 @@ class RecycledPids(unittest.TestCase):
                 stranger.wait()
 
 
+class Cancels(unittest.TestCase):
+    """A cancel right after a start is never lost: it is kept in the study folder, and the
+    run looks for it from its first moment (issue 15, defects 3 and 7)."""
+
+    def test_a_cancel_at_once_after_the_start_ends_cancelled_and_retry_finishes(self):
+        with tempfile.TemporaryDirectory() as ws:
+            long = {"algorithm": "DLA", "values": [30000], "repetitions": 10, "name": "long"}
+            code, started = tool(ws, "run_parametric_study", long)
+            self.assertEqual(code, 0, started)
+            code, cancelled = tool(ws, "cancel_study", {"study_id": "long"})
+            self.assertEqual(code, 0, cancelled)
+            self.assertTrue(cancelled["cancel_requested"])
+            deadline = time.time() + 120
+            while tool(ws, "check_study_status", {"study_id": "long"})[1]["active"]:
+                self.assertLess(time.time(), deadline)
+                time.sleep(0.2)
+            code, status = tool(ws, "check_study_status", {"study_id": "long"})
+            self.assertEqual(status["status"], "CANCELLED", status)
+            self.assertLess(status["progress"]["completed"], 10)
+            self.assertIn("retry_failed_simulations", status["note"])
+            code, retried = tool(ws, "retry_failed_simulations", {"study_id": "long"})
+            self.assertEqual(code, 0, retried)
+            status = wait_until_ended(ws, "long")
+            self.assertEqual(status["status"], "COMPLETED")
+            self.assertEqual(status["progress"]["completed"], 10)
+
+
 class Admission(unittest.TestCase):
     """--max-running holds across processes started at the same moment, and for retries
     (issue 15, defect 4: 20 parallel calls got 3 starts with a cap of 2)."""

@@ -34,6 +34,10 @@ class ResultWriter {
   ResultWriter(std::string path, const study::StudyFile& file,
                const std::vector<study::Task>& tasks, RunStart start);
 
+  /// The status a study that has not ended gets from now on (RUNNING until the run stops
+  /// early: then INTERRUPTED or CANCELLED).
+  void set_unfinished_status(study::StudyStatus status) { unfinished_status_ = status; }
+
   /// The nodes taken out of the run as bad, for the file's `excluded_hosts`.
   void set_excluded_hosts(const std::vector<std::string>& hosts) {
     start_.layout.excluded_hosts = hosts;
@@ -80,6 +84,7 @@ class ResultWriter {
   const study::StudyFile& file_;
   const std::vector<study::Task>& tasks_;
   RunStart start_;
+  study::StudyStatus unfinished_status_ = study::StudyStatus::Running;
   std::vector<StudyRun> runs_;
   // Every saved cluster (those of the file being continued too): each whole rewrite writes
   // them all. (Copying them from the old file with H5Ocopy crashed HDF5 1.10 when the disk

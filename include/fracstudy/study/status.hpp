@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -15,7 +16,19 @@ namespace fracstudy::study {
 enum class TaskStatus { Pending, Running, Completed, Failed };
 
 /// Where one study stands: CREATED -> QUEUED -> RUNNING -> COMPLETED | PARTIALLY_FAILED | FAILED.
-enum class StudyStatus { Created, Queued, Running, Completed, PartiallyFailed, Failed };
+/// A study stopped before its end is CANCELLED (asked to stop: cancel_study, the stop
+/// file) or INTERRUPTED (drained by a signal, killed, lost); both continue with --resume or
+/// `retry`.
+enum class StudyStatus {
+  Created,
+  Queued,
+  Running,
+  Completed,
+  PartiallyFailed,
+  Failed,
+  Interrupted,
+  Cancelled
+};
 
 /// "PENDING", "RUNNING", ...
 std::string_view name_of(TaskStatus status);
@@ -23,6 +36,8 @@ std::string_view name_of(TaskStatus status);
 std::string_view name_of(StudyStatus status);
 /// Parses a task status name; nullopt when unknown.
 std::optional<TaskStatus> task_status_from_name(std::string_view name);
+/// Every study status's name, in the enum's order.
+std::span<const std::string_view> study_status_names();
 /// Parses a study status name; nullopt when unknown.
 std::optional<StudyStatus> study_status_from_name(std::string_view name);
 

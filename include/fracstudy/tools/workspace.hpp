@@ -32,6 +32,8 @@ class Workspace {
 
   /// Writes a file in a study's folder (no symlinks followed; replaced atomically).
   void write_file(const std::string& id, const std::string& name, const std::string& content) const;
+  /// Removes a file of a study's folder (a symlink itself, never its target), if there.
+  void remove_file(const std::string& id, const std::string& name) const;
   /// Reads a file of a study's folder; nullopt when absent or a symlink.
   std::optional<std::string> read_file(const std::string& id, const std::string& name) const;
   /// The path of a file in a study's folder, for handing to the launcher.
