@@ -149,6 +149,30 @@ class ClusterTest(unittest.TestCase):
         self.assertEqual(proc.returncode, 0, proc.stderr)
         return proc.stdout.strip().split(";")[0]
 
+    def run_job_to_completion(self, study, out, launcher):
+        """sbatch -N 3 of `study`, waited for until its file says COMPLETED. A job whose
+        step died before any task ended (MPI's start-up across namespaced nodes failed once
+        in ~25 fresh starts under heavy load) is submitted once more, its log shown."""
+        for attempt in (1, 2):
+            job = self.sbatch(study, out, launcher, "-N", "3", "--ntasks-per-node=2",
+                              "--ntasks=6")
+            log = self.dir / f"fracstudy-{job}.log"
+            deadline = time.time() + 120
+            while time.time() < deadline and status_of(out, "small") != "COMPLETED":
+                ended = "finished with exit code" in (log.read_text() if log.exists() else "")
+                if ended and completed_in(out, "small") == 0:
+                    break  # died at start-up, before any task ended
+                time.sleep(0.25)
+            if status_of(out, "small") == "COMPLETED":
+                return
+            text_of_log = log.read_text() if log.exists() else "(none)"
+            if attempt == 2 or completed_in(out, "small") > 0:
+                self.fail(f"the {launcher} job did not complete; its log:\n{text_of_log}")
+            print(f"job {job} ({launcher}) died at start-up; submitted again. Its log:\n"
+                  f"{text_of_log}", file=sys.stderr)
+            for stale in (out, Path(str(out) + ".journal")):
+                stale.unlink(missing_ok=True)
+
     def assert_same_metrics(self, tasks, clean):
         self.assertTrue(np.all(tasks["status"] == b"COMPLETED"), tasks["error"])
         np.testing.assert_array_equal(tasks["df"], clean["df"])
@@ -178,14 +202,10 @@ class Multinode(ClusterTest):
 
     def test_sbatch_on_three_nodes_with_mpirun_and_with_srun(self):
         study = self.write("s.yaml", SMALL)
-        jobs = {launcher: self.sbatch(study, self.dir / f"{launcher}.h5", launcher, "-N", "3",
-                                      "--ntasks-per-node=2", "--ntasks=6")
-                for launcher in ("mpirun", "srun")}
         clean = self.clean_run(study, "small")
-        for launcher in jobs:
+        for launcher in ("mpirun", "srun"):
             out = self.dir / f"{launcher}.h5"
-            wait_until(lambda: status_of(out, "small") == "COMPLETED", 120,
-                       f"the {launcher} job's COMPLETED")
+            self.run_job_to_completion(study, out, launcher)
             tasks = tasks_of(out, "small")
             self.assertEqual(set(tasks["host"]), {b"node1", b"node2", b"node3"}, launcher)
             self.assert_same_metrics(tasks, clean)
