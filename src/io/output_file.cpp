@@ -1,4 +1,5 @@
 #include "fracstudy/io/output_file.hpp"
+#include "fracstudy/io/process_info.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -30,23 +31,8 @@ struct ProcessIdentity {
   unsigned long long start_ticks = 0;
 };
 
-/// The fields of /proc/PID/stat after the command (which may hold spaces).
-std::vector<std::string> stat_fields(long pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string text;
-  std::getline(in, text);
-  const auto close = text.rfind(')');
-  std::vector<std::string> fields;
-  if (close == std::string::npos) return fields;
-  std::istringstream rest(text.substr(close + 1));
-  for (std::string field; rest >> field;)
-    fields.push_back(field);
-  return fields;  // [0] state, [1] parent pid, ..., [19] start time
-}
-
 ProcessIdentity this_process() {
-  const auto fields = stat_fields(::getpid());
-  return {static_cast<long>(::getpid()), fields.size() > 19 ? std::stoull(fields[19]) : 0};
+  return {static_cast<long>(::getpid()), process_start_ticks(::getpid())};
 }
 
 /// Whether the run that holds a lock is ending: the process named in the lock file is gone,
@@ -58,8 +44,8 @@ bool holder_is_ending(int fd) {
   if (got <= 0 || std::sscanf(text, "%ld %llu", &holder.pid, &holder.start_ticks) != 2) {
     return false;  // an older build's lock, or one being written: treat as a live run
   }
-  const auto fields = stat_fields(holder.pid);
-  if (fields.size() <= 19 || std::stoull(fields[19]) != holder.start_ticks) return true;
+  const auto fields = proc_stat_fields(holder.pid);
+  if (fields.size() < 2 || process_start_ticks(holder.pid) != holder.start_ticks) return true;
   return fields[0] == "Z" || fields[1] == "1";
 }
 

@@ -12,6 +12,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "fracstudy/io/process_info.hpp"
 #include "fracstudy/io/result_file.hpp"
 
 namespace fracstudy::tools {
@@ -71,43 +72,16 @@ long spawn_detached(const std::vector<std::string>& argv, const std::string& log
   return pid;
 }
 
-/// The fields of /proc/PID/stat after the command's closing parenthesis (state first);
-/// empty when the process does not exist.
-std::vector<std::string> stat_fields(long pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string text;
-  std::getline(stat, text);
-  const auto close_paren = text.rfind(')');
-  std::vector<std::string> fields;
-  if (close_paren == std::string::npos) return fields;
-  std::istringstream rest(text.substr(close_paren + 1));
-  for (std::string field; rest >> field;)
-    fields.push_back(field);
-  return fields;
-}
-
-/// When process `pid` started, in clock ticks after boot (field 22); 0 when unknown.
-std::uint64_t start_ticks_of(long pid) {
-  const auto fields = stat_fields(pid);
-  constexpr std::size_t kStartTime = 19;  // field 22, counted from field 3 (state)
-  if (fields.size() <= kStartTime) return 0;
-  try {
-    return std::stoull(fields[kStartTime]);
-  } catch (const std::exception&) {
-    return 0;
-  }
-}
-
 /// The process the record started is alive and not a zombie: the same pid and, when the
 /// record has it, the same start time (a pid the kernel recycled for another process
 /// does not count).
 bool process_alive(const LaunchRecord& record) {
   const long pid = record.pid;
   if (pid <= 0 || ::kill(static_cast<pid_t>(pid), 0) != 0) return false;
-  const auto fields = stat_fields(pid);
+  const auto fields = io::proc_stat_fields(pid);
   if (fields.empty() || fields[0] == "Z") return false;
   if (!record.has_start_ticks) return true;  // an older record: the pid is all it has
-  return record.start_ticks != 0 && start_ticks_of(pid) == record.start_ticks;
+  return record.start_ticks != 0 && io::process_start_ticks(pid) == record.start_ticks;
 }
 
 }  // namespace
@@ -186,7 +160,7 @@ LaunchRecord Launcher::launch_local(const std::vector<std::string>& fracstudy_ar
   }
   record.command.insert(record.command.end(), fracstudy_args.begin(), fracstudy_args.end());
   record.pid = spawn_detached(record.command, log.string(), workdir.string());
-  record.start_ticks = start_ticks_of(record.pid);
+  record.start_ticks = io::process_start_ticks(record.pid);
   record.started_at = io::utc_now_iso8601();
   return record;
 }
