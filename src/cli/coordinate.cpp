@@ -121,7 +121,8 @@ sched::Scheduler make_scheduler(RunPlan& plan, const std::vector<study::Task>& t
 /// Prints the per-value summary (from memory: the file is not read back) and says how the
 /// run ended; returns the exit code.
 int report_end(const RunPlan& plan, const std::vector<io::StudyData>& studies, exec::RunEnd end,
-               int ranks, double elapsed_s, const std::vector<std::string>& excluded_hosts) {
+               int ranks, double elapsed_s, const std::vector<std::string>& excluded_hosts,
+               const std::string& stop_reason) {
   std::ostringstream discarded;
   std::ostream& out = plan.quiet ? discarded : std::cout;
   print_summaries(out, studies);
@@ -139,10 +140,7 @@ int report_end(const RunPlan& plan, const std::vector<io::StudyData>& studies, e
       << ranks << (ranks == 1 ? " rank, " : " ranks, ") << tools::duration_in_words(elapsed_s)
       << "\n";
   if (end == exec::RunEnd::Interrupted) {
-    const int signal = exec::drain_signal();
-    std::cerr << "fracstudy: "
-              << (signal != 0 ? "interrupted by signal " + std::to_string(signal)
-                              : "stopped as " + plan.stop_file + " asked")
+    std::cerr << "fracstudy: " << stop_reason
               << " after a clean checkpoint: " << total - completed - failed << " of " << total
               << " tasks unfinished; continue with: " << plan.resume_hint << "\n";
     return kInterrupted;
@@ -158,19 +156,51 @@ int report_end(const RunPlan& plan, const std::vector<io::StudyData>& studies, e
   return completed == 0 && failed > 0 ? kFailure : kSuccess;
 }
 
-/// A drain signal, or the stop file (looked for at most every 0.2 s: the loop asks often).
-std::function<bool()> stop_file_watch(const std::string& path) {
-  auto next_look = std::make_shared<std::chrono::steady_clock::time_point>();
-  auto seen = std::make_shared<bool>(false);
-  return [path, next_look, seen] {
-    if (exec::drain_requested() || *seen) return true;
+/// Why a run stops early besides a signal: its stop file, or its time limit.
+struct StopWatch {
+  std::string stop_file;
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+  std::chrono::steady_clock::time_point next_look{};
+  bool file_seen = false;
+  bool out_of_time = false;
+
+  /// A drain signal, the stop file (looked for at most every 0.2 s: the loop asks often),
+  /// or the deadline passed.
+  bool stop_requested() {
+    if (exec::drain_requested() || file_seen || out_of_time) return true;
     const auto now = std::chrono::steady_clock::now();
-    if (now < *next_look) return false;
-    *next_look = now + std::chrono::milliseconds(200);
-    std::error_code error;
-    *seen = std::filesystem::exists(path, error);
-    return *seen;
-  };
+    if (deadline && now >= *deadline) out_of_time = true;
+    if (!stop_file.empty() && now >= next_look) {
+      next_look = now + std::chrono::milliseconds(200);
+      std::error_code error;
+      file_seen = std::filesystem::exists(stop_file, error);
+    }
+    return file_seen || out_of_time;
+  }
+
+  /// Why the run stopped, for its last words.
+  std::string reason(const RunPlan& plan) const {
+    if (const int signal = exec::drain_signal(); signal != 0) {
+      return "interrupted by signal " + std::to_string(signal);
+    }
+    if (out_of_time) {
+      std::ostringstream words;
+      words << "stopped at its time limit of " << plan.time_limit_s << " s";
+      return words.str();
+    }
+    return "stopped as " + plan.stop_file + " asked";
+  }
+};
+
+std::shared_ptr<StopWatch> stop_watch(const RunPlan& plan) {
+  auto watch = std::make_shared<StopWatch>();
+  watch->stop_file = plan.stop_file;
+  if (plan.time_limit_s > 0) {
+    watch->deadline = std::chrono::steady_clock::now() +
+                      std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                          std::chrono::duration<double>(plan.time_limit_s));
+  }
+  return watch;
 }
 
 exec::RunEnd work_or_relay(const study::StudyFile& file, transport::Transport& transport,
@@ -210,7 +240,8 @@ int coordinate(RunPlan& plan, const std::vector<study::Task>& tasks,
   scheduler.take_changed_tasks();            // the first write holds them all
   writer.write(scheduler.records(), false);  // the file exists, readable, before any task runs
   auto loop = loop_options(plan.file.execution, plan.drain_grace_s);
-  if (!plan.stop_file.empty()) loop.drain_requested = stop_file_watch(plan.stop_file);
+  const auto watch = stop_watch(plan);
+  loop.drain_requested = [watch] { return watch->stop_requested(); };
   loop.coordinator_messages = &writer.coordinator_messages;
   const auto start = std::chrono::steady_clock::now();
   writer.start_clock();
@@ -230,7 +261,7 @@ int coordinate(RunPlan& plan, const std::vector<study::Task>& tasks,
     return kFailure;
   }
   return report_end(plan, writer.studies(scheduler.records()), end, transport.size(), elapsed_s,
-                    scheduler.excluded_hosts());
+                    scheduler.excluded_hosts(), watch->reason(plan));
 }
 
 int work(const study::StudyFile& file, transport::Transport& transport,

@@ -82,7 +82,10 @@ void add_run_options(CommandSpec& spec) {
       "several nodes)")(
       "stop-file", po::value<std::string>(),
       "drain as on SIGUSR1 once this file exists, also when it exists at the start "
-      "(default: $FRACSTUDY_STOP_FILE); a request that no signal timing can lose");
+      "(default: $FRACSTUDY_STOP_FILE); a request that no signal timing can lose")(
+      "time-limit", po::value<double>(),
+      "drain as on SIGUSR1 once the run has taken this many seconds (a budget: the run "
+      "ends INTERRUPTED and --resume or retry continues it)");
 }
 
 /// Reads what add_run_options declared into the plan, checking each value.
@@ -97,6 +100,10 @@ void read_run_options(const po::variables_map& values, RunPlan& plan) {
     throw UsageError("--progress-interval: must be a number of seconds > 0");
   }
   plan.relays = relay_policy_option(values["relays"].as<std::string>());
+  if (values.count("time-limit")) {
+    plan.time_limit_s = values["time-limit"].as<double>();
+    if (!(plan.time_limit_s > 0)) throw UsageError("--time-limit: must be a number of seconds > 0");
+  }
   if (values.count("stop-file")) {
     plan.stop_file = values["stop-file"].as<std::string>();
   } else if (const char* stop_file = std::getenv("FRACSTUDY_STOP_FILE")) {

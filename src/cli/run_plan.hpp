@@ -21,6 +21,7 @@ struct RunPlan {
   io::RunStart start;                      ///< what the file being continued holds
   double drain_grace_s = 30;
   std::string stop_file;                 ///< drain once it exists ("": none)
+  double time_limit_s = 0;               ///< drain once the run has taken this long (0: no limit)
   sched::RelayPolicy relays;             ///< how ranks are grouped under sub-coordinators
   double progress_interval_s = 30;       ///< between plain progress lines (not a terminal)
   bool quiet = false;                    ///< no progress and no summary: errors only

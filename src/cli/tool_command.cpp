@@ -2,6 +2,7 @@
 // and over the Model Context Protocol.
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <iostream>
 #include <iterator>
@@ -39,10 +40,38 @@ void add_operator_options(CommandSpec& spec) {
       "max-running", po::value<int>()->default_value(defaults.max_running_studies),
       "cap on studies running at once")(
       "max-calls-per-minute", po::value<int>()->default_value(defaults.max_calls_per_minute),
-      "cap on tool calls per minute (all callers of this workspace)");
+      "cap on tool calls per minute of one client (an MCP session, or --client)")(
+      "task-time-limit", po::value<double>()->default_value(defaults.task_time_limit_s),
+      "seconds one attempt of a simulation may take before it is stopped and retried")(
+      "study-time-limit", po::value<double>()->default_value(defaults.study_time_limit_s),
+      "seconds one run of a study (a start or a retry) may take; then it stops cleanly, "
+      "INTERRUPTED, and a retry continues it")(
+      "max-wait", po::value<double>()->default_value(defaults.max_wait_s),
+      "the longest wait_for_study call, in seconds");
 }
 
-tools::ToolServerOptions server_options(const po::variables_map& values) {
+/// A positive number of seconds, or a usage error naming the option.
+double seconds_option(const po::variables_map& values, const char* name) {
+  const double seconds = values[name].as<double>();
+  if (!(seconds > 0) || !std::isfinite(seconds)) {
+    throw UsageError(std::string("--") + name + ": must be a number of seconds > 0");
+  }
+  return seconds;
+}
+
+/// python (Debian's, which has h5py and matplotlib, when there) and fracstudy-plot: the
+/// installed one beside this program, else the source tree's.
+std::vector<std::string> plot_command() {
+  const fs::path installed = fs::path(self_executable()).parent_path() / "fracstudy-plot";
+  const fs::path script = fs::exists(installed)
+                              ? installed
+                              : fs::path(FRACSTUDY_SOURCE_DIR) / "plot" / "fracstudy-plot";
+  if (!fs::exists(script)) return {};
+  const char* python = fs::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+  return {python, script.string()};
+}
+
+tools::ToolServerOptions server_options(const po::variables_map& values, bool serving = true) {
   tools::ToolServerOptions options;
   options.workspace = values["workspace"].as<std::string>();
   const std::string launcher = values["launcher"].as<std::string>();
@@ -56,7 +85,7 @@ tools::ToolServerOptions server_options(const po::variables_map& values) {
   if (values.count("sbatch-arg")) {
     options.launcher.sbatch_args = values["sbatch-arg"].as<std::vector<std::string>>();
   }
-  options.launcher.fracstudy_exe = self_executable();
+  if (serving) options.launcher.fracstudy_exe = self_executable();
   options.launcher.sbatch_script = values.count("sbatch-script")
                                        ? values["sbatch-script"].as<std::string>()
                                        : default_sbatch_script();
@@ -64,6 +93,19 @@ tools::ToolServerOptions server_options(const po::variables_map& values) {
   options.limits.max_particles = values["max-particles"].as<std::int64_t>();
   options.limits.max_running_studies = values["max-running"].as<int>();
   options.limits.max_calls_per_minute = values["max-calls-per-minute"].as<int>();
+  options.limits.task_time_limit_s = seconds_option(values, "task-time-limit");
+  options.limits.study_time_limit_s = seconds_option(values, "study-time-limit");
+  options.limits.max_wait_s = seconds_option(values, "max-wait");
+  for (const auto* cap : {"max-running", "max-calls-per-minute"}) {
+    if (values[cap].as<int>() < 1)
+      throw UsageError(std::string("--") + cap + ": must be at least 1");
+  }
+  for (const auto* cap : {"max-tasks-per-study", "max-particles"}) {
+    if (values[cap].as<std::int64_t>() < 1) {
+      throw UsageError(std::string("--") + cap + ": must be at least 1");
+    }
+  }
+  options.plot_command = plot_command();
   return options;
 }
 
@@ -79,13 +121,16 @@ std::string read_arguments(std::istream& in) {
 
 int tools_command(const CommandLine& line) {
   const auto& args = line.args;
-  CommandSpec spec{"fracstudy tools",
-                   "Prints the JSON definitions of every AI tool: name, description,\n"
-                   "inputSchema and outputSchema (JSON Schema 2020-12).",
-                   "  fracstudy tools > tools.json"};
+  CommandSpec spec{"fracstudy tools [OPERATOR OPTIONS]",
+                   "Prints the JSON definitions of every AI tool under the operator's limits:\n"
+                   "name, title, description, inputSchema and outputSchema (JSON Schema\n"
+                   "2020-12) and annotations.",
+                   "  fracstudy tools > tools.json\n"
+                   "  fracstudy tools --max-particles 20000 > tools.json"};
+  add_operator_options(spec);
   const auto values = parse_command(args, spec);
   if (!values) return kSuccess;
-  std::cout << tools::tool_definitions().dump(2) << "\n";
+  std::cout << tools::tool_definitions(server_options(*values, false).limits).dump(2) << "\n";
   return kSuccess;
 }
 
@@ -100,12 +145,23 @@ int tool_command(const CommandLine& line) {
       "    '{\"algorithm\": \"DLA\", \"values\": [100, 200, 300], \"repetitions\": 3}'\n"
       "  fracstudy tool --workspace ws check_study_status '{\"study_id\": \"...\"}'"};
   add_operator_options(spec);
-  spec.options.add_options()("name", po::value<std::string>()->required(), "the tool")(
+  spec.options.add_options()("client", po::value<std::string>()->default_value("cli"),
+                             "who calls, for the rate limit: letters, digits, _ - . : "
+                             "(default cli; each MCP session is a client of its own)")(
+      "name", po::value<std::string>()->required(), "the tool")(
       "arguments", po::value<std::string>(), "its arguments as a JSON object");
   spec.positional.add("name", 1).add("arguments", 1);
   const auto values = parse_command(args, spec);
   if (!values) return kSuccess;
   auto options = server_options(*values);
+  tools::CallContext context;
+  context.client = (*values)["client"].as<std::string>();
+  if (context.client.empty() || context.client.size() > 64 ||
+      context.client.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                       "0123456789_-.:") != std::string::npos) {
+    throw UsageError("--client: 1 to 64 letters, digits, _ - . or :, got '" +
+                     context.client.substr(0, 64) + "'");
+  }
   std::string text;
   if (values->count("arguments")) {
     text = (*values)["arguments"].as<std::string>();
@@ -124,7 +180,7 @@ int tool_command(const CommandLine& line) {
   } else {
     try {
       tools::ToolServer server(std::move(options));
-      result = server.call((*values)["name"].as<std::string>(), arguments);
+      result = server.call((*values)["name"].as<std::string>(), arguments, context);
     } catch (const std::exception& error) {  // a broken workspace: still a JSON answer
       result = tools::ToolResult::failure(error.what());
     }
@@ -142,12 +198,21 @@ int mcp_command(const CommandLine& line) {
                    "an MCP client as the command `fracstudy mcp --workspace DIR`.",
                    "  fracstudy mcp --workspace ~/fracstudy-ws --ranks 8 --max-running 2"};
   add_operator_options(spec);
+  spec.options.add_options()("on-exit", po::value<std::string>()->default_value("keep"),
+                             "what becomes of the studies this session started when its client "
+                             "goes away: keep (they run on) or cancel (they drain, CANCELLED)");
   const auto values = parse_command(args, spec);
   if (!values) return kSuccess;
+  const std::string on_exit = (*values)["on-exit"].as<std::string>();
+  if (on_exit != "keep" && on_exit != "cancel") {
+    throw UsageError("--on-exit: must be keep or cancel, got '" + on_exit.substr(0, 64) + "'");
+  }
+  tools::McpOptions mcp_options;
+  mcp_options.cancel_on_exit = on_exit == "cancel";
   tools::ToolServer server(server_options(*values));
   std::cerr << "fracstudy mcp: serving on stdio, workspace "
             << fs::absolute((*values)["workspace"].as<std::string>()).string() << "\n";
-  return tools::serve_mcp(server, std::cin, std::cout, std::cerr);
+  return tools::serve_mcp(server, std::cin, std::cout, std::cerr, mcp_options);
 }
 
 }  // namespace fracstudy::cli

@@ -329,6 +329,10 @@ void ResultReader::for_each_row(std::size_t s, const RowVisitor& visit) const {
   });
 }
 
+std::vector<Column> task_columns_of(const study::StudySpec& spec) {
+  return detail::task_columns(spec);
+}
+
 std::vector<Column> ResultReader::task_columns(std::size_t s) const {
   std::vector<Column> columns;
   impl_->guarded([&] {

@@ -58,6 +58,11 @@ std::string write_study_file(const StudyFileDraft& draft) {
   if (!draft.comment.empty()) out << YAML::Comment(draft.comment);
   out << YAML::BeginMap;
   out << YAML::Key << "seed" << YAML::Value << draft.seed;
+  if (draft.task_time_limit_s > 0) {
+    out << YAML::Key << "execution" << YAML::Value << YAML::BeginMap << YAML::Key
+        << "task_time_limit_s" << YAML::Value << number_text(draft.task_time_limit_s)
+        << YAML::EndMap;
+  }
   out << YAML::Key << "studies" << YAML::Value << YAML::BeginSeq;
   for (const auto& study : draft.studies)
     emit_study(out, study);

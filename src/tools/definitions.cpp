@@ -2,9 +2,12 @@
 // names and handlers are in the registry (ToolServer::tools()).
 #include "definitions.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <sstream>
 #include <string>
 
+#include "fracstudy/io/result_file.hpp"
 #include "fracstudy/kernels/metrics.hpp"
 #include "fracstudy/kernels/models.hpp"
 #include "fracstudy/study/spec.hpp"
@@ -18,23 +21,29 @@ using nlohmann::json;
 
 const char* kDialect = "https://json-schema.org/draft/2020-12/schema";
 
-/// The schema of one parameter value, from the same rules the study files use.
-json parameter_schema(kernels::Parameter parameter) {
+/// The schema of one parameter value, from the same rules the study files use, with the
+/// operator's cap on n_particles.
+json parameter_schema(kernels::Parameter parameter, const ToolLimits& limits) {
   const auto& rule = kernels::rule_of(parameter);
   json schema = {
       {"type", rule.integer ? "integer" : "number"},
       {"description", std::string(rule.description) + " (" + std::string(rule.allowed) + ")"}};
   schema[rule.minimum_inclusive ? "minimum" : "exclusiveMinimum"] = rule.minimum;
-  if (std::isfinite(rule.maximum)) {
+  if (parameter == kernels::Parameter::NParticles &&
+      static_cast<double>(limits.max_particles) < rule.maximum) {
+    schema["maximum"] = limits.max_particles;
+    schema["description"] = std::string(rule.description) + " (at most " +
+                            std::to_string(limits.max_particles) + " here, the operator's cap)";
+  } else if (std::isfinite(rule.maximum)) {
     schema[rule.maximum_inclusive ? "maximum" : "exclusiveMaximum"] = rule.maximum;
   }
   return schema;
 }
 
-json parameters_schema() {
+json parameters_schema(const ToolLimits& limits) {
   json properties = json::object();
   for (auto p : kernels::all_parameters()) {
-    properties[std::string(kernels::name_of(p))] = parameter_schema(p);
+    properties[std::string(kernels::name_of(p))] = parameter_schema(p, limits);
   }
   return properties;
 }
@@ -93,22 +102,152 @@ json id_only_input() {
 }
 
 json progress_schema() {
+  json properties = json::object();
+  json required = json::array();
+  for (const char* count : {"total", "completed", "failed", "running"}) {
+    properties[count] = {{"type", "integer"}, {"minimum", 0}};
+    required.push_back(count);
+  }
+  properties["percentage"] = {{"type", "integer"}, {"minimum", 0}, {"maximum", 100}};
+  required.push_back("percentage");
+  return {{"type", "object"},
+          {"properties", properties},
+          {"required", required},
+          {"additionalProperties", false}};
+}
+
+/// What an error result carries: the argument at fault (null when none) and why.
+json error_schema() {
   return {{"type", "object"},
           {"properties",
-           {{"total", {{"type", "integer"}}},
-            {"completed", {{"type", "integer"}}},
-            {"failed", {{"type", "integer"}}},
-            {"running", {{"type", "integer"}}},
-            {"percentage", {{"type", "integer"}}}}}};
+           {{"field", {{"type", {"string", "null"}}}}, {"message", {{"type", "string"}}}}},
+          {"required", {"field", "message"}},
+          {"additionalProperties", false}};
+}
+
+/// A tool's output schema: its result's fields, every one declared, or an error
+/// ({"error": {field, message}}) that comes back as structured content too.
+json output_schema(json properties, const json& required) {
+  properties["error"] = error_schema();
+  return {{"type", "object"},
+          {"properties", std::move(properties)},
+          {"additionalProperties", false},
+          {"anyOf", {{{"required", required}}, {{"required", {"error"}}}}}};
+}
+
+/// Every study status, from the one table in study/status.hpp.
+json study_status_enum() {
+  json names = json::array();
+  for (const auto name : study::study_status_names())
+    names.push_back(std::string(name));
+  return {{"type", "string"}, {"enum", names}};
+}
+
+/// What check_study_status and wait_for_study return about a study.
+json status_properties() {
+  return {
+      {"study_id", {{"type", "string"}}},
+      {"algorithm", {{"type", "string"}}},
+      {"status", study_status_enum()},
+      {"active", {{"type", "boolean"}, {"description", "whether a run of the study is going"}}},
+      {"progress", progress_schema()},
+      {"estimated_remaining", {{"type", "string"}}},
+      {"estimated_remaining_s", {{"type", {"number", "null"}}}},
+      {"failures",
+       {{"type", "object"},
+        {"additionalProperties", {{"type", "integer"}}},
+        {"description", "failed simulations by the reason of their last attempt"}}},
+      {"created_at", {{"type", "string"}}},
+      {"started_at", {{"type", "string"}}},
+      {"completed_at", {{"type", "string"}}},
+      {"reason",
+       {{"type", "string"}, {"description", "why a run ended early or failed (its last words)"}}},
+      {"resumable",
+       {{"type", "boolean"},
+        {"description", "whether retry_failed_simulations continues the study"}}}};
+}
+
+/// The parameter values of a parameter point or a simulation.
+json parameter_values_schema() {
+  json properties = json::object();
+  for (auto p : kernels::all_parameters()) {
+    properties[std::string(kernels::name_of(p))] = {
+        {"type", kernels::rule_of(p).integer ? "integer" : "number"}};
+  }
+  return {{"type", "object"}, {"properties", properties}, {"additionalProperties", false}};
+}
+
+/// One row of get_study_results' `results`: a parameter point and its statistics.
+json point_schema() {
+  json properties = {{"parameters", parameter_values_schema()},
+                     {"n_samples", {{"type", "integer"}}},
+                     {"n_failed", {{"type", "integer"}}}};
+  for (const auto& metric : kernels::kMetrics) {
+    for (const auto statistic : study::statistic_names(metric.aggregation)) {
+      properties[study::statistic_column(statistic, metric)] = {{"type", {"number", "null"}}};
+    }
+  }
+  return {{"type", "object"},
+          {"properties", properties},
+          {"required", {"parameters", "n_samples", "n_failed"}},
+          {"additionalProperties", false}};
+}
+
+/// One simulation's row, with the columns of the tasks table of every model.
+json task_row_schema() {
+  json properties = json::object();
+  for (const auto& model : kernels::all_models()) {
+    study::StudySpec spec;
+    spec.algorithm = model.algorithm;
+    for (const auto& column : io::task_columns_of(spec)) {
+      json type = "string";
+      if (column.type == io::ColumnType::Int64 || column.type == io::ColumnType::UInt64) {
+        type = "integer";
+      } else if (column.type == io::ColumnType::Float64) {
+        type = {"number", "null"};
+      }
+      properties[column.name] = {{"type", type}};
+    }
+  }
+  return {{"type", "object"}, {"properties", properties}, {"additionalProperties", false}};
+}
+
+/// Tool annotations (MCP): hints a client shows or uses to ask its user before a call.
+/// The title is the tool's own (tool_definitions copies it in).
+json annotations(bool read_only, bool destructive, bool idempotent) {
+  return {{"readOnlyHint", read_only},
+          {"destructiveHint", destructive},
+          {"idempotentHint", idempotent},
+          {"openWorldHint", false}};
+}
+
+std::string number_text(double value) {
+  std::ostringstream text;
+  text << value;
+  return text.str();
+}
+
+/// The operator's limits, for the descriptions.
+std::string limits_in_words(const ToolLimits& limits) {
+  return "Limits set by the operator: at most " + std::to_string(limits.max_tasks_per_study) +
+         " simulations per study, n_particles up to " + std::to_string(limits.max_particles) +
+         ", " + std::to_string(limits.max_running_studies) +
+         " studies running at once, a simulation stopped after " +
+         number_text(limits.task_time_limit_s) + " s (and retried), a run stopped after " +
+         number_text(limits.study_time_limit_s) + " s (INTERRUPTED; retry_failed_simulations " +
+         "continues it), and " + std::to_string(limits.max_calls_per_minute) +
+         " tool calls per minute per client.";
 }
 
 }  // namespace
 
-json run_parametric_study() {
+json run_parametric_study(const ToolLimits& limits) {
   json grid = json::object();
   for (auto p : kernels::all_parameters()) {
-    grid[std::string(kernels::name_of(p))] = {
-        {"type", "array"}, {"items", parameter_schema(p)}, {"minItems", 1}, {"maxItems", 100}};
+    grid[std::string(kernels::name_of(p))] = {{"type", "array"},
+                                              {"items", parameter_schema(p, limits)},
+                                              {"minItems", 1},
+                                              {"maxItems", 100}};
   }
   json input = {
       {"$schema", kDialect},
@@ -128,7 +267,7 @@ json run_parametric_study() {
           {"description", "the values of variable_parameter, one parameter point each"}}},
         {"base_parameters",
          {{"type", "object"},
-          {"properties", parameters_schema()},
+          {"properties", parameters_schema(limits)},
           {"additionalProperties", false},
           {"description",
            "parameters fixed for every simulation; defaults: dimension 2, particle_radius 1, "
@@ -154,123 +293,181 @@ json run_parametric_study() {
         {"seed",
          {{"type", "integer"},
           {"minimum", 0},
+          {"maximum", 18446744073709551615ULL},
           {"description", "master seed (default 0); the same seed gives the same results"}}}}},
       {"required", {"algorithm"}},
       {"additionalProperties", false}};
-  json output = {{"type", "object"},
-                 {"properties",
-                  {{"study_id", {{"type", "string"}}},
-                   {"status", {{"type", "string"}}},
-                   {"total_simulations", {{"type", "integer"}}},
-                   {"parameter_points", {{"type", "integer"}}},
-                   {"message", {{"type", "string"}}}}},
-                 {"required", {"study_id", "status"}}};
-  return {{"description",
+  json output = output_schema({{"study_id", {{"type", "string"}}},
+                               {"status", study_status_enum()},
+                               {"total_simulations", {{"type", "integer"}}},
+                               {"parameter_points", {{"type", "integer"}}},
+                               {"message", {{"type", "string"}}}},
+                              {"study_id", "status", "total_simulations", "parameter_points"});
+  return {{"title", "Run a parametric study"},
+          {"description",
            "Start a parametric study of fractal aggregation simulations and return at once with "
-           "its study_id (status QUEUED); poll check_study_status until COMPLETED, then read "
-           "get_study_results. Give either variable_parameter with values (a sweep) or grid "
-           "(every combination), not both. Each simulation measures the fractal dimension df "
-           "and the radius of gyration rg (in units of particle_radius). Limits: at most 100 "
-           "values, 10 repetitions, and the operator's caps on tasks per study, n_particles "
-           "and studies running at once. Example: a DLA sweep of n_particles from 100 to 1000 "
-           "in steps of 100: {\"algorithm\": \"DLA\", \"variable_parameter\": \"n_particles\", "
-           "\"values\": [100, 200, 300, 400, 500, 600, 700, 800, 900, 1000]}"},
+           "its study_id (status QUEUED). Then call wait_for_study (it returns when the study "
+           "ends or after its timeout, with progress notifications) until the status is no "
+           "longer QUEUED or RUNNING, and read get_study_results. Give either "
+           "variable_parameter with values (a sweep) or grid (every combination), not both. "
+           "Each simulation measures the fractal dimension df and the radius of gyration rg "
+           "(in units of particle_radius). Studies run on after the MCP session ends unless "
+           "the operator chose otherwise. At most 100 values and 10 repetitions. " +
+               limits_in_words(limits) +
+               " Example: a DLA sweep of n_particles from 100 to 1000 in steps of 100: "
+               "{\"algorithm\": \"DLA\", \"variable_parameter\": \"n_particles\", "
+               "\"values\": [100, 200, 300, 400, 500, 600, 700, 800, 900, 1000]}"},
           {"inputSchema", input},
-          {"outputSchema", output}};
+          {"outputSchema", output},
+          {"annotations", annotations(false, false, false)}};
 }
 
-/// Every study status, from the one table in study/status.hpp.
-json study_status_enum() {
-  json names = json::array();
-  for (const auto name : study::study_status_names())
-    names.push_back(std::string(name));
-  return {{"type", "string"}, {"enum", names}};
-}
-
-json check_study_status() {
-  json output = {{"type", "object"},
-                 {"properties",
-                  {{"study_id", {{"type", "string"}}},
-                   {"status", study_status_enum()},
-                   {"progress", progress_schema()},
-                   {"estimated_remaining", {{"type", "string"}}},
-                   {"estimated_remaining_s", {{"type", {"number", "null"}}}},
-                   {"active", {{"type", "boolean"}}}}},
-                 {"required", {"study_id", "status", "progress"}}};
-  return {{"description",
+json check_study_status(const ToolLimits&) {
+  return {{"title", "Check a study's status"},
+          {"description",
            "Report a study's status (QUEUED, RUNNING; when it has ended: COMPLETED, "
            "PARTIALLY_FAILED, FAILED, or, stopped before its end, CANCELLED or INTERRUPTED, "
-           "which retry_failed_simulations continues; `active` says whether a run is going), "
-           "its progress (total, completed, failed, running, percentage), failures by reason, "
-           "and the estimated time left in words and seconds, from the measured speed. "
-           "Cheap: poll it every few seconds. Example: {\"study_id\": \"dla_n_sweep\"}"},
-          {"inputSchema", id_only_input()},
-          {"outputSchema", output}};
-}
-
-json retry_failed_simulations() {
-  return {{"description",
-           "Run the failed (and never finished) simulations of a study that is no longer "
-           "running again, with a fresh retry budget; results, summary and status are updated "
-           "in place. Use it after PARTIALLY_FAILED, FAILED, CANCELLED or INTERRUPTED. "
-           "Example: {\"study_id\": \"dla_n_sweep\"}"},
+           "with the `reason` and whether retry_failed_simulations continues it, "
+           "`resumable`; `active` says whether a run is going), its progress (total, "
+           "completed, failed, running, percentage), failures by reason, and the estimated "
+           "time left in words and seconds, from the measured speed. To wait for the end, "
+           "call wait_for_study rather than polling this. Example: "
+           "{\"study_id\": \"dla_n_sweep\"}"},
           {"inputSchema", id_only_input()},
           {"outputSchema",
-           {{"type", "object"},
-            {"properties",
-             {{"study_id", {{"type", "string"}}},
-              {"status", {{"type", "string"}}},
-              {"retrying", {{"type", "integer"}}}}},
-            {"required", {"study_id", "status", "retrying"}}}}};
+           output_schema(status_properties(), {"study_id", "status", "progress", "active"})},
+          {"annotations", annotations(true, false, true)}};
 }
 
-json list_studies() {
-  return {{"description",
-           "List every study in the workspace with its algorithm, status and progress, oldest "
-           "first. Takes no arguments. Example: {}"},
+json wait_for_study(const ToolLimits& limits) {
+  json input = id_only_input();
+  input["properties"]["timeout_s"] = {
+      {"type", "number"},
+      {"minimum", 0},
+      {"maximum", limits.max_wait_s},
+      {"default", std::min(60.0, limits.max_wait_s)},
+      {"description", "return after this many seconds even if the study still runs"}};
+  json properties = status_properties();
+  properties["finished"] = {
+      {"type", "boolean"},
+      {"description", "whether the study ended (else the timeout passed: call again)"}};
+  properties["waited_s"] = {{"type", "number"}};
+  return {{"title", "Wait for a study"},
+          {"description",
+           "Wait until a study is no longer QUEUED or RUNNING, or until timeout_s (at most " +
+               number_text(limits.max_wait_s) +
+               " s) passes, then return its status as check_study_status does, with "
+               "`finished`. While it waits it sends notifications/progress (simulations done "
+               "of the total) when the request has a progressToken, and it stops when the "
+               "request is cancelled. Other calls are answered meanwhile. Example: "
+               "{\"study_id\": \"dla_n_sweep\", \"timeout_s\": 120}"},
+          {"inputSchema", input},
+          {"outputSchema",
+           output_schema(properties, {"study_id", "status", "progress", "active", "finished"})},
+          {"annotations", annotations(true, false, true)}};
+}
+
+json retry_failed_simulations(const ToolLimits& limits) {
+  return {{"title", "Retry a study's failed simulations"},
+          {"description",
+           "Run the failed (and never finished) simulations of a study that is no longer "
+           "running again, with a fresh retry budget; results, summary and status are updated "
+           "in place. Use it after PARTIALLY_FAILED, FAILED, CANCELLED or INTERRUPTED. It "
+           "counts against the studies running at once. " +
+               limits_in_words(limits) + " Example: {\"study_id\": \"dla_n_sweep\"}"},
+          {"inputSchema", id_only_input()},
+          {"outputSchema", output_schema({{"study_id", {{"type", "string"}}},
+                                          {"status", study_status_enum()},
+                                          {"retrying", {{"type", "integer"}}}},
+                                         {"study_id", "status", "retrying"})},
+          {"annotations", annotations(false, false, false)}};
+}
+
+json list_studies(const ToolLimits&) {
+  json study = {{"type", "object"},
+                {"properties",
+                 {{"study_id", {{"type", "string"}}},
+                  {"algorithm", {{"type", "string"}}},
+                  {"status", study_status_enum()},
+                  {"active", {{"type", "boolean"}}},
+                  {"progress", progress_schema()}}},
+                {"required", {"study_id", "algorithm", "status", "active", "progress"}},
+                {"additionalProperties", false}};
+  return {{"title", "List studies"},
+          {"description",
+           "List every study in the workspace with its algorithm, status, whether a run is "
+           "going, and progress, oldest first. Takes no arguments. Example: {}"},
           {"inputSchema",
            {{"$schema", kDialect},
             {"type", "object"},
             {"properties", json::object()},
             {"additionalProperties", false}}},
           {"outputSchema",
-           {{"type", "object"},
-            {"properties", {{"studies", {{"type", "array"}}}}},
-            {"required", {"studies"}}}}};
+           output_schema({{"studies", {{"type", "array"}, {"items", study}}}}, {"studies"})},
+          {"annotations", annotations(true, false, true)}};
 }
 
-json get_study_results() {
-  return {{"description",
-           "Return a study's per-point results: the parameter values of each point, "
-           "n_samples, n_failed, and for every metric its statistics, as fields named "
-           "STATISTIC_METRIC (mean_df, sem_df, ...; sem is the standard error of the mean); "
-           "null where there is no value. The metrics: " +
-               metrics_in_words() +
-               ". Available while running (partial) and after. Example: "
-               "{\"study_id\": \"dla_n_sweep\"}"},
-          {"inputSchema", id_only_input()},
-          {"outputSchema",
-           {{"type", "object"},
-            {"properties",
-             {{"study_id", {{"type", "string"}}},
-              {"status", {{"type", "string"}}},
-              {"results", {{"type", "array"}}}}},
-            {"required", {"study_id", "status", "results"}}}}};
+json get_study_results(const ToolLimits& limits) {
+  json input = id_only_input();
+  input["properties"]["rows_offset"] = {
+      {"type", "integer"},
+      {"minimum", 0},
+      {"default", 0},
+      {"description", "the first simulation (task_id) of the page of per-simulation rows"}};
+  input["properties"]["rows_limit"] = {
+      {"type", "integer"},
+      {"minimum", 0},
+      {"maximum", limits.max_rows_per_page},
+      {"default", 0},
+      {"description", "how many per-simulation rows to return (0: none, only the summary)"}};
+  input["properties"]["figure"] = {
+      {"type", "boolean"},
+      {"default", false},
+      {"description", "also return a figure (PNG image) of df against the varied parameter"}};
+  return {
+      {"title", "Get a study's results"},
+      {"description",
+       "Return a study's per-point results: the parameter values of each point, n_samples, "
+       "n_failed, and for every metric its statistics, as fields named STATISTIC_METRIC "
+       "(mean_df, sem_df, ...; sem is the standard error of the mean); null where there is no "
+       "value. The metrics: " +
+           metrics_in_words() +
+           ". Available while running (partial) and after. On request, one page of "
+           "per-simulation rows (rows_offset, rows_limit up to " +
+           std::to_string(limits.max_rows_per_page) +
+           "; next_offset gives the next page) and a figure as an image. The result file "
+           "(HDF5) and the run's log come as resource links. Example: "
+           "{\"study_id\": \"dla_n_sweep\", \"rows_limit\": 100}"},
+      {"inputSchema", input},
+      {"outputSchema", output_schema({{"study_id", {{"type", "string"}}},
+                                      {"algorithm", {{"type", "string"}}},
+                                      {"status", study_status_enum()},
+                                      {"results", {{"type", "array"}, {"items", point_schema()}}},
+                                      {"rows", {{"type", "array"}, {"items", task_row_schema()}}},
+                                      {"rows_total", {{"type", "integer"}}},
+                                      {"next_offset", {{"type", {"integer", "null"}}}},
+                                      {"result_file", {{"type", "string"}}},
+                                      {"log_file", {{"type", "string"}}},
+                                      {"figure_file", {{"type", "string"}}}},
+                                     {"study_id", "status", "results"})},
+      {"annotations", annotations(true, false, true)}};
 }
 
-json cancel_study() {
-  return {{"description",
+json cancel_study(const ToolLimits&) {
+  return {{"title", "Cancel a study"},
+          {"description",
            "Stop a running study cleanly: no new simulations start, running ones finish "
-           "within a grace time, results so far are kept; retry_failed_simulations continues "
-           "it later. Example: {\"study_id\": \"dla_n_sweep\"}"},
+           "within a grace time, results so far are kept and the study ends CANCELLED; "
+           "retry_failed_simulations continues it later. The request is kept with the study, "
+           "so a cancel right after a start is not lost. Example: "
+           "{\"study_id\": \"dla_n_sweep\"}"},
           {"inputSchema", id_only_input()},
-          {"outputSchema",
-           {{"type", "object"},
-            {"properties",
-             {{"study_id", {{"type", "string"}}},
-              {"status", {{"type", "string"}}},
-              {"cancel_requested", {{"type", "boolean"}}}}},
-            {"required", {"study_id", "status", "cancel_requested"}}}}};
+          {"outputSchema", output_schema({{"study_id", {{"type", "string"}}},
+                                          {"status", study_status_enum()},
+                                          {"cancel_requested", {{"type", "boolean"}}},
+                                          {"message", {{"type", "string"}}}},
+                                         {"study_id", "status", "cancel_requested"})},
+          {"annotations", annotations(false, true, true)}};
 }
 
 }  // namespace fracstudy::tools::definitions

@@ -1,8 +1,15 @@
 #include "fracstudy/tools/mcp.hpp"
 
+#include <unistd.h>
+
+#include <condition_variable>
 #include <istream>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <ostream>
 #include <string>
+#include <thread>
 
 #include "fracstudy/kernels/models.hpp"
 #include "fracstudy/version.hpp"
@@ -12,11 +19,13 @@ namespace {
 
 using nlohmann::json;
 
-// JSON-RPC 2.0 error codes.
+// JSON-RPC 2.0 error codes; -32002 is "not initialized" (as in LSP), -32000 "busy".
 constexpr int kParseError = -32700;
 constexpr int kInvalidRequest = -32600;
 constexpr int kMethodNotFound = -32601;
 constexpr int kInvalidParams = -32602;
+constexpr int kNotInitialized = -32002;
+constexpr int kBusy = -32000;
 
 json error_response(const json& id, int code, const std::string& message) {
   return {{"jsonrpc", "2.0"}, {"id", id}, {"error", {{"code", code}, {"message", message}}}};
@@ -49,13 +58,72 @@ std::string negotiate(const json& params) {
   return kMcpProtocolVersions[0];
 }
 
-/// One server session: answers requests in order.
+/// A tools/call in progress: whether it should stop (the client cancelled it, or the
+/// session is ending) and whether its answer is still wanted.
+struct CallState {
+  std::atomic<bool> stop{false};
+  std::atomic<bool> cancelled_by_client{false};
+};
+
+bool usable_id(const json& id) {
+  return id.is_string() || id.is_number_integer();
+}
+
+/// One server session. The reading thread answers initialize, ping and tools/list itself,
+/// and hands each tools/call to a thread of its own, so a long call (wait_for_study) never
+/// holds up the others, ping included.
 class Session {
  public:
-  Session(ToolServer& server, std::ostream& log) : server_(server), log_(log) {}
+  Session(ToolServer& server, std::ostream& out, std::ostream& log, const McpOptions& options)
+      : server_(server), out_(out), log_(log), options_(options) {
+    context_client_ = "mcp-" + std::to_string(::getpid());
+  }
 
-  /// The response to one line, or null for a notification.
-  json handle_line(const std::string& line) {
+  ~Session() { finish(); }
+
+  /// Handles one line; answers go out as they are ready.
+  void handle_line(const std::string& line) {
+    json response;
+    try {
+      response = answer(line);
+    } catch (const std::exception& error) {  // whatever a message does, the server goes on
+      log("a message could not be handled: " + std::string(error.what()));
+      response = error_response(nullptr, kInvalidRequest, "invalid request");
+    }
+    if (!response.is_null()) send(response);
+  }
+
+  void send(const json& message) {
+    const std::string text = message.dump() + "\n";
+    const std::lock_guard lock(out_mutex_);
+    out_ << text << std::flush;
+  }
+
+  /// At the end of input: calls still going are cancelled and awaited; with --on-exit
+  /// cancel, the studies this session started are asked to stop.
+  void finish() {
+    {
+      std::unique_lock lock(calls_mutex_);
+      for (auto& [id, call] : in_flight_)
+        call->stop.store(true);  // a wait returns now; its answer still goes out
+      calls_done_.wait(lock, [this] { return in_flight_.empty(); });
+    }
+    if (options_.cancel_on_exit && !finished_) {
+      for (const auto& id : server_.started_studies()) {
+        if (server_.request_cancel(id)) log("the session ended: cancelled " + id);
+      }
+    }
+    finished_ = true;
+  }
+
+ private:
+  void log(const std::string& text) {
+    const std::lock_guard lock(out_mutex_);
+    log_ << "fracstudy mcp: " << text << "\n" << std::flush;
+  }
+
+  /// The response to one line, or null for a notification or a call answered later.
+  json answer(const std::string& line) {
     const json message = json::parse(line, nullptr, false);
     if (message.is_discarded()) return error_response(nullptr, kParseError, "parse error");
     if (message.is_array()) {
@@ -64,56 +132,145 @@ class Session {
     if (!message.is_object() || string_field(message, "jsonrpc") != "2.0" ||
         !message.contains("method") || !message["method"].is_string()) {
       const auto id = message.is_object() ? message.find("id") : message.end();
-      const bool usable_id = id != message.end() && (id->is_string() || id->is_number_integer());
-      return error_response(usable_id ? *id : json(nullptr), kInvalidRequest,
-                            "not a JSON-RPC 2.0 request");
+      return error_response(id != message.end() && usable_id(*id) ? *id : json(nullptr),
+                            kInvalidRequest, "not a JSON-RPC 2.0 request");
     }
-    if (!message.contains("id")) return nullptr;  // a notification: nothing to answer
+    const std::string method = message["method"];
+    const json params = message.contains("params") ? message["params"] : json::object();
+    if (!message.contains("id")) {
+      notification(method, params);
+      return nullptr;
+    }
     const json& id = message["id"];
-    if (!id.is_string() && !id.is_number_integer()) {
+    if (!usable_id(id)) {
       return error_response(nullptr, kInvalidRequest, "id must be a string or an integer");
     }
-    return dispatch(id, message["method"], message.value("params", json::object()));
-  }
-
- private:
-  json dispatch(const json& id, const std::string& method, const json& params) {
+    if (!params.is_object()) return error_response(id, kInvalidParams, "params must be an object");
     if (method == "initialize") {
-      return result_response(
-          id, {{"protocolVersion", negotiate(params)},
-               {"capabilities", {{"tools", {{"listChanged", false}}}}},
-               {"serverInfo", {{"name", "fracstudy"}, {"version", kVersion}}},
-               {"instructions",
-                "Runs parametric studies of fractal aggregation simulations (" +
-                    kernels::model_names(", ") +
-                    "). Start one with run_parametric_study, poll check_study_status until "
-                    "COMPLETED, then read get_study_results."}});
+      initialized_ = true;
+      return result_response(id, initialize_result(params));
     }
     if (method == "ping") return result_response(id, json::object());
-    if (method == "tools/list") return result_response(id, {{"tools", tool_definitions()}});
+    if (!initialized_) {
+      return error_response(id, kNotInitialized,
+                            "the session is not initialized: send "
+                            "initialize first");
+    }
+    if (method == "tools/list") return result_response(id, {{"tools", server_.definitions()}});
     if (method == "tools/call") return call_tool(id, params);
     return error_response(id, kMethodNotFound, "method not found: " + echo(method));
   }
 
+  json initialize_result(const json& params) const {
+    return {{"protocolVersion", negotiate(params)},
+            {"capabilities", {{"tools", {{"listChanged", false}}}}},
+            {"serverInfo", {{"name", "fracstudy"}, {"title", "fracstudy"}, {"version", kVersion}}},
+            {"instructions",
+             "Runs parametric studies of fractal aggregation simulations (" +
+                 kernels::model_names(", ") +
+                 "). Start one with run_parametric_study, call wait_for_study until it has "
+                 "ended (a final status: COMPLETED, PARTIALLY_FAILED, FAILED, CANCELLED or "
+                 "INTERRUPTED), then read get_study_results. Studies keep running when this "
+                 "session ends" +
+                 std::string(options_.cancel_on_exit ? ", unless this server was started "
+                                                       "with --on-exit cancel (it was)"
+                                                     : "") +
+                 "."}};
+  }
+
+  void notification(const std::string& method, const json& params) {
+    if (method != "notifications/cancelled" || !params.is_object()) return;
+    const auto request = params.find("requestId");
+    if (request == params.end() || !usable_id(*request)) return;
+    const std::lock_guard lock(calls_mutex_);
+    if (const auto found = in_flight_.find(request->dump()); found != in_flight_.end()) {
+      found->second->cancelled_by_client.store(true);
+      found->second->stop.store(true);
+    }
+  }
+
   json call_tool(const json& id, const json& params) {
-    if (!params.is_object() || !params.contains("name") || !params["name"].is_string()) {
+    if (!params.contains("name") || !params["name"].is_string()) {
       return error_response(id, kInvalidParams, "tools/call needs params.name (a string)");
     }
     const std::string name = params["name"];
     if (!ToolServer::find_tool(name)) {
       return error_response(id, kInvalidParams, "unknown tool: " + echo(name));
     }
-    const json arguments = params.value("arguments", json::object());
-    const ToolResult result = server_.call(name, arguments);
-    log_ << "fracstudy mcp: " << name << (result.is_error ? " -> error" : " -> ok") << "\n";
-    json reply = {{"content", {{{"type", "text"}, {"text", result.value.dump()}}}},
-                  {"isError", result.is_error}};
-    if (!result.is_error) reply["structuredContent"] = result.value;
-    return result_response(id, reply);
+    const json arguments = params.contains("arguments") ? params["arguments"] : json::object();
+    json progress_token = nullptr;
+    if (const auto meta = params.find("_meta"); meta != params.end() && meta->is_object()) {
+      if (const auto token = meta->find("progressToken");
+          token != meta->end() && usable_id(*token)) {
+        progress_token = *token;
+      }
+    }
+    auto state = std::make_shared<CallState>();
+    {
+      const std::lock_guard lock(calls_mutex_);
+      if (in_flight_.size() >= options_.max_calls_in_flight) {
+        return error_response(id, kBusy,
+                              "busy: " + std::to_string(in_flight_.size()) +
+                                  " calls are in progress, the most at once; try again");
+      }
+      if (!in_flight_.emplace(id.dump(), state).second) {
+        return error_response(id, kInvalidRequest, "a request with this id is in progress");
+      }
+    }
+    std::thread([this, id, name, arguments, progress_token, state] {
+      run_call(id, name, arguments, progress_token, *state);
+    }).detach();
+    return nullptr;
+  }
+
+  void run_call(const json& id, const std::string& name, const json& arguments,
+                const json& progress_token, const CallState& state) {
+    CallContext context;
+    context.client = context_client_;
+    context.cancelled = &state.stop;
+    if (!progress_token.is_null()) {
+      context.progress = [this, progress_token](double done, double total,
+                                                const std::string& message) {
+        send({{"jsonrpc", "2.0"},
+              {"method", "notifications/progress"},
+              {"params",
+               {{"progressToken", progress_token},
+                {"progress", done},
+                {"total", total},
+                {"message", message}}}});
+      };
+    }
+    json response;
+    try {
+      const ToolResult result = server_.call(name, arguments, context);
+      log(name + (result.is_error ? " -> error" : " -> ok"));
+      json content = json::array({{{"type", "text"}, {"text", result.value.dump()}}});
+      for (const auto& item : result.extra_content)
+        content.push_back(item);
+      response = result_response(id, {{"content", content},
+                                      {"structuredContent", result.value},
+                                      {"isError", result.is_error}});
+    } catch (const std::exception& error) {
+      response = error_response(id, kInvalidRequest, "the call failed: " + echo(error.what()));
+    }
+    // A cancelled request is not answered (MCP: the receiver should not respond).
+    if (!state.cancelled_by_client.load()) send(response);
+    const std::lock_guard lock(calls_mutex_);
+    in_flight_.erase(id.dump());
+    calls_done_.notify_all();
   }
 
   ToolServer& server_;
+  std::ostream& out_;
   std::ostream& log_;
+  McpOptions options_;
+  std::string context_client_;
+  bool initialized_ = false;
+  bool finished_ = false;
+  std::mutex out_mutex_;
+  std::mutex calls_mutex_;
+  std::condition_variable calls_done_;
+  std::map<std::string, std::shared_ptr<CallState>> in_flight_;
 };
 
 /// Reads the next line into `line` (without its newline), keeping at most
@@ -139,29 +296,22 @@ bool read_message(std::istream& in, std::string& line, bool& too_long) {
 
 }  // namespace
 
-int serve_mcp(ToolServer& server, std::istream& in, std::ostream& out, std::ostream& log) {
-  Session session(server, log);
+int serve_mcp(ToolServer& server, std::istream& in, std::ostream& out, std::ostream& log,
+              const McpOptions& options) {
+  Session session(server, out, log, options);
   std::string line;
   bool too_long = false;
   while (read_message(in, line, too_long)) {
     if (too_long) {
-      out << error_response(nullptr, kInvalidRequest,
-                            "message longer than " + std::to_string(kMaxMessageBytes) + " bytes")
-                 .dump()
-          << "\n"
-          << std::flush;
+      session.send(
+          error_response(nullptr, kInvalidRequest,
+                         "message longer than " + std::to_string(kMaxMessageBytes) + " bytes"));
       continue;
     }
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    json response;
-    try {
-      response = session.handle_line(line);
-    } catch (const std::exception& error) {  // whatever a message does, the server goes on
-      log << "fracstudy mcp: a message could not be handled: " << error.what() << "\n";
-      response = error_response(nullptr, kInvalidRequest, "invalid request");
-    }
-    if (!response.is_null()) out << response.dump() << "\n" << std::flush;
+    session.handle_line(line);
   }
+  session.finish();
   return 0;
 }
 

@@ -1,17 +1,27 @@
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <ctime>
+#include <fstream>
 #include <functional>
 #include <optional>
 #include <set>
+#include <sstream>
+#include <thread>
 
 #include "definitions.hpp"
 #include "fracstudy/io/child_process.hpp"
 #include "fracstudy/io/result_file.hpp"
 #include "fracstudy/study/errors.hpp"
 #include "fracstudy/study/parser.hpp"
+#include "fracstudy/study/status.hpp"
 #include "fracstudy/study/writer.hpp"
 #include "fracstudy/tools/schema.hpp"
 #include "fracstudy/tools/status.hpp"
@@ -30,8 +40,8 @@ constexpr const char* kLogFile = "run.log";
 constexpr const char* kStopFile = "cancel";
 constexpr const char* kLaunchFile = "launch.json";
 
-/// A study id when the caller gave no name: algorithm, what varies, time, counter.
-std::string generated_id(const json& arguments, const Workspace& workspace) {
+/// The base of a study id when the caller gave no name: algorithm, what varies, time.
+std::string generated_id_base(const json& arguments) {
   std::string base = arguments["algorithm"].get<std::string>();
   for (char& c : base)
     c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -42,11 +52,7 @@ std::string generated_id(const json& arguments, const Workspace& workspace) {
   gmtime_r(&now, &utc);
   char stamp[32];
   std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%S", &utc);
-  base += "_" + std::string(stamp);
-  for (int n = 1;; ++n) {
-    const std::string id = base + "_" + std::to_string(n);
-    if (!workspace.has_study(id)) return id.substr(0, 64);
-  }
+  return base + "_" + std::string(stamp);
 }
 
 /// The values of a JSON array of numbers (schema-checked).
@@ -92,7 +98,7 @@ bool exact_seed(const json& seed) {
 }
 
 /// The study file for a run_parametric_study call (arguments already schema-valid).
-std::string study_yaml(const std::string& id, const json& arguments) {
+std::string study_yaml(const std::string& id, const json& arguments, double task_time_limit_s) {
   study::StudyDraft draft;
   draft.name = id;
   draft.algorithm = *kernels::algorithm_from_name(arguments["algorithm"].get<std::string>());
@@ -110,14 +116,16 @@ std::string study_yaml(const std::string& id, const json& arguments) {
     draft.grid = true;
   }
   draft.repetitions = arguments.value("repetitions", 1);
-  return study::write_study_file(
-      {"written by the run_parametric_study tool",
-       arguments.contains("seed")
-           ? (arguments["seed"].is_number_float()
-                  ? static_cast<std::uint64_t>(arguments["seed"].get<double>())
-                  : arguments["seed"].get<std::uint64_t>())
-           : std::uint64_t{0},
-       {draft}});
+  study::StudyFileDraft file;
+  file.comment = "written by the run_parametric_study tool";
+  if (arguments.contains("seed")) {
+    file.seed = arguments["seed"].is_number_float()
+                    ? static_cast<std::uint64_t>(arguments["seed"].get<double>())
+                    : arguments["seed"].get<std::uint64_t>();
+  }
+  file.task_time_limit_s = task_time_limit_s;
+  file.studies.push_back(std::move(draft));
+  return study::write_study_file(file);
 }
 
 /// What `read` makes of a study's result file, read in a child process: a damaged file can
@@ -162,27 +170,100 @@ std::string tail(const std::string& text, std::size_t lines) {
   return text.substr(at);
 }
 
+/// The last thing a run said about how it ended: its last "fracstudy: " line ("" if none).
+std::string last_words(const std::string& log) {
+  std::string found;
+  std::istringstream lines(log);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("fracstudy: ", 0) == 0) found = line.substr(11);
+  }
+  return found.size() <= 300 ? found : found.substr(0, 300) + "...";
+}
+
+/// Whether a process holds the lock of the result file `file` (rank 0 of a run holds it
+/// from its start to its end, whatever became of the mpirun above it).
+bool run_holds_lock(const std::filesystem::path& file) {
+  const auto lock = file.parent_path() / ("." + file.filename().string() + ".lock");
+  const int fd = ::open(lock.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool held = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  ::close(fd);  // releases a lock taken
+  return held;
+}
+
+bool is_unfinished(study::StudyStatus status) {
+  return status == study::StudyStatus::Queued || status == study::StudyStatus::Running ||
+         status == study::StudyStatus::Created;
+}
+
+std::string base64(const std::string& bytes) {
+  static constexpr char kDigits[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  for (std::size_t i = 0; i < bytes.size(); i += 3) {
+    const std::size_t n = std::min<std::size_t>(3, bytes.size() - i);
+    std::uint32_t word = 0;
+    for (std::size_t k = 0; k < 3; ++k) {
+      word = (word << 8) | (k < n ? static_cast<unsigned char>(bytes[i + k]) : 0u);
+    }
+    for (std::size_t k = 0; k < 4; ++k) {
+      out.push_back(k <= n ? kDigits[(word >> (18 - 6 * k)) & 63] : '=');
+    }
+  }
+  return out;
+}
+
+/// A file:// URI of an absolute path, every byte outside the unreserved set escaped.
+std::string file_uri(const std::filesystem::path& path) {
+  std::string uri = "file://";
+  for (const char byte : path.string()) {
+    const auto c = static_cast<unsigned char>(byte);
+    if (std::isalnum(c) || c == '/' || c == '-' || c == '_' || c == '.' || c == '~') {
+      uri.push_back(static_cast<char>(c));
+    } else {
+      char escaped[4];
+      std::snprintf(escaped, sizeof escaped, "%%%02X", c);
+      uri += escaped;
+    }
+  }
+  return uri;
+}
+
+json resource_link(const std::filesystem::path& path, const char* mime, const char* what) {
+  return {{"type", "resource_link"},
+          {"uri", file_uri(path)},
+          {"name", path.filename().string()},
+          {"mimeType", mime},
+          {"description", what}};
+}
+
 }  // namespace
 
 ToolResult ToolResult::invalid(const std::string& field, const std::string& message) {
   return {
       {{"error", {{"field", field.empty() ? json(nullptr) : json(field)}, {"message", message}}}},
       true,
-      true};
+      true,
+      json::array()};
 }
 
 ToolResult ToolResult::failure(const std::string& message) {
-  return {{{"error", {{"field", nullptr}, {"message", message}}}}, true, false};
+  return {{{"error", {{"field", nullptr}, {"message", message}}}}, true, false, json::array()};
 }
 
 ToolServer::ToolServer(ToolServerOptions options)
-    : options_(std::move(options)), workspace_(options_.workspace), launcher_(options_.launcher) {}
+    : options_(std::move(options)),
+      workspace_(options_.workspace),
+      launcher_(options_.launcher),
+      definitions_(tool_definitions(options_.limits)) {}
 
 std::span<const ToolEntry> ToolServer::tools() {
   static constexpr ToolEntry kTools[] = {
       {"run_parametric_study", definitions::run_parametric_study,
        &ToolServer::run_parametric_study},
       {"check_study_status", definitions::check_study_status, &ToolServer::check_study_status},
+      {"wait_for_study", definitions::wait_for_study, &ToolServer::wait_for_study},
       {"retry_failed_simulations", definitions::retry_failed_simulations,
        &ToolServer::retry_failed_simulations},
       {"list_studies", definitions::list_studies, &ToolServer::list_studies},
@@ -199,20 +280,19 @@ const ToolEntry* ToolServer::find_tool(std::string_view name) {
   return nullptr;
 }
 
-const json& tool_definitions() {
-  static const json definitions = [] {
-    json all = json::array();
-    for (const auto& tool : ToolServer::tools()) {
-      json definition = tool.definition();
-      definition["name"] = tool.name;
-      all.push_back(std::move(definition));
-    }
-    return all;
-  }();
-  return definitions;
+json tool_definitions(const ToolLimits& limits) {
+  json all = json::array();
+  for (const auto& tool : ToolServer::tools()) {
+    json definition = tool.definition(limits);
+    definition["name"] = tool.name;
+    definition["annotations"]["title"] = definition["title"];
+    all.push_back(std::move(definition));
+  }
+  return all;
 }
 
-ToolResult ToolServer::call(const std::string& name, const json& arguments_in) {
+ToolResult ToolServer::call(const std::string& name, const json& arguments_in,
+                            const CallContext& context) {
   const ToolEntry* tool = find_tool(name);
   if (!tool) {
     std::string names;
@@ -220,7 +300,7 @@ ToolResult ToolServer::call(const std::string& name, const json& arguments_in) {
       names += (names.empty() ? "" : ", ") + std::string(t.name);
     return ToolResult::invalid("name", "unknown tool '" + name + "' (tools: " + names + ")");
   }
-  const json& definition = tool_definitions().at(static_cast<std::size_t>(tool - tools().data()));
+  const json& definition = definitions_.at(static_cast<std::size_t>(tool - tools().data()));
   const json arguments = arguments_in.is_null() ? json::object() : arguments_in;
   if (!arguments.is_object()) return ToolResult::invalid("", "arguments must be a JSON object");
   if (auto violation = validate(definition["inputSchema"], arguments)) {
@@ -228,19 +308,30 @@ ToolResult ToolServer::call(const std::string& name, const json& arguments_in) {
   }
   try {
     double retry_after_s = 0;
-    if (!workspace_.admit_call(options_.limits.max_calls_per_minute, retry_after_s)) {
-      return ToolResult::invalid(
-          "", "rate limit: at most " + std::to_string(options_.limits.max_calls_per_minute) +
-                  " tool calls per minute; try again in " +
-                  std::to_string(static_cast<int>(std::ceil(retry_after_s))) + " s");
+    const int per_minute = options_.limits.max_calls_per_minute;
+    if (!workspace_.admit_call(context.client, per_minute, retry_after_s)) {
+      return ToolResult::invalid("",
+                                 "rate limit: at most " + std::to_string(per_minute) +
+                                     " tool calls per minute per client; try again in " +
+                                     std::to_string(static_cast<int>(std::ceil(retry_after_s))) +
+                                     " s (wait_for_study waits without spending calls)");
     }
-    return (this->*tool->handler)(arguments);
+    return (this->*tool->handler)(arguments, context);
   } catch (const std::exception& error) {
     return ToolResult::failure(error.what());
   }
 }
 
-ToolResult ToolServer::run_parametric_study(const json& arguments) {
+std::optional<std::string> ToolServer::create_generated_study(const json& arguments) const {
+  const std::string base = generated_id_base(arguments);
+  for (int n = 1; n < 100000; ++n) {
+    const std::string id = base + "_" + std::to_string(n);
+    if (workspace_.create_study(id)) return id;  // mkdir: one caller wins each id
+  }
+  return std::nullopt;
+}
+
+ToolResult ToolServer::run_parametric_study(const json& arguments, const CallContext&) {
   const bool sweep = arguments.contains("values");
   const bool grid = arguments.contains("grid");
   if (sweep == grid) {
@@ -264,29 +355,22 @@ ToolResult ToolServer::run_parametric_study(const json& arguments) {
                                    " simulations (points x repetitions); the limit is " +
                                    std::to_string(limit));
   }
-  std::string id;
-  if (arguments.contains("name")) {
-    id = arguments["name"].get<std::string>();
-    if (workspace_.has_study(id)) {
-      return ToolResult::invalid("name", "a study named '" + id + "' already exists");
-    }
-  } else {
-    id = generated_id(arguments, workspace_);
+  const bool named = arguments.contains("name");
+  if (named && workspace_.has_study(arguments["name"].get<std::string>())) {
+    return ToolResult::invalid(
+        "name", "a study named '" + arguments["name"].get<std::string>() + "' already exists");
   }
-  const std::string text = study_yaml(id, arguments);
+  // Checked under the name it will have; a generated one is only known once created.
+  const std::string draft_id = named ? arguments["name"].get<std::string>() : "study";
+  const double task_limit = options_.limits.task_time_limit_s;
   study::StudyFile file;
   try {
-    file = study::parse_study_text(text, id + "/" + kStudyFile);
+    file = study::parse_study_text(study_yaml(draft_id, arguments, task_limit),
+                                   draft_id + "/" + kStudyFile);
   } catch (const study::StudyFileError& error) {
     return ToolResult::invalid(field_of(error.key()), rule_of_error(error));
   }
   const auto& spec = file.studies.front();
-  if (spec.task_count() > options_.limits.max_tasks_per_study) {
-    return ToolResult::invalid(grid ? "grid" : "values",
-                               "the study would run " + std::to_string(spec.task_count()) +
-                                   " simulations (points x repetitions); the limit is " +
-                                   std::to_string(options_.limits.max_tasks_per_study));
-  }
   for (const auto& point : spec.points) {
     if (point.n_particles > options_.limits.max_particles) {
       const bool varied = std::find(spec.varied.begin(), spec.varied.end(),
@@ -299,17 +383,24 @@ ToolResult ToolServer::run_parametric_study(const json& arguments) {
   }
   const auto admission = workspace_.lock_admission();  // count and start as one step
   if (auto full = refuse_when_full()) return *full;
-  if (!workspace_.create_study(id)) {
+  std::string id = draft_id;
+  if (!named) {
+    const auto created = create_generated_study(arguments);
+    if (!created)
+      return ToolResult::failure("no free study id for " + generated_id_base(arguments));
+    id = *created;
+  } else if (!workspace_.create_study(id)) {
     return ToolResult::invalid("name", "a study named '" + id + "' already exists");
   }
-  workspace_.write_file(id, kStudyFile, text);
+  workspace_.write_file(id, kStudyFile, study_yaml(id, arguments, task_limit));
   auto started = start(id, {"run", kStudyFile, "-o", kResultFile}, {});
   if (started.is_error) return started;
-  return ToolResult::ok({{"study_id", id},
-                         {"status", study::name_of(study::StudyStatus::Queued)},
-                         {"total_simulations", spec.task_count()},
-                         {"parameter_points", spec.points.size()},
-                         {"message", "started; poll check_study_status with this study_id"}});
+  return ToolResult::ok(
+      {{"study_id", id},
+       {"status", study::name_of(study::StudyStatus::Queued)},
+       {"total_simulations", spec.task_count()},
+       {"parameter_points", spec.points.size()},
+       {"message", "started; wait_for_study (or check_study_status) with this study_id"}});
 }
 
 ToolResult ToolServer::start(const std::string& id, const std::vector<std::string>& fracstudy_args,
@@ -319,14 +410,27 @@ ToolResult ToolServer::start(const std::string& id, const std::vector<std::strin
   environment.push_back("FRACSTUDY_STOP_FILE=" + workspace_.file(id, kStopFile).string());
   std::vector<std::string> args = fracstudy_args;
   args.insert(args.end(), {"--stop-file", kStopFile});
+  if (options_.limits.study_time_limit_s > 0) {
+    std::ostringstream limit;
+    limit << options_.limits.study_time_limit_s;
+    args.insert(args.end(), {"--time-limit", limit.str()});
+  }
   workspace_.remove_file(id, kStopFile);  // an earlier cancel does not stop this run
   const auto record = launcher_.launch(args, {kStudyFile, kResultFile}, environment,
                                        workspace_.file(id, kLogFile), workspace_.study_dir(id));
   workspace_.write_file(id, kLaunchFile, record.to_json().dump(2) + "\n");
+  const std::lock_guard lock(started_mutex_);
+  if (std::find(started_.begin(), started_.end(), id) == started_.end()) started_.push_back(id);
   return ToolResult::ok(json::object());
 }
 
+std::vector<std::string> ToolServer::started_studies() const {
+  const std::lock_guard lock(started_mutex_);
+  return started_;
+}
+
 bool ToolServer::is_active(const std::string& id) const {
+  if (run_holds_lock(workspace_.file(id, kResultFile))) return true;
   const auto launch = workspace_.read_file(id, kLaunchFile);
   if (!launch) return false;
   const auto parsed = json::parse(*launch, nullptr, false);
@@ -337,7 +441,7 @@ std::optional<ToolResult> ToolServer::refuse_when_full() const {
   if (active_studies() < options_.limits.max_running_studies) return std::nullopt;
   return ToolResult::invalid("", std::to_string(options_.limits.max_running_studies) +
                                      " studies are running, the most allowed at once; wait "
-                                     "for one to finish (check_study_status) and call again");
+                                     "for one to finish (wait_for_study) and call again");
 }
 
 int ToolServer::active_studies() const {
@@ -352,40 +456,64 @@ json ToolServer::status_of(const std::string& id) const {
   const auto status_in_file =
       read_results(workspace_.file(id, kResultFile),
                    [](const auto& reader) { return study_status_json(reader, 0); });
+  const std::string said = last_words(workspace_.read_file(id, kLogFile).value_or(""));
   if (status_in_file) {
     json status = *status_in_file;
     status["study_id"] = id;
     status["active"] = active;
     const auto state = study::study_status_from_name(status.value("status", ""));
-    if (!active && (state == study::StudyStatus::Running || state == study::StudyStatus::Queued)) {
+    if (active && state && !is_unfinished(*state)) {
+      // A retry has started and not yet rewritten the status of the run before it.
+      status["status"] = study::name_of(study::StudyStatus::Running);
+    } else if (!active && state && is_unfinished(*state)) {
       // The file was left as the run went (killed, its node lost): it ended all the same.
       status["status"] = study::name_of(study::StudyStatus::Interrupted);
       status["estimated_remaining_s"] = nullptr;
       status["estimated_remaining"] = "unknown";
     }
-    const auto shown = study::study_status_from_name(status.value("status", ""));
-    if (!active &&
-        (shown == study::StudyStatus::Interrupted || shown == study::StudyStatus::Cancelled)) {
-      status["note"] = "the run stopped before the end; retry_failed_simulations finishes the rest";
+    if (!active) {
+      const auto shown = study::study_status_from_name(status.value("status", ""));
+      const bool done = shown == study::StudyStatus::Completed;
+      status["resumable"] = !done;
+      if (!done) {
+        status["reason"] = shown == study::StudyStatus::Interrupted && said.empty()
+                               ? "the run ended without a word (killed, or its node lost); "
+                                 "retry_failed_simulations finishes the rest"
+                               : said;
+      }
     }
     return status;
   }
+  // No readable result file yet: the run is starting (its totals from the study file), or
+  // it ended before writing one.
+  std::int64_t total = 0;
+  json algorithm = "";
+  try {
+    const auto file = study::parse_study_text(workspace_.read_file(id, kStudyFile).value_or(""),
+                                              id + "/" + kStudyFile);
+    total = file.studies.at(0).task_count();
+    algorithm = std::string(kernels::name_of(file.studies.at(0).algorithm));
+  } catch (const std::exception&) {
+  }
   json status = {
       {"study_id", id},
+      {"algorithm", algorithm},
       {"status", study::name_of(active ? study::StudyStatus::Queued : study::StudyStatus::Failed)},
       {"progress",
-       {{"total", 0}, {"completed", 0}, {"failed", 0}, {"running", 0}, {"percentage", 0}}},
+       {{"total", total}, {"completed", 0}, {"failed", 0}, {"running", 0}, {"percentage", 0}}},
       {"estimated_remaining", "unknown"},
       {"estimated_remaining_s", nullptr},
       {"active", active}};
   if (!active) {
-    status["error"] = "the run ended without results: " +
-                      tail(workspace_.read_file(id, kLogFile).value_or(""), 5);
+    status["resumable"] = false;
+    status["reason"] =
+        "the run ended without results: " +
+        (said.empty() ? tail(workspace_.read_file(id, kLogFile).value_or(""), 5) : said);
   }
   return status;
 }
 
-ToolResult ToolServer::check_study_status(const json& arguments) {
+ToolResult ToolServer::check_study_status(const json& arguments, const CallContext&) {
   const std::string id = arguments["study_id"];
   if (!workspace_.has_study(id)) {
     return ToolResult::invalid("study_id", "no study '" + id +
@@ -395,7 +523,39 @@ ToolResult ToolServer::check_study_status(const json& arguments) {
   return ToolResult::ok(status_of(id));
 }
 
-ToolResult ToolServer::retry_failed_simulations(const json& arguments) {
+ToolResult ToolServer::wait_for_study(const json& arguments, const CallContext& context) {
+  const std::string id = arguments["study_id"];
+  if (!workspace_.has_study(id)) {
+    return ToolResult::invalid("study_id", "no study '" + id + "' in the workspace");
+  }
+  const double timeout_s = arguments.value("timeout_s", std::min(60.0, options_.limits.max_wait_s));
+  const auto start = std::chrono::steady_clock::now();
+  const auto waited = [&start] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  double reported = -1;  // progress must grow from one notification to the next
+  for (;;) {
+    json status = status_of(id);
+    const auto& progress = status["progress"];
+    const double done = progress["completed"].get<double>() + progress["failed"].get<double>();
+    if (context.progress && done > reported) {
+      reported = done;
+      context.progress(done, progress["total"].get<double>(),
+                       std::string(status["status"].get<std::string>()) + ": " +
+                           std::to_string(progress["completed"].get<std::int64_t>()) + " of " +
+                           std::to_string(progress["total"].get<std::int64_t>()) + " done");
+    }
+    const bool finished = !status["active"].get<bool>();
+    if (finished || waited() >= timeout_s || context.is_cancelled()) {
+      status["finished"] = finished;
+      status["waited_s"] = std::round(waited() * 10) / 10;
+      return ToolResult::ok(status);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+}
+
+ToolResult ToolServer::retry_failed_simulations(const json& arguments, const CallContext&) {
   const std::string id = arguments["study_id"];
   if (!workspace_.has_study(id)) {
     return ToolResult::invalid("study_id", "no study '" + id + "' in the workspace");
@@ -404,7 +564,7 @@ ToolResult ToolServer::retry_failed_simulations(const json& arguments) {
   if (is_active(id)) {
     return ToolResult::invalid("study_id", "study '" + id +
                                                "' is still running; retry it when "
-                                               "check_study_status shows it ended");
+                                               "wait_for_study shows it ended");
   }
   if (auto full = refuse_when_full()) return *full;  // a retry runs like any study
   const json status = status_of(id);
@@ -412,8 +572,8 @@ ToolResult ToolServer::retry_failed_simulations(const json& arguments) {
   const std::int64_t unfinished =
       progress["total"].get<std::int64_t>() - progress["completed"].get<std::int64_t>();
   if (!std::filesystem::exists(workspace_.file(id, kResultFile))) {
-    return ToolResult::failure(
-        "study '" + id + "' has no results to retry: " + status.value("error", std::string()));
+    return ToolResult::failure("study '" + id +
+                               "' has no results to retry: " + status.value("reason", ""));
   }
   if (unfinished == 0) {
     return ToolResult::ok({{"study_id", id}, {"status", status["status"]}, {"retrying", 0}});
@@ -425,54 +585,119 @@ ToolResult ToolServer::retry_failed_simulations(const json& arguments) {
                          {"retrying", unfinished}});
 }
 
-ToolResult ToolServer::list_studies(const json&) {
+ToolResult ToolServer::list_studies(const json&, const CallContext&) {
   json studies = json::array();
   for (const auto& id : workspace_.study_ids()) {
     const json status = status_of(id);
     studies.push_back({{"study_id", id},
                        {"algorithm", status.value("algorithm", "")},
                        {"status", status["status"]},
+                       {"active", status["active"]},
                        {"progress", status["progress"]}});
   }
   return ToolResult::ok({{"studies", studies}});
 }
 
-ToolResult ToolServer::get_study_results(const json& arguments) {
+ToolResult ToolServer::get_study_results(const json& arguments, const CallContext&) {
   const std::string id = arguments["study_id"];
   if (!workspace_.has_study(id)) {
     return ToolResult::invalid("study_id", "no study '" + id + "' in the workspace");
   }
   const json status = status_of(id);
-  json reply = {{"study_id", id}, {"status", status["status"]}, {"results", json::array()}};
-  const auto results =
-      read_results(workspace_.file(id, kResultFile), [](const io::ResultReader& reader) {
-        const auto& study = reader.data().studies.at(0);
-        return json{{"algorithm", study.algorithm}, {"results", study_results_json(study)}};
+  const auto result_file = workspace_.file(id, kResultFile);
+  json reply = {{"study_id", id},
+                {"status", status["status"]},
+                {"results", json::array()},
+                {"result_file", result_file.string()},
+                {"log_file", workspace_.file(id, kLogFile).string()}};
+  const std::int64_t offset = arguments.value("rows_offset", std::int64_t{0});
+  const std::int64_t limit = arguments.value("rows_limit", std::int64_t{0});
+  const auto results = read_results(result_file, [&](const io::ResultReader& reader) {
+    const auto& study = reader.data().studies.at(0);
+    json read = {{"algorithm", study.algorithm}, {"results", study_results_json(study)}};
+    if (limit > 0) {
+      json rows = json::array();
+      std::int64_t total = 0;
+      reader.for_each_row(0, [&](std::size_t task, const auto& columns, const auto& row) {
+        ++total;
+        const auto t = static_cast<std::int64_t>(task);
+        if (t < offset || t >= offset + limit) return;
+        json entry = json::object();
+        for (std::size_t c = 0; c < columns.size(); ++c)
+          entry[columns[c].name] = cell_json(row[c]);
+        rows.push_back(std::move(entry));
       });
+      read["rows"] = rows;
+      read["rows_total"] = total;
+      read["next_offset"] = offset + limit < total ? json(offset + limit) : json(nullptr);
+    }
+    return read;
+  });
   if (results) reply.update(*results);  // not readable yet: no results so far
-  return ToolResult::ok(reply);
+  ToolResult result = ToolResult::ok(reply);
+  if (results) {
+    result.extra_content.push_back(
+        resource_link(result_file, "application/x-hdf5", "the study's result file (HDF5)"));
+  }
+  result.extra_content.push_back(
+      resource_link(workspace_.file(id, kLogFile), "text/plain", "the log of the study's runs"));
+  if (arguments.value("figure", false) && results) {
+    if (auto figure = draw_figure(id)) {
+      result.value["figure_file"] = figure->first.string();
+      result.extra_content.push_back(
+          {{"type", "image"}, {"data", base64(figure->second)}, {"mimeType", "image/png"}});
+    }
+  }
+  return result;
 }
 
-ToolResult ToolServer::cancel_study(const json& arguments) {
+std::optional<std::pair<std::filesystem::path, std::string>> ToolServer::draw_figure(
+    const std::string& id) const {
+  if (options_.plot_command.empty()) return std::nullopt;
+  const auto folder = workspace_.study_dir(id) / "figures";
+  std::vector<std::string> command = options_.plot_command;
+  command.insert(command.end(), {workspace_.file(id, kResultFile).string(), "-o", folder.string(),
+                                 "--format", "png", "--max-clusters", "1"});
+  std::string printed;
+  if (run_program(command, printed) != 0) return std::nullopt;
+  std::istringstream paths(printed);
+  for (std::string line; std::getline(paths, line);) {
+    const std::filesystem::path path = line;
+    // Only a figure of this study's own folder, a file and no link.
+    if (path.parent_path() != folder || path.extension() != ".png") continue;
+    std::error_code error;
+    if (std::filesystem::symlink_status(path, error).type() !=
+        std::filesystem::file_type::regular) {
+      continue;
+    }
+    std::ifstream in(path, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!bytes.empty() && bytes.size() <= (8u << 20)) return std::make_pair(path, bytes);
+  }
+  return std::nullopt;
+}
+
+bool ToolServer::request_cancel(const std::string& id) const {
+  if (!is_active(id)) return false;
+  // Kept in the study folder, the request waits for the run wherever it is: still
+  // starting (a signal then would be lost, or kill mpirun), or draining already.
+  workspace_.write_file(id, kStopFile, io::utc_now_iso8601() + "\n");
+  const auto launch = workspace_.read_file(id, kLaunchFile);
+  const auto parsed = launch ? json::parse(*launch, nullptr, false) : json();
+  const auto record = parsed.is_object() ? LaunchRecord::from_json(parsed) : LaunchRecord{};
+  const bool watches = std::find(record.command.begin(), record.command.end(), "--stop-file") !=
+                       record.command.end();
+  if (!watches) launcher_.cancel(record);                    // a run from before stop files
+  if (record.launcher == "slurm") launcher_.cancel(record);  // the batch script too
+  return true;
+}
+
+ToolResult ToolServer::cancel_study(const json& arguments, const CallContext&) {
   const std::string id = arguments["study_id"];
   if (!workspace_.has_study(id)) {
     return ToolResult::invalid("study_id", "no study '" + id + "' in the workspace");
   }
-  const auto launch = workspace_.read_file(id, kLaunchFile);
-  bool requested = false;
-  if (launch) {
-    const auto parsed = json::parse(*launch, nullptr, false);
-    const auto record = parsed.is_discarded() ? LaunchRecord{} : LaunchRecord::from_json(parsed);
-    if (launcher_.is_active(record)) {
-      // Kept in the study folder, the request waits for the run wherever it is: still
-      // starting (a signal then would be lost, or kill mpirun), or draining already.
-      workspace_.write_file(id, kStopFile, io::utc_now_iso8601() + "\n");
-      const bool watches = std::find(record.command.begin(), record.command.end(), "--stop-file") !=
-                           record.command.end();
-      requested = watches || launcher_.cancel(record);
-      if (record.launcher == "slurm") launcher_.cancel(record);  // the batch script too
-    }
-  }
+  const bool requested = request_cancel(id);
   const json status = status_of(id);
   return ToolResult::ok({{"study_id", id},
                          {"status", status["status"]},

@@ -150,7 +150,7 @@ Workspace::AdmissionLock Workspace::lock_admission() const {
   return AdmissionLock(fd);
 }
 
-bool Workspace::admit_call(int per_minute, double& retry_after_s) const {
+bool Workspace::admit_call(const std::string& client, int per_minute, double& retry_after_s) const {
   const fs::path log = root_ / ".fracstudy" / "calls";
   const Fd state(state_dir());
   Fd fd(::openat(state.get(), "calls", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644));
@@ -165,22 +165,33 @@ bool Workspace::admit_call(int per_minute, double& retry_after_s) const {
   while ((got = ::read(fd.get(), buffer, sizeof buffer)) > 0) {
     content.append(buffer, static_cast<std::size_t>(got));
   }
+  // One line per call of the last minute: "TIME CLIENT".
   const double now = now_s();
-  std::vector<double> recent;
+  std::vector<std::pair<double, std::string>> recent;
+  std::vector<double> mine;
   std::istringstream lines(content);
-  for (double t; lines >> t;) {
-    if (now - t < 60.0) recent.push_back(t);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream fields(line);
+    double t = 0;
+    std::string who;
+    if (!(fields >> t >> who) || !(now - t < 60.0)) continue;  // old or damaged: dropped
+    if (who == client) mine.push_back(t);
+    recent.emplace_back(t, std::move(who));
   }
-  const bool admitted = static_cast<int>(recent.size()) < per_minute;
-  if (admitted) recent.push_back(now);
-  retry_after_s = admitted || recent.empty() ? 0 : 60.0 - (now - recent.front());
+  const bool admitted = static_cast<int>(mine.size()) < per_minute;
+  if (admitted) recent.emplace_back(now, client);
+  std::sort(mine.begin(), mine.end());
+  retry_after_s = admitted || mine.empty() ? 0 : 60.0 - (now - mine.front());
   std::ostringstream out;
   out.precision(17);
-  for (double t : recent)
-    out << t << "\n";
+  for (const auto& [t, who] : recent)
+    out << t << " " << who << "\n";
   const std::string text = out.str();
-  ::ftruncate(fd.get(), 0);
-  ::pwrite(fd.get(), text.data(), text.size(), 0);
+  // Best effort: on a full disk the count is lost (the limit starts over), while the calls
+  // that read a study's status must go on working.
+  if (::ftruncate(fd.get(), 0) == 0) {
+    [[maybe_unused]] const auto written = ::pwrite(fd.get(), text.data(), text.size(), 0);
+  }
   return admitted;
 }
 

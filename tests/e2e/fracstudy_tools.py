@@ -3,10 +3,12 @@ brief's conversations. Run by ctest (label tools) with Debian's python3 (jsonsch
 
 Environment: FRACSTUDY_BIN, MPIEXEC, FRACSTUDY_TEST_DATA.
 """
+import base64
 import json
 import os
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 from pathlib import Path
@@ -47,8 +49,9 @@ class Schemas(unittest.TestCase):
         definitions = json.loads(subprocess.run([BIN, "tools"], capture_output=True,
                                                 text=True, check=True).stdout)
         self.assertEqual([t["name"] for t in definitions],
-                         ["run_parametric_study", "check_study_status", "retry_failed_simulations",
-                          "list_studies", "get_study_results", "cancel_study"])
+                         ["run_parametric_study", "check_study_status", "wait_for_study",
+                          "retry_failed_simulations", "list_studies", "get_study_results",
+                          "cancel_study"])
         for definition in definitions:
             with self.subTest(tool=definition["name"]):
                 self.assertGreater(len(definition["description"]), 80)
@@ -56,6 +59,35 @@ class Schemas(unittest.TestCase):
                 jsonschema.Draft202012Validator.check_schema(definition["inputSchema"])
                 jsonschema.Draft202012Validator.check_schema(definition["outputSchema"])
                 self.assertEqual(definition["inputSchema"]["type"], "object")
+                self.assertEqual(definition["outputSchema"]["type"], "object")
+                # Every field a tool returns is declared, errors included.
+                self.assertFalse(definition["outputSchema"]["additionalProperties"])
+                self.assertIn("error", definition["outputSchema"]["properties"])
+                annotations = definition["annotations"]
+                self.assertEqual(annotations["title"], definition["title"])
+                read_only = definition["name"] in ("check_study_status", "wait_for_study",
+                                                   "list_studies", "get_study_results")
+                self.assertEqual(annotations["readOnlyHint"], read_only)
+                self.assertEqual(annotations["destructiveHint"],
+                                 definition["name"] == "cancel_study")
+
+    def test_the_operators_limits_are_in_the_schemas_and_descriptions(self):
+        definitions = json.loads(subprocess.run(
+            [BIN, "tools", "--max-particles", "5000", "--max-running", "3",
+             "--max-calls-per-minute", "40", "--task-time-limit", "120",
+             "--study-time-limit", "900"], capture_output=True, text=True, check=True).stdout)
+        run = definitions[0]
+        base = run["inputSchema"]["properties"]["base_parameters"]["properties"]
+        self.assertEqual(base["n_particles"]["maximum"], 5000)
+        self.assertEqual(run["inputSchema"]["properties"]["grid"]["properties"]["n_particles"]
+                         ["items"]["maximum"], 5000)
+        for fragment in ("n_particles up to 5000", "3 studies running at once",
+                         "stopped after 120 s", "run stopped after 900 s",
+                         "40 tool calls per minute per client"):
+            self.assertIn(fragment, run["description"])
+        with self.assertRaises(jsonschema.ValidationError):
+            jsonschema.validate({"algorithm": "DLA", "values": [100],
+                                 "base_parameters": {"n_particles": 5001}}, run["inputSchema"])
 
     def test_the_briefs_example_arguments_validate_against_the_advertised_schema(self):
         definitions = json.loads(subprocess.run([BIN, "tools"], capture_output=True,
@@ -100,7 +132,7 @@ class HostileCalls(unittest.TestCase):
             ("run_parametric_study", {"algorithm": "DLA", "variable_parameter":
                                       "sticking_probability", "values": [0.5],
                                       "base_parameters": {"n_particles": 10**7}},
-             "base_parameters.n_particles", "exceeds the limit"),
+             "base_parameters.n_particles", "must be <= 100000"),
             ("run_parametric_study", {"algorithm": "DLA", "values": [10**7]}, "values",
              "exceeds the limit"),
             ("run_parametric_study", {"algorithm": "DLA", "values": [100, 200], "repetitions": 10},
@@ -212,7 +244,7 @@ class HostileCalls(unittest.TestCase):
             time.sleep(0.3)
         code, status = tool(self.ws, "check_study_status", {"study_id": "long"})
         if status["status"] != "COMPLETED":  # the drain stopped it before the end
-            self.assertIn("note", status)
+            self.assertTrue(status["resumable"], status)
             code, retried = tool(self.ws, "retry_failed_simulations", {"study_id": "long"})
             self.assertEqual(code, 0, retried)
             self.assertGreater(retried["retrying"], 0)
@@ -275,7 +307,8 @@ class Cancels(unittest.TestCase):
             code, status = tool(ws, "check_study_status", {"study_id": "long"})
             self.assertEqual(status["status"], "CANCELLED", status)
             self.assertLess(status["progress"]["completed"], 10)
-            self.assertIn("retry_failed_simulations", status["note"])
+            self.assertTrue(status["resumable"], status)
+            self.assertIn("stopped as cancel asked", status["reason"])
             code, retried = tool(ws, "retry_failed_simulations", {"study_id": "long"})
             self.assertEqual(code, 0, retried)
             status = wait_until_ended(ws, "long")
@@ -328,40 +361,56 @@ class McpProtocol(unittest.TestCase):
     """Malformed JSON-RPC gets JSON-RPC errors; stdout carries nothing but protocol."""
 
     def test_malformed_requests(self):
+        # Ten malformed messages, each answered with a JSON-RPC error, between a session's
+        # start and a ping that shows the server alive at the end.
         with tempfile.TemporaryDirectory() as tmp:
+            malformed = [
+                ("this is not json", -32700),
+                ("[]", -32600),
+                (json.dumps({"jsonrpc": "1.0", "id": 1, "method": "ping"}), -32600),
+                (json.dumps({"jsonrpc": "2.0", "id": 2, "method": "no/such/method"}), -32601),
+                (json.dumps({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {}}),
+                 -32602),
+                (json.dumps({"jsonrpc": "2.0", "id": 4, "method": "tools/call",
+                             "params": {"name": "rm_rf", "arguments": {}}}), -32602),
+                (json.dumps({"jsonrpc": "2.0", "id": 5, "method": "tools/list", "params": [1]}),
+                 -32602),
+                (json.dumps({"jsonrpc": "2.0", "id": 1.5, "method": "ping"}), -32600),
+                (json.dumps({"jsonrpc": "2.0", "id": 7, "method": 7}), -32600),
+                ('{"jsonrpc": "2.0", "id": 8, "method": "pi', -32700),
+            ]
             lines = [
-                "this is not json",
-                "[]",
-                json.dumps({"jsonrpc": "1.0", "id": 1, "method": "ping"}),
-                json.dumps({"jsonrpc": "2.0", "id": 2, "method": "no/such/method"}),
-                json.dumps({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {}}),
-                json.dumps({"jsonrpc": "2.0", "id": 4, "method": "tools/call",
-                            "params": {"name": "rm_rf", "arguments": {}}}),
+                json.dumps({"jsonrpc": "2.0", "id": 100, "method": "ping"}),
+                json.dumps({"jsonrpc": "2.0", "id": 101, "method": "tools/list"}),
+                json.dumps({"jsonrpc": "2.0", "id": 0, "method": "initialize",
+                            "params": {"protocolVersion": "1999-01-01", "capabilities": {},
+                                       "clientInfo": {"name": "t", "version": "0"}}}),
                 json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}),
-                json.dumps({"jsonrpc": "2.0", "id": 5, "method": "tools/call",
+                *[line for line, _ in malformed],
+                json.dumps({"jsonrpc": "2.0", "id": 9, "method": "tools/call",
                             "params": {"name": "run_parametric_study",
                                        "arguments": {"algorithm": "DLA", "name": "../x",
                                                      "values": [100]}}}),
-                json.dumps({"jsonrpc": "2.0", "id": 6, "method": "initialize",
-                            "params": {"protocolVersion": "1999-01-01", "capabilities": {},
-                                       "clientInfo": {"name": "t", "version": "0"}}}),
-                json.dumps({"jsonrpc": "2.0", "id": 7, "method": "ping"}),
+                json.dumps({"jsonrpc": "2.0", "id": 10, "method": "ping"}),
             ]
             proc = subprocess.run([BIN, "mcp", "--workspace", tmp], input="\n".join(lines) + "\n",
                                   capture_output=True, text=True, timeout=60, env=MPI_ENV)
             self.assertEqual(proc.returncode, 0, proc.stderr)
             replies = [json.loads(line) for line in proc.stdout.splitlines()]
-            self.assertEqual(len(replies), 9)  # the notification gets no answer
-            codes = [reply.get("error", {}).get("code") for reply in replies]
-            self.assertEqual(codes, [-32700, -32600, -32600, -32601, -32602, -32602, None, None,
-                                     None])
-            hostile = replies[6]["result"]
-            self.assertTrue(hostile["isError"])
-            self.assertEqual(json.loads(hostile["content"][0]["text"])["error"]["field"], "name")
-            self.assertEqual(replies[7]["result"]["protocolVersion"], "2025-06-18")
-            self.assertEqual(replies[8], {"jsonrpc": "2.0", "id": 7, "result": {}})
+            self.assertEqual(len(replies), 15)  # the notification gets no answer
+            # A tool call is answered from a thread of its own, whenever it is done.
+            hostile = next(r for r in replies if r.get("id") == 9)
+            replies.remove(hostile)
+            # Before initialize: a ping is answered, anything else refused.
+            self.assertEqual(replies[0], {"jsonrpc": "2.0", "id": 100, "result": {}})
+            self.assertEqual(replies[1]["error"]["code"], -32002)
+            self.assertEqual(replies[2]["result"]["protocolVersion"], "2025-06-18")
+            codes = [reply.get("error", {}).get("code") for reply in replies[3:13]]
+            self.assertEqual(codes, [code for _, code in malformed])
+            self.assertTrue(hostile["result"]["isError"])
+            self.assertEqual(hostile["result"]["structuredContent"]["error"]["field"], "name")
+            self.assertEqual(replies[13], {"jsonrpc": "2.0", "id": 10, "result": {}})
             self.assertEqual(studies_in(tmp), [])
-
 
     def test_messages_of_the_wrong_types_are_answered_and_the_server_goes_on(self):
         # Each of these threw out of the JSON library and ended the server (exit 1).
@@ -471,6 +520,277 @@ class Conversations(unittest.TestCase):
         difference = rows["DLA"]["mean_df"] - rows["CCA"]["mean_df"]
         spread = (rows["DLA"]["sem_df"] ** 2 + rows["CCA"]["sem_df"] ** 2) ** 0.5
         self.assertGreater(difference, 2 * spread, rows)
+
+
+def output_schema_of(name, *operator_options):
+    definitions = json.loads(subprocess.run([BIN, "tools", *operator_options], capture_output=True,
+                                            text=True, check=True).stdout)
+    return next(d for d in definitions if d["name"] == name)["outputSchema"]
+
+
+class OperatorLimits(unittest.TestCase):
+    """What one study may cost is bounded by the operator (issue 15, defect 5), and the
+    rate limit is counted per client (defect 9)."""
+
+    def test_a_simulation_past_the_task_time_limit_is_stopped(self):
+        # sticking_probability 1e-6 with 10^5 particles would hold its slot for hours.
+        with tempfile.TemporaryDirectory() as ws:
+            code, started = tool(ws, "run_parametric_study",
+                                 {"algorithm": "DLA", "values": [100000], "name": "sticky",
+                                  "base_parameters": {"sticking_probability": 1e-6}},
+                                 "--task-time-limit", "1")
+            self.assertEqual(code, 0, started)
+            begin = time.time()
+            status = wait_until_ended(ws, "sticky", timeout=120)
+            self.assertEqual(status["status"], "FAILED", status)
+            self.assertLess(time.time() - begin, 60)
+            self.assertEqual(status["failures"], {"timeout": 1})
+            self.assertIn("task_time_limit_s: 1",
+                          (Path(ws) / "sticky" / "study.yaml").read_text())
+
+    def test_a_run_past_the_study_time_limit_stops_interrupted_and_retry_continues(self):
+        with tempfile.TemporaryDirectory() as ws:
+            options = ("--study-time-limit", "2")
+            code, started = tool(ws, "run_parametric_study",
+                                 {"algorithm": "DLA", "values": [100000], "repetitions": 10,
+                                  "name": "budget"}, *options)
+            self.assertEqual(code, 0, started)
+            begin = time.time()
+            deadline = begin + 120
+            while True:
+                code, status = tool(ws, "check_study_status", {"study_id": "budget"})
+                if not status["active"]:
+                    break
+                self.assertLess(time.time(), deadline)
+                time.sleep(0.3)
+            self.assertEqual(status["status"], "INTERRUPTED", status)
+            self.assertLess(status["progress"]["completed"], 10)
+            self.assertIn("time limit of 2 s", status["reason"])
+            self.assertTrue(status["resumable"])
+            jsonschema.validate(status, output_schema_of("check_study_status"))
+            code, retried = tool(ws, "retry_failed_simulations", {"study_id": "budget"},
+                                 "--study-time-limit", "600")
+            self.assertEqual(code, 0, retried)
+            self.assertEqual(wait_until_ended(ws, "budget")["status"], "COMPLETED")
+
+    def test_one_flooding_client_does_not_spend_another_clients_calls(self):
+        with tempfile.TemporaryDirectory() as ws:
+            options = ("--max-calls-per-minute", "5")
+            codes = [tool(ws, "list_studies", {}, *options, "--client", "flood")[0]
+                     for _ in range(7)]
+            self.assertEqual(codes, [0] * 5 + [2] * 2)
+            code, refused = tool(ws, "list_studies", {}, *options, "--client", "flood")
+            self.assertIn("per client", refused["error"]["message"])
+            code, listing = tool(ws, "list_studies", {}, *options, "--client", "other")
+            self.assertEqual(code, 0, listing)
+
+    def test_unnamed_studies_started_at_the_same_moment_get_different_ids(self):
+        with tempfile.TemporaryDirectory() as ws:
+            command = [BIN, "tool", "--workspace", ws, "--ranks", "1", "--max-running", "20",
+                       "run_parametric_study", json.dumps({"algorithm": "EDEN", "values": [50]})]
+            calls = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                      env=MPI_ENV, stdin=subprocess.DEVNULL, text=True)
+                     for _ in range(6)]
+            outputs = [call.communicate(timeout=120) for call in calls]
+            self.assertEqual([call.returncode for call in calls], [0] * 6, outputs)
+            ids = [json.loads(out)["study_id"] for out, _ in outputs]
+            self.assertEqual(len(set(ids)), 6, ids)
+            for study_id in ids:
+                self.assertEqual(wait_until_ended(ws, study_id)["status"], "COMPLETED")
+
+
+class Liveness(unittest.TestCase):
+    """What a status says while a run starts, after it crashes, and while its rank 0
+    outlives its mpirun (issue 15, defects 7 and 9)."""
+
+    def test_a_starting_run_shows_its_total_and_a_crashed_run_a_reason(self):
+        with tempfile.TemporaryDirectory() as ws:
+            code, started = tool(ws, "run_parametric_study",
+                                 {"algorithm": "DLA", "values": [100, 200], "repetitions": 3,
+                                  "name": "young"})
+            code, status = tool(ws, "check_study_status", {"study_id": "young"})
+            self.assertEqual(code, 0, status)
+            self.assertEqual(status["progress"]["total"], 6)  # known before the file exists
+            self.assertEqual(wait_until_ended(ws, "young")["status"], "COMPLETED")
+            # A run that ended without writing results: FAILED with a reason, the same
+            # shape as any status (no "error" string where tool errors are objects).
+            (Path(ws) / "young" / "results.h5").unlink()
+            code, status = tool(ws, "check_study_status", {"study_id": "young"})
+            self.assertEqual(status["status"], "FAILED", status)
+            self.assertNotIn("error", status)
+            self.assertIsInstance(status["reason"], str)
+            self.assertFalse(status["resumable"])
+            jsonschema.validate(status, output_schema_of("check_study_status"))
+
+    def test_rank_0_holding_the_result_lock_keeps_the_study_active(self):
+        import fcntl
+        with tempfile.TemporaryDirectory() as ws:
+            code, started = tool(ws, "run_parametric_study",
+                                 {"algorithm": "DLA", "values": [100], "name": "orphan"})
+            wait_until_ended(ws, "orphan")
+            # Its mpirun is gone (the launch record names a dead process) while a process
+            # still holds the result file's lock, as rank 0 does to its end.
+            with open(Path(ws) / "orphan" / ".results.h5.lock", "a") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                code, status = tool(ws, "check_study_status", {"study_id": "orphan"})
+                self.assertTrue(status["active"], status)
+                code, cancelled = tool(ws, "cancel_study", {"study_id": "orphan"})
+                self.assertTrue(cancelled["cancel_requested"])
+                self.assertTrue((Path(ws) / "orphan" / "cancel").exists())
+            code, status = tool(ws, "check_study_status", {"study_id": "orphan"})
+            self.assertFalse(status["active"], status)
+
+
+class Mcp:
+    """A `fracstudy mcp` session over pipes, read by a thread: messages as they come."""
+
+    def __init__(self, workspace, *options):
+        self.proc = subprocess.Popen([BIN, "mcp", "--workspace", str(workspace), "--ranks", "2",
+                                      *options], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, text=True, bufsize=1, env=MPI_ENV)
+        self.messages = []
+        self.lock = threading.Lock()
+        threading.Thread(target=self._read, daemon=True).start()
+        self.send({"jsonrpc": "2.0", "id": "init", "method": "initialize",
+                   "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+                              "clientInfo": {"name": "test", "version": "0"}}})
+        self.reply("init")
+
+    def _read(self):
+        for line in self.proc.stdout:
+            with self.lock:
+                self.messages.append((time.time(), json.loads(line)))
+
+    def send(self, message):
+        self.proc.stdin.write(json.dumps(message) + "\n")
+        self.proc.stdin.flush()
+
+    def call(self, request_id, name, arguments, progress_token=None):
+        params = {"name": name, "arguments": arguments}
+        if progress_token is not None:
+            params["_meta"] = {"progressToken": progress_token}
+        self.send({"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": params})
+
+    def reply(self, request_id, timeout=120):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            with self.lock:
+                for when, message in self.messages:
+                    if message.get("id") == request_id and "method" not in message:
+                        return when, message
+            time.sleep(0.05)
+        raise AssertionError(f"no reply to {request_id}")
+
+    def notifications(self, token):
+        with self.lock:
+            return [m["params"] for _, m in self.messages
+                    if m.get("method") == "notifications/progress"
+                    and m["params"]["progressToken"] == token]
+
+    def close(self):
+        self.proc.stdin.close()
+        return self.proc.wait(timeout=120)
+
+
+class McpWaiting(unittest.TestCase):
+    """Waiting without polling: wait_for_study with progress, a server that keeps answering
+    while one waits, a wait cancelled by the client, studies at the end of a session."""
+
+    def test_wait_sends_progress_and_ping_is_answered_meanwhile(self):
+        with tempfile.TemporaryDirectory() as ws:
+            mcp = Mcp(ws)
+            try:
+                mcp.call(1, "run_parametric_study", {"algorithm": "DLA", "name": "w",
+                                                     "values": [50000, 100000], "repetitions": 4})
+                _, started = mcp.reply(1)
+                self.assertFalse(started["result"]["isError"], started)
+                mcp.call(2, "wait_for_study", {"study_id": "w", "timeout_s": 120}, "tok")
+                time.sleep(0.5)
+                asked = time.time()
+                mcp.send({"jsonrpc": "2.0", "id": 3, "method": "ping"})
+                pinged, pong = mcp.reply(3)
+                self.assertEqual(pong["result"], {})
+                self.assertLess(pinged - asked, 2.0)  # not held up by the wait
+                waited, done = mcp.reply(2, timeout=300)
+                self.assertLess(pinged, waited)
+                result = done["result"]["structuredContent"]
+                self.assertTrue(result["finished"])
+                self.assertEqual(result["status"], "COMPLETED")
+                jsonschema.validate(result, output_schema_of("wait_for_study"))
+                progress = [n["progress"] for n in mcp.notifications("tok")]
+                self.assertGreaterEqual(len(progress), 2, progress)
+                self.assertEqual(progress, sorted(set(progress)))  # strictly increasing
+                self.assertEqual(progress[-1], 8)
+                self.assertTrue(all(n["total"] == 8 for n in mcp.notifications("tok")))
+            finally:
+                self.assertEqual(mcp.close(), 0)
+
+    def test_a_cancelled_wait_is_not_answered_and_the_server_goes_on(self):
+        with tempfile.TemporaryDirectory() as ws:
+            mcp = Mcp(ws)
+            try:
+                mcp.call(1, "run_parametric_study", {"algorithm": "DLA", "name": "long",
+                                                     "values": [100000], "repetitions": 10})
+                mcp.reply(1)
+                mcp.call(2, "wait_for_study", {"study_id": "long", "timeout_s": 300})
+                time.sleep(0.5)
+                mcp.send({"jsonrpc": "2.0", "method": "notifications/cancelled",
+                          "params": {"requestId": 2, "reason": "the user gave up"}})
+                mcp.call(3, "cancel_study", {"study_id": "long"})
+                _, cancelled = mcp.reply(3)
+                self.assertTrue(cancelled["result"]["structuredContent"]["cancel_requested"])
+                mcp.call(4, "wait_for_study", {"study_id": "long", "timeout_s": 120})
+                _, ended = mcp.reply(4, timeout=200)
+                self.assertEqual(ended["result"]["structuredContent"]["status"], "CANCELLED")
+                with self.assertRaises(AssertionError):
+                    mcp.reply(2, timeout=1)  # the cancelled request got no answer
+            finally:
+                self.assertEqual(mcp.close(), 0)
+
+    def test_on_exit_cancel_drains_the_sessions_studies(self):
+        with tempfile.TemporaryDirectory() as ws:
+            mcp = Mcp(ws, "--on-exit", "cancel")
+            mcp.call(1, "run_parametric_study", {"algorithm": "DLA", "name": "left",
+                                                 "values": [100000], "repetitions": 10})
+            mcp.reply(1)
+            self.assertEqual(mcp.close(), 0)
+            self.assertTrue((Path(ws) / "left" / "cancel").exists())
+            deadline = time.time() + 120
+            while tool(ws, "check_study_status", {"study_id": "left"})[1]["active"]:
+                self.assertLess(time.time(), deadline)
+                time.sleep(0.3)
+            self.assertEqual(tool(ws, "check_study_status", {"study_id": "left"})[1]["status"],
+                             "CANCELLED")
+
+    def test_results_carry_links_a_figure_and_pages_of_rows(self):
+        with tempfile.TemporaryDirectory() as ws:
+            mcp = Mcp(ws)
+            try:
+                mcp.call(1, "run_parametric_study", {"algorithm": "DLA", "name": "r",
+                                                     "values": [100, 200, 300], "repetitions": 3})
+                mcp.reply(1)
+                mcp.call(2, "wait_for_study", {"study_id": "r", "timeout_s": 120})
+                mcp.reply(2, timeout=200)
+                mcp.call(3, "get_study_results", {"study_id": "r", "rows_offset": 4,
+                                                  "rows_limit": 3, "figure": True})
+                _, reply = mcp.reply(3)
+                result = reply["result"]
+                content = result["structuredContent"]
+                jsonschema.validate(content, output_schema_of("get_study_results"))
+                self.assertEqual([row["task_id"] for row in content["rows"]], [4, 5, 6])
+                self.assertEqual(content["rows_total"], 9)
+                self.assertEqual(content["next_offset"], 7)
+                self.assertTrue(all(row["status"] == "COMPLETED" for row in content["rows"]))
+                links = [c for c in result["content"] if c["type"] == "resource_link"]
+                self.assertEqual(sorted(link["name"] for link in links), ["results.h5", "run.log"])
+                for link in links:
+                    self.assertTrue(link["uri"].startswith("file://"))
+                    self.assertTrue(Path(link["uri"][len("file://"):]).is_file())
+                [image] = [c for c in result["content"] if c["type"] == "image"]
+                self.assertEqual(image["mimeType"], "image/png")
+                self.assertEqual(base64.b64decode(image["data"])[:8], b"\x89PNG\r\n\x1a\n")
+            finally:
+                self.assertEqual(mcp.close(), 0)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ using nlohmann::json;
 namespace {
 
 json run_schema() {
-  return tool_definitions()[0]["inputSchema"];
+  return tool_definitions(fracstudy::tools::ToolLimits{})[0]["inputSchema"];
 }
 
 }  // namespace

@@ -129,6 +129,9 @@ class ResultReader {
   std::unique_ptr<Impl> impl_;
 };
 
+/// The columns of the tasks table of a study of this model (what for_each_row visits).
+std::vector<Column> task_columns_of(const study::StudySpec& spec);
+
 /// Runs `read` (which reads the result file at `path`) in a child process and returns what
 /// it returned: a damaged file can crash HDF5, or make it allocate gigabytes, which must
 /// end in a one-line error (ResultFileError, exit code 2), never in a signal or a machine

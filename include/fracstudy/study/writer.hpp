@@ -28,6 +28,7 @@ struct StudyFileDraft {
   std::string comment;  ///< a first line saying who wrote it ("" for none)
   std::uint64_t seed = 0;
   std::vector<StudyDraft> studies;
+  double task_time_limit_s = 0;  ///< execution.task_time_limit_s (0: not written)
 };
 
 /// The YAML text of a study file. Numbers are written in their shortest exact form, so the

@@ -39,10 +39,11 @@ class Workspace {
   /// The path of a file in a study's folder, for handing to the launcher.
   std::filesystem::path file(const std::string& id, const std::string& name) const;
 
-  /// Records one tool call and says whether it fits in `per_minute` calls over the last
-  /// 60 s (shared by every process using this workspace, under a file lock). When it
-  /// does not, `retry_after_s` says when it would.
-  bool admit_call(int per_minute, double& retry_after_s) const;
+  /// Records one tool call of `client` and says whether it fits in `per_minute` calls of
+  /// that client over the last 60 s (counted across every process using this workspace,
+  /// under a file lock): one flooding client does not spend the others' calls. When it
+  /// does not fit, `retry_after_s` says when it would. `client` is a word without spaces.
+  bool admit_call(const std::string& client, int per_minute, double& retry_after_s) const;
 
   /// Held while a study is admitted and started: counting the running studies and starting
   /// one more is one step for every process and server sharing the workspace.
