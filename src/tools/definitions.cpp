@@ -423,34 +423,36 @@ json get_study_results(const ToolLimits& limits) {
   input["properties"]["figure"] = {
       {"type", "boolean"},
       {"default", false},
-      {"description", "also return a figure (PNG image) of df against the varied parameter"}};
-  return {
-      {"title", "Get a study's results"},
       {"description",
-       "Return a study's per-point results: the parameter values of each point, n_samples, "
-       "n_failed, and for every metric its statistics, as fields named STATISTIC_METRIC "
-       "(mean_df, sem_df, ...; sem is the standard error of the mean); null where there is no "
-       "value. The metrics: " +
-           metrics_in_words() +
-           ". Available while running (partial) and after. On request, one page of "
-           "per-simulation rows (rows_offset, rows_limit up to " +
-           std::to_string(limits.max_rows_per_page) +
-           "; next_offset gives the next page) and a figure as an image. The result file "
-           "(HDF5) and the run's log come as resource links. Example: "
-           "{\"study_id\": \"dla_n_sweep\", \"rows_limit\": 100}"},
-      {"inputSchema", input},
-      {"outputSchema", output_schema({{"study_id", {{"type", "string"}}},
-                                      {"algorithm", {{"type", "string"}}},
-                                      {"status", study_status_enum()},
-                                      {"results", {{"type", "array"}, {"items", point_schema()}}},
-                                      {"rows", {{"type", "array"}, {"items", task_row_schema()}}},
-                                      {"rows_total", {{"type", "integer"}}},
-                                      {"next_offset", {{"type", {"integer", "null"}}}},
-                                      {"result_file", {{"type", "string"}}},
-                                      {"log_file", {{"type", "string"}}},
-                                      {"figure_file", {{"type", "string"}}}},
-                                     {"study_id", "status", "results"})},
-      {"annotations", annotations(true, false, true)}};
+       "also return figures as PNG images: df against the varied parameter (or its "
+       "histogram), and the picture of a saved cluster"}};
+  return {{"title", "Get a study's results"},
+          {"description",
+           "Return a study's per-point results: the parameter values of each point, n_samples, "
+           "n_failed, and for every metric its statistics, as fields named STATISTIC_METRIC "
+           "(mean_df, sem_df, ...; sem is the standard error of the mean); null where there is no "
+           "value. The metrics: " +
+               metrics_in_words() +
+               ". Available while running (partial) and after. On request, one page of "
+               "per-simulation rows (rows_offset, rows_limit up to " +
+               std::to_string(limits.max_rows_per_page) +
+               "; next_offset gives the next page) and figures as images. The result file "
+               "(HDF5) and the run's log come as resource links. Example: "
+               "{\"study_id\": \"dla_n_sweep\", \"rows_limit\": 100}"},
+          {"inputSchema", input},
+          {"outputSchema",
+           output_schema({{"study_id", {{"type", "string"}}},
+                          {"algorithm", {{"type", "string"}}},
+                          {"status", study_status_enum()},
+                          {"results", {{"type", "array"}, {"items", point_schema()}}},
+                          {"rows", {{"type", "array"}, {"items", task_row_schema()}}},
+                          {"rows_total", {{"type", "integer"}}},
+                          {"next_offset", {{"type", {"integer", "null"}}}},
+                          {"result_file", {{"type", "string"}}},
+                          {"log_file", {{"type", "string"}}},
+                          {"figure_files", {{"type", "array"}, {"items", {{"type", "string"}}}}}},
+                         {"study_id", "status", "results"})},
+          {"annotations", annotations(true, false, true)}};
 }
 
 json cancel_study(const ToolLimits&) {

@@ -642,39 +642,53 @@ ToolResult ToolServer::get_study_results(const json& arguments, const CallContex
   result.extra_content.push_back(
       resource_link(workspace_.file(id, kLogFile), "text/plain", "the log of the study's runs"));
   if (arguments.value("figure", false) && results) {
-    if (auto figure = draw_figure(id)) {
-      result.value["figure_file"] = figure->first.string();
+    json files = json::array();
+    for (const auto& [path, bytes] : draw_figures(id)) {
+      files.push_back(path.string());
       result.extra_content.push_back(
-          {{"type", "image"}, {"data", base64(figure->second)}, {"mimeType", "image/png"}});
+          {{"type", "image"}, {"data", base64(bytes)}, {"mimeType", "image/png"}});
     }
+    result.value["figure_files"] = files;
   }
   return result;
 }
 
-std::optional<std::pair<std::filesystem::path, std::string>> ToolServer::draw_figure(
+std::vector<std::pair<std::filesystem::path, std::string>> ToolServer::draw_figures(
     const std::string& id) const {
-  if (options_.plot_command.empty()) return std::nullopt;
+  std::vector<std::pair<std::filesystem::path, std::string>> figures;
+  if (options_.plot_command.empty()) return figures;
   const auto folder = workspace_.study_dir(id) / "figures";
+  std::error_code error;
+  const auto type = std::filesystem::symlink_status(folder, error).type();
+  if (type != std::filesystem::file_type::not_found &&
+      type != std::filesystem::file_type::directory) {
+    return figures;  // a planted link: nothing is drawn through it
+  }
   std::vector<std::string> command = options_.plot_command;
   command.insert(command.end(), {workspace_.file(id, kResultFile).string(), "-o", folder.string(),
                                  "--format", "png", "--max-clusters", "1"});
   std::string printed;
-  if (run_program(command, printed) != 0) return std::nullopt;
+  if (run_program(command, printed) != 0) return figures;
+  // The first figure of the metric, and the first picture of a saved cluster.
+  bool metric_seen = false, cluster_seen = false;
   std::istringstream paths(printed);
   for (std::string line; std::getline(paths, line);) {
     const std::filesystem::path path = line;
     // Only a figure of this study's own folder, a file and no link.
     if (path.parent_path() != folder || path.extension() != ".png") continue;
-    std::error_code error;
     if (std::filesystem::symlink_status(path, error).type() !=
         std::filesystem::file_type::regular) {
       continue;
     }
+    const bool cluster = path.filename().string().rfind("cluster_", 0) == 0;
+    if (cluster ? cluster_seen : metric_seen) continue;
     std::ifstream in(path, std::ios::binary);
     std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (!bytes.empty() && bytes.size() <= (8u << 20)) return std::make_pair(path, bytes);
+    if (bytes.empty() || bytes.size() > (8u << 20)) continue;
+    (cluster ? cluster_seen : metric_seen) = true;
+    figures.emplace_back(path, std::move(bytes));
   }
-  return std::nullopt;
+  return figures;
 }
 
 bool ToolServer::request_cancel(const std::string& id) const {

@@ -6,6 +6,7 @@ Environment: FRACSTUDY_BIN, MPIEXEC, FRACSTUDY_TEST_DATA.
 import base64
 import json
 import os
+import shutil
 import subprocess
 import tempfile
 import threading
@@ -786,9 +787,23 @@ class McpWaiting(unittest.TestCase):
                 for link in links:
                     self.assertTrue(link["uri"].startswith("file://"))
                     self.assertTrue(Path(link["uri"][len("file://"):]).is_file())
-                [image] = [c for c in result["content"] if c["type"] == "image"]
-                self.assertEqual(image["mimeType"], "image/png")
-                self.assertEqual(base64.b64decode(image["data"])[:8], b"\x89PNG\r\n\x1a\n")
+                images = [c for c in result["content"] if c["type"] == "image"]
+                # df against n_particles, and the first repetition's saved cluster.
+                self.assertEqual([Path(f).name for f in content["figure_files"]],
+                                 ["df_vs_n_particles.png", "cluster_r_0.png"])
+                self.assertEqual(len(images), 2)
+                for image in images:
+                    self.assertEqual(image["mimeType"], "image/png")
+                    self.assertEqual(base64.b64decode(image["data"])[:8], b"\x89PNG\r\n\x1a\n")
+                # A link planted at the figures folder is not drawn through.
+                shutil.rmtree(Path(ws) / "r" / "figures")
+                elsewhere = Path(ws) / "elsewhere"
+                elsewhere.mkdir()
+                (Path(ws) / "r" / "figures").symlink_to(elsewhere)
+                mcp.call(4, "get_study_results", {"study_id": "r", "figure": True})
+                _, reply = mcp.reply(4)
+                self.assertEqual(reply["result"]["structuredContent"]["figure_files"], [])
+                self.assertEqual(list(elsewhere.iterdir()), [])
             finally:
                 self.assertEqual(mcp.close(), 0)
 

@@ -131,8 +131,9 @@ class ToolServer {
   ToolResult start(const std::string& id, const std::vector<std::string>& fracstudy_args,
                    const std::vector<std::string>& slurm_env);
 
-  /// fracstudy-plot's figure of a study: its path and PNG bytes; nullopt when none.
-  std::optional<std::pair<std::filesystem::path, std::string>> draw_figure(
+  /// fracstudy-plot's figures of a study (the metric against the varied parameter, and a
+  /// saved cluster): their paths and PNG bytes; none when they cannot be drawn.
+  std::vector<std::pair<std::filesystem::path, std::string>> draw_figures(
       const std::string& id) const;
 
   ToolServerOptions options_;
