@@ -85,7 +85,7 @@ void add_run_options(CommandSpec& spec) {
       "(default: $FRACSTUDY_STOP_FILE); a request that no signal timing can lose")(
       "time-limit", po::value<double>(),
       "drain as on SIGUSR1 once the run has taken this many seconds (a budget: the run "
-      "ends INTERRUPTED and --resume or retry continues it)");
+      "ends INTERRUPTED and --resume or retry continues it; default: $FRACSTUDY_TIME_LIMIT)");
 }
 
 /// Reads what add_run_options declared into the plan, checking each value.
@@ -103,6 +103,13 @@ void read_run_options(const po::variables_map& values, RunPlan& plan) {
   if (values.count("time-limit")) {
     plan.time_limit_s = values["time-limit"].as<double>();
     if (!(plan.time_limit_s > 0)) throw UsageError("--time-limit: must be a number of seconds > 0");
+  } else if (const char* limit = std::getenv("FRACSTUDY_TIME_LIMIT"); limit && *limit) {
+    char* end = nullptr;
+    plan.time_limit_s = std::strtod(limit, &end);
+    if (*end != '\0' || !(plan.time_limit_s > 0)) {
+      throw UsageError("$FRACSTUDY_TIME_LIMIT: must be a number of seconds > 0, got '" +
+                       std::string(limit).substr(0, 64) + "'");
+    }
   }
   if (values.count("stop-file")) {
     plan.stop_file = values["stop-file"].as<std::string>();

@@ -145,7 +145,7 @@ LaunchRecord Launcher::launch(const std::vector<std::string>& fracstudy_args,
                               const std::filesystem::path& log,
                               const std::filesystem::path& workdir) const {
   return options_.kind == LauncherKind::Local ? launch_local(fracstudy_args, log, workdir)
-                                              : launch_slurm(slurm_args, slurm_env, workdir);
+                                              : launch_slurm(slurm_args, slurm_env, log, workdir);
 }
 
 LaunchRecord Launcher::launch_local(const std::vector<std::string>& fracstudy_args,
@@ -167,6 +167,7 @@ LaunchRecord Launcher::launch_local(const std::vector<std::string>& fracstudy_ar
 
 LaunchRecord Launcher::launch_slurm(const std::vector<std::string>& slurm_args,
                                     const std::vector<std::string>& slurm_env,
+                                    const std::filesystem::path& log,
                                     const std::filesystem::path& workdir) const {
   LaunchRecord record;
   record.launcher = "slurm";
@@ -175,6 +176,9 @@ LaunchRecord Launcher::launch_slurm(const std::vector<std::string>& slurm_args,
   for (const auto& variable : slurm_env)
     exports += "," + variable;
   record.command.push_back(exports);
+  // The job's output goes where a local run's does, appended over requeues and retries
+  // (the operator's own --output, after it, still wins).
+  record.command.insert(record.command.end(), {"--output=" + log.string(), "--open-mode=append"});
   record.command.insert(record.command.end(), options_.sbatch_args.begin(),
                         options_.sbatch_args.end());
   record.command.push_back(options_.sbatch_script);

@@ -411,9 +411,12 @@ ToolResult ToolServer::start(const std::string& id, const std::vector<std::strin
   std::vector<std::string> args = fracstudy_args;
   args.insert(args.end(), {"--stop-file", kStopFile});
   if (options_.limits.study_time_limit_s > 0) {
+    // On the command line of a local run; for a batch job, where the script builds the
+    // command, in its environment (the script then does not requeue a spent budget).
     std::ostringstream limit;
     limit << options_.limits.study_time_limit_s;
     args.insert(args.end(), {"--time-limit", limit.str()});
+    environment.push_back("FRACSTUDY_TIME_LIMIT=" + limit.str());
   }
   workspace_.remove_file(id, kStopFile);  // an earlier cancel does not stop this run
   const auto record = launcher_.launch(args, {kStudyFile, kResultFile}, environment,

@@ -193,6 +193,29 @@ class ToolsOnSlurm(unittest.TestCase):
             # summary and finalizes MPI before it leaves the queue.
             wait_for(lambda: job_state(launch["job_id"]) == "", 30, "the job to leave the queue")
 
+    def test_a_batch_run_past_the_study_time_limit_ends_interrupted_unrequeued(self):
+        # The operator's budget per run reaches the batch job (FRACSTUDY_TIME_LIMIT): the
+        # run drains at it, and the script does not requeue a spent budget.
+        with tempfile.TemporaryDirectory() as tmp:
+            workspace = Path(tmp) / "ws"
+            command = [BIN, "tool", "--workspace", str(workspace), "--launcher", "slurm",
+                       "--sbatch-arg=--ntasks=2", "--study-time-limit", "3"]
+            started = subprocess.run(
+                command + ["run_parametric_study",
+                           json.dumps({"algorithm": "DLA", "values": [100000], "repetitions": 10,
+                                       "name": "budget"})],
+                capture_output=True, text=True, env=ENV, timeout=60)
+            self.assertEqual(started.returncode, 0, started.stdout + started.stderr)
+            launch = json.loads((workspace / "budget" / "launch.json").read_text())
+            wait_for(lambda: job_state(launch["job_id"]) == "", 180, "the job to end")
+            status = json.loads(subprocess.run(
+                command + ["check_study_status", json.dumps({"study_id": "budget"})],
+                capture_output=True, text=True, env=ENV, timeout=60).stdout)
+            self.assertEqual(status["status"], "INTERRUPTED", status)
+            self.assertIn("time limit of 3 s", status["reason"])
+            log = (workspace / "budget" / "run.log").read_text()
+            self.assertNotIn("requeueing", log)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -64,6 +64,7 @@ class Launcher {
                             const std::filesystem::path& workdir) const;
   LaunchRecord launch_slurm(const std::vector<std::string>& slurm_args,
                             const std::vector<std::string>& slurm_env,
+                            const std::filesystem::path& log,
                             const std::filesystem::path& workdir) const;
 
   LauncherOptions options_;
