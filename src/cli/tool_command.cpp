@@ -68,6 +68,10 @@ std::vector<std::string> plot_command() {
                               : fs::path(FRACSTUDY_SOURCE_DIR) / "plot" / "fracstudy-plot";
   if (!fs::exists(script)) return {};
   const char* python = fs::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+  // A figure that takes a minute is not worth the wait of the call that asked for it.
+  if (fs::exists("/usr/bin/timeout")) {
+    return {"/usr/bin/timeout", "-k", "5", "60", python, script.string()};
+  }
   return {python, script.string()};
 }
 

@@ -412,6 +412,7 @@ json get_study_results(const ToolLimits& limits) {
   input["properties"]["rows_offset"] = {
       {"type", "integer"},
       {"minimum", 0},
+      {"maximum", limits.max_tasks_per_study},
       {"default", 0},
       {"description", "the first simulation (task_id) of the page of per-simulation rows"}};
   input["properties"]["rows_limit"] = {

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <ostream>
 #include <string>
+#include <system_error>
 #include <thread>
 
 #include "fracstudy/kernels/models.hpp"
@@ -217,9 +218,15 @@ class Session {
         return error_response(id, kInvalidRequest, "a request with this id is in progress");
       }
     }
-    std::thread([this, id, name, arguments, progress_token, state] {
-      run_call(id, name, arguments, progress_token, *state);
-    }).detach();
+    try {
+      std::thread([this, id, name, arguments, progress_token, state] {
+        run_call(id, name, arguments, progress_token, *state);
+      }).detach();
+    } catch (const std::system_error&) {  // no thread to be had: refused, not lost
+      const std::lock_guard lock(calls_mutex_);
+      in_flight_.erase(id.dump());
+      return error_response(id, kBusy, "busy: no thread for the call; try again");
+    }
     return nullptr;
   }
 

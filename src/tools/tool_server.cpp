@@ -184,7 +184,7 @@ std::string last_words(const std::string& log) {
 /// from its start to its end, whatever became of the mpirun above it).
 bool run_holds_lock(const std::filesystem::path& file) {
   const auto lock = file.parent_path() / ("." + file.filename().string() + ".lock");
-  const int fd = ::open(lock.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  const int fd = ::open(lock.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return false;
   const bool held = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
   ::close(fd);  // releases a lock taken
@@ -459,7 +459,9 @@ json ToolServer::status_of(const std::string& id) const {
   const auto status_in_file =
       read_results(workspace_.file(id, kResultFile),
                    [](const auto& reader) { return study_status_json(reader, 0); });
-  const std::string said = last_words(workspace_.read_file(id, kLogFile).value_or(""));
+  // A long run's log is megabytes: its last words are in its tail.
+  const std::string log_tail = workspace_.read_file(id, kLogFile, 64 << 10).value_or("");
+  const std::string said = last_words(log_tail);
   if (status_in_file) {
     json status = *status_in_file;
     status["study_id"] = id;
@@ -685,11 +687,10 @@ std::vector<std::pair<std::filesystem::path, std::string>> ToolServer::draw_figu
     }
     const bool cluster = path.filename().string().rfind("cluster_", 0) == 0;
     if (cluster ? cluster_seen : metric_seen) continue;
-    std::ifstream in(path, std::ios::binary);
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (bytes.empty() || bytes.size() > (8u << 20)) continue;
+    auto bytes = workspace_.read_file(id, "figures/" + path.filename().string(), 8u << 20);
+    if (!bytes || bytes->empty()) continue;
     (cluster ? cluster_seen : metric_seen) = true;
-    figures.emplace_back(path, std::move(bytes));
+    figures.emplace_back(path, std::move(*bytes));
   }
   return figures;
 }

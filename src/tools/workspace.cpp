@@ -122,16 +122,26 @@ void Workspace::remove_file(const std::string& id, const std::string& name) cons
   fs::remove(file(id, name), ignored);
 }
 
-std::optional<std::string> Workspace::read_file(const std::string& id,
-                                                const std::string& name) const {
+std::optional<std::string> Workspace::read_file(const std::string& id, const std::string& name,
+                                                std::size_t tail_bytes) const {
   if (!has_study(id)) return std::nullopt;
-  Fd fd(::open(file(id, name).c_str(), O_RDONLY | O_NOFOLLOW));
-  if (fd.get() < 0) return std::nullopt;
+  // Never blocks (a FIFO planted in a study folder), and only a regular file is read.
+  Fd fd(::open(file(id, name).c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  struct stat info {};
+  if (fd.get() < 0 || ::fstat(fd.get(), &info) != 0 || !S_ISREG(info.st_mode)) {
+    return std::nullopt;
+  }
+  const auto size = static_cast<std::size_t>(info.st_size);
+  const std::size_t start = size > tail_bytes ? size - tail_bytes : 0;
   std::string content;
   char buffer[65536];
-  ssize_t got;
-  while ((got = ::read(fd.get(), buffer, sizeof buffer)) > 0) {
+  for (std::size_t at = start; content.size() < tail_bytes;) {
+    const ssize_t got =
+        ::pread(fd.get(), buffer, std::min(sizeof buffer, tail_bytes - content.size()),
+                static_cast<off_t>(at));
+    if (got <= 0) break;
     content.append(buffer, static_cast<std::size_t>(got));
+    at += static_cast<std::size_t>(got);
   }
   return content;
 }

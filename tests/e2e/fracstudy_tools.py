@@ -623,6 +623,24 @@ class Liveness(unittest.TestCase):
             self.assertFalse(status["resumable"])
             jsonschema.validate(status, output_schema_of("check_study_status"))
 
+    def test_fifos_planted_in_a_study_folder_block_no_call(self):
+        with tempfile.TemporaryDirectory() as ws:
+            code, started = tool(ws, "run_parametric_study",
+                                 {"algorithm": "DLA", "values": [100], "name": "piped"})
+            wait_until_ended(ws, "piped")
+            folder = Path(ws) / "piped"
+            for name in ("run.log", ".results.h5.lock", "launch.json"):
+                (folder / name).unlink(missing_ok=True)
+                os.mkfifo(folder / name)
+            begin = time.time()
+            code, status = tool(ws, "check_study_status", {"study_id": "piped"})
+            self.assertEqual(code, 0, status)
+            self.assertEqual(status["status"], "COMPLETED")
+            self.assertFalse(status["active"])
+            code, results = tool(ws, "get_study_results", {"study_id": "piped"})
+            self.assertEqual(code, 0, results)
+            self.assertLess(time.time() - begin, 30)
+
     def test_rank_0_holding_the_result_lock_keeps_the_study_active(self):
         import fcntl
         with tempfile.TemporaryDirectory() as ws:

@@ -34,8 +34,10 @@ class Workspace {
   void write_file(const std::string& id, const std::string& name, const std::string& content) const;
   /// Removes a file of a study's folder (a symlink itself, never its target), if there.
   void remove_file(const std::string& id, const std::string& name) const;
-  /// Reads a file of a study's folder; nullopt when absent or a symlink.
-  std::optional<std::string> read_file(const std::string& id, const std::string& name) const;
+  /// Reads a file of a study's folder, at most its last `tail_bytes`; nullopt when absent,
+  /// a symlink or not a regular file (a FIFO is never waited on).
+  std::optional<std::string> read_file(const std::string& id, const std::string& name,
+                                       std::size_t tail_bytes = std::size_t{16} << 20) const;
   /// The path of a file in a study's folder, for handing to the launcher.
   std::filesystem::path file(const std::string& id, const std::string& name) const;
 
