@@ -49,7 +49,61 @@ Line fit_offset_line(std::span<const double> n, std::span<const double> rg, doub
   return fit_line(powers, rg);
 }
 
+/// The dimension a slope means; NaN for a slope with the wrong sign.
+double dimension_of_slope(double slope, SlopeMeaning meaning) {
+  switch (meaning) {
+    case SlopeMeaning::InverseDimension:
+      return slope > 0 ? 1.0 / slope : kNaN;
+    case SlopeMeaning::Dimension:
+      return slope > 0 ? slope : kNaN;
+    case SlopeMeaning::NegativeDimension:
+      return slope < 0 ? -slope : kNaN;
+  }
+  return kNaN;
+}
+
+/// log N and log Rg of the loggable samples in [n_min, n_max].
+void log_samples(std::span<const GrowthSample> samples, std::int64_t n_min, std::int64_t n_max,
+                 std::vector<double>& log_n, std::vector<double>& log_rg) {
+  for (const GrowthSample& sample : samples) {
+    if (sample.n < n_min || sample.n > n_max || !is_loggable(sample)) continue;
+    log_n.push_back(std::log(static_cast<double>(sample.n)));
+    log_rg.push_back(std::log(sample.rg));
+  }
+}
+
 }  // namespace
+
+double subwindow_df_error(std::span<const double> x, std::span<const double> y,
+                          SlopeMeaning meaning, int pieces) {
+  if (x.size() != y.size() || x.size() < 4 || pieces < 2) return kNaN;
+  const auto [low, high] = std::minmax_element(x.begin(), x.end());
+  const double width = (*high - *low) / pieces;
+  if (!(width > 0)) return kNaN;
+  std::vector<double> dimensions;
+  for (int k = 0; k < pieces; ++k) {
+    // Window k holds low + k*width <= x < low + (k+1)*width (the last one closed).
+    std::vector<double> xs, ys;
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      const int piece = std::min(pieces - 1, static_cast<int>((x[i] - *low) / width));
+      if (piece != k) continue;
+      xs.push_back(x[i]);
+      ys.push_back(y[i]);
+    }
+    if (xs.size() < 2 || *std::max_element(xs.begin(), xs.end()) == xs.front()) continue;
+    const double df = dimension_of_slope(fit_line(xs, ys).slope, meaning);
+    if (std::isfinite(df)) dimensions.push_back(df);
+  }
+  if (dimensions.size() < 2) return kNaN;
+  const auto count = static_cast<double>(dimensions.size());
+  double mean = 0;
+  for (double df : dimensions)
+    mean += df / count;
+  double squares = 0;
+  for (double df : dimensions)
+    squares += (df - mean) * (df - mean);
+  return std::sqrt(squares / (count - 1)) / std::sqrt(count);
+}
 
 PowerLawFit fit_power_law(std::span<const GrowthSample> samples, std::int64_t n_min,
                           std::int64_t n_max) {
@@ -82,6 +136,9 @@ PowerLawFit fit_power_law(std::span<const GrowthSample> samples, std::int64_t n_
   fit.df = 1.0 / slope;
   // log N = log kf + df log Rg holds at the centroid (mean_x, mean_y) of the fit.
   fit.kf = std::exp(mean_x - fit.df * mean_y);
+  std::vector<double> log_n, log_rg;
+  log_samples(samples, n_min, n_max, log_n, log_rg);
+  fit.df_err = subwindow_df_error(log_n, log_rg, SlopeMeaning::InverseDimension);
   return fit;
 }
 
@@ -133,6 +190,14 @@ OffsetPowerLawFit fit_power_law_with_offset(std::span<const GrowthSample> sample
   fit.power_law.df = 1.0 / exponent;
   fit.power_law.kf = std::pow(line.slope, -fit.power_law.df);
   fit.offset = line.intercept;
+  // The error of the local slope d log(Rg - B) / d log N over the same window.
+  std::vector<double> log_n, log_rg;
+  for (std::size_t i = 0; i < n.size(); ++i) {
+    if (!(rg[i] - fit.offset > 0)) continue;
+    log_n.push_back(std::log(n[i]));
+    log_rg.push_back(std::log(rg[i] - fit.offset));
+  }
+  fit.power_law.df_err = subwindow_df_error(log_n, log_rg, SlopeMeaning::InverseDimension);
   return fit;
 }
 
@@ -170,6 +235,7 @@ PowerLawFit fit_power_law_binned(std::span<const GrowthSample> samples, std::int
   if (!(line.slope > 0)) return fit;          // Rg not growing with N: no fractal power law
   fit.df = 1.0 / line.slope;
   fit.kf = std::exp(-fit.df * line.intercept);  // log N = log kf + df log Rg
+  fit.df_err = subwindow_df_error(log_n, log_rg, SlopeMeaning::InverseDimension);
   return fit;
 }
 

@@ -122,7 +122,12 @@ SimulationResult cluster_result(const std::vector<Vec<D>>& centres, double parti
       result.positions.push_back(coordinate);
     }
   }
-  result.rg = radius_of_gyration(result.positions, static_cast<int>(D)) * particle_radius;
+  const double rg = radius_of_gyration(result.positions, static_cast<int>(D));
+  result.rg = rg * particle_radius;
+  // The other estimators of df, from the cluster in units of the particle radius.
+  const auto dimensions = cluster_dimensions(result.positions, static_cast<int>(D), rg);
+  result.mass_radius = dimensions.mass_radius;
+  result.structure_factor = dimensions.structure_factor;
   for (double& coordinate : result.positions) {
     coordinate *= particle_radius;
   }

@@ -407,7 +407,11 @@ class Metrics(TempDirTest):
             cluster = f["studies"]["dla2d_sweep"]["clusters"]["0"]
             for name, statistics in metrics:
                 self.assertIn(name, tasks.dtype.names)
-                self.assertTrue(np.all(np.isfinite(tasks[name])), name)
+                # NaN where a cluster is too small for an estimator's window (df_mr, df_sq
+                # of these few hundred particles), never an infinity.
+                self.assertFalse(np.any(np.isinf(tasks[name])), name)
+                if name in ("df", "rg", "kf", "df_err"):
+                    self.assertTrue(np.all(np.isfinite(tasks[name])), name)
                 self.assertIn(name, cluster.attrs)
                 for statistic in statistics:
                     self.assertIn(f"{statistic}_{name}", summary.dtype.names)

@@ -330,8 +330,9 @@ studies:
                                     capture_output=True, text=True, env=MPI_ENV, timeout=300)
             code, peak_kib = result.stdout.split()
             self.assertEqual(code, "0", result.stderr)
-            # Holding the table would take about 300 MB; streaming it, tens.
-            self.assertLess(int(peak_kib), 80 * 1024, args)
+            # Holding the table would take about 400 MB (11 metrics); streaming it, tens:
+            # 89 MB measured with the 11 metrics of issue 16 (80 MB with 6).
+            self.assertLess(int(peak_kib), 100 * 1024, args)
 
 
 class Tables(TempDirTest):

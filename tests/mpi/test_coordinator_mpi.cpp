@@ -1,7 +1,9 @@
 // The coordinator and workers over real MPI: every task runs once, results arrive, and
 // the outcome does not depend on the number of ranks.
 #include <gtest/gtest.h>
+
 #include <mpi.h>
+#include <cmath>
 
 #include "fracstudy/exec/coordinator.hpp"
 #include "fracstudy/exec/task_runner.hpp"
@@ -66,8 +68,12 @@ TEST(MpiCoordinator, RealTasksCompleteOnceEachWithRankIndependentResults) {
     // The same attempt computed on rank 0 itself gives the same metrics.
     const auto local = runner.run(sched::Assignment{i, 1});
     for (std::size_t m = 0; m < kernels::kMetricCount; ++m) {
-      EXPECT_EQ(local.metrics[m], record.metrics[m])
-          << "task " << i << " " << kernels::kMetrics[m].name;
+      // NaN (a cluster too small for an estimator) equals NaN here.
+      const bool both_nan = std::isnan(local.metrics[m]) && std::isnan(record.metrics[m]);
+      if (!both_nan) {
+        EXPECT_EQ(local.metrics[m], record.metrics[m])
+            << "task " << i << " " << kernels::kMetrics[m].name;
+      }
     }
   }
 }

@@ -2,6 +2,7 @@
 /// Fractal dimension from the growth history: a least-squares line through
 /// log Rg against log N.
 #include <cstdint>
+#include <limits>
 #include <span>
 #include <vector>
 
@@ -20,7 +21,29 @@ struct PowerLawFit {
   std::int64_t n_min = 0;
   std::int64_t n_max = 0;
   std::int64_t n_points = 0;  ///< points the line was fitted through (sizes, or size bins)
+  /// Standard error of df from the scatter of the sub-window fits (subwindow_df_error).
+  double df_err = std::numeric_limits<double>::quiet_NaN();
 };
+
+/// How a dimension follows from the slope of a log-log fit.
+enum class SlopeMeaning {
+  InverseDimension,   ///< log Rg against log N: slope 1/df
+  Dimension,          ///< log M against log r: slope df
+  NegativeDimension,  ///< log S against log q: slope -df
+};
+
+/// The standard error of a dimension fitted as the slope of y against x (logarithms), from
+/// the scatter of the dimensions fitted in `pieces` sub-windows of equal width in x:
+/// std(df_k) / sqrt(K) over the K sub-windows that hold two points or more (NaN under 2).
+/// Why not the fit's own residuals: the points of a growth history (or of a mass-radius
+/// curve) are cumulative, each holds all the ones before, so their errors are strongly
+/// correlated and the textbook slope error, which assumes independent points, is far too
+/// small. What is independent are the increments: the slope of a sub-window of width W/K
+/// then varies K times more than that of the whole window W, and std(df_k)/sqrt(K)
+/// estimates the whole window's error (tests/physics checks it against the spread of df
+/// over an ensemble).
+double subwindow_df_error(std::span<const double> x, std::span<const double> y,
+                          SlopeMeaning meaning, int pieces = 4);
 
 /// Fits log N = log kf + df log(Rg/a) over the samples with n_min <= n <= n_max
 /// (regressing log Rg on log N, then inverting, as is usual for growth fits). Rg is in

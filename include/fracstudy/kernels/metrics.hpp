@@ -81,6 +81,37 @@ inline constexpr MetricDefinition kMetrics[] = {
      .integer = true,
      .value_of = [](const SimulationResult& r) { return static_cast<double>(r.fit.n_points); },
      .highest = 1e9},
+    {.name = "df_err",
+     .unit = "",
+     .description = "standard error of df: the scatter of df over 4 sub-windows of the fit, "
+                    "divided by 2",
+     .value_of = [](const SimulationResult& r) { return r.fit.df_err; },
+     .highest = 100},
+    {.name = "df_mr",
+     .unit = "",
+     .description = "fractal dimension from the mass-radius relation M(r) ~ r^df, M(r) the "
+                    "particles within r of a particle (averaged over the particles), over "
+                    "max(4 a, Rg/10) <= r <= Rg/2",
+     .summary_format = "%.3f",
+     .value_of = [](const SimulationResult& r) { return r.mass_radius.df; },
+     .highest = 20},
+    {.name = "df_mr_err",
+     .unit = "",
+     .description = "standard error of df_mr (sub-window scatter, as df_err)",
+     .value_of = [](const SimulationResult& r) { return r.mass_radius.df_err; },
+     .highest = 100},
+    {.name = "df_sq",
+     .unit = "",
+     .description = "fractal dimension from the structure factor S(q) ~ q^-df of the final "
+                    "cluster (what scattering measures), over q Rg >= 5 and q a <= 0.3",
+     .summary_format = "%.3f",
+     .value_of = [](const SimulationResult& r) { return r.structure_factor.df; },
+     .highest = 20},
+    {.name = "df_sq_err",
+     .unit = "",
+     .description = "standard error of df_sq (sub-window scatter, as df_err)",
+     .value_of = [](const SimulationResult& r) { return r.structure_factor.df_err; },
+     .highest = 100},
 };
 
 inline constexpr std::size_t kMetricCount = std::size(kMetrics);

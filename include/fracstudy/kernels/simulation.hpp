@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "fracstudy/kernels/estimators.hpp"
 #include "fracstudy/kernels/fractal_fit.hpp"
 #include "fracstudy/kernels/parameters.hpp"
 
@@ -40,6 +41,8 @@ struct SimulationResult {
   double rg = 0;                  ///< radius of gyration of the final cluster (particle centres)
   std::int64_t n_particles = 0;   ///< particles in the final cluster
   std::vector<double> positions;  ///< particle centres, n_particles x dimension, row-major
+  DimensionEstimate mass_radius;  ///< df from M(r) of the final cluster
+  DimensionEstimate structure_factor;  ///< df from S(q) of the final cluster
 };
 
 }  // namespace fracstudy::kernels
