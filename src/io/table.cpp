@@ -1,5 +1,6 @@
 #include "fracstudy/io/table.hpp"
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -26,9 +27,10 @@ std::string Table::text(const Cell& cell) {
   if (const auto* s = std::get_if<std::string>(&cell)) return *s;
   const double value = std::get<double>(cell);
   if (std::isnan(value)) return "nan";
+  // The shortest text that reads back as exactly this double: 0.3, not 0.29999999999999999.
   char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.17g", value);
-  return buffer;
+  const auto end = std::to_chars(buffer, buffer + sizeof buffer, value).ptr;
+  return std::string(buffer, end);
 }
 
 }  // namespace fracstudy::io

@@ -385,6 +385,26 @@ class Commands(TempDirTest):
         self.assertEqual(len(rows), 3 + 4)
         self.assertEqual(rows[0]["n_samples"], 3)
 
+    def test_numbers_are_printed_as_the_shortest_text_that_reads_back(self):
+        # 0.3 is not a double: printed with 17 digits it read 0.29999999999999999.
+        study = self.dir / "p.yaml"
+        study.write_text("studies:\n  - name: sticky\n    algorithm: DLA\n"
+                         "    base_parameters: {sticking_probability: 0.3}\n"
+                         "    variable_parameter: n_particles\n    values: [50]\n")
+        out = self.dir / "p.h5"
+        self.assertEqual(run(["run", str(study), "-o", str(out), "-q"]).returncode, 0)
+        csv = run(["export", str(out), "--table", "summary"]).stdout.splitlines()
+        header, row = csv[0].split(","), csv[1].split(",")
+        self.assertEqual(row[header.index("sticking_probability")], "0.3", csv)
+        for field in row:  # each number is Python's shortest text for it too
+            if field in ("", "nan") or field.isidentifier():
+                continue
+            value = float(field)
+            shortest = str(int(value)) if value.is_integer() else repr(value)
+            self.assertEqual(field, shortest, row)
+        rows = json.loads(run(["export", str(out), "--format", "json", "--table", "summary"]).stdout)
+        self.assertEqual(rows[0]["sticking_probability"], 0.3)
+
 
 def metric_table(path):
     """The file's /metrics table: (name, [statistics]) per metric, in column order."""

@@ -29,7 +29,8 @@ struct Table {
   std::optional<std::size_t> find(const std::string& name) const;
   /// A numeric cell as double (NaN for strings).
   static double number(const Cell& cell);
-  /// A cell as text: integers exactly, doubles with 17 significant digits, "nan" for NaN.
+  /// A cell as text: integers exactly, doubles as the shortest text that reads back to the
+  /// same double (0.3, 1e-05), "nan" for NaN.
   static std::string text(const Cell& cell);
 };
 
