@@ -179,6 +179,13 @@ class Plots(TempDirTest):
             self.assertEqual(len(pictures), points, study)
             for picture in pictures:
                 self.check_png(picture, 600, 600)
+            # Each saved cluster's S(q) and M(r), with their windows and fitted slopes.
+            curves = sorted(out.glob(f"estimators_{study}_*.png"))
+            self.assertEqual(len(curves), points, study)
+            for figure in curves:
+                self.check_png(figure, 1100, 459)  # 11 x 4.6 inches at 100 dpi
+            # The three estimators side by side per parameter point.
+            self.assertTrue((out / f"estimators_{study}.png").is_file(), study)
         self.assertEqual(len(written), len(list(out.iterdir())))
 
     def test_the_sweep_figure_has_a_line_per_algorithm(self):
