@@ -23,11 +23,61 @@
 namespace fracstudy::cli {
 namespace {
 
+/// Why a run stops early besides a signal: its stop file, or its time limit.
+struct StopWatch {
+  std::string stop_file;
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+  std::chrono::steady_clock::time_point next_look{};
+  bool file_seen = false;
+  bool out_of_time = false;
+
+  /// A drain signal, the stop file (looked for at most every 0.2 s: the loop asks often),
+  /// or the deadline passed.
+  bool stop_requested() {
+    if (exec::drain_requested() || file_seen || out_of_time) return true;
+    const auto now = std::chrono::steady_clock::now();
+    if (deadline && now >= *deadline) out_of_time = true;
+    if (!stop_file.empty() && now >= next_look) {
+      next_look = now + std::chrono::milliseconds(200);
+      std::error_code error;
+      file_seen = std::filesystem::exists(stop_file, error);
+    }
+    return file_seen || out_of_time;
+  }
+
+  /// Whether the run was asked to stop (and did not simply finish).
+  bool stopped() const { return exec::drain_requested() || file_seen || out_of_time; }
+
+  /// Why the run stopped, for its last words.
+  std::string reason(const RunPlan& plan) const {
+    if (const int signal = exec::drain_signal(); signal != 0) {
+      return "interrupted by signal " + std::to_string(signal);
+    }
+    if (out_of_time) {
+      std::ostringstream words;
+      words << "stopped at its time limit of " << plan.time_limit_s << " s";
+      return words.str();
+    }
+    return "stopped as " + plan.stop_file + " asked";
+  }
+};
+
+std::shared_ptr<StopWatch> stop_watch(const RunPlan& plan) {
+  auto watch = std::make_shared<StopWatch>();
+  watch->stop_file = plan.stop_file;
+  if (plan.time_limit_s > 0) {
+    watch->deadline = std::chrono::steady_clock::now() +
+                      std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                          std::chrono::duration<double>(plan.time_limit_s));
+  }
+  return watch;
+}
+
 /// What the coordinator loop reports goes to the result file and the progress lines.
 class RunObserver final : public exec::ProgressObserver {
  public:
-  RunObserver(io::ResultWriter& writer, const RunPlan& plan)
-      : writer_(writer), stop_file_(plan.stop_file) {
+  RunObserver(io::ResultWriter& writer, const RunPlan& plan, std::shared_ptr<StopWatch> watch)
+      : writer_(writer), plan_(plan), stop_file_(plan.stop_file), watch_(std::move(watch)) {
     if (plan.quiet) return;
     std::vector<std::string> names;
     for (const auto& study : plan.file.studies)
@@ -53,6 +103,7 @@ class RunObserver final : public exec::ProgressObserver {
                                             std::filesystem::exists(stop_file_, error)
                                         ? study::StudyStatus::Cancelled
                                         : study::StudyStatus::Interrupted);
+      if (watch_->stopped()) writer_.set_stop_reason(watch_->reason(plan_));
     }
     if (final && progress_) progress_->update(scheduler, true);
     update_studies(scheduler);
@@ -81,7 +132,9 @@ class RunObserver final : public exec::ProgressObserver {
 
  private:
   io::ResultWriter& writer_;
+  const RunPlan& plan_;
   std::string stop_file_;
+  std::shared_ptr<StopWatch> watch_;
   std::optional<ProgressReporter> progress_;
 };
 
@@ -156,53 +209,6 @@ int report_end(const RunPlan& plan, const std::vector<io::StudyData>& studies, e
   return completed == 0 && failed > 0 ? kFailure : kSuccess;
 }
 
-/// Why a run stops early besides a signal: its stop file, or its time limit.
-struct StopWatch {
-  std::string stop_file;
-  std::optional<std::chrono::steady_clock::time_point> deadline;
-  std::chrono::steady_clock::time_point next_look{};
-  bool file_seen = false;
-  bool out_of_time = false;
-
-  /// A drain signal, the stop file (looked for at most every 0.2 s: the loop asks often),
-  /// or the deadline passed.
-  bool stop_requested() {
-    if (exec::drain_requested() || file_seen || out_of_time) return true;
-    const auto now = std::chrono::steady_clock::now();
-    if (deadline && now >= *deadline) out_of_time = true;
-    if (!stop_file.empty() && now >= next_look) {
-      next_look = now + std::chrono::milliseconds(200);
-      std::error_code error;
-      file_seen = std::filesystem::exists(stop_file, error);
-    }
-    return file_seen || out_of_time;
-  }
-
-  /// Why the run stopped, for its last words.
-  std::string reason(const RunPlan& plan) const {
-    if (const int signal = exec::drain_signal(); signal != 0) {
-      return "interrupted by signal " + std::to_string(signal);
-    }
-    if (out_of_time) {
-      std::ostringstream words;
-      words << "stopped at its time limit of " << plan.time_limit_s << " s";
-      return words.str();
-    }
-    return "stopped as " + plan.stop_file + " asked";
-  }
-};
-
-std::shared_ptr<StopWatch> stop_watch(const RunPlan& plan) {
-  auto watch = std::make_shared<StopWatch>();
-  watch->stop_file = plan.stop_file;
-  if (plan.time_limit_s > 0) {
-    watch->deadline = std::chrono::steady_clock::now() +
-                      std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                          std::chrono::duration<double>(plan.time_limit_s));
-  }
-  return watch;
-}
-
 exec::RunEnd work_or_relay(const study::StudyFile& file, transport::Transport& transport,
                            const exec::LoopOptions& loop, const sched::Topology& topology) {
   if (topology.is_relay(transport.rank())) return exec::run_relay(transport, topology, loop);
@@ -235,12 +241,12 @@ int coordinate(RunPlan& plan, const std::vector<study::Task>& tasks,
     roles.emplace_back(rank == 0 ? "coordinator" : topology.is_relay(rank) ? "relay" : "worker");
   }
   io::ResultWriter writer(plan.output, plan.file, tasks, plan.start);
-  RunObserver observer(writer, plan);
+  const auto watch = stop_watch(plan);
+  RunObserver observer(writer, plan, watch);
   observer.update_studies(scheduler);
   scheduler.take_changed_tasks();            // the first write holds them all
   writer.write(scheduler.records(), false);  // the file exists, readable, before any task runs
   auto loop = loop_options(plan.file.execution, plan.drain_grace_s);
-  const auto watch = stop_watch(plan);
   loop.drain_requested = [watch] { return watch->stop_requested(); };
   loop.coordinator_messages = &writer.coordinator_messages;
   const auto start = std::chrono::steady_clock::now();

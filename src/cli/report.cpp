@@ -144,6 +144,15 @@ void print_status_table(std::ostream& out, const io::ResultReader& reader) {
     for (const auto& [reason, count] : failures[s].items()) {
       out << "    failed " << count.get<std::int64_t>() << "x: " << reason << "\n";
     }
+    if (const auto sweep = tools::dimension_from_sweep(data.studies[s], data.study(s))) {
+      char line[160];
+      std::snprintf(line, sizeof line,
+                    "    df from the sweep (log Rg against log N over %lld points%s): "
+                    "%.3f +- %.3f\n",
+                    static_cast<long long>(sweep->points),
+                    sweep->weighted ? ", weighted by their errors" : "", sweep->df, sweep->df_err);
+      out << line;
+    }
   }
 }
 

@@ -175,6 +175,7 @@ detail::File open_and_read_header(const std::string& path, ResultData& data) {
       detail::read_integer_attribute(root, "coordinator_messages").value_or(0);
   data.relay_ranks = detail::read_integer_attribute(root, "relay_ranks").value_or(0);
   data.nodes = detail::read_integer_attribute(root, "nodes").value_or(0);
+  data.stop_reason = detail::read_string_attribute(root, "stop_reason").value_or("");
   const auto excluded = detail::read_string_attribute(root, "excluded_hosts").value_or("");
   for (std::size_t at = 0; at < excluded.size();) {
     const auto comma = std::min(excluded.find(',', at), excluded.size());

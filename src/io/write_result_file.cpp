@@ -73,6 +73,7 @@ void write_layout(hid_t root, const JobLayout& layout) {
   for (const auto& host : layout.excluded_hosts)
     excluded += (excluded.empty() ? "" : ",") + host;
   write_attribute(root, "excluded_hosts", excluded);
+  write_attribute(root, "stop_reason", layout.stop_reason);
 }
 
 void write_study(hid_t studies_group, const study::StudySpec& spec, const StudyRun& run,

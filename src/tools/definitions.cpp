@@ -179,9 +179,16 @@ json parameter_values_schema() {
 
 /// One row of get_study_results' `results`: a parameter point and its statistics.
 json point_schema() {
-  json properties = {{"parameters", parameter_values_schema()},
-                     {"n_samples", {{"type", "integer"}}},
-                     {"n_failed", {{"type", "integer"}}}};
+  json properties = {
+      {"parameters", parameter_values_schema()},
+      {"n_samples", {{"type", "integer"}}},
+      {"n_failed", {{"type", "integer"}}},
+      {"flags",
+       {{"type", "array"},
+        {"items", {{"type", "string"}}},
+        {"description",
+         "what to look at twice: fit_window_under_a_decade, or A_B_disagree for two "
+         "estimators of df whose means differ by more than twice their combined error"}}}};
   for (const auto& metric : kernels::kMetrics) {
     for (const auto statistic : study::statistic_names(metric.aggregation)) {
       properties[study::statistic_column(statistic, metric)] = {{"type", {"number", "null"}}};
@@ -434,7 +441,9 @@ json get_study_results(const ToolLimits& limits) {
            "(mean_df, sem_df, ...; sem is the standard error of the mean); null where there is no "
            "value. The metrics: " +
                metrics_in_words() +
-               ". Available while running (partial) and after. On request, one page of "
+               ". Each point has `flags` (a fit window under a decade; estimators of df that "
+               "disagree beyond their errors); a sweep over n_particles also gives df_from_sweep. "
+               "Available while running (partial) and after. On request, one page of "
                "per-simulation rows (rows_offset, rows_limit up to " +
                std::to_string(limits.max_rows_per_page) +
                "; next_offset gives the next page) and figures as images. The result file "
@@ -447,6 +456,17 @@ json get_study_results(const ToolLimits& limits) {
                           {"status", study_status_enum()},
                           {"results", {{"type", "array"}, {"items", point_schema()}}},
                           {"rows", {{"type", "array"}, {"items", task_row_schema()}}},
+                          {"df_from_sweep",
+                           {{"type", "object"},
+                            {"description",
+                             "a sweep over n_particles: df from log Rg against log N across the "
+                             "points, with its error"},
+                            {"properties",
+                             {{"df", {{"type", "number"}}},
+                              {"df_err", {{"type", "number"}}},
+                              {"points", {{"type", "integer"}}},
+                              {"weighted", {{"type", "boolean"}}}}},
+                            {"additionalProperties", false}}},
                           {"rows_total", {{"type", "integer"}}},
                           {"next_offset", {{"type", {"integer", "null"}}}},
                           {"result_file", {{"type", "string"}}},

@@ -480,12 +480,16 @@ json ToolServer::status_of(const std::string& id) const {
       const auto shown = study::study_status_from_name(status.value("status", ""));
       const bool done = shown == study::StudyStatus::Completed;
       status["resumable"] = !done;
-      if (!done) {
+      // The run's own record of why it stopped (in the file), else its log's last words:
+      // the output of a run that exits early may never be forwarded to the log.
+      if (!done && !status.contains("reason")) {
         status["reason"] = shown == study::StudyStatus::Interrupted && said.empty()
                                ? "the run ended without a word (killed, or its node lost); "
                                  "retry_failed_simulations finishes the rest"
                                : said;
       }
+    } else {
+      status.erase("reason");  // an earlier run's, while a retry runs
     }
     return status;
   }
@@ -620,6 +624,12 @@ ToolResult ToolServer::get_study_results(const json& arguments, const CallContex
   const auto results = read_results(result_file, [&](const io::ResultReader& reader) {
     const auto& study = reader.data().studies.at(0);
     json read = {{"algorithm", study.algorithm}, {"results", study_results_json(study)}};
+    if (const auto sweep = dimension_from_sweep(study, reader.data().study(0))) {
+      read["df_from_sweep"] = {{"df", sweep->df},
+                               {"df_err", sweep->df_err},
+                               {"points", sweep->points},
+                               {"weighted", sweep->weighted}};
+    }
     if (limit > 0) {
       json rows = json::array();
       std::int64_t total = 0;

@@ -495,6 +495,27 @@ class Conversations(unittest.TestCase):
         self.assertIn("sem_kf", wanted)
         for row in results["results"]:
             self.assertLessEqual(wanted, set(row))
+            self.assertIsInstance(row["flags"], list)
+        # A sweep over n_particles gives a study-level df: Rg of the points against N (one
+        # cluster each, so its error comes from the residuals).
+        sweep = results["df_from_sweep"]
+        self.assertEqual(sweep["points"], 10)
+        self.assertFalse(sweep["weighted"])
+        self.assertGreater(sweep["df"], 1.5)
+        self.assertLess(sweep["df"], 1.9)
+        self.assertGreater(sweep["df_err"], 0)
+        jsonschema.validate(results, output_schema_of("get_study_results"))
+
+    def test_a_point_whose_fit_spans_less_than_a_decade_is_flagged(self):
+        code, started = tool(self.ws, "run_parametric_study",
+                             {"algorithm": "DLA", "values": [15, 200], "name": "tiny"})
+        self.assertEqual(code, 0, started)
+        wait_until_ended(self.ws, "tiny")
+        _, results = tool(self.ws, "get_study_results", {"study_id": "tiny"})
+        flags = [row["flags"] for row in results["results"]]
+        # N = 15: the growth fit runs from 10 to 15; N = 200: from 20 to 200, a decade.
+        self.assertIn("fit_window_under_a_decade", flags[0])
+        self.assertNotIn("fit_window_under_a_decade", flags[1])
 
     def test_compare_cca_and_dla_for_n_500_with_5_repetitions_each(self):
         # "Compare CCA and DLA for n=500 with 5 repetitions each": two calls.
@@ -568,6 +589,9 @@ class OperatorLimits(unittest.TestCase):
             self.assertLess(status["progress"]["completed"], 10)
             self.assertIn("time limit of 2 s", status["reason"])
             self.assertTrue(status["resumable"])
+            # Kept in the file by the run itself: its forwarded output may be lost.
+            with h5py.File(Path(ws) / "budget" / "results.h5", "r") as f:
+                self.assertIn("time limit of 2 s", text(f.attrs["stop_reason"]))
             jsonschema.validate(status, output_schema_of("check_study_status"))
             code, retried = tool(ws, "retry_failed_simulations", {"study_id": "budget"},
                                  "--study-time-limit", "600")

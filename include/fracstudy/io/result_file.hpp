@@ -32,6 +32,9 @@ struct JobLayout {
   std::vector<std::string> host_of_rank;    ///< each rank's node (hostname); may be empty
   std::vector<std::string> role_of_rank;    ///< "coordinator", "relay" or "worker"
   std::vector<std::string> excluded_hosts;  ///< nodes taken out of the run (bad nodes)
+  /// Why the run stopped before its end, in its own words ("" when it did not): kept in
+  /// the file because a killed job's output (mpirun forwarding it) may never arrive.
+  std::string stop_reason;
 };
 
 struct ResultSnapshot {
@@ -77,6 +80,7 @@ struct ResultData {
   std::int64_t relay_ranks = 0;
   std::int64_t nodes = 0;                   ///< distinct hosts of the run's ranks (0: unknown)
   std::vector<std::string> excluded_hosts;  ///< nodes the run took out as bad
+  std::string stop_reason;                  ///< why the last run stopped early ("": it did not)
   std::uint64_t generation = 0;
   std::size_t journal_records = 0;  ///< records applied from the checkpoint journal
   std::vector<StudyData> studies;

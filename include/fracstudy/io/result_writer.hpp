@@ -38,6 +38,8 @@ class ResultWriter {
   /// early: then INTERRUPTED or CANCELLED).
   void set_unfinished_status(study::StudyStatus status) { unfinished_status_ = status; }
 
+  /// Why the run stops before its end, for the file's `stop_reason`.
+  void set_stop_reason(const std::string& reason) { start_.layout.stop_reason = reason; }
   /// The nodes taken out of the run as bad, for the file's `excluded_hosts`.
   void set_excluded_hosts(const std::vector<std::string>& hosts) {
     start_.layout.excluded_hosts = hosts;

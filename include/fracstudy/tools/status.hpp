@@ -2,6 +2,7 @@
 /// A study's status and results as JSON: what `fracstudy status --json` prints and what
 /// the AI tools return.
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "fracstudy/io/result_file.hpp"
@@ -13,9 +14,24 @@ namespace fracstudy::tools {
 /// the progress lines of `run`: study::estimated_remaining_s).
 nlohmann::json study_status_json(const io::ResultReader& reader, std::size_t s);
 
-/// The summary rows of one study: the parameter values, n_samples, n_failed, and the
-/// statistics of every metric (e.g. mean_df, std_df, sem_df; NaN as null).
+/// The summary rows of one study: the parameter values, n_samples, n_failed, the
+/// statistics of every metric (e.g. mean_df, std_df, sem_df; NaN as null), and `flags`:
+/// "fit_window_under_a_decade" (the growth fit spans less than a factor 10 in N) and
+/// "A_B_disagree" for two estimators of df (df, df_mr, df_sq) whose means differ by more
+/// than twice their combined error (sem, or a single task's own error).
 nlohmann::json study_results_json(const io::StudyData& study);
+
+/// The study-level df of a sweep over n_particles: the slope of log Rg against log N
+/// across its parameter points (weighted by the points' standard errors when they have
+/// them), inverted, with its error.
+struct SweepDimension {
+  double df = 0;
+  double df_err = 0;
+  std::int64_t points = 0;
+  bool weighted = false;  ///< by the points' sem of rg (else from the residuals)
+};
+std::optional<SweepDimension> dimension_from_sweep(const io::StudyData& study,
+                                                   const study::StudySpec& spec);
 
 /// One table cell as JSON (NaN and infinities as null).
 nlohmann::json cell_json(const io::Cell& cell);
