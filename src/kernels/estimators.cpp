@@ -40,20 +40,7 @@ DimensionEstimate fit_dimension(const std::vector<double>& x, const std::vector<
   }
   estimate.n_points = static_cast<std::int64_t>(log_x.size());
   if (log_x.size() < 3) return estimate;
-  const auto count = static_cast<double>(log_x.size());
-  double mean_x = 0, mean_y = 0;
-  for (std::size_t i = 0; i < log_x.size(); ++i) {
-    mean_x += log_x[i] / count;
-    mean_y += log_y[i] / count;
-  }
-  double sxx = 0, sxy = 0;
-  for (std::size_t i = 0; i < log_x.size(); ++i) {
-    sxx += (log_x[i] - mean_x) * (log_x[i] - mean_x);
-    sxy += (log_x[i] - mean_x) * (log_y[i] - mean_y);
-  }
-  const double slope = sxy / sxx;
-  estimate.df = meaning == SlopeMeaning::Dimension ? slope : -slope;
-  if (!(estimate.df > 0)) estimate.df = kNaN;
+  estimate.df = dimension_of_slope(least_squares_slope(log_x, log_y), meaning);
   estimate.df_err = subwindow_df_error(log_x, log_y, meaning);
   return estimate;
 }

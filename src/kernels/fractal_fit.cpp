@@ -49,19 +49,6 @@ Line fit_offset_line(std::span<const double> n, std::span<const double> rg, doub
   return fit_line(powers, rg);
 }
 
-/// The dimension a slope means; NaN for a slope with the wrong sign.
-double dimension_of_slope(double slope, SlopeMeaning meaning) {
-  switch (meaning) {
-    case SlopeMeaning::InverseDimension:
-      return slope > 0 ? 1.0 / slope : kNaN;
-    case SlopeMeaning::Dimension:
-      return slope > 0 ? slope : kNaN;
-    case SlopeMeaning::NegativeDimension:
-      return slope < 0 ? -slope : kNaN;
-  }
-  return kNaN;
-}
-
 /// log N and log Rg of the loggable samples in [n_min, n_max].
 void log_samples(std::span<const GrowthSample> samples, std::int64_t n_min, std::int64_t n_max,
                  std::vector<double>& log_n, std::vector<double>& log_rg) {
@@ -73,6 +60,22 @@ void log_samples(std::span<const GrowthSample> samples, std::int64_t n_min, std:
 }
 
 }  // namespace
+
+double least_squares_slope(std::span<const double> x, std::span<const double> y) {
+  return fit_line(x, y).slope;
+}
+
+double dimension_of_slope(double slope, SlopeMeaning meaning) {
+  switch (meaning) {
+    case SlopeMeaning::InverseDimension:
+      return slope > 0 ? 1.0 / slope : kNaN;
+    case SlopeMeaning::Dimension:
+      return slope > 0 ? slope : kNaN;
+    case SlopeMeaning::NegativeDimension:
+      return slope < 0 ? -slope : kNaN;
+  }
+  return kNaN;
+}
 
 double subwindow_df_error(std::span<const double> x, std::span<const double> y,
                           SlopeMeaning meaning, int pieces) {

@@ -32,6 +32,12 @@ enum class SlopeMeaning {
   NegativeDimension,  ///< log S against log q: slope -df
 };
 
+/// The slope of the least-squares line through the points (x, y).
+double least_squares_slope(std::span<const double> x, std::span<const double> y);
+
+/// The dimension a slope means; NaN for a slope of the wrong sign.
+double dimension_of_slope(double slope, SlopeMeaning meaning);
+
 /// The standard error of a dimension fitted as the slope of y against x (logarithms), from
 /// the scatter of the dimensions fitted in `pieces` sub-windows of equal width in x:
 /// std(df_k) / sqrt(K) over the K sub-windows that hold two points or more (NaN under 2).
