@@ -170,12 +170,18 @@ std::string tail(const std::string& text, std::size_t lines) {
   return text.substr(at);
 }
 
-/// The last thing a run said about how it ended: its last "fracstudy: " line ("" if none).
+/// The line start() writes into the log before each run: what a run said before it belongs
+/// to an earlier run (the log is appended to by every start and retry).
+constexpr const char* kRunStartsMarker = "fracstudy-tools: a run starts";
+
+/// The last thing the latest run said about how it ended: its last "fracstudy: " line after
+/// the latest run's start ("" if none).
 std::string last_words(const std::string& log) {
   std::string found;
   std::istringstream lines(log);
   for (std::string line; std::getline(lines, line);) {
     if (line.rfind("fracstudy: ", 0) == 0) found = line.substr(11);
+    if (line.rfind(kRunStartsMarker, 0) == 0) found.clear();
   }
   return found.size() <= 300 ? found : found.substr(0, 300) + "...";
 }
@@ -419,6 +425,8 @@ ToolResult ToolServer::start(const std::string& id, const std::vector<std::strin
     environment.push_back("FRACSTUDY_TIME_LIMIT=" + limit.str());
   }
   workspace_.remove_file(id, kStopFile);  // an earlier cancel does not stop this run
+  workspace_.append_line(id, kLogFile,
+                         std::string(kRunStartsMarker) + ", " + io::utc_now_iso8601());
   const auto record = launcher_.launch(args, {kStudyFile, kResultFile}, environment,
                                        workspace_.file(id, kLogFile), workspace_.study_dir(id));
   workspace_.write_file(id, kLaunchFile, record.to_json().dump(2) + "\n");

@@ -122,6 +122,17 @@ void Workspace::remove_file(const std::string& id, const std::string& name) cons
   fs::remove(file(id, name), ignored);
 }
 
+void Workspace::append_line(const std::string& id, const std::string& name,
+                            const std::string& line) const {
+  if (!has_study(id)) return;
+  Fd fd(::open(file(id, name).c_str(),
+               O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644));
+  struct stat info {};
+  if (fd.get() < 0 || ::fstat(fd.get(), &info) != 0 || !S_ISREG(info.st_mode)) return;
+  const std::string text = line + "\n";
+  [[maybe_unused]] const auto written = ::write(fd.get(), text.data(), text.size());
+}
+
 std::optional<std::string> Workspace::read_file(const std::string& id, const std::string& name,
                                                 std::size_t tail_bytes) const {
   if (!has_study(id)) return std::nullopt;

@@ -665,6 +665,23 @@ class Liveness(unittest.TestCase):
             self.assertEqual(code, 0, results)
             self.assertLess(time.time() - begin, 30)
 
+    def test_a_killed_retry_does_not_show_the_words_of_the_run_before_it(self):
+        # cancel, retry, SIGKILL the retry: the reason is the kill's, not the cancel's.
+        with tempfile.TemporaryDirectory() as ws:
+            long = {"algorithm": "DLA", "values": [100000], "repetitions": 10, "name": "twice"}
+            tool(ws, "run_parametric_study", long)
+            tool(ws, "cancel_study", {"study_id": "twice"})
+            tool(ws, "wait_for_study", {"study_id": "twice", "timeout_s": 120})
+            code, retried = tool(ws, "retry_failed_simulations", {"study_id": "twice"})
+            self.assertEqual(code, 0, retried)
+            time.sleep(2)
+            launch = json.loads((Path(ws) / "twice" / "launch.json").read_text())
+            os.kill(launch["pid"], 9)
+            code, status = tool(ws, "wait_for_study", {"study_id": "twice", "timeout_s": 120})
+            self.assertEqual(status["status"], "INTERRUPTED", status)
+            self.assertNotIn("cancel", status["reason"])
+            self.assertIn("without a word", status["reason"])
+
     def test_rank_0_holding_the_result_lock_keeps_the_study_active(self):
         import fcntl
         with tempfile.TemporaryDirectory() as ws:

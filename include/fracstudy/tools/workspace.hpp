@@ -32,6 +32,9 @@ class Workspace {
 
   /// Writes a file in a study's folder (no symlinks followed; replaced atomically).
   void write_file(const std::string& id, const std::string& name, const std::string& content) const;
+  /// Appends a line to a file of a study's folder (created if absent; no symlink followed,
+  /// never blocks on a FIFO); best effort.
+  void append_line(const std::string& id, const std::string& name, const std::string& line) const;
   /// Removes a file of a study's folder (a symlink itself, never its target), if there.
   void remove_file(const std::string& id, const std::string& name) const;
   /// Reads a file of a study's folder, at most its last `tail_bytes`; nullopt when absent,
