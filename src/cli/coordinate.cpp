@@ -178,7 +178,7 @@ int report_end(const RunPlan& plan, const std::vector<io::StudyData>& studies, e
                const std::string& stop_reason) {
   std::ostringstream discarded;
   std::ostream& out = plan.quiet ? discarded : std::cout;
-  print_summaries(out, studies);
+  print_summaries(out, studies, plan.file.studies);
   std::int64_t completed = 0, failed = 0, total = 0;
   for (const auto& study : studies) {
     completed += study.completed;

@@ -23,6 +23,13 @@ std::string csv_field(const std::string& text) {
   return quoted + "\"";
 }
 
+/// A summary's columns and the `flags` column that export adds to them.
+std::vector<io::Column> summary_columns(const Table& summary) {
+  auto columns = summary.columns;
+  columns.push_back({"flags", io::ColumnType::String});
+  return columns;
+}
+
 /// Prints one table of every chosen study (all of them when `only` is empty), as the
 /// rows are read: a table of millions of tasks is never held whole.
 void print_table(const std::string& path, const std::string& table_name, const std::string& format,
@@ -36,22 +43,32 @@ void print_table(const std::string& path, const std::string& table_name, const s
   if (chosen.empty()) throw UsageError("--study: no study named '" + only + "' in the file");
   auto for_each_row = [&](std::size_t s, const io::ResultReader::RowVisitor& visit) {
     if (table_name == "tasks") return reader.for_each_row(s, visit);
+    // A summary row ends with its flags (tools::point_flags), joined by ';'.
     const Table& summary = data.studies[s].summary;
-    for (std::size_t r = 0; r < summary.rows.size(); ++r)
-      visit(r, summary.columns, summary.rows[r]);
+    const auto columns = summary_columns(summary);
+    for (std::size_t r = 0; r < summary.rows.size(); ++r) {
+      auto row = summary.rows[r];
+      row.emplace_back(tools::point_flags_text(summary, summary.rows[r]));
+      visit(r, columns, row);
+    }
   };
   auto columns_of = [&](std::size_t s) {
-    return table_name == "tasks" ? reader.task_columns(s) : data.studies[s].summary.columns;
+    return table_name == "tasks" ? reader.task_columns(s)
+                                 : summary_columns(data.studies[s].summary);
   };
   if (format == "json") {
     std::cout << "[";
     bool first = true;
     for (const std::size_t s : chosen) {
-      for_each_row(s, [&](std::size_t, const std::vector<io::Column>& columns,
+      for_each_row(s, [&](std::size_t r, const std::vector<io::Column>& columns,
                           const std::vector<io::Cell>& row) {
         nlohmann::json object = {{"study", data.studies[s].name}};
         for (std::size_t c = 0; c < columns.size(); ++c)
           object[columns[c].name] = tools::cell_json(row[c]);
+        if (table_name == "summary") {
+          object["flags"] =
+              tools::point_flags(data.studies[s].summary, data.studies[s].summary.rows[r]);
+        }
         std::string text = object.dump(2);
         for (std::size_t at = text.find('\n'); at != std::string::npos;
              at = text.find('\n', at + 3))

@@ -4,6 +4,7 @@
 #include "fracstudy/study/statistics.hpp"
 #include "fracstudy/tools/status.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -87,10 +88,25 @@ std::vector<ShownMetric> shown_metrics(const Table& summary) {
   return shown;
 }
 
+/// The study-level df of a sweep over n_particles, when the study is one.
+void print_sweep_dimension(std::ostream& out, const io::StudyData& study,
+                           const study::StudySpec& spec) {
+  const auto sweep = tools::dimension_from_sweep(study, spec);
+  if (!sweep) return;
+  char line[160];
+  std::snprintf(line, sizeof line,
+                "    df from the sweep (log Rg against log N over %lld points%s): %.3f +- %.3f\n",
+                static_cast<long long>(sweep->points),
+                sweep->weighted ? ", weighted by their errors" : "", sweep->df, sweep->df_err);
+  out << line;
+}
+
 }  // namespace
 
-void print_summaries(std::ostream& out, std::span<const io::StudyData> studies) {
-  for (const auto& study : studies) {
+void print_summaries(std::ostream& out, std::span<const io::StudyData> studies,
+                     std::span<const study::StudySpec> specs) {
+  for (std::size_t s = 0; s < studies.size(); ++s) {
+    const auto& study = studies[s];
     out << "\nstudy " << study.name << " (" << study.algorithm
         << "): " << study::name_of(study.status) << ", " << study.completed << "/" << study.total
         << " tasks completed, " << study.failed << " failed\n";
@@ -104,6 +120,11 @@ void print_summaries(std::ostream& out, std::span<const io::StudyData> studies) 
     rows[0].emplace_back("n");
     for (const auto& metric : shown)
       rows[0].push_back("mean_" + std::string(metric.definition->name) + " ± sem");
+    // The flags column only where a point has one: most studies need no warning.
+    const bool any_flag =
+        std::any_of(summary.rows.begin(), summary.rows.end(),
+                    [&](const auto& row) { return !tools::point_flags(summary, row).empty(); });
+    if (any_flag) rows[0].emplace_back("flags");
     for (const auto& row : summary.rows) {
       auto& line = rows.emplace_back();
       for (std::size_t c : varied)
@@ -114,9 +135,11 @@ void print_summaries(std::ostream& out, std::span<const io::StudyData> studies) 
         line.push_back(mean_pm_sem(Table::number(row[metric.mean]), Table::number(row[metric.sem]),
                                    format.c_str()));
       }
+      if (any_flag) line.push_back(tools::point_flags_text(summary, row));
     }
     for (const auto& line : aligned_lines(rows))
       out << line << "\n";
+    if (s < specs.size()) print_sweep_dimension(out, study, specs[s]);
   }
 }
 
@@ -144,15 +167,7 @@ void print_status_table(std::ostream& out, const io::ResultReader& reader) {
     for (const auto& [reason, count] : failures[s].items()) {
       out << "    failed " << count.get<std::int64_t>() << "x: " << reason << "\n";
     }
-    if (const auto sweep = tools::dimension_from_sweep(data.studies[s], data.study(s))) {
-      char line[160];
-      std::snprintf(line, sizeof line,
-                    "    df from the sweep (log Rg against log N over %lld points%s): "
-                    "%.3f +- %.3f\n",
-                    static_cast<long long>(sweep->points),
-                    sweep->weighted ? ", weighted by their errors" : "", sweep->df, sweep->df_err);
-      out << line;
-    }
+    print_sweep_dimension(out, data.studies[s], data.study(s));
   }
 }
 

@@ -9,8 +9,10 @@
 namespace fracstudy::cli {
 
 /// Per-value summary tables of every study: the parameters that vary, n, and mean ± sem of
-/// each metric with a summary format (kernels/metrics.hpp).
-void print_summaries(std::ostream& out, std::span<const io::StudyData> studies);
+/// each metric with a summary format (kernels/metrics.hpp), the points' flags when one has
+/// any (tools::point_flags), and a sweep over n_particles' df (tools::dimension_from_sweep).
+void print_summaries(std::ostream& out, std::span<const io::StudyData> studies,
+                     std::span<const study::StudySpec> specs);
 
 /// One line per study: status, counts, percentage, estimated time left, failures.
 void print_status_table(std::ostream& out, const io::ResultReader& reader);

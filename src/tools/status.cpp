@@ -115,9 +115,10 @@ double error_of(const Table& summary, const std::vector<io::Cell>& row, const st
   return std::isfinite(sem) ? sem : cell_of(summary, row, "mean_" + df + "_err");
 }
 
-/// What a physicist should look at twice at one parameter point.
-nlohmann::json point_flags(const Table& summary, const std::vector<io::Cell>& row) {
-  nlohmann::json flags = nlohmann::json::array();
+}  // namespace
+
+std::vector<std::string> point_flags(const Table& summary, const std::vector<io::Cell>& row) {
+  std::vector<std::string> flags;
   // The growth fit's window: a decade at least, or its slope says little.
   const double window =
       cell_of(summary, row, "min_fit_n_max") / cell_of(summary, row, "max_fit_n_min");
@@ -138,7 +139,12 @@ nlohmann::json point_flags(const Table& summary, const std::vector<io::Cell>& ro
   return flags;
 }
 
-}  // namespace
+std::string point_flags_text(const Table& summary, const std::vector<io::Cell>& row) {
+  std::string text;
+  for (const auto& flag : point_flags(summary, row))
+    text += (text.empty() ? "" : ";") + flag;
+  return text;
+}
 
 nlohmann::json study_results_json(const io::StudyData& study) {
   // The parameters come first in a summary, then n_samples and every statistic.

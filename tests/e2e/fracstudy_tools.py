@@ -4,6 +4,8 @@ brief's conversations. Run by ctest (label tools) with Debian's python3 (jsonsch
 Environment: FRACSTUDY_BIN, MPIEXEC, FRACSTUDY_TEST_DATA.
 """
 import base64
+import csv
+import io
 import json
 import os
 import shutil
@@ -505,6 +507,9 @@ class Conversations(unittest.TestCase):
         self.assertLess(sweep["df"], 1.9)
         self.assertGreater(sweep["df_err"], 0)
         jsonschema.validate(results, output_schema_of("get_study_results"))
+        # The run's printed summary ends with the same study-level df.
+        printed = (self.ws / started["study_id"] / "run.log").read_text()
+        self.assertIn(f"over 10 points): {sweep['df']:.3f} +- {sweep['df_err']:.3f}", printed)
 
     def test_a_point_whose_fit_spans_less_than_a_decade_is_flagged(self):
         code, started = tool(self.ws, "run_parametric_study",
@@ -516,6 +521,22 @@ class Conversations(unittest.TestCase):
         # N = 15: the growth fit runs from 10 to 15; N = 200: from 20 to 200, a decade.
         self.assertIn("fit_window_under_a_decade", flags[0])
         self.assertNotIn("fit_window_under_a_decade", flags[1])
+        # The same flags in the file's exports (CSV: joined by ';'; JSON: a list) and in
+        # the summary the run printed.
+        result_file = str(self.ws / "tiny" / "results.h5")
+        csv_rows = list(csv.DictReader(io.StringIO(subprocess.run(
+            [BIN, "export", result_file, "--table", "summary"], capture_output=True, text=True,
+            check=True).stdout)))
+        self.assertEqual([row["flags"].split(";") if row["flags"] else [] for row in csv_rows],
+                         flags)
+        exported = json.loads(subprocess.run(
+            [BIN, "export", result_file, "--table", "summary", "--format", "json"],
+            capture_output=True, text=True, check=True).stdout)
+        self.assertEqual([row["flags"] for row in exported], flags)
+        printed = (self.ws / "tiny" / "run.log").read_text()
+        header = next(line for line in printed.splitlines() if "n_particles" in line)
+        self.assertTrue(header.rstrip().endswith("flags"), printed)
+        self.assertRegex(printed, r"\n\s+15\s.*fit_window_under_a_decade")
 
     def test_compare_cca_and_dla_for_n_500_with_5_repetitions_each(self):
         # "Compare CCA and DLA for n=500 with 5 repetitions each": two calls.

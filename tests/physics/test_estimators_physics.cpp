@@ -24,8 +24,14 @@
 // At these sizes the estimators that see the final cluster read a little low for DLA:
 // the windows reach the scales where the branches are a few particles thick, and S(q)
 // still feels the cluster's edge (q Rg >= 5). Hence an allowance of 0.08 for DLA 2D and
-// 0.1 for BALLISTIC 2D (compact at its edge, loose inside). DLA 3D is not checked here:
-// at N = 10^4 its S(q) reads 1.95 against 2.50 (docs/physics.md, known bias).
+// 0.1 for BALLISTIC 2D (compact at its edge, loose inside).
+//   DLA 3D, N = 10^5, M = 8: df 2.490, df_mr 2.438, df_sq 2.150 (sem 0.013, 0.008, 0.059)
+// DLA 3D needs 10^5 particles: at 10^4 (Rg = 53 a) the S(q) window q Rg 5..16 lies in the
+// knee and its slope reads 1.95. At 10^5 (Rg = 134 a) S(q) still reads low, 2.15 (an
+// effective exponent that rises with N, as DLA 2D's 1.65 does; docs/physics.md): for a
+// dimension above 2 the Debye integral of r^(df-1) sin(q r)/(q r) does not converge by
+// itself, so the cluster's edge feeds the whole window. Hence its allowance of 0.35,
+// still narrow enough to fail DLCA (1.8) and compact clusters (3.0).
 
 using namespace fracstudy::kernels;
 using fracstudy::testing::Estimate;
@@ -112,4 +118,18 @@ TEST(Estimators, DlcaThreeDimensionsStructureFactorNearOnePointEight) {
   const Ensemble ballistic = grow(Algorithm::BALLISTIC, 3, 40000, 4);
   EXPECT_GT(mean(ballistic.df_mr), 1.78 + tolerance_mr);
   EXPECT_GT(mean(ballistic.df_sq), 1.78 + tolerance_sq);
+}
+
+TEST(Estimators, DlaThreeDimensionsAllThreeNearTwoPointFive) {
+  // DLA 3D 2.50 +- 0.03 (Tolman & Meakin 1989, off-lattice).
+  const Ensemble dla = grow(Algorithm::DLA, 3, 100000, 8);
+  expect_agrees(dla.df, 2.50, 0.03, "df");
+  const double tolerance_mr = expect_agrees(dla.df_mr, 2.50, 0.1, "df_mr");
+  const double tolerance_sq = expect_agrees(dla.df_sq, 2.50, 0.35, "df_sq");
+  // Ballistic clusters in 3D (2.8-3.0) fail the same tolerances; DLCA (1.8) fails below.
+  const Ensemble ballistic = grow(Algorithm::BALLISTIC, 3, 40000, 4);
+  EXPECT_GT(mean(ballistic.df_mr), 2.50 + tolerance_mr);
+  const Ensemble dlca = grow(Algorithm::CCA, 3, 2000, 8);
+  EXPECT_LT(mean(dlca.df_mr), 2.50 - tolerance_mr);
+  EXPECT_LT(mean(dlca.df_sq), 2.50 - tolerance_sq);
 }

@@ -15,11 +15,18 @@ namespace fracstudy::tools {
 nlohmann::json study_status_json(const io::ResultReader& reader, std::size_t s);
 
 /// The summary rows of one study: the parameter values, n_samples, n_failed, the
-/// statistics of every metric (e.g. mean_df, std_df, sem_df; NaN as null), and `flags`:
-/// "fit_window_under_a_decade" (the growth fit spans less than a factor 10 in N) and
-/// "A_B_disagree" for two estimators of df (df, df_mr, df_sq) whose means differ by more
-/// than twice their combined error (sem, or a single task's own error).
+/// statistics of every metric (e.g. mean_df, std_df, sem_df; NaN as null), and `flags`
+/// (point_flags).
 nlohmann::json study_results_json(const io::StudyData& study);
+
+/// What a physicist should look at twice at one parameter point (a row of a study's
+/// summary): "fit_window_under_a_decade" (the growth fit spans less than a factor 10 in
+/// N) and "A_B_disagree" for two estimators of df (df, df_mr, df_sq) whose means differ
+/// by more than twice their combined error (sem, or a single task's own error).
+std::vector<std::string> point_flags(const io::Table& summary, const std::vector<io::Cell>& row);
+/// The same joined by ';' ("" when none): the `flags` column of `export --table summary`
+/// and of the printed summary.
+std::string point_flags_text(const io::Table& summary, const std::vector<io::Cell>& row);
 
 /// The study-level df of a sweep over n_particles: the slope of log Rg against log N
 /// across its parameter points (weighted by the points' standard errors when they have
