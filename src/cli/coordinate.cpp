@@ -86,8 +86,8 @@ class RunObserver final : public exec::ProgressObserver {
                       std::move(names));
   }
 
-  void keep_cluster(std::size_t task, std::vector<float> positions) override {
-    writer_.keep_cluster(task, std::move(positions));
+  void keep_cluster(std::size_t task, study::KeptCluster cluster) override {
+    writer_.keep_cluster(task, std::move(cluster));
   }
 
   void tick(const sched::Scheduler& scheduler) override {

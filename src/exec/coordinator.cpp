@@ -110,8 +110,8 @@ class Coordinator {
     auto report = decode_report(message.payload);
     for (auto& outcome : report.outcomes) {
       const bool recorded = scheduler_.record(message.source, outcome, clock_.now_s());
-      if (recorded && outcome.succeeded && !outcome.positions.empty()) {
-        observer_.keep_cluster(outcome.task, std::move(outcome.positions));
+      if (recorded && outcome.succeeded && !outcome.cluster.positions.empty()) {
+        observer_.keep_cluster(outcome.task, std::move(outcome.cluster));
       }
     }
     for (const std::size_t task : report.running)
@@ -348,8 +348,8 @@ RunEnd run_serial(sched::Scheduler& scheduler, const ChunkExecutor& executor,
   std::size_t current = 0;  // the attempts run in chunk order: this one is computing
   auto report = [&](const sched::Outcome& outcome) {
     const bool recorded = scheduler.record(kSelf, outcome, clock.now_s());
-    if (recorded && outcome.succeeded && !outcome.positions.empty()) {
-      observer.keep_cluster(outcome.task, outcome.positions);
+    if (recorded && outcome.succeeded && !outcome.cluster.positions.empty()) {
+      observer.keep_cluster(outcome.task, outcome.cluster);
     }
     if (++current < chunk.size()) scheduler.started(kSelf, chunk[current].task);
     timer.maybe_checkpoint(scheduler, clock.now_s());

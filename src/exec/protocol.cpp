@@ -94,8 +94,10 @@ void put_outcomes(Writer& writer, const std::vector<sched::Outcome>& outcomes) {
     writer.put(outcome.wall_time_s);
     writer.put_metrics(outcome.metrics);
     writer.put_string(outcome.error);
-    writer.put(static_cast<std::uint64_t>(outcome.positions.size()));
-    writer.put_floats(outcome.positions);
+    writer.put(static_cast<std::uint64_t>(outcome.cluster.positions.size()));
+    writer.put_floats(outcome.cluster.positions);
+    writer.put(static_cast<std::uint64_t>(outcome.cluster.structure_factor.size()));
+    writer.put_floats(outcome.cluster.structure_factor);
   }
 }
 
@@ -108,8 +110,10 @@ std::vector<sched::Outcome> get_outcomes(Reader& reader, std::size_t payload_byt
     outcome.wall_time_s = reader.get<double>();
     reader.get_metrics(outcome.metrics);
     outcome.error = reader.get_string();
-    outcome.positions.resize(reader.get_count(payload_bytes));
-    reader.get_floats(outcome.positions);
+    outcome.cluster.positions.resize(reader.get_count(payload_bytes));
+    reader.get_floats(outcome.cluster.positions);
+    outcome.cluster.structure_factor.resize(reader.get_count(payload_bytes));
+    reader.get_floats(outcome.cluster.structure_factor);
   }
   return outcomes;
 }

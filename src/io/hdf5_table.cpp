@@ -264,6 +264,31 @@ void write_attribute(hid_t object, const std::string& name, double value) {
   check(H5Awrite(attribute.get(), H5T_NATIVE_DOUBLE, &value), "H5Awrite");
 }
 
+void write_attribute(hid_t object, const std::string& name, const std::vector<float>& values) {
+  const hsize_t size = values.size();
+  Dataspace space(H5Screate_simple(1, &size, nullptr), "H5Screate_simple");
+  Attribute attribute(
+      H5Acreate2(object, name.c_str(), H5T_IEEE_F32LE, space.get(), H5P_DEFAULT, H5P_DEFAULT),
+      "H5Acreate2");
+  check(H5Awrite(attribute.get(), H5T_NATIVE_FLOAT, values.data()), "H5Awrite");
+}
+
+std::vector<float> read_float_array_attribute(hid_t object, const std::string& name,
+                                              std::size_t max_size) {
+  if (H5Aexists(object, name.c_str()) <= 0) return {};
+  Attribute attribute(H5Aopen(object, name.c_str(), H5P_DEFAULT), "H5Aopen");
+  Datatype type(H5Aget_type(attribute.get()), "H5Aget_type");
+  Dataspace space(H5Aget_space(attribute.get()), "H5Aget_space");
+  if (H5Tget_class(type.get()) != H5T_FLOAT || H5Sget_simple_extent_ndims(space.get()) != 1) {
+    return {};
+  }
+  const hssize_t size = H5Sget_simple_extent_npoints(space.get());
+  if (size <= 0 || static_cast<std::size_t>(size) > max_size) return {};
+  std::vector<float> values(static_cast<std::size_t>(size));
+  check(H5Aread(attribute.get(), H5T_NATIVE_FLOAT, values.data()), "H5Aread");
+  return values;
+}
+
 std::optional<double> read_double_attribute(hid_t object, const std::string& name) {
   if (H5Aexists(object, name.c_str()) <= 0) return std::nullopt;
   Attribute attribute(H5Aopen(object, name.c_str(), H5P_DEFAULT), "H5Aopen");

@@ -59,6 +59,13 @@ void write_attribute(hid_t object, const std::string& name, std::uint64_t value)
 
 /// Writes a double attribute.
 void write_attribute(hid_t object, const std::string& name, double value);
+/// Writes a 1-D float32 array attribute.
+void write_attribute(hid_t object, const std::string& name, const std::vector<float>& values);
+/// Reads a 1-D floating-point array attribute of at most `max_size` values; empty when
+/// absent, of another type or shape, or longer.
+std::vector<float> read_float_array_attribute(hid_t object, const std::string& name,
+                                              std::size_t max_size = 4096);
+
 /// Reads a floating-point attribute; nullopt when absent or not a number.
 std::optional<double> read_double_attribute(hid_t object, const std::string& name);
 /// Reads a string attribute; nullopt when absent or not a string.

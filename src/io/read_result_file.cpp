@@ -365,10 +365,10 @@ herr_t collect_name(hid_t, const char* name, const H5L_info_t*, void* names) {
 
 }  // namespace
 
-std::map<std::size_t, std::vector<float>> read_clusters(const std::string& path,
+std::map<std::size_t, study::KeptCluster> read_clusters(const std::string& path,
                                                         const study::StudyFile& file) {
   detail::silence_hdf5_errors();
-  std::map<std::size_t, std::vector<float>> clusters;
+  std::map<std::size_t, study::KeptCluster> clusters;
   detail::File h5(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT),
                   "cannot open the result file");
   std::size_t first_task = 0;  // global index of the study's task 0
@@ -398,7 +398,10 @@ std::map<std::size_t, std::vector<float>> read_clusters(const std::string& path,
                         positions.data()),
                 "H5Dread");
         }
-        clusters[first_task + task_id] = std::move(positions);
+        auto& kept = clusters[first_task + task_id];
+        kept.positions = std::move(positions);
+        kept.structure_factor =
+            detail::read_float_array_attribute(data.get(), detail::kStructureFactorAttribute);
       }
     }
     first_task += count;

@@ -10,6 +10,11 @@
 
 namespace fracstudy::io::detail {
 
+/// A saved cluster's attributes that hold its S(q) - 1 and the q Rg of each value
+/// (kernels::structure_factor_curve).
+inline constexpr const char* kStructureFactorAttribute = "structure_factor";
+inline constexpr const char* kStructureFactorGridAttribute = "structure_factor_q_rg";
+
 /// The column type of a parameter: Int64 for integer parameters, else Float64.
 ColumnType column_type_of(kernels::Parameter parameter);
 

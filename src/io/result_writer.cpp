@@ -49,8 +49,8 @@ void ResultWriter::start_clock() {
   clock_start_ = std::chrono::system_clock::now();
 }
 
-void ResultWriter::keep_cluster(std::size_t task, std::vector<float> positions) {
-  clusters_[task] = std::move(positions);
+void ResultWriter::keep_cluster(std::size_t task, study::KeptCluster cluster) {
+  clusters_[task] = std::move(cluster);
   unsaved_clusters_ = true;
 }
 

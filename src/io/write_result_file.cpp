@@ -13,6 +13,7 @@
 #include "fracstudy/io/child_process.hpp"
 #include "fracstudy/io/errors.hpp"
 #include "fracstudy/io/result_file.hpp"
+#include "fracstudy/kernels/estimators.hpp"
 #include "fracstudy/study/progress.hpp"
 #include "fracstudy/version.hpp"
 #include "hdf5_handle.hpp"
@@ -117,9 +118,11 @@ std::string directory_of(const std::string& path) {
 }
 
 /// Writes one cluster as a float32 dataset (n x dimension) named by its task_id, with the
-/// task's parameters, seed and metrics as attributes.
+/// task's parameters, seed and metrics as attributes, and its S(q) - 1 with the grid of
+/// q Rg it lies on.
 void write_cluster(hid_t clusters, const study::StudySpec& spec, const study::Task& task,
-                   const study::TaskRecord& record, const std::vector<float>& positions) {
+                   const study::TaskRecord& record, const study::KeptCluster& cluster) {
+  const auto& positions = cluster.positions;
   const auto& point = spec.points.at(task.point);
   const auto dimension = static_cast<hsize_t>(point.dimension);
   const std::string name = std::to_string(task.task_id);
@@ -142,11 +145,17 @@ void write_cluster(hid_t clusters, const study::StudySpec& spec, const study::Ta
   for (std::size_t m = 0; m < kernels::kMetricCount; ++m) {
     write_attribute(data.get(), std::string(kernels::kMetrics[m].name), record.metrics[m]);
   }
+  if (!cluster.structure_factor.empty()) {
+    write_attribute(data.get(), detail::kStructureFactorAttribute, cluster.structure_factor);
+    const auto grid = kernels::structure_factor_grid();
+    write_attribute(data.get(), detail::kStructureFactorGridAttribute,
+                    std::vector<float>(grid.begin(), grid.end()));
+  }
 }
 
 void write_clusters(hid_t studies, const ResultSnapshot& snapshot,
-                    const std::map<std::size_t, std::vector<float>>& clusters) {
-  for (const auto& [index, positions] : clusters) {
+                    const std::map<std::size_t, study::KeptCluster>& clusters) {
+  for (const auto& [index, cluster] : clusters) {
     const study::Task& task = snapshot.tasks->at(index);
     const auto& spec = snapshot.file->studies.at(task.study);
     const std::string path = spec.name + "/clusters";
@@ -155,7 +164,7 @@ void write_clusters(hid_t studies, const ResultSnapshot& snapshot,
         exists ? H5Gopen2(studies, path.c_str(), H5P_DEFAULT)
                : H5Gcreate2(studies, path.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
         "clusters group");
-    write_cluster(group.get(), spec, task, snapshot.records->at(index), positions);
+    write_cluster(group.get(), spec, task, snapshot.records->at(index), cluster);
   }
 }
 

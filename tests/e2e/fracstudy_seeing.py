@@ -229,6 +229,30 @@ class Clusters(TempDirTest):
                     self.assertEqual(int(data.attrs["n_particles"]), row["n_particles"])
                     self.assertEqual(int(data.attrs["seed"]), row["seed"])
                     self.assertEqual(float(data.attrs["df"]), row["df"])
+                    self.check_structure_factor(data, xyz / float(data.attrs["particle_radius"]))
+
+    def check_structure_factor(self, data, centres):
+        """The stored S(q) - 1 is the Debye sum of the saved centres, on q Rg 0.1..1000."""
+        q_rg = np.asarray(data.attrs["structure_factor_q_rg"], dtype=float)
+        stored = np.asarray(data.attrs["structure_factor"], dtype=float)
+        np.testing.assert_allclose(q_rg, 10.0 ** (np.arange(-10, 31) / 10), rtol=1e-6)
+        self.assertEqual(stored.shape, q_rg.shape)
+        n = len(centres)
+        rg = np.sqrt(np.mean(np.sum((centres - centres.mean(axis=0)) ** 2, axis=1)))
+        # NaN exactly past q a = 2, finite before.
+        np.testing.assert_array_equal(np.isfinite(stored), q_rg / rg <= 2.0 * (1 + 1e-6))
+        # Every pair (these clusters have at most 1000 particles), exact distances: the
+        # kernel's bins of a/5 move S(q) by under 1 % up to q a = 2 (the sinc changes by
+        # (q dr)^2 / 24 relative within a bin), or by 0.05 where S(q) - 1 crosses zero.
+        i, j = np.triu_indices(n, 1)
+        r = np.sqrt(np.sum((centres[i] - centres[j]) ** 2, axis=1))
+        for k in np.flatnonzero(np.isfinite(stored))[::4]:
+            q = q_rg[k] / rg
+            debye = 2 * np.sum(np.sinc(q * r / np.pi)) / n
+            self.assertAlmostEqual(stored[k], debye, delta=0.01 * abs(debye) + 0.05,
+                                   msg=f"q Rg = {q_rg[k]}")
+        # At q Rg = 0.1 the whole cluster scatters in phase: S(q) - 1 = N - 1 to 1 %.
+        self.assertAlmostEqual(stored[0] / (n - 1), 1.0, delta=0.01)
 
     def test_none_saves_nothing_and_all_saves_every_task(self):
         for save, expected in (("none", 0), ("all", 12)):
@@ -246,10 +270,13 @@ class Clusters(TempDirTest):
         self.assertEqual(run(["run", str(study), "-o", str(out), "--quiet"]).returncode, 0)
         with h5py.File(out, "r") as f:
             before = f["studies/dla_sweep/clusters/0"][()]
+            curve = f["studies/dla_sweep/clusters/0"].attrs["structure_factor"]
         proc = run(["run", str(study), "-o", str(out), "--resume", "--quiet"], ranks=2)
         self.assertEqual(proc.returncode, 0, proc.stderr)
         with h5py.File(out, "r") as f:
             np.testing.assert_array_equal(f["studies/dla_sweep/clusters/0"][()], before)
+            np.testing.assert_array_equal(
+                f["studies/dla_sweep/clusters/0"].attrs["structure_factor"], curve)
             self.assertEqual(len(f["studies/dla3d_grid/clusters"]), 4)
         bad = self.write("bad.yaml", self.cluster_study("some"))
         proc = run(["validate", str(bad)])

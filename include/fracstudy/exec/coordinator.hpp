@@ -20,8 +20,8 @@ class ProgressObserver {
   virtual void checkpoint(sched::Scheduler& scheduler, bool final) = 0;
   /// Called on every turn of the loop (at least about once a second): for live progress.
   virtual void tick(const sched::Scheduler& /*scheduler*/) {}
-  /// A recorded outcome carried a cluster's positions to keep.
-  virtual void keep_cluster(std::size_t /*task*/, std::vector<float> /*positions*/) {}
+  /// A recorded outcome carried a cluster to keep.
+  virtual void keep_cluster(std::size_t /*task*/, study::KeptCluster /*cluster*/) {}
 };
 
 /// Timing of the loops, and how a run is asked to stop early.

@@ -51,7 +51,7 @@ struct ResultSnapshot {
   std::uint64_t generation = 0;       ///< which journal belongs to this file (see journal.hpp)
   /// Clusters to write as /studies/NAME/clusters/TASK_ID: global task index -> particle
   /// centres (n x dimension, row-major). Every rewrite writes all of them.
-  const std::map<std::size_t, std::vector<float>>* clusters = nullptr;
+  const std::map<std::size_t, study::KeptCluster>* clusters = nullptr;
 };
 
 /// Writes the whole file atomically: `path`.tmp, fsync, rename over `path`.
@@ -153,7 +153,7 @@ void check_readable(const std::string& path);
 
 /// The saved clusters of a result file written from `file` (for resuming): global task
 /// index -> particle centres.
-std::map<std::size_t, std::vector<float>> read_clusters(const std::string& path,
+std::map<std::size_t, study::KeptCluster> read_clusters(const std::string& path,
                                                         const study::StudyFile& file);
 
 /// The current time as ISO 8601 UTC, e.g. "2026-11-28T13:17:36Z".

@@ -50,7 +50,7 @@ class ResultWriter {
   void start_clock();
 
   /// Keeps a cluster's positions for the file; the next checkpoint is a whole rewrite.
-  void keep_cluster(std::size_t task, std::vector<float> positions);
+  void keep_cluster(std::size_t task, study::KeptCluster cluster);
 
   /// Where study `s` stands: its status and timestamps follow from its counts and from
   /// when (seconds after start_clock) its first task started and its last one ended.
@@ -91,7 +91,7 @@ class ResultWriter {
   // Every saved cluster (those of the file being continued too): each whole rewrite writes
   // them all. (Copying them from the old file with H5Ocopy crashed HDF5 1.10 when the disk
   // filled up; `save_clusters: all` therefore costs rank 0 their memory.)
-  std::map<std::size_t, std::vector<float>> clusters_;
+  std::map<std::size_t, study::KeptCluster> clusters_;
   bool unsaved_clusters_ = false;  // clusters not in the file yet: the next write is whole
   std::chrono::system_clock::time_point clock_start_ = std::chrono::system_clock::now();
   std::string final_error_;

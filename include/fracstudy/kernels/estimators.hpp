@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <limits>
 #include <span>
+#include <vector>
 
 namespace fracstudy::kernels {
 
@@ -51,5 +52,15 @@ struct ClusterDimensions {
 /// O(min(N^2, 10^6) + bins * q values), where the Debye sum costs O(N^2) per q.
 /// `centres` are in particle radii, `dimension` coordinates each; `rg` in particle radii.
 ClusterDimensions cluster_dimensions(std::span<const double> centres, int dimension, double rg);
+
+/// S(q) itself, for saved clusters: S(q) - 1 (the pairs' part, as the estimator fits it) on a
+/// fixed grid of q Rg, 10 points a decade from 0.1 to 1000, so that curves of clusters of
+/// any size lie on one axis. NaN where q a > 2: past the scale of one particle the point
+/// centres' S(q) says nothing of the cluster's shape.
+inline constexpr int kStructureFactorGridPerDecade = 10;
+inline constexpr double kStructureFactorCurveMaxQa = 2.0;
+std::vector<double> structure_factor_grid();
+std::vector<double> structure_factor_curve(std::span<const double> centres, int dimension,
+                                           double rg);
 
 }  // namespace fracstudy::kernels

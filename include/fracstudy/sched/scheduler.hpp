@@ -11,6 +11,7 @@
 #include "fracstudy/sched/node_health.hpp"
 #include "fracstudy/study/progress.hpp"
 #include "fracstudy/study/status.hpp"
+#include "fracstudy/study/tasks.hpp"
 
 namespace fracstudy::sched {
 
@@ -62,9 +63,9 @@ struct Outcome {
   double wall_time_s = 0;
   std::string error;  ///< reason when it failed ("timeout", an exception's message, ...)
   kernels::MetricValues metrics;  ///< what it measured, when it succeeded
-  /// The cluster's particle centres (n x dimension, row-major) when the study keeps it
-  /// (`execution.save_clusters`); empty otherwise.
-  std::vector<float> positions;
+  /// The final cluster when the study keeps it (`execution.save_clusters`); empty
+  /// positions otherwise.
+  study::KeptCluster cluster;
 };
 
 /// Where one study stands: its task counts, its times in this run, and the work left

@@ -16,6 +16,14 @@ struct Task {
   std::uint64_t seed = 0;    ///< derived from (master seed, study, point, repetition)
 };
 
+/// What a study keeps of a task's final cluster (`execution.save_clusters`).
+struct KeptCluster {
+  std::vector<float> positions;  ///< particle centres, n x dimension, row-major
+  /// S(q) - 1 on kernels::structure_factor_grid() (NaN past q a = 2), computed where the
+  /// task ran: rank 0 only stores it.
+  std::vector<float> structure_factor;
+};
+
 /// The seed of one task. It depends on the master seed, the study name, the values of
 /// the model's parameters and the repetition only, never on rank, order or timing.
 std::uint64_t derive_seed(std::uint64_t master_seed, const StudySpec& study,
