@@ -3,7 +3,6 @@
 #include <chrono>
 #include <exception>
 
-#include "fracstudy/kernels/estimators.hpp"
 #include "fracstudy/kernels/metrics.hpp"
 #include "fracstudy/kernels/models.hpp"
 
@@ -38,14 +37,8 @@ sched::Outcome TaskRunner::run(const sched::Assignment& assignment) const {
     outcome.succeeded = true;
     outcome.metrics = kernels::MetricValues::of(result);
     if (keeps_cluster(file_.execution.save_clusters, task)) {
-      // S(q) is computed here, where the task ran: rank 0 only stores it. The kernel
-      // wants lengths in particle radii.
-      const auto& point = spec.points.at(task.point);
-      std::vector<double> in_radii(result.positions);
-      for (double& coordinate : in_radii)
-        coordinate /= point.particle_radius;
-      const auto curve = kernels::structure_factor_curve(in_radii, point.dimension,
-                                                         result.rg / point.particle_radius);
+      // S(q) is computed here, where the task ran: rank 0 only stores it.
+      const auto curve = kernels::structure_factor_of(result, spec.points.at(task.point));
       outcome.cluster.positions.assign(result.positions.begin(), result.positions.end());
       outcome.cluster.structure_factor.assign(curve.begin(), curve.end());
     }

@@ -11,6 +11,7 @@
 #include "fracstudy/version.hpp"
 #include "hdf5_handle.hpp"
 #include "hdf5_table.hpp"
+#include "result_layout.hpp"
 
 namespace fracstudy::io {
 
@@ -51,6 +52,8 @@ void write_cluster_file(const std::string& path, kernels::Algorithm algorithm,
       for (const auto& metric : kernels::kMetrics) {
         detail::write_attribute(root, std::string(metric.name), metric.value_of(result));
       }
+      const auto curve = kernels::structure_factor_of(result, parameters);
+      detail::write_structure_factor(root, std::vector<float>(curve.begin(), curve.end()));
       positions.reset();
       space.reset();
       file.close("cannot finish writing the cluster file");

@@ -3,7 +3,9 @@
 // reader, which rebuilds summaries when it applies the journal).
 #include "result_layout.hpp"
 
+#include "fracstudy/kernels/estimators.hpp"
 #include "fracstudy/study/statistics.hpp"
+#include "hdf5_table.hpp"
 
 namespace fracstudy::io::detail {
 
@@ -88,6 +90,14 @@ Table metrics_table() {
          metric.aggregation == kernels::Aggregation::Moments ? "moments" : "range", statistics});
   }
   return table;
+}
+
+void write_structure_factor(hid_t cluster, const std::vector<float>& curve) {
+  if (curve.empty()) return;
+  write_attribute(cluster, kStructureFactorAttribute, curve);
+  const auto grid = kernels::structure_factor_grid();
+  write_attribute(cluster, kStructureFactorGridAttribute,
+                  std::vector<float>(grid.begin(), grid.end()));
 }
 
 }  // namespace fracstudy::io::detail

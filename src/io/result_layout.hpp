@@ -3,6 +3,8 @@
 #include <span>
 #include <vector>
 
+#include <hdf5.h>
+
 #include "fracstudy/io/table.hpp"
 #include "fracstudy/study/spec.hpp"
 #include "fracstudy/study/statistics.hpp"
@@ -14,6 +16,8 @@ namespace fracstudy::io::detail {
 /// (kernels::structure_factor_curve).
 inline constexpr const char* kStructureFactorAttribute = "structure_factor";
 inline constexpr const char* kStructureFactorGridAttribute = "structure_factor_q_rg";
+/// Writes both onto a saved cluster (nothing when `curve` is empty).
+void write_structure_factor(hid_t cluster, const std::vector<float>& curve);
 
 /// The column type of a parameter: Int64 for integer parameters, else Float64.
 ColumnType column_type_of(kernels::Parameter parameter);

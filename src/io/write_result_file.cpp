@@ -13,7 +13,6 @@
 #include "fracstudy/io/child_process.hpp"
 #include "fracstudy/io/errors.hpp"
 #include "fracstudy/io/result_file.hpp"
-#include "fracstudy/kernels/estimators.hpp"
 #include "fracstudy/study/progress.hpp"
 #include "fracstudy/version.hpp"
 #include "hdf5_handle.hpp"
@@ -145,12 +144,7 @@ void write_cluster(hid_t clusters, const study::StudySpec& spec, const study::Ta
   for (std::size_t m = 0; m < kernels::kMetricCount; ++m) {
     write_attribute(data.get(), std::string(kernels::kMetrics[m].name), record.metrics[m]);
   }
-  if (!cluster.structure_factor.empty()) {
-    write_attribute(data.get(), detail::kStructureFactorAttribute, cluster.structure_factor);
-    const auto grid = kernels::structure_factor_grid();
-    write_attribute(data.get(), detail::kStructureFactorGridAttribute,
-                    std::vector<float>(grid.begin(), grid.end()));
-  }
+  detail::write_structure_factor(data.get(), cluster.structure_factor);
 }
 
 void write_clusters(hid_t studies, const ResultSnapshot& snapshot,

@@ -129,4 +129,13 @@ SimulationResult simulate(Algorithm algorithm, const SimulationParameters& param
   return model_of(algorithm).simulate(parameters, seed, deadline);
 }
 
+std::vector<double> structure_factor_of(const SimulationResult& result,
+                                        const SimulationParameters& parameters) {
+  std::vector<double> in_radii(result.positions);  // the estimators' length unit
+  for (double& coordinate : in_radii)
+    coordinate /= parameters.particle_radius;
+  return structure_factor_curve(in_radii, parameters.dimension,
+                                result.rg / parameters.particle_radius);
+}
+
 }  // namespace fracstudy::kernels

@@ -357,6 +357,13 @@ class Commands(TempDirTest):
                 rg = np.sqrt((centred ** 2).sum(axis=1).mean())
                 self.assertAlmostEqual(rg, metrics["rg"], places=9)
                 self.assertAlmostEqual(float(f.attrs["df"]), metrics["df"], places=12)
+                # Its S(q) - 1 too (radius 0.5: q a <= 2 is q Rg <= 4 Rg): N - 1 at
+                # q Rg = 0.1 to 1 %, NaN past q a = 2.
+                q_rg = f.attrs["structure_factor_q_rg"]
+                curve = f.attrs["structure_factor"]
+                self.assertAlmostEqual(curve[0] / 399, 1.0, delta=0.01)
+                np.testing.assert_array_equal(np.isfinite(curve),
+                                              q_rg <= 4 * metrics["rg"] * (1 + 1e-6))
         # Never overwritten.
         proc = run(["simulate", "--algorithm", "DLA", "--n-particles", "10", "--save-cluster",
                     str(self.dir / "DLA.h5")])

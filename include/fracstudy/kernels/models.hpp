@@ -8,6 +8,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "fracstudy/kernels/parameters.hpp"
 #include "fracstudy/kernels/simulation.hpp"
@@ -63,6 +64,12 @@ double estimated_cost(Algorithm algorithm, const SimulationParameters& parameter
 /// parameters outside the rules.
 SimulationResult simulate(Algorithm algorithm, const SimulationParameters& parameters,
                           std::uint64_t seed, Deadline deadline);
+
+/// S(q) - 1 of a simulation's final cluster on structure_factor_grid() (estimators.hpp),
+/// for a cluster that is kept: `parameters` are the ones it ran with (its particle radius
+/// is the length unit S(q)'s limit q a <= 2 is in).
+std::vector<double> structure_factor_of(const SimulationResult& result,
+                                        const SimulationParameters& parameters);
 
 // The kernels, one per model, each in its own source file. Each grows one aggregate of
 // parameters.n_particles particles of radius parameters.particle_radius in
