@@ -10,15 +10,18 @@
 namespace fracstudy::io::detail {
 namespace {
 
-Datatype variable_string_type() {
+/// A UTF-8 string type: of variable length (width 0) or `width` bytes, null-padded.
+Datatype string_type(std::size_t width) {
   Datatype type(H5Tcopy(H5T_C_S1), "H5Tcopy");
-  check(H5Tset_size(type.get(), H5T_VARIABLE), "H5Tset_size");
+  check(H5Tset_size(type.get(), width == 0 ? H5T_VARIABLE : width), "H5Tset_size");
+  if (width > 0) check(H5Tset_strpad(type.get(), H5T_STR_NULLPAD), "H5Tset_strpad");
   check(H5Tset_cset(type.get(), H5T_CSET_UTF8), "H5Tset_cset");
   return type;
 }
 
-std::size_t size_of(ColumnType type) {
-  return type == ColumnType::String ? sizeof(char*) : 8;
+std::size_t size_of(const Column& column) {
+  if (column.type != ColumnType::String) return 8;
+  return column.width == 0 ? sizeof(char*) : column.width;
 }
 
 hid_t native_type(ColumnType type) {
@@ -43,16 +46,20 @@ RowLayout layout_of(const std::vector<Column>& columns) {
   RowLayout layout;
   for (const auto& column : columns) {
     layout.offsets.push_back(layout.stride);
-    layout.stride += size_of(column.type);
+    layout.stride += size_of(column);
   }
   layout.type =
       Datatype(H5Tcreate(H5T_COMPOUND, std::max<std::size_t>(layout.stride, 1)), "H5Tcreate");
-  const Datatype string_type = variable_string_type();
   for (std::size_t i = 0; i < columns.size(); ++i) {
-    const hid_t member =
-        columns[i].type == ColumnType::String ? string_type.get() : native_type(columns[i].type);
-    check(H5Tinsert(layout.type.get(), columns[i].name.c_str(), layout.offsets[i], member),
-          "H5Tinsert");
+    if (columns[i].type == ColumnType::String) {
+      const Datatype text = string_type(columns[i].width);
+      check(H5Tinsert(layout.type.get(), columns[i].name.c_str(), layout.offsets[i], text.get()),
+            "H5Tinsert");
+    } else {
+      check(H5Tinsert(layout.type.get(), columns[i].name.c_str(), layout.offsets[i],
+                      native_type(columns[i].type)),
+            "H5Tinsert");
+    }
   }
   return layout;
 }
@@ -71,6 +78,15 @@ ColumnType column_type_of(hid_t member_type) {
 }
 
 }  // namespace
+
+RowWriter& RowWriter::operator<<(const char* text) {
+  const std::size_t width = columns_.at(column_).width;
+  if (width == 0) return put(&text, sizeof text);
+  unsigned char* at = row_ + offsets_.at(column_++);
+  std::memset(at, 0, width);
+  std::memcpy(at, text, ::strnlen(text, width));
+  return *this;
+}
 
 RowWriter& RowWriter::put(const void* value, std::size_t size) {
   std::memcpy(row_ + offsets_.at(column_++), value, size);
@@ -97,7 +113,7 @@ void write_rows(hid_t location, const std::string& name, const std::vector<Colum
   for (std::size_t first = 0; first < rows; first += kSlabRows) {
     const std::size_t count = std::min(kSlabRows, rows - first);
     for (std::size_t r = 0; r < count; ++r) {
-      RowWriter writer(buffer.data() + r * layout.stride, layout.offsets);
+      RowWriter writer(buffer.data() + r * layout.stride, layout.offsets, columns);
       fill(first + r, writer);
     }
     const hsize_t start = first, size = count;
@@ -129,10 +145,14 @@ void write_table(hid_t location, const std::string& name, const Table& table) {
 
 namespace {
 
-/// The cell at `at` of a row read with the layout of `type`.
-Cell cell_at(const unsigned char* at, ColumnType type) {
-  switch (type) {
+/// The cell at `at` of a row read with the layout of `column`.
+Cell cell_at(const unsigned char* at, const Column& column) {
+  switch (column.type) {
     case ColumnType::String: {
+      if (column.width > 0) {
+        const auto* text = reinterpret_cast<const char*>(at);
+        return std::string(text, ::strnlen(text, column.width));
+      }
       char* pointer = nullptr;
       std::memcpy(&pointer, at, sizeof pointer);
       return std::string(pointer ? pointer : "");
@@ -155,6 +175,10 @@ Cell cell_at(const unsigned char* at, ColumnType type) {
   return value;
 }
 
+/// The widest fixed-width string read whole: a damaged or planted file with wider ones is
+/// read cut at this width, so a slab of rows stays small.
+constexpr std::size_t kMaxStringWidth = 256;
+
 /// The columns of a compound type: all of them, or those named in `wanted` (in file order).
 std::vector<Column> columns_of(hid_t file_type, const std::vector<std::string>& wanted) {
   std::vector<Column> columns;
@@ -166,7 +190,13 @@ std::vector<Column> columns_of(hid_t file_type, const std::vector<std::string>& 
     if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), name) == wanted.end()) continue;
     Datatype member_type(H5Tget_member_type(file_type, static_cast<unsigned>(m)),
                          "H5Tget_member_type");
-    columns.push_back(Column{name, column_type_of(member_type.get())});
+    Column column{name, column_type_of(member_type.get())};
+    // A fixed-width string is read at its width (HDF5 converts no fixed-width string to a
+    // variable-length one); a file written before fixed widths has variable ones.
+    if (column.type == ColumnType::String && H5Tis_variable_str(member_type.get()) <= 0) {
+      column.width = std::min<std::size_t>(H5Tget_size(member_type.get()), kMaxStringWidth);
+    }
+    columns.push_back(column);
   }
   return columns;
 }
@@ -203,7 +233,7 @@ void read_table_slabs(hid_t location, const std::string& name,
         const unsigned char* row = buffer.data() + r * layout.stride;
         slab.rows[r].reserve(slab.columns.size());
         for (std::size_t c = 0; c < slab.columns.size(); ++c) {
-          slab.rows[r].push_back(cell_at(row + layout.offsets[c], slab.columns[c].type));
+          slab.rows[r].push_back(cell_at(row + layout.offsets[c], slab.columns[c]));
         }
       }
     }
@@ -231,7 +261,7 @@ Table read_table(hid_t location, const std::string& name) {
 }
 
 void write_attribute(hid_t object, const std::string& name, const std::string& value) {
-  const Datatype type = variable_string_type();
+  const Datatype type = string_type(0);
   Dataspace space(H5Screate(H5S_SCALAR), "H5Screate");
   Attribute attribute(
       H5Acreate2(object, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
@@ -306,7 +336,7 @@ std::optional<std::string> read_string_attribute(hid_t object, const std::string
   Datatype type(H5Aget_type(attribute.get()), "H5Aget_type");
   if (H5Tget_class(type.get()) != H5T_STRING) return std::nullopt;
   if (H5Tis_variable_str(type.get()) > 0) {
-    const Datatype memory = variable_string_type();
+    const Datatype memory = string_type(0);
     char* pointer = nullptr;
     check(H5Aread(attribute.get(), memory.get(), &pointer), "H5Aread");
     std::string value = pointer ? pointer : "";

@@ -12,21 +12,24 @@
 
 namespace fracstudy::io::detail {
 
-/// Fills one row of a compound dataset, column by column, in column order. Strings are
-/// referenced, not copied: they must outlive the write.
+/// Fills one row of a compound dataset, column by column, in column order. Strings of
+/// variable length are referenced, not copied: they must outlive the write; those of a
+/// fixed width are copied (cut at the width).
 class RowWriter {
  public:
-  RowWriter(unsigned char* row, const std::vector<std::size_t>& offsets)
-      : row_(row), offsets_(offsets) {}
+  RowWriter(unsigned char* row, const std::vector<std::size_t>& offsets,
+            const std::vector<Column>& columns)
+      : row_(row), offsets_(offsets), columns_(columns) {}
   RowWriter& operator<<(std::int64_t value) { return put(&value, sizeof value); }
   RowWriter& operator<<(std::uint64_t value) { return put(&value, sizeof value); }
   RowWriter& operator<<(double value) { return put(&value, sizeof value); }
-  RowWriter& operator<<(const char* text) { return put(&text, sizeof text); }
+  RowWriter& operator<<(const char* text);
 
  private:
   RowWriter& put(const void* value, std::size_t size);
   unsigned char* row_;
   const std::vector<std::size_t>& offsets_;
+  const std::vector<Column>& columns_;
   std::size_t column_ = 0;
 };
 

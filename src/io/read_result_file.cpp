@@ -30,8 +30,10 @@ using detail::check;
 /// Rows read at a time: a few megabytes whatever the file holds.
 constexpr std::size_t kSlabRows = 65536;
 
-/// The columns a task record is read from (the others name the task).
-std::vector<std::string> record_columns() {
+/// The columns a task record is read from (the others name the task): all its fields, or
+/// only what progress is computed from.
+std::vector<std::string> record_columns(RecordFields fields) {
+  if (fields == RecordFields::Progress) return {"status", "wall_time_s", "error"};
   std::vector<std::string> columns = {"status",      "attempts", "worker_rank",  "host",
                                       "wall_time_s", "error",    "interruptions"};
   for (const auto& metric : kernels::kMetrics)
@@ -41,21 +43,23 @@ std::vector<std::string> record_columns() {
 
 /// Where each field of a record is in a slab's columns.
 struct RecordColumns {
-  std::size_t status, attempts, worker, wall, error;
+  std::size_t status, wall, error;
+  std::optional<std::size_t> attempts, worker;     // not read for progress alone
   std::optional<std::size_t> interruptions, host;  // older files may lack these
   std::array<std::optional<std::size_t>, kernels::kMetricCount> metrics;
 
-  RecordColumns(const Table& slab, const std::string& study) {
+  RecordColumns(const Table& slab, const std::string& study, RecordFields fields) {
     auto column = [&](const char* name) {
       const auto index = slab.find(name);
       if (!index) throw ResultFileError("study " + study + ": tasks table has no " + name);
       return *index;
     };
     status = column("status");
-    attempts = column("attempts");
-    worker = column("worker_rank");
     wall = column("wall_time_s");
     error = column("error");
+    if (fields == RecordFields::Progress) return;
+    attempts = column("attempts");
+    worker = column("worker_rank");
     interruptions = slab.find("interruptions");
     host = slab.find("host");
     // A file written before a metric existed has no column for it: NaN, as for any task
@@ -70,17 +74,18 @@ struct RecordColumns {
     const auto parsed = study::task_status_from_name(Table::text(row[status]));
     if (!parsed) throw ResultFileError("study " + study + ": unknown task status");
     record.status = *parsed;
-    record.attempts = static_cast<int>(std::clamp(Table::number(row[attempts]), -1e9, 1e9));
-    record.worker_rank = static_cast<int>(std::clamp(Table::number(row[worker]), -1e9, 1e9));
+    const auto integer = [&row](std::size_t column) {
+      return static_cast<int>(std::clamp(Table::number(row[column]), -1e9, 1e9));
+    };
+    if (attempts) record.attempts = integer(*attempts);
+    if (worker) record.worker_rank = integer(*worker);
     record.wall_time_s = Table::number(row[wall]);
     record.error = Table::text(row[error]);
     if (host) record.host = Table::text(row[*host]);
     for (std::size_t m = 0; m < kernels::kMetricCount; ++m) {
       if (metrics[m]) record.metrics[m] = Table::number(row[*metrics[m]]);
     }
-    record.interruptions =
-        interruptions ? static_cast<int>(std::clamp(Table::number(row[*interruptions]), -1e9, 1e9))
-                      : 0;
+    record.interruptions = interruptions ? integer(*interruptions) : 0;
     return record;
   }
 };
@@ -160,7 +165,7 @@ detail::File open_and_read_header(const std::string& path, ResultData& data) {
                           std::string(kFormatName) + "\" attribute)");
   }
   data.format_version = detail::read_integer_attribute(root, "format_version").value_or(0);
-  if (data.format_version != kFormatVersion) {
+  if (data.format_version < kOldestFormatVersion || data.format_version > kFormatVersion) {
     throw ResultFileError(path + ": result file format_version " +
                           std::to_string(data.format_version) + " is not supported (this is " +
                           std::to_string(kFormatVersion) + ")");
@@ -287,14 +292,15 @@ const ResultData& ResultReader::data() const {
   return impl_->data;
 }
 
-void ResultReader::for_each_record(std::size_t s, const RecordVisitor& visit) const {
+void ResultReader::for_each_record(std::size_t s, const RecordVisitor& visit,
+                                   RecordFields fields) const {
   const auto& name = impl_->data.studies.at(s).name;
   const auto& journaled = impl_->journaled.at(s);
   impl_->guarded([&] {
     detail::Group group;
-    detail::read_table_slabs(impl_->tasks_group(s, group), "tasks", record_columns(), kSlabRows,
-                             [&](const Table& slab, std::size_t first) {
-                               const RecordColumns columns(slab, name);
+    detail::read_table_slabs(impl_->tasks_group(s, group), "tasks", record_columns(fields),
+                             kSlabRows, [&](const Table& slab, std::size_t first) {
+                               const RecordColumns columns(slab, name, fields);
                                for (std::size_t r = 0; r < slab.rows.size(); ++r) {
                                  const std::size_t i = first + r;
                                  if (const auto newer = journaled.find(i);
@@ -492,7 +498,7 @@ std::vector<study::TaskRecord> ResultReader::checked_records(std::size_t s) cons
   for_each_row(s,
                [&](std::size_t i, const std::vector<Column>& names, const std::vector<Cell>& row) {
                  if (i >= count) refuse_row(path, study, i, "a row beyond the study's tasks");
-                 if (!columns) columns.emplace(Table{names, {}}, study.name);
+                 if (!columns) columns.emplace(Table{names, {}}, study.name, RecordFields::All);
                  check_identity(path, study, spec, data.study_file.seed, i, names, row);
                  records.push_back(columns->record(row, study.name));
                  check_record(path, study, i, records.back());

@@ -28,10 +28,12 @@ std::vector<Column> task_columns(const study::StudySpec& spec) {
   for (Parameter p : kernels::parameters_of(spec.algorithm)) {
     columns.push_back({std::string(kernels::name_of(p)), column_type_of(p)});
   }
-  columns.insert(columns.end(), {{"status", ColumnType::String},
+  // The status and the host repeat on every row: fixed widths (io::Column::width). A
+  // host name is at most 64 bytes on Linux (HOST_NAME_MAX); the error stays variable.
+  columns.insert(columns.end(), {{"status", ColumnType::String, kStatusWidth},
                                  {"attempts", ColumnType::Int64},
                                  {"worker_rank", ColumnType::Int64},
-                                 {"host", ColumnType::String},
+                                 {"host", ColumnType::String, kHostWidth},
                                  {"wall_time_s", ColumnType::Float64},
                                  {"error", ColumnType::String}});
   // Every metric as float64, so a task without a value holds NaN, never 0.

@@ -19,6 +19,11 @@ inline constexpr const char* kStructureFactorGridAttribute = "structure_factor_q
 /// Writes both onto a saved cluster (nothing when `curve` is empty).
 void write_structure_factor(hid_t cluster, const std::vector<float>& curve);
 
+/// Widths of the tasks table's fixed-width string columns: room for a task status (the
+/// longest, COMPLETED, has 9 bytes; the padding compresses away) and a host name.
+inline constexpr std::size_t kStatusWidth = 16;
+inline constexpr std::size_t kHostWidth = 64;
+
 /// The column type of a parameter: Int64 for integer parameters, else Float64.
 ColumnType column_type_of(kernels::Parameter parameter);
 

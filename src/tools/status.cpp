@@ -26,12 +26,17 @@ StudyProgress progress_of(const io::ResultReader& reader, std::size_t s) {
   const auto repetitions = static_cast<std::size_t>(spec.repetitions);
   StudyProgress progress;
   progress.work.workers = reader.data().workers();
-  reader.for_each_record(s, [&](std::size_t i, const study::TaskRecord& record) {
-    progress.counts.add(record.status);
-    progress.work.add(kernels::estimated_cost(spec.algorithm, spec.points[i / repetitions]),
-                      record);
-    if (record.status == study::TaskStatus::Failed) ++progress.failures[last_reason(record.error)];
-  });
+  reader.for_each_record(
+      s,
+      [&](std::size_t i, const study::TaskRecord& record) {
+        progress.counts.add(record.status);
+        progress.work.add(kernels::estimated_cost(spec.algorithm, spec.points[i / repetitions]),
+                          record);
+        if (record.status == study::TaskStatus::Failed) {
+          ++progress.failures[last_reason(record.error)];
+        }
+      },
+      io::RecordFields::Progress);
   return progress;
 }
 

@@ -103,7 +103,7 @@ class MpiRuns(TempDirTest):
     def check_contract(self, path, ranks):
         with h5py.File(path, "r") as f:
             self.assertEqual(text(f.attrs["format"]), "fracstudy-results")
-            self.assertEqual(int(f.attrs["format_version"]), 1)
+            self.assertEqual(int(f.attrs["format_version"]), 2)
             self.assertTrue(text(f.attrs["software_version"]))
             self.assertIn("dla3d_grid", text(f.attrs["study_yaml"]))
             self.assertEqual(list(f["studies"]), ["dla2d_sweep", "dla3d_grid"])
@@ -497,11 +497,23 @@ class OldFiles(TempDirTest):
             clean = g["studies"]["sweep"]["tasks"][()]
             self.assertEqual(text(f["studies"]["sweep"].attrs["status"]), "COMPLETED")
             self.assertEqual(list(text(s) for s in tasks["status"]), ["COMPLETED"] * 4)
+            # Written again in today's layout: version 2, fixed-width status and host.
+            self.assertEqual(int(f.attrs["format_version"]), 2)
+            self.assertEqual(f["studies"]["sweep"]["tasks"].dtype["status"].itemsize, 16)
             for column in ("df", "rg", "kf"):  # the old values, and the retried one as new
                 np.testing.assert_array_equal(tasks[column], clean[column])
             for i in (0, 2, 3):  # computed before fit_n_min existed: no value
                 self.assertTrue(np.isnan(tasks["fit_n_min"][i]))
             self.assertEqual(tasks["fit_n_min"][1], clean["fit_n_min"][1])
+
+    def test_a_newer_version_is_refused_in_one_line(self):
+        with h5py.File(self.out, "r+") as f:
+            f.attrs["format_version"] = 3
+        proc = run(["status", str(self.out)])
+        self.assertEqual(proc.returncode, 2)
+        self.assertRegex(proc.stderr.strip(),
+                         r"^fracstudy status: .*before_metric_table\.h5: result file "
+                         r"format_version 3 is not supported \(this is 2\)$")
 
     def test_plot_draws_it(self):
         plot = Path(__file__).resolve().parents[2] / "plot" / "fracstudy-plot"

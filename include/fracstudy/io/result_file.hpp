@@ -18,7 +18,10 @@
 namespace fracstudy::io {
 
 inline constexpr const char* kFormatName = "fracstudy-results";
-inline constexpr std::int64_t kFormatVersion = 1;
+/// 2: the tasks table's status and host are fixed-width strings (1: variable-length, which
+/// a reader of version 1 expects and cannot convert). Version 1 files are still read.
+inline constexpr std::int64_t kFormatVersion = 2;
+inline constexpr std::int64_t kOldestFormatVersion = 1;
 
 /// Status and timestamps of one study (ISO 8601 UTC; "" when not reached yet).
 struct StudyRun {
@@ -92,6 +95,9 @@ struct ResultData {
   int workers() const;
 };
 
+/// Which fields of a task record a reader fills.
+enum class RecordFields { All, Progress };
+
 /// A result file opened for reading: its attributes, its studies' attributes and
 /// summaries, and its task rows a slab at a time, with the newer records of its checkpoint
 /// journal applied (tasks, counts, status and summary). It never holds a whole tasks table,
@@ -115,8 +121,11 @@ class ResultReader {
 
   /// The columns of study `s`'s tasks table.
   std::vector<Column> task_columns(std::size_t s) const;
-  /// Visits the task records of study `s` in task_id order.
-  void for_each_record(std::size_t s, const RecordVisitor& visit) const;
+  /// Visits the task records of study `s` in task_id order: every field, or with
+  /// RecordFields::Progress only status, wall_time_s and error (the rest default; a tenth
+  /// of the columns to read, for status of millions of tasks).
+  void for_each_record(std::size_t s, const RecordVisitor& visit,
+                       RecordFields fields = RecordFields::All) const;
   /// Visits the rows of study `s`'s tasks table, every column, in task_id order.
   void for_each_row(std::size_t s, const RowVisitor& visit) const;
   /// Every task record of study `s`, in task_id order.
