@@ -87,7 +87,7 @@ class DlaGrowth {
     return detail::fit_last_two_decades(history, n);
   }
   /// The particle centres in the order they stuck, the seed first (in particle radii).
-  const std::vector<Vec<D>>& centres() const { return grid_.centres(); }
+  std::span<const Vec<D>> centres() const { return grid_.centres(); }
 
  private:
   /// Radius of the circle/sphere on which walkers start and to which strays return.

@@ -112,7 +112,7 @@ inline std::int64_t two_decade_fit_start(std::int64_t n) {
 /// `particle_radius` at the very end (so rg is exactly proportional to it for a seed),
 /// df and kf from `fit` (both in units of the radius).
 template <std::size_t D>
-SimulationResult cluster_result(const std::vector<Vec<D>>& centres, double particle_radius,
+SimulationResult cluster_result(std::span<const Vec<D>> centres, double particle_radius,
                                 const PowerLawFit& fit) {
   SimulationResult result;
   result.n_particles = static_cast<std::int64_t>(centres.size());

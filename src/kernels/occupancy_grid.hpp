@@ -8,10 +8,12 @@
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <span>
 #include <utility>
 #include <vector>
 
 #include "brownian.hpp"
+#include "huge_pages.hpp"
 
 namespace fracstudy::kernels::detail {
 
@@ -71,7 +73,7 @@ class OccupancyGrid {
   /// Number of centres held.
   std::size_t size() const { return centres_.size(); }
   /// The centres, in insertion order.
-  const std::vector<Vec<D>>& centres() const { return centres_; }
+  std::span<const Vec<D>> centres() const { return centres_; }
 
   /// Adds a centre; it must lie inside the cube.
   void insert(const Vec<D>& centre) {
@@ -392,17 +394,18 @@ class OccupancyGrid {
   std::int64_t cells_per_side_;
   double half_width_;
   std::int64_t tiles_per_side_;
-  std::vector<std::int32_t> tile_of_;   // per tile: its index among the allocated, or kNone
-  std::vector<std::int32_t> heads_;     // per allocated level-0 cell: first centre, or kNone
-  std::vector<std::uint8_t> fine_map_;  // per allocated level-0 cell: the map
-  std::vector<Vec<D>> centres_;
-  std::vector<std::int32_t> next_;         // next centre in the same level-0 cell, kNone at the end
-  std::vector<std::uint8_t> coarse_maps_;  // levels >= 1: the maps, dense
-  std::vector<std::size_t> level_offsets_;  // where each level starts in coarse_maps_
-  std::vector<std::int64_t> level_sides_;   // cells per side at each level
-  std::vector<double> level_cell_sizes_;    // cell side at each level: h0 2^L
-  std::vector<double> level_reach_sq_;      // each map's reach, squared
-  std::vector<double> level_unit_sq_;       // what one step of a map entry is worth, squared
+  // The arrays read at random places by every jump are on huge pages (huge_pages.hpp).
+  HugePageVector<std::int32_t> tile_of_;   // per tile: its index among the allocated, or kNone
+  HugePageVector<std::int32_t> heads_;     // per allocated level-0 cell: first centre, or kNone
+  HugePageVector<std::uint8_t> fine_map_;  // per allocated level-0 cell: the map
+  HugePageVector<Vec<D>> centres_;
+  HugePageVector<std::int32_t> next_;  // next centre in the same level-0 cell, kNone at the end
+  HugePageVector<std::uint8_t> coarse_maps_;  // levels >= 1: the maps, dense
+  std::vector<std::size_t> level_offsets_;    // where each level starts in coarse_maps_
+  std::vector<std::int64_t> level_sides_;     // cells per side at each level
+  std::vector<double> level_cell_sizes_;      // cell side at each level: h0 2^L
+  std::vector<double> level_reach_sq_;        // each map's reach, squared
+  std::vector<double> level_unit_sq_;         // what one step of a map entry is worth, squared
 };
 
 }  // namespace fracstudy::kernels::detail

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "../../src/kernels/brownian.hpp"
+#include "../../src/kernels/huge_pages.hpp"
 #include "../../src/kernels/occupancy_grid.hpp"
 #include "../support/kernel_checks.hpp"
 #include "fracstudy/kernels/models.hpp"
@@ -297,4 +298,17 @@ TEST(DlaGrid, ATouchingWalkerHeadingInContactsAtOnce) {
   EXPECT_FALSE(grid.first_contact(at_contact, Vec<2>{1.0, 0.0}, 0.5, 2.0).has_value());
   EXPECT_FALSE(grid.first_contact(at_contact, Vec<2>{0.0, 1.0}, 0.5, 2.0).has_value());
   EXPECT_EQ(grid.nearest_distance_bound(at_contact), 2.0);
+}
+
+TEST(HugePages, LargeArraysAreAlignedToAHugePageAndKeepTheirValues) {
+  // Large buffers start on a 2 MiB boundary (what lets the kernel back them with huge
+  // pages); small ones are ordinary; growing keeps every value.
+  fracstudy::kernels::detail::HugePageVector<std::int32_t> values;
+  for (std::int32_t i = 0; i < 3'000'000; ++i)
+    values.push_back(i);
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(values.data()) % (std::uintptr_t{2} << 20), 0u);
+  for (std::int32_t i = 0; i < 3'000'000; i += 99'991)
+    ASSERT_EQ(values[static_cast<std::size_t>(i)], i);
+  fracstudy::kernels::detail::HugePageVector<std::int32_t> small(16, 7);
+  EXPECT_EQ(small[15], 7);
 }

@@ -1,0 +1,61 @@
+#pragma once
+/// Large arrays on transparent huge pages (private to the kernels). A 10^7-particle
+/// cluster's occupancy grid spans hundreds of megabytes read at random places, one jump
+/// after another: with 4 KiB pages nearly every read of the tile directory or a coarse map
+/// also misses the TLB (docs/performance.md, "where 2D DLA's time per particle goes").
+/// Linux maps an madvise(MADV_HUGEPAGE)d range with 2 MiB pages when it can, which covers
+/// 512 times more memory per TLB entry. Only a hint: where the kernel declines or lacks
+/// it, the array is an ordinary one. The contents, and so the results, never change.
+#include <sys/mman.h>
+
+#include <cstddef>
+#include <cstdlib>
+#include <memory>
+#include <new>
+#include <vector>
+
+namespace fracstudy::kernels::detail {
+
+template <typename T>
+struct HugePageAllocator {
+  using value_type = T;
+
+  static constexpr std::size_t kHugePage = std::size_t{2} << 20;
+  /// Smaller arrays stay on ordinary pages: rounding them up to 2 MiB would waste memory
+  /// for the many small clusters of a study.
+  static constexpr std::size_t kThreshold = std::size_t{4} << 20;
+
+  HugePageAllocator() = default;
+  template <typename U>
+  explicit HugePageAllocator(const HugePageAllocator<U>&) {}
+
+  T* allocate(std::size_t n) {
+    const std::size_t bytes = n * sizeof(T);
+    if (bytes < kThreshold) return std::allocator<T>{}.allocate(n);
+    const std::size_t rounded = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+    void* memory = std::aligned_alloc(kHugePage, rounded);
+    if (memory == nullptr) throw std::bad_alloc();
+#ifdef MADV_HUGEPAGE
+    ::madvise(memory, rounded, MADV_HUGEPAGE);  // a hint: a refusal changes nothing
+#endif
+    return static_cast<T*>(memory);
+  }
+
+  void deallocate(T* memory, std::size_t n) {
+    if (n * sizeof(T) < kThreshold) {
+      std::allocator<T>{}.deallocate(memory, n);
+    } else {
+      std::free(memory);
+    }
+  }
+
+  friend bool operator==(const HugePageAllocator&, const HugePageAllocator&) {
+    return true;
+  }
+};
+
+/// A std::vector whose large buffers ask for huge pages.
+template <typename T>
+using HugePageVector = std::vector<T, HugePageAllocator<T>>;
+
+}  // namespace fracstudy::kernels::detail
