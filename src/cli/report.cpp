@@ -121,11 +121,14 @@ void print_summaries(std::ostream& out, std::span<const io::StudyData> studies,
     for (const auto& metric : shown)
       rows[0].push_back("mean_" + std::string(metric.definition->name) + " ± sem");
     // The flags column only where a point has one: most studies need no warning.
+    std::vector<std::string> flags;
+    for (const auto& row : summary.rows)
+      flags.push_back(tools::point_flags_text(summary, row));
     const bool any_flag =
-        std::any_of(summary.rows.begin(), summary.rows.end(),
-                    [&](const auto& row) { return !tools::point_flags(summary, row).empty(); });
+        std::any_of(flags.begin(), flags.end(), [](const auto& text) { return !text.empty(); });
     if (any_flag) rows[0].emplace_back("flags");
-    for (const auto& row : summary.rows) {
+    for (std::size_t r = 0; r < summary.rows.size(); ++r) {
+      const auto& row = summary.rows[r];
       auto& line = rows.emplace_back();
       for (std::size_t c : varied)
         line.push_back(Table::text(row[c]));
@@ -135,7 +138,7 @@ void print_summaries(std::ostream& out, std::span<const io::StudyData> studies,
         line.push_back(mean_pm_sem(Table::number(row[metric.mean]), Table::number(row[metric.sem]),
                                    format.c_str()));
       }
-      if (any_flag) line.push_back(tools::point_flags_text(summary, row));
+      if (any_flag) line.push_back(flags[r]);
     }
     for (const auto& line : aligned_lines(rows))
       out << line << "\n";

@@ -47,13 +47,29 @@ DimensionEstimate fit_dimension(const std::vector<double>& x, const std::vector<
   return estimate;
 }
 
-double distance(std::span<const double> centres, std::size_t d, std::size_t i, std::size_t j) {
+/// The distance of centres i and j. `dims` is a std::size_t or, for 2 and 3 dimensions, a
+/// compile-time constant (a tight inner loop, a third faster in the drawn-pair loop,
+/// measured): with_dims passes the one that fits.
+template <typename Dims>
+double distance(std::span<const double> centres, Dims dims, std::size_t i, std::size_t j) {
   double sum = 0;
-  for (std::size_t k = 0; k < d; ++k) {
-    const double delta = centres[i * d + k] - centres[j * d + k];
+  for (std::size_t k = 0; k < dims; ++k) {
+    const double delta = centres[i * dims + k] - centres[j * dims + k];
     sum += delta * delta;
   }
   return std::sqrt(sum);
+}
+
+/// Calls body(dims) with the dimension count as a compile-time constant for 2 and 3.
+template <typename Body>
+void with_dims(std::size_t d, Body&& body) {
+  if (d == 2) {
+    body(std::integral_constant<std::size_t, 2>{});
+  } else if (d == 3) {
+    body(std::integral_constant<std::size_t, 3>{});
+  } else {
+    body(d);
+  }
 }
 
 /// The length of the diagonal of the centres' bounding box: no pair is further apart.
@@ -101,10 +117,12 @@ PairHistogram pair_distance_histogram(std::span<const double> centres, std::size
   };
   const auto pairs = static_cast<double>(n) * static_cast<double>(n - 1) / 2;
   if (pairs <= static_cast<double>(kMaxPairs)) {
-    for (std::size_t i = 0; i < n; ++i) {
-      for (std::size_t j = i + 1; j < n; ++j)
-        add(distance(centres, d, i, j));
-    }
+    with_dims(d, [&](auto dims) {
+      for (std::size_t i = 0; i < n; ++i) {
+        for (std::size_t j = i + 1; j < n; ++j)
+          add(distance(centres, dims, i, j));
+      }
+    });
     return histogram();
   }
   // Stratified over the first particle of a pair: every particle (or, past kMaxPairs
@@ -116,30 +134,16 @@ PairHistogram pair_distance_histogram(std::span<const double> centres, std::size
   const auto firsts = std::min<std::size_t>(n, kMaxPairs);
   const auto step = static_cast<double>(n) / static_cast<double>(firsts);
   const auto pairs_each = static_cast<std::size_t>(kMaxPairs) / firsts;
-  // `dims` is a compile-time constant for 2 and 3 dimensions: a tight inner loop, a third
-  // faster than with a run-time count (measured).
-  const auto draw = [&](auto dims) {
+  with_dims(d, [&](auto dims) {
     for (std::size_t k = 0; k < firsts; ++k) {
       const auto i = static_cast<std::size_t>(static_cast<double>(k) * step);
       for (std::size_t drawn = 0; drawn < pairs_each; ++drawn) {
         auto j = static_cast<std::size_t>(rng.below(n - 1));
         j += j >= i;  // any particle but i
-        double sum = 0;
-        for (std::size_t c = 0; c < dims; ++c) {
-          const double delta = centres[i * dims + c] - centres[j * dims + c];
-          sum += delta * delta;
-        }
-        add(std::sqrt(sum));
+        add(distance(centres, dims, i, j));
       }
     }
-  };
-  if (d == 2) {
-    draw(std::integral_constant<std::size_t, 2>{});
-  } else if (d == 3) {
-    draw(std::integral_constant<std::size_t, 3>{});
-  } else {
-    draw(d);
-  }
+  });
   return histogram();
 }
 
