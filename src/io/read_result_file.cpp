@@ -72,7 +72,10 @@ struct RecordColumns {
   study::TaskRecord record(const std::vector<Cell>& row, const std::string& study) const {
     study::TaskRecord record;
     const auto parsed = study::task_status_from_name(Table::text(row[status]));
-    if (!parsed) throw ResultFileError("study " + study + ": unknown task status");
+    if (!parsed) {
+      throw ResultFileError("study " + study + ": unknown task status '" +
+                            Table::text(row[status]).substr(0, 40) + "'");
+    }
     record.status = *parsed;
     const auto integer = [&row](std::size_t column) {
       return static_cast<int>(std::clamp(Table::number(row[column]), -1e9, 1e9));
@@ -211,13 +214,17 @@ struct ResultReader::Impl {
   ResultData data;
   std::vector<std::map<std::size_t, study::TaskRecord>> journaled;  // per study, by task_id
 
-  /// Runs `read`, turning HDF5's failures into a ResultFileError naming the file.
+  /// Runs `read`, turning HDF5's failures into a ResultFileError naming the file, and
+  /// naming the file in a ResultFileError that does not yet (a bad value in a row).
   template <typename Read>
   void guarded(Read&& read) const {
     try {
       read();
     } catch (const detail::Hdf5Error& error) {
       throw ResultFileError(path + ": corrupt or incomplete result file (" + error.what() + ")");
+    } catch (const ResultFileError& error) {
+      if (std::string_view(error.what()).starts_with(path + ": ")) throw;
+      throw ResultFileError(path + ": " + error.what());
     }
   }
 

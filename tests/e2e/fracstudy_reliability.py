@@ -487,6 +487,20 @@ class BadResultFiles(TempDirTest):
         truncated.write_bytes(good.read_bytes()[:2048])
         other = self.dir / "other.yaml"
         other.write_text(FAULT_STUDY.replace("seed: 5", "seed: 6"))
+        # A tasks table rewritten by another tool with its status cut to 4 bytes: the
+        # reader names the file and the value, and a resume refuses to continue it.
+        edited = self.dir / "edited.h5"
+        edited.write_bytes(good.read_bytes())
+        with h5py.File(edited, "r+") as f:
+            group = f["studies"][next(iter(f["studies"]))]
+            tasks = group["tasks"][()]
+            dtype = [(n, h5py.string_dtype("utf-8", 4) if n == "status" else tasks.dtype[n])
+                     for n in tasks.dtype.names]
+            cut = np.zeros(tasks.shape, dtype=dtype)
+            for n in tasks.dtype.names:
+                cut[n] = tasks[n]
+            del group["tasks"]
+            group["tasks"] = cut
         cases = [
             (["status", str(text_file)], "not an HDF5 file"),
             (["status", str(foreign)], "not a fracstudy result file"),
@@ -498,6 +512,9 @@ class BadResultFiles(TempDirTest):
             (["run", str(self.study_file), "-o", str(foreign), "--resume"], "not a fracstudy result file"),
             (["run", str(self.study_file), "-o", str(truncated), "--resume"], "result file"),
             (["run", str(other), "-o", str(good), "--resume"], "line 1 was 'seed: 5', now 'seed: 6'"),
+            (["status", str(edited)], "edited.h5: study faults: unknown task status 'COMP'"),
+            (["run", str(self.study_file), "-o", str(edited), "--resume"],
+             "edited.h5: study faults: unknown task status 'COMP'"),
             (["run", str(self.study_file), "-o", str(good)], "already exists"),
             (["run", str(self.study_file), "-o", str(good), "--resume", "--force"], "either --resume or --force"),
             (["run", str(self.study_file), "-o", "/proc/fracstudy/out.h5"], "cannot write the result file"),
@@ -506,7 +523,7 @@ class BadResultFiles(TempDirTest):
             (["export", str(good), "--table", "points"], "tasks or summary"),
             (["export", str(good), "--study", "nope"], "no study named 'nope'"),
         ]
-        before = {p: digest(p) for p in (text_file, foreign, truncated, good)}
+        before = {p: digest(p) for p in (text_file, foreign, truncated, good, edited)}
         listing = sorted(self.dir.iterdir())
         for args, fragment in cases:
             with self.subTest(args=args):
