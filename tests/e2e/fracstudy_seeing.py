@@ -195,6 +195,33 @@ class Plots(TempDirTest):
         self.assertIn("BALLISTIC 2D (ballistic_sweep)", svg)
         self.assertFalse((out / "df_grid_dla3d_grid.svg").exists())
 
+    def test_a_cluster_file_is_drawn_and_a_large_one_as_a_density(self):
+        # A cluster file of `simulate --save-cluster`: discs at 10^3 particles; at 2.5·10^5
+        # (above the plot's 200,000) the density of centres, for which discs would be smaller
+        # than a pixel. An Eden cluster is a compact disc, so its density picture must be a
+        # filled round patch: coloured pixels (the colour map's; text, axes and background are
+        # grey) fill about pi/4 of their bounding box, and that box is square.
+        for n, size in ((1000, 600), (250000, 1000)):
+            cluster = self.dir / f"eden{n}.h5"
+            proc = run(["simulate", "--algorithm", "EDEN", "--dimension", "2", "--n-particles",
+                        str(n), "--seed", "3", "--save-cluster", str(cluster)])
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            out = self.dir / "cluster_figures"
+            proc = subprocess.run(["/usr/bin/python3", PLOT, str(cluster), "-o", str(out)],
+                                  capture_output=True, text=True, timeout=300)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            picture = out / f"cluster_eden{n}.png"
+            self.assertEqual(proc.stdout.split(), [str(picture)])
+            self.check_png(picture, size, size)
+        rgb = png_pixels(picture)[..., :3]
+        drawing = rgb[:, : int(0.8 * size)]  # left of the colour bar
+        coloured = (drawing.max(axis=2) - drawing.min(axis=2)) > 0.15
+        rows, columns = np.nonzero(coloured)
+        height, width = np.ptp(rows) + 1, np.ptp(columns) + 1
+        self.assertGreater(min(height, width), 200)  # the patch spans much of the axes
+        self.assertAlmostEqual(height / width, 1.0, delta=0.1)
+        self.assertAlmostEqual(coloured.sum() / (height * width), np.pi / 4, delta=0.1)
+
     def test_a_file_that_is_not_a_result_is_refused(self):
         bogus = self.write("bogus.h5", "not hdf5")
         proc = subprocess.run(["/usr/bin/python3", PLOT, str(bogus)], capture_output=True, text=True)
