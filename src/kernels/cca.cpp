@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "brownian.hpp"
+#include "cluster_index.hpp"
 #include "fracstudy/kernels/fractal_fit.hpp"
 #include "fracstudy/kernels/random.hpp"
 #include "growth.hpp"
@@ -47,12 +48,22 @@
 // df within one standard error (24-30 runs each of N = 1000 in 2D and 3D, phi = 0.01 and
 // 0.001; e.g. 3D, phi = 0.001: 1.735 +- 0.028 capped, 1.768 +- 0.028 as here).
 //
-// Two cell lists keep the work local. One holds every particle, in cells of side >= 3a, for
-// exact contacts; its particle counts per cell, at this and coarser levels, prove free rooms
-// up to 16 cell sides around a cluster. The other holds the clusters' bounding spheres by
-// their centres, in cells that hold about one cluster each (the grid coarsens as clusters
-// merge): a free room is at least the gap between the cluster's sphere and the nearest other
-// sphere, which lets clusters far apart cross that gap in one jump.
+// The work stays local, and a move costs the same for a cluster of any size:
+//  - every cluster of more than a few particles indexes them in its own frame (a sparse
+//    hierarchy of cells, cluster_index.hpp), so moving it changes nothing in the index;
+//  - the clusters' bounding spheres are kept by their centres in a cell list whose cells hold
+//    about one cluster each (the grid coarsens as clusters merge); the few clusters wider than
+//    a cell are kept apart and looked at every time. A free room is at least the gap between
+//    the cluster's sphere and the nearest other sphere, which lets clusters far apart cross
+//    that gap in one jump;
+//  - only when that gap is below delta does a survey look closer: at each other cluster whose
+//    sphere comes within kSurveyReach, nearest first, it looks up the particles of the smaller
+//    of the two in the larger one's index (whole cells of the smaller that lie clear are
+//    skipped), which gives the free room up to kSurveyReach and the first contact along a
+//    step of delta. A pair costs what the smaller cluster has near the larger one.
+// Replacing one cell list of every particle (which each move of a cluster had to update
+// particle by particle) by these made the cost grow like N instead of N^1.47 (3D,
+// docs/performance.md).
 //
 // Periodic images: a cluster's particles and their images all translate together, so a
 // cluster can never touch or approach its own image by moving; only particles of other
@@ -79,22 +90,24 @@ constexpr double kContactDistance = 2.0;
 /// delta with an exact contact test. The contact surface is nearly flat on this scale.
 constexpr double kMinStep = 0.5;
 
-/// Smallest side of the cells of the particle list: every image within contact distance plus
-/// delta (2.5a) of a particle must lie in the 3^d block of cells around it. Small cells keep
-/// the exact scans near a contact short; the coarser levels of the same list prove the larger
-/// free rooms.
-constexpr double kMinCellSide = 3.0;
-static_assert(kMinCellSide > kContactDistance + kMinStep);
+/// Side h of the level-0 cells of each cluster's own index (cluster_index.hpp). A distance
+/// from a cluster is exact up to h/2 (the 2^d cells nearest the point), which must cover the
+/// contact distance plus delta; beyond it the coarser levels prove a lower bound. Large cells
+/// make the bounds, and so the jumps near other clusters, long: measured (3D, phi = 0.001,
+/// N = 3·10^4, one seed) h = 5, 8, 12, 24 took 2.6, 1.3, 1.1 and 1.0 times the turns of the
+/// particle cell list this replaced (whose cells were 7.8a there), and 4.5, 1.6, 1.2 and
+/// 0.6 times its time; 32 was no faster than 24.
+constexpr double kIndexCellSide = 24.0;
+static_assert(kIndexCellSide / 2 >= kContactDistance + kMinStep);
 
-/// At most this many particle cells per particle: in very dilute boxes the cells grow beyond
-/// kMinCellSide so that memory stays proportional to N (2D at phi = 0.001 holds 3140 a^2 per
-/// particle, which would be 350 cells of side 3a).
-constexpr double kMaxCellsPerParticle = 64;
+/// The most free room a survey looks for near other clusters: a survey looks at every
+/// cluster whose bounding sphere comes this near, so a longer reach costs more per survey
+/// than its longer jumps save, and a shorter one takes more turns. Measured (3D, phi = 0.001,
+/// N = 3·10^4, one seed): 10a was the fastest of 6, 10 and 20a with h = 12 and with h = 24.
+constexpr double kSurveyReach = 10.0;
 
-/// The coarsest level of particle cells at which a free room is sought: cells of side
-/// h 2^4 = 16h; farther apart, the bounding spheres take over.
-constexpr int kMaxRoomLevel = 4;
-static_assert(kMaxRoomLevel >= 1, "surveys use level 1 to skip particles far from contacts");
+/// Clusters of at most this many particles have no index: scanning their members costs less.
+constexpr std::size_t kUnindexedSize = 8;
 
 /// Clusters per cell of the sphere list, at least: the grid is rebuilt coarser whenever merges
 /// leave fewer.
@@ -114,9 +127,9 @@ constexpr std::int64_t kSphereRings = 2;
 /// 1.785 +- 0.014 against 1.785 +- 0.011 when fitted from 10 monomers).
 constexpr double kMobilityExponent = -0.5;
 
-/// Cluster moves, weighed by the particles they move, between two deadline checks: a few
-/// milliseconds of work.
-constexpr std::int64_t kWorkPerDeadlineCheck = 1 << 16;
+/// Units of work (a turn, a particle or a cell looked at) between two deadline checks: well
+/// under a second of work (a turn takes 2-20 microseconds).
+constexpr std::int64_t kWorkPerDeadlineCheck = 1 << 14;
 
 static_assert(kMobilityExponent == -0.5, "diffusion_coefficient uses a square root");
 
@@ -161,8 +174,13 @@ struct Surroundings {
   std::optional<Contact> contact;  ///< the first contact along a step of delta, if any
 };
 
-/// What a block of cells around a cluster's cell holds, as far as a survey has looked.
-enum class BlockState : std::uint8_t { Unknown, Clear, Foreign };
+/// A periodic image of another cluster near the one that moves.
+template <std::size_t D>
+struct Obstacle {
+  std::int32_t cluster;  ///< whose image
+  Vec<D> shift;          ///< whole box lengths from the cluster's unwrapped position
+  double sphere_room;    ///< the gap between the two bounding spheres, less the contact distance
+};
 
 /// A cluster's turn to move.
 struct Turn {
@@ -188,24 +206,30 @@ class CcaAggregation {
       : sticking_probability_(sticking_probability),
         rng_(seed),
         deadline_(deadline),
-        particles_(box_side_for(n, static_cast<int>(D), phi), particle_cell_side(phi),
-                   static_cast<std::size_t>(n), kMaxRoomLevel + 1),
-        own_in_slot_(room_levels(particles_)),
-        own_cells_(own_in_slot_.size()),
-        level_1_block_(own_in_slot_[1].size(), BlockState::Unknown),
+        box_side_(box_side_for(n, static_cast<int>(D), phi)),
         spheres_(sphere_grid(n, static_cast<std::size_t>(n))),
         offset_(static_cast<std::size_t>(n)),
         cluster_of_(static_cast<std::size_t>(n)),
         clusters_(static_cast<std::size_t>(n)),
+        ringed_radius_(static_cast<std::size_t>(n), 0.0),
         clusters_left_(n) {
-    if (n > 1 && particles_.cell_side() < kContactDistance + kMinStep) {
+    if (n > 1 && box_side_ < kContactDistance + kMinStep) {
       throw InvalidParameters(
           "volume_fraction too high for so few particles: the box is "
           "smaller than a particle and its step");
     }
+    // About one cell per monomer, each at least a contact distance and a step wide.
+    const double placement_cell_side = std::max(
+        kIndexCellSide, box_side_ / portable_root(static_cast<double>(n), static_cast<int>(D)));
+    Cells placed(box_side_, placement_cell_side, static_cast<std::size_t>(n));
     for (std::int32_t id = 0; id < static_cast<std::int32_t>(n); ++id) {
-      place_monomer(id);
+      place_monomer(id, placed);
+    }
+    number_along_space();
+    for (std::int32_t id = 0; id < static_cast<std::int32_t>(n); ++id) {
       spheres_.insert(id, cluster(id).origin);
+      live_position_.push_back(static_cast<std::int32_t>(live_.size()));
+      live_.push_back(id);
     }
   }
 
@@ -246,7 +270,10 @@ class CcaAggregation {
     double offset_sum_sq = 0;           ///< sum of their squared norms, for Rg
     Vec<D> sphere_centre{};             ///< offset of the centre of a sphere holding every centre
     double sphere_radius = 0;           ///< its radius
-    std::uint32_t generation = 0;       ///< bumped at every merge: its queued turn is stale
+    /// Its particles by their offsets, once it has more than kUnindexedSize.
+    std::optional<detail::ClusterIndex<D>> index;
+    bool big = false;              ///< listed in big_, not found by the rings of sphere cells
+    std::uint32_t generation = 0;  ///< bumped at every merge: its queued turn is stale
   };
 
   /// The cluster with id `id` (the id of its first monomer).
@@ -257,22 +284,7 @@ class CcaAggregation {
   std::size_t index(std::int32_t id) const { return static_cast<std::size_t>(id); }
 
   /// Side L of the periodic box.
-  double box_side() const { return particles_.box_side(); }
-
-  /// The smallest side allowed for the particle cells at volume fraction phi.
-  static double particle_cell_side(double phi) {
-    const double volume_per_cell = monomer_volume(static_cast<int>(D)) / phi / kMaxCellsPerParticle;
-    return std::max(kMinCellSide, portable_root(volume_per_cell, static_cast<int>(D)));
-  }
-
-  /// Empty per-cell counters for the levels of `cells` that surveys use (all it counts).
-  static std::vector<std::vector<std::int32_t>> room_levels(const Cells& cells) {
-    std::vector<std::vector<std::int32_t>> levels;
-    for (int level = 0; level < cells.level_count(); ++level) {
-      levels.emplace_back(cells.slot_count(level), 0);
-    }
-    return levels;
-  }
+  double box_side() const { return box_side_; }
 
   /// The unwrapped centre of the bounding sphere of cluster `id`.
   Vec<D> sphere_centre(std::int32_t id) const {
@@ -285,18 +297,53 @@ class CcaAggregation {
   }
 
   /// Puts monomer `id` (its own cluster) at a random point where it overlaps nothing.
-  void place_monomer(std::int32_t id) {
+  void place_monomer(std::int32_t id, Cells& placed) {
     cluster_of_[index(id)] = id;
     Cluster& monomer = cluster(id);
     monomer.members = {id};
     monomer.origin = random_point();
-    particles_.insert(id, monomer.origin);
+    placed.insert(id, monomer.origin);
     count_work(1);
-    while (overlaps_another(id)) {
+    while (overlaps_another(id, placed)) {
       count_work(1);
       monomer.origin = random_point();
-      particles_.move(id, monomer.origin);
+      placed.move(id, monomer.origin);
     }
+  }
+
+  /// Renumbers the monomers, just placed, along a Z-order curve through the box, so that
+  /// clusters near each other in space are near each other in memory: a turn reads the
+  /// records of the clusters around the one that moves, and with ids in the order of a
+  /// uniform random placement each of those reads missed the cache at 10^5 monomers and more.
+  void number_along_space() {
+    std::vector<std::pair<std::uint64_t, Vec<D>>> keyed;
+    keyed.reserve(clusters_.size());
+    for (const Cluster& monomer : clusters_) {
+      keyed.emplace_back(z_order_key(monomer.origin), monomer.origin);
+    }
+    std::sort(keyed.begin(), keyed.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (std::size_t id = 0; id < keyed.size(); ++id) {
+      clusters_[id].origin = keyed[id].second;
+    }
+  }
+
+  /// The position of x (in the box) along a Z-order curve over 2^(63/D) cells a side.
+  std::uint64_t z_order_key(const Vec<D>& x) const {
+    constexpr int kBits = 63 / static_cast<int>(D);
+    std::uint64_t key = 0;
+    std::array<std::uint64_t, D> cell;
+    for (std::size_t k = 0; k < D; ++k) {
+      const double scaled = x[k] / box_side() * static_cast<double>(std::uint64_t{1} << kBits);
+      cell[k] = static_cast<std::uint64_t>(
+          std::clamp(scaled, 0.0, static_cast<double>((std::uint64_t{1} << kBits) - 1)));
+    }
+    for (int bit = kBits - 1; bit >= 0; --bit) {
+      for (std::size_t k = 0; k < D; ++k) {
+        key = (key << 1) | ((cell[k] >> bit) & 1);
+      }
+    }
+    return key;
   }
 
   /// A point uniform in the box.
@@ -309,10 +356,10 @@ class CcaAggregation {
   }
 
   /// Whether particle `id` overlaps any other particle (or image).
-  bool overlaps_another(std::int32_t id) const {
+  bool overlaps_another(std::int32_t id, const Cells& placed) const {
     const Vec<D> x = centre(id);
     bool overlap = false;
-    particles_.for_each_neighbour(id, [&](std::int32_t other, const Vec<D>& image) {
+    placed.for_each_neighbour(id, [&](std::int32_t other, const Vec<D>& image) {
       if (other == id) return;
       const Vec<D> gap = detail::add_scaled<D>(x, -1.0, image);
       overlap = overlap || detail::dot<D>(gap, gap) < kContactDistance * kContactDistance;
@@ -331,7 +378,7 @@ class CcaAggregation {
 
   /// One move of cluster `id`: a free jump, a step of delta, or a step up to a contact.
   void take_turn(std::int32_t id) {
-    count_work(static_cast<std::int64_t>(cluster(id).members.size()) + 1);
+    count_work(1);
     const Vec<D> direction = detail::random_direction<D>(rng_);
     const double room_to_spheres = room_between_spheres(id);
     if (room_to_spheres >= kMinStep) {
@@ -365,16 +412,29 @@ class CcaAggregation {
     const Vec<D> centre = sphere_centre(id);
     const double room_to_nearest_surface = cluster(id).sphere_radius + kContactDistance;
     double nearest = kInfinity;  // least |centre - other centre| - other radius seen
+    // The big clusters first, each image that the rings' bound below could not exclude.
+    const double ring_reach = static_cast<double>(kSphereRings) * spheres_.cell_side();
+    for (std::int32_t other : big_) {
+      if (other == id) continue;
+      const double radius = cluster(other).sphere_radius;
+      for_each_image_within(other, centre, ring_reach + radius, [&](const Vec<D>& image) {
+        nearest =
+            std::min(nearest, detail::norm<D>(detail::add_scaled<D>(image, -1.0, centre)) - radius);
+      });
+    }
     for (std::int64_t ring = 0; ring <= kSphereRings; ++ring) {
       Cells::for_each_cell_on_ring(spheres_.cell_of(id), ring, [&](const Cell& cell) {
         spheres_.for_each_in_cell(cell, [&](std::int32_t other, const Vec<D>& image) {
-          if (other == id) return;  // its own images move along with it
+          // Its own images move along with it; the big ones are counted above.
+          const double radius = ringed_radius_[index(other)];
+          if (other == id || radius < 0) return;
           const double apart = detail::norm<D>(detail::add_scaled<D>(image, -1.0, centre));
-          nearest = std::min(nearest, apart - cluster(other).sphere_radius);
+          nearest = std::min(nearest, apart - radius);
         });
       });
       // Every sphere centre not yet visited is at least ring h away.
-      const double unvisited = static_cast<double>(ring) * spheres_.cell_side() - largest_radius_;
+      const double unvisited =
+          static_cast<double>(ring) * spheres_.cell_side() - small_radius_bound();
       const double room = std::min(nearest, unvisited) - room_to_nearest_surface;
       if (nearest - room_to_nearest_surface < kMinStep) return 0.0;
       if (unvisited >= nearest || ring == kSphereRings) return room >= kMinStep ? room : 0.0;
@@ -382,125 +442,225 @@ class CcaAggregation {
     return 0.0;
   }
 
-  /// What the particles of cluster `id` see around them: the free room, exact up to a cell
-  /// side and bounded below by coarser cells beyond it, and the first contact along a step of
-  /// delta in `direction`. The cluster's own particles (in every image) move along with it,
-  /// and cells that hold nothing else are skipped whole; a particle whose block of level-1
-  /// cells holds nothing else is skipped too, so that a large cluster touching another scans
-  /// only the particles near the contact.
+  /// What cluster `id` sees around it: the free room, exact up to h = 3a and proven up to
+  /// 16h beyond it by the clusters' indexes, and the first contact along a step of delta in
+  /// `direction`. Only the images of other clusters whose bounding spheres come within 16h
+  /// are looked at, nearest sphere first; for each, the particles of the smaller of the two
+  /// clusters are looked up in the larger one's index, in its own frame. A pair costs the
+  /// smaller cluster's size, however large the other is, and moving a cluster costs nothing
+  /// per particle, so a large cluster among many small ones is cheap to move.
   Surroundings survey(std::int32_t id, const Vec<D>& direction) {
-    mark_own_cells(id);
-    double nearest_sq = kInfinity;  // of the particles in the blocks
-    bool foreign_within_level_1 = false, foreign_nearby = false;
-    std::optional<Contact> first;
-    for (std::int32_t particle : cluster(id).members) {
-      const Cell& cell = particles_.cell_of(particle);
-      if (!foreign_near_level_1_cell(Cells::parent(cell))) continue;
-      foreign_within_level_1 = true;
-      const Vec<D> x = centre(particle);
-      auto test = [&](std::int32_t other, const Vec<D>& image) {
-        if (cluster_of_[index(other)] == id) return;
-        const Vec<D> from_other = detail::add_scaled<D>(x, -1.0, image);
-        nearest_sq = std::min(nearest_sq, detail::dot<D>(from_other, from_other));
-        const double along = detail::ray_sphere_entry<D>(from_other, direction, kContactDistance);
-        if (along <= kMinStep && (!first || along < first->distance)) {
-          first = Contact{along, particle, other};
+    collect_obstacles(id);
+    std::sort(obstacles_.begin(), obstacles_.end(), [](const Obstacle<D>& a, const Obstacle<D>& b) {
+      return a.sphere_room < b.sphere_room;
+    });
+    Surroundings around{room_reach(), std::nullopt};
+    for (const Obstacle<D>& obstacle : obstacles_) {
+      // Nearer than delta a contact may lie ahead, which must be found whatever the room.
+      if (obstacle.sphere_room >= std::max(around.free_room, kMinStep)) break;
+      look_at(id, obstacle, direction, around);
+    }
+    around.free_room = std::max(0.0, around.free_room);
+    return around;
+  }
+
+  /// The most free room a survey proves: the reach of an index, less the contact distance.
+  static constexpr double room_reach() { return kSurveyReach; }
+
+  /// Lowers `around.free_room` to the room between cluster `id` and the image `obstacle`
+  /// where that is smaller, and records a first contact along a step of delta in
+  /// `direction` if it comes before the one found so far.
+  void look_at(std::int32_t id, const Obstacle<D>& obstacle, const Vec<D>& direction,
+               Surroundings& around) {
+    const bool moving_is_smaller =
+        cluster(id).members.size() <= cluster(obstacle.cluster).members.size();
+    const std::int32_t small = moving_is_smaller ? id : obstacle.cluster;
+    const Cluster& large = cluster(moving_is_smaller ? obstacle.cluster : id);
+    // The small cluster's frame origin in the large one's frame, and the small cluster's
+    // motion relative to the large one.
+    const Vec<D> obstacle_origin =
+        detail::add_scaled<D>(cluster(obstacle.cluster).origin, 1.0, obstacle.shift);
+    const Vec<D> small_origin =
+        detail::add_scaled<D>(moving_is_smaller ? cluster(id).origin : obstacle_origin, -1.0,
+                              moving_is_smaller ? obstacle_origin : cluster(id).origin);
+    const Vec<D> motion = detail::scaled<D>(moving_is_smaller ? 1.0 : -1.0, direction);
+    {
+      // The small cluster's whole sphere against the large one's particles first: where it
+      // is clear of them by more than a step, no particle of it needs looking at.
+      const Cluster& small_cluster = cluster(small);
+      const Vec<D> middle = detail::add_scaled<D>(small_origin, 1.0, small_cluster.sphere_centre);
+      const double margin = small_cluster.sphere_radius + kContactDistance;
+      const double wanted = std::max(around.free_room, kMinStep);
+      const double clear =
+          nearest_in(large, middle, wanted + margin, [](std::int32_t, const Vec<D>&) {}) - margin;
+      if (clear >= wanted) return;
+    }
+    auto look_at_particle = [&](std::int32_t particle, const Vec<D>& offset) {
+      count_work(1);
+      const Vec<D> x = detail::add_scaled<D>(small_origin, 1.0, offset);
+      const double wanted = std::max(around.free_room, kMinStep);
+      const double beyond_sphere =
+          detail::norm<D>(detail::add_scaled<D>(x, -1.0, large.sphere_centre)) -
+          large.sphere_radius - kContactDistance;
+      if (beyond_sphere >= wanted) return;  // neither nearer nor touching within a step
+      auto test = [&](std::int32_t other, const Vec<D>& other_offset) {
+        const double along = detail::ray_sphere_entry<D>(
+            detail::add_scaled<D>(x, -1.0, other_offset), motion, kContactDistance);
+        if (along <= kMinStep && (!around.contact || along < around.contact->distance)) {
+          around.contact =
+              moving_is_smaller ? Contact{along, particle, other} : Contact{along, other, particle};
         }
       };
-      for_each_block_cell(cell, [&](const Cell& near) {
-        if (!holds_foreign(near, 0)) return;
-        foreign_nearby = true;
-        particles_.for_each_in_cell(near, test);
+      const double distance = nearest_in(large, x, wanted + kContactDistance, test);
+      around.free_room = std::min(around.free_room, distance - kContactDistance);
+    };
+    const Cluster& small_cluster = cluster(small);
+    if (!small_cluster.index) {
+      for (std::int32_t particle : small_cluster.members) {
+        look_at_particle(particle, offset_[index(particle)]);
+      }
+      return;
+    }
+    // Whole cells of the small cluster that lie clear of the large one are skipped.
+    auto may_be_near = [&](const Vec<D>& middle, double radius) {
+      count_work(1);
+      const double wanted = std::max(around.free_room, kMinStep);
+      const double margin = radius + kContactDistance;
+      const Vec<D> y = detail::add_scaled<D>(small_origin, 1.0, middle);
+      return nearest_in(large, y, wanted + margin, [](std::int32_t, const Vec<D>&) {}) - margin <
+             wanted;
+    };
+    small_cluster.index->visit_where(
+        small_cluster.sphere_centre, small_cluster.sphere_radius, may_be_near,
+        [&](const auto& entry) { look_at_particle(entry.particle, entry.offset); });
+  }
+
+  /// A lower bound on the distance from x (in the frame of cluster c) to c's nearest
+  /// particle, exact below h and at least `needed` where the index proves it; calls
+  /// test(particle, offset) for every particle of c within h of x.
+  template <typename Test>
+  double nearest_in(const Cluster& c, const Vec<D>& x, double needed, Test&& test) const {
+    if (c.index) {
+      return c.index->distance_bound(
+          x, needed, [&](const auto& entry) { test(entry.particle, entry.offset); });
+    }
+    double nearest_sq = kInfinity;
+    for (std::int32_t particle : c.members) {
+      const Vec<D>& offset = offset_[index(particle)];
+      test(particle, offset);
+      const Vec<D> gap = detail::add_scaled<D>(x, -1.0, offset);
+      nearest_sq = std::min(nearest_sq, detail::dot<D>(gap, gap));
+    }
+    return std::sqrt(nearest_sq);
+  }
+
+  /// Fills obstacles_ with every image of another cluster whose bounding sphere comes within
+  /// room_reach() of cluster id's: from the rings of sphere cells around it while those are
+  /// fewer than the clusters left, otherwise from every cluster left.
+  void collect_obstacles(std::int32_t id) {
+    obstacles_.clear();
+    const Vec<D> centre = sphere_centre(id);
+    const double radius = cluster(id).sphere_radius;
+    const double reach = room_reach();
+    auto consider = [&](std::int32_t other, const Vec<D>& image) {
+      const double room = detail::norm<D>(detail::add_scaled<D>(image, -1.0, centre)) - radius -
+                          cluster(other).sphere_radius - kContactDistance;
+      if (room >= reach) return;
+      Vec<D> shift = detail::add_scaled<D>(image, -1.0, sphere_centre(other));
+      for (double& coordinate : shift) {
+        coordinate = box_side() * std::round(coordinate / box_side());  // exactly whole boxes
+      }
+      obstacles_.push_back({other, shift, room});
+    };
+    // Sphere centres beyond ring r lie at least r cell sides away.
+    const double farthest = radius + small_radius_bound() + kContactDistance + reach;
+    const auto rings = static_cast<std::int64_t>(std::ceil(farthest / spheres_.cell_side()));
+    const bool scan_rings = power(2 * rings + 1) < clusters_left_;
+    for (std::int32_t other :
+         scan_rings ? std::span<const std::int32_t>(big_) : std::span<const std::int32_t>(live_)) {
+      if (other == id) continue;
+      const double span = radius + cluster(other).sphere_radius + kContactDistance + reach;
+      for_each_image_within(other, centre, span,
+                            [&](const Vec<D>& image) { consider(other, image); });
+    }
+    if (!scan_rings) return;
+    for (std::int64_t ring = 0; ring <= rings; ++ring) {
+      Cells::for_each_cell_on_ring(spheres_.cell_of(id), ring, [&](const Cell& cell) {
+        spheres_.for_each_in_cell(cell, [&](std::int32_t other, const Vec<D>& image) {
+          // Its own images move along with it; the big ones are counted above.
+          if (other != id && ringed_radius_[index(other)] >= 0) consider(other, image);
+        });
       });
     }
-    // Particles beyond the blocks are at least a cell side away, or farther if coarser
-    // blocks are clear too.
-    const int clear_level = foreign_nearby ? 0 : foreign_within_level_1 ? 0 : highest_clear_level();
-    unmark_own_cells();
-    const double nearest = std::min(std::sqrt(nearest_sq), particles_.cell_side(clear_level));
-    return {std::max(0.0, nearest - kContactDistance), first};
   }
 
-  /// Calls f on each cell of the 3^d block around `cell` (rings 0 and 1 of its level).
+  /// Calls f(image) for every periodic image of cluster other's sphere centre that lies
+  /// within `span` of `centre` along every axis.
   template <typename F>
-  static void for_each_block_cell(const Cell& cell, F&& f) {
-    Cells::for_each_cell_on_ring(cell, 0, f);
-    Cells::for_each_cell_on_ring(cell, 1, f);
-  }
-
-  /// Counts the particles of cluster `id` in each cell of levels 0 and 1 (own_in_slot_) and
-  /// lists the cells they occupy (own_cells_).
-  void mark_own_cells(std::int32_t id) {
-    for (std::int32_t particle : cluster(id).members) {
-      add_own(particles_.cell_of(particle), 0, 1);
+  void for_each_image_within(std::int32_t other, const Vec<D>& centre, double span, F&& f) const {
+    const Vec<D> home = sphere_centre(other);
+    std::array<std::int64_t, D> first, last;
+    for (std::size_t axis = 0; axis < D; ++axis) {
+      const double apart = home[axis] - centre[axis];
+      first[axis] = static_cast<std::int64_t>(std::ceil((-span - apart) / box_side()));
+      last[axis] = static_cast<std::int64_t>(std::floor((span - apart) / box_side()));
+      if (first[axis] > last[axis]) return;
     }
-    coarsen_own_cells(1);
-  }
-
-  /// Counts and lists the marked cluster's cells at a level from those of the level below.
-  void coarsen_own_cells(int level) {
-    const auto below = static_cast<std::size_t>(level - 1);
-    for (const Cell& cell : own_cells_[below]) {
-      add_own(Cells::parent(cell), level, own_in_slot_[below][particles_.slot(cell, level - 1)]);
-    }
-  }
-
-  /// Adds `count` own particles to cell `cell` of a level, listing the cell if it is new.
-  void add_own(const Cell& cell, int level, std::int32_t count) {
-    const auto l = static_cast<std::size_t>(level);
-    std::int32_t& own = own_in_slot_[l][particles_.slot(cell, level)];
-    if (own == 0) own_cells_[l].push_back(cell);
-    own += count;
-  }
-
-  /// Clears what mark_own_cells and highest_clear_level recorded.
-  void unmark_own_cells() {
-    for (std::size_t level = 0; level < own_cells_.size(); ++level) {
-      for (const Cell& cell : own_cells_[level]) {
-        own_in_slot_[level][particles_.slot(cell, static_cast<int>(level))] = 0;
-        if (level == 1) level_1_block_[particles_.slot(cell, 1)] = BlockState::Unknown;
+    std::array<std::int64_t, D> k = first;
+    for (;;) {
+      Vec<D> image = home;
+      for (std::size_t axis = 0; axis < D; ++axis) {
+        image[axis] += static_cast<double>(k[axis]) * box_side();
       }
-      own_cells_[level].clear();
-    }
-  }
-
-  /// Whether the 3^d block of level-1 cells around the marked cluster's level-1 cell `cell`
-  /// holds a particle of another cluster (found once per cell and survey).
-  bool foreign_near_level_1_cell(const Cell& cell) {
-    BlockState& state = level_1_block_[particles_.slot(cell, 1)];
-    if (state == BlockState::Unknown) {
-      bool foreign = false;
-      for_each_block_cell(cell,
-                          [&](const Cell& near) { foreign = foreign || holds_foreign(near, 1); });
-      state = foreign ? BlockState::Foreign : BlockState::Clear;
-    }
-    return state == BlockState::Foreign;
-  }
-
-  /// Whether a cell of a level holds a particle of a cluster other than the marked one.
-  bool holds_foreign(const Cell& cell, int level) const {
-    const std::size_t slot = particles_.slot(cell, level);
-    return particles_.count(slot, level) > own_in_slot_[static_cast<std::size_t>(level)][slot];
-  }
-
-  /// The highest level l such that the 3^d blocks of level-l cells around the marked
-  /// cluster's cells hold only its own particles, given that level 1 does: no other particle
-  /// is then within h 2^l. Each level up coarsens the list of occupied cells, which shrinks as
-  /// the cells grow; the search ends at the top level that surveys use.
-  int highest_clear_level() {
-    const int top = static_cast<int>(own_cells_.size()) - 1;
-    for (int level = 2; level <= top; ++level) {
-      coarsen_own_cells(level);
-      for (const Cell& cell : own_cells_[static_cast<std::size_t>(level)]) {
-        bool foreign = false;
-        for_each_block_cell(
-            cell, [&](const Cell& near) { foreign = foreign || holds_foreign(near, level); });
-        if (foreign) return level - 1;
+      f(static_cast<const Vec<D>&>(image));
+      std::size_t axis = 0;
+      for (; axis < D && k[axis] == last[axis]; ++axis) {
+        k[axis] = first[axis];
       }
+      if (axis == D) return;
+      ++k[axis];
     }
-    return top;
   }
 
+  /// No cluster outside big_ has a bounding sphere wider than this (at most a sphere cell's
+  /// side).
+  double small_radius_bound() const { return largest_small_radius_; }
+
+  /// Lists cluster c as big once its sphere is wider than a sphere cell; otherwise counts its
+  /// radius into small_radius_bound().
+  void note_if_big(std::int32_t id) {
+    Cluster& c = cluster(id);
+    if (c.big) return;
+    if (c.sphere_radius <= spheres_.cell_side()) {
+      largest_small_radius_ = std::max(largest_small_radius_, c.sphere_radius);
+      ringed_radius_[index(id)] = c.sphere_radius;
+      return;
+    }
+    c.big = true;
+    ringed_radius_[index(id)] = -1;
+    big_.push_back(id);
+  }
+
+  /// Indexes the particles `added` that cluster c has just taken in (all of its members when
+  /// that makes it too large to go unindexed).
+  void index_merged(Cluster& c, const std::vector<std::int32_t>& added) {
+    if (!c.index && c.members.size() <= kUnindexedSize) return;
+    const bool fresh = !c.index;
+    if (fresh) c.index.emplace(kIndexCellSide);
+    for (std::int32_t particle :
+         fresh ? std::span<const std::int32_t>(c.members) : std::span<const std::int32_t>(added)) {
+      c.index->insert(particle, offset_[index(particle)]);
+    }
+  }
+
+  /// Takes cluster `id` off the list of clusters left.
+  void forget_live(std::int32_t id) {
+    const std::int32_t position = live_position_[index(id)];
+    const std::int32_t last = live_.back();
+    live_[index(position)] = last;
+    live_position_[index(last)] = position;
+    live_.pop_back();
+  }
   /// Moves cluster `id` rigidly by `displacement`.
   void translate(std::int32_t id, const Vec<D>& displacement) {
     if (displacement == Vec<D>{}) return;  // a contact at the start of a step: nothing moves
@@ -510,9 +670,6 @@ class CcaAggregation {
     // coordinates small.
     for (double& coordinate : c.origin) {
       coordinate -= box_side() * std::floor(coordinate / box_side());
-    }
-    for (std::int32_t particle : c.members) {
-      particles_.move(particle, centre(particle));
     }
     spheres_.move(id, sphere_centre(id));
   }
@@ -553,11 +710,14 @@ class CcaAggregation {
       into.members.push_back(particle);
       into.offset_sum = detail::add_scaled<D>(into.offset_sum, 1.0, offset);
       into.offset_sum_sq += detail::dot<D>(offset, offset);
-      particles_.move(particle, centre(particle));
     }
+    index_merged(into, from.members);
     bound_merged(into, from.members);
     spheres_.move(kept, sphere_centre(kept));
     spheres_.remove(absorbed);
+    forget_live(absorbed);
+    if (from.big) std::erase(big_, absorbed);
+    ringed_radius_[index(absorbed)] = -1;
     const std::uint32_t next_generation = from.generation + 1;  // its queued turn is stale
     from = Cluster{};
     from.generation = next_generation;
@@ -569,6 +729,7 @@ class CcaAggregation {
         sphere_cells_ > power(kMinSphereCellsPerSide)) {
       regrid_spheres();
     }
+    note_if_big(kept);
   }
 
   /// A bounding sphere for a cluster that has just taken in the particles `added` (the last
@@ -592,17 +753,17 @@ class CcaAggregation {
     } else {
       grow_over(std::span(c.members).last(added.size()));
     }
-    largest_radius_ = std::max(largest_radius_, c.sphere_radius);
   }
 
   /// Rebuilds the sphere cells for the clusters left, about kClustersPerSphereCell a cell.
   void regrid_spheres() {
     spheres_ = sphere_grid(clusters_left_, clusters_.size());
-    for (std::size_t id = 0; id < clusters_.size(); ++id) {
-      if (!clusters_[id].members.empty()) {
-        spheres_.insert(static_cast<std::int32_t>(id),
-                        sphere_centre(static_cast<std::int32_t>(id)));
-      }
+    big_.clear();
+    largest_small_radius_ = 0;
+    for (std::int32_t id : live_) {
+      spheres_.insert(id, sphere_centre(id));
+      cluster(id).big = false;
+      note_if_big(id);  // wider cells: fewer big ones
     }
   }
 
@@ -650,18 +811,21 @@ class CcaAggregation {
   Rng rng_;
   Deadline deadline_;
   std::int64_t work_to_deadline_check_ = kWorkPerDeadlineCheck;
-  detail::PeriodicCells<D> particles_;                  // every particle centre
-  std::vector<std::vector<std::int32_t>> own_in_slot_;  // during a survey, per level: the
-                                                        // moving cluster's particles per cell
-  std::vector<std::vector<Cell>> own_cells_;            // ... and the cells they occupy
-  std::vector<BlockState> level_1_block_;  // during a survey: what the block of level-1
-                                           // cells around each of its level-1 cells holds
-  std::int64_t sphere_cells_ = 1;          // cells of spheres_ (set with it)
-  detail::PeriodicCells<D> spheres_;       // the bounding-sphere centre of every cluster
-  double largest_radius_ = 0;              // the largest bounding sphere (clusters only grow)
-  std::vector<Vec<D>> offset_;             // each particle's offset in its cluster's frame
-  std::vector<std::int32_t> cluster_of_;   // each particle's cluster
-  std::vector<Cluster> clusters_;          // indexed by the first monomer; empty once absorbed
+  double box_side_;
+  std::int64_t sphere_cells_ = 1;         // cells of spheres_ (set with it)
+  detail::PeriodicCells<D> spheres_;      // the bounding-sphere centre of every cluster
+  std::vector<std::int32_t> big_;         // clusters whose spheres are wider than a sphere cell
+  double largest_small_radius_ = 0;       // the widest sphere of the others
+  std::vector<Vec<D>> offset_;            // each particle's offset in its cluster's frame
+  std::vector<std::int32_t> cluster_of_;  // each particle's cluster
+  std::vector<Cluster> clusters_;         // indexed by the first monomer; empty once absorbed
+  /// Each cluster's sphere radius where the rings of sphere cells find it, -1 for the big
+  /// and the absorbed: what a scan of the rings reads, packed (a cluster's record is 30
+  /// times larger).
+  std::vector<double> ringed_radius_;
+  std::vector<std::int32_t> live_;           // the clusters left, in no particular order
+  std::vector<std::int32_t> live_position_;  // where each cluster left is in live_
+  std::vector<Obstacle<D>> obstacles_;       // during a survey: what lies near the cluster
   std::int64_t clusters_left_;
   double now_ = 0;  // time of the turn being taken, in units of a^2 / D1
   std::priority_queue<Turn, std::vector<Turn>, std::greater<Turn>> turns_;
