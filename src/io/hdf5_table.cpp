@@ -205,7 +205,7 @@ std::vector<Column> columns_of(hid_t file_type, const std::vector<std::string>& 
 
 void read_table_slabs(hid_t location, const std::string& name,
                       const std::vector<std::string>& wanted, std::size_t slab_rows,
-                      const std::function<void(const Table&, std::size_t)>& visit) {
+                      const std::function<void(const Table&, std::size_t)>& visit, RowRange range) {
   Dataset dataset(H5Dopen2(location, name.c_str(), H5P_DEFAULT), "H5Dopen2");
   Datatype file_type(H5Dget_type(dataset.get()), "H5Dget_type");
   if (H5Tget_class(file_type.get()) != H5T_COMPOUND) throw Hdf5Error(name + " is not a table");
@@ -218,9 +218,10 @@ void read_table_slabs(hid_t location, const std::string& name,
   if (H5Sget_simple_extent_ndims(file_space.get()) != 1) throw Hdf5Error(name + " is not 1-D");
   H5Sget_simple_extent_dims(file_space.get(), &rows, nullptr);
   slab_rows = std::max<std::size_t>(1, slab_rows);
+  const hsize_t end = std::min<hsize_t>(rows, range.end);
   std::vector<unsigned char> buffer(layout.stride * std::min<std::size_t>(rows, slab_rows));
-  for (hsize_t first = 0; first < rows; first += slab_rows) {
-    const hsize_t count = std::min<hsize_t>(slab_rows, rows - first);
+  for (hsize_t first = range.begin; first < end; first += slab_rows) {
+    const hsize_t count = std::min<hsize_t>(slab_rows, end - first);
     check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &first, nullptr, &count, nullptr),
           "H5Sselect_hyperslab");
     Dataspace memory_space(H5Screate_simple(1, &count, nullptr), "H5Screate_simple");

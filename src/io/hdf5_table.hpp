@@ -49,9 +49,14 @@ std::vector<Column> read_table_columns(hid_t location, const std::string& name);
 /// Reads a 1-D compound dataset `slab_rows` rows at a time, only the columns named in
 /// `wanted` (every column when empty; names the dataset lacks are left out), and calls
 /// `visit(slab, first_row)` with each: memory stays small however many rows there are.
+/// Only rows [begin, end) when given (clipped to the rows there are).
+struct RowRange {
+  std::size_t begin = 0, end = static_cast<std::size_t>(-1);
+};
 void read_table_slabs(hid_t location, const std::string& name,
                       const std::vector<std::string>& wanted, std::size_t slab_rows,
-                      const std::function<void(const Table&, std::size_t)>& visit);
+                      const std::function<void(const Table&, std::size_t)>& visit,
+                      RowRange range = {});
 
 /// Writes a UTF-8 variable-length string attribute (h5py reads it as str).
 void write_attribute(hid_t object, const std::string& name, const std::string& value);

@@ -13,6 +13,7 @@
 #include "fracstudy/io/errors.hpp"
 #include "fracstudy/io/journal.hpp"
 #include "fracstudy/io/result_file.hpp"
+#include "fracstudy/kernels/models.hpp"
 #include "fracstudy/study/errors.hpp"
 #include "fracstudy/study/parser.hpp"
 #include "fracstudy/study/progress.hpp"
@@ -139,6 +140,7 @@ StudyData read_study_attributes(hid_t group, const std::string& name) {
   study.started_at = detail::read_string_attribute(group, "started_at").value_or("");
   study.completed_at = detail::read_string_attribute(group, "completed_at").value_or("");
   study.summary = detail::read_table(group, "summary");
+  study.progress = detail::read_progress(group, study.total);
   return study;
 }
 
@@ -228,6 +230,16 @@ struct ResultReader::Impl {
     }
   }
 
+  /// Visits the records of rows [begin, end) of study `s`'s tasks table, with the
+  /// journal's newer records in their places when `with_journal`.
+  void visit_records(std::size_t s, RecordFields fields, detail::RowRange range, bool with_journal,
+                     const RecordVisitor& visit) const;
+  /// Applies study `s`'s journaled records to its tally and its summary, reading only the
+  /// rows of the points they belong to; false when it cannot (no tally, a short table).
+  bool apply_journal_to_points(std::size_t s);
+  /// The same from every row: the counts, status and summary of study `s`.
+  void apply_journal_to_all(std::size_t s);
+
   hid_t tasks_group(std::size_t s, detail::Group& group) const {
     group = detail::Group(
         H5Gopen2(file.get(), ("studies/" + data.studies.at(s).name).c_str(), H5P_DEFAULT),
@@ -269,28 +281,82 @@ ResultReader::ResultReader(const std::string& path, const std::function<void()>&
     const auto s = static_cast<std::size_t>(after - first_task.begin() - 1);
     impl_->journaled[s][task - first_task[s]] = std::move(record);
   }
-  // The counts, status and summary of a study the journal changed, from its records.
+  // The counts, status and summary of a study the journal changed.
   for (std::size_t s = 0; s < data.studies.size(); ++s) {
     if (impl_->journaled[s].empty()) continue;
-    const auto& spec = data.study(s);
-    const auto repetitions = static_cast<std::size_t>(spec.repetitions);
-    study::TaskCounts counts;
-    std::vector<study::PointSummary> summaries;
-    std::vector<study::TaskRecord> point;  // the records of one point at a time
-    for_each_record(s, [&](std::size_t i, const study::TaskRecord& record) {
-      counts.add(record.status);
-      point.push_back(record);
-      if ((i + 1) % repetitions == 0) {
-        summaries.push_back(study::summarize_point(i / repetitions, point));
-        point.clear();
-      }
-    });
-    StudyData& study = data.studies[s];
-    study.completed = counts.completed;
-    study.failed = counts.failed;
-    study.status = counts.status();
-    study.summary = detail::summary_table(spec, summaries);
+    if (!impl_->apply_journal_to_points(s)) impl_->apply_journal_to_all(s);
   }
+}
+
+bool ResultReader::Impl::apply_journal_to_points(std::size_t s) {
+  StudyData& study = data.studies[s];
+  const auto& spec = data.study(s);
+  const auto& newer = journaled[s];
+  if (!study.progress || study.summary.rows.size() != spec.points.size()) return false;
+  const auto repetitions = static_cast<std::size_t>(spec.repetitions);
+  // The points the journal touched, as runs of consecutive points.
+  std::vector<std::pair<std::size_t, std::size_t>> runs;  // [first point, end point)
+  for (const auto& entry : newer) {
+    const std::size_t p = entry.first / repetitions;
+    if (!runs.empty() && runs.back().second >= p) {
+      runs.back().second = p + 1;
+    } else {
+      runs.emplace_back(p, p + 1);
+    }
+  }
+  study::ProgressTally tally = *study.progress;
+  std::vector<study::PointSummary> summaries;
+  study::PointAccumulator point;  // one point at a time
+  std::size_t replaced = 0;       // journaled tasks whose row was read
+  std::size_t rows_read = 0;
+  for (const auto& [first, end] : runs) {
+    const detail::RowRange rows{first * repetitions, end * repetitions};
+    visit_records(s, RecordFields::All, rows, false,
+                  [&](std::size_t i, const study::TaskRecord& in_file) {
+                    const std::size_t p = i / repetitions;
+                    const auto changed = newer.find(i);
+                    if (changed != newer.end()) {
+                      const double cost = kernels::estimated_cost(spec.algorithm, spec.points[p]);
+                      tally.remove(cost, in_file);
+                      tally.add(cost, changed->second);
+                      ++replaced;
+                    }
+                    if (i % repetitions == 0) point = study::PointAccumulator(p);
+                    point.add(changed != newer.end() ? changed->second : in_file);
+                    ++rows_read;
+                    if ((i + 1) % repetitions == 0) summaries.push_back(point.summary());
+                  });
+  }
+  if (replaced != newer.size() || rows_read != summaries.size() * repetitions) return false;
+  const Table rows = detail::summary_table(spec, summaries);
+  for (std::size_t k = 0; k < summaries.size(); ++k)
+    study.summary.rows[summaries[k].point] = rows.rows[k];
+  study.progress = tally;
+  study.completed = tally.counts.completed;
+  study.failed = tally.counts.failed;
+  study.status = tally.counts.status();
+  return true;
+}
+
+void ResultReader::Impl::apply_journal_to_all(std::size_t s) {
+  const auto& spec = data.study(s);
+  const auto repetitions = static_cast<std::size_t>(spec.repetitions);
+  study::TaskCounts counts;
+  std::vector<study::PointSummary> summaries;
+  study::PointAccumulator point;  // one point at a time
+  visit_records(s, RecordFields::All, {}, true,
+                [&](std::size_t i, const study::TaskRecord& record) {
+                  counts.add(record.status);
+                  if (i % repetitions == 0) point = study::PointAccumulator(i / repetitions);
+                  point.add(record);
+                  if ((i + 1) % repetitions == 0) summaries.push_back(point.summary());
+                });
+  StudyData& study = data.studies[s];
+  study.completed = counts.completed;
+  study.failed = counts.failed;
+  study.status = counts.status();
+  study.summary = detail::summary_table(spec, summaries);
+  study.progress.reset();  // not kept in step with the journal: counted from the rows
 }
 
 ResultReader::~ResultReader() = default;
@@ -299,26 +365,52 @@ const ResultData& ResultReader::data() const {
   return impl_->data;
 }
 
+void ResultReader::Impl::visit_records(std::size_t s, RecordFields fields, detail::RowRange range,
+                                       bool with_journal, const RecordVisitor& visit) const {
+  const auto& name = data.studies.at(s).name;
+  const auto& newer = journaled.at(s);
+  guarded([&] {
+    detail::Group group;
+    detail::read_table_slabs(
+        tasks_group(s, group), "tasks", record_columns(fields), kSlabRows,
+        [&](const Table& slab, std::size_t first) {
+          const RecordColumns columns(slab, name, fields);
+          for (std::size_t r = 0; r < slab.rows.size(); ++r) {
+            const std::size_t i = first + r;
+            const auto changed = with_journal ? newer.find(i) : newer.end();
+            if (changed != newer.end()) {
+              visit(i, changed->second);
+            } else {
+              visit(i, columns.record(slab.rows[r], name));
+            }
+          }
+        },
+        range);
+  });
+}
+
 void ResultReader::for_each_record(std::size_t s, const RecordVisitor& visit,
                                    RecordFields fields) const {
-  const auto& name = impl_->data.studies.at(s).name;
-  const auto& journaled = impl_->journaled.at(s);
-  impl_->guarded([&] {
-    detail::Group group;
-    detail::read_table_slabs(impl_->tasks_group(s, group), "tasks", record_columns(fields),
-                             kSlabRows, [&](const Table& slab, std::size_t first) {
-                               const RecordColumns columns(slab, name, fields);
-                               for (std::size_t r = 0; r < slab.rows.size(); ++r) {
-                                 const std::size_t i = first + r;
-                                 if (const auto newer = journaled.find(i);
-                                     newer != journaled.end()) {
-                                   visit(i, newer->second);
-                                 } else {
-                                   visit(i, columns.record(slab.rows[r], name));
-                                 }
-                               }
-                             });
-  });
+  impl_->visit_records(s, fields, {}, true, visit);
+}
+
+study::ProgressTally ResultReader::progress(std::size_t s) const {
+  const auto& spec = data().study(s);
+  study::ProgressTally tally;
+  if (data().studies.at(s).progress) {
+    tally = *data().studies[s].progress;
+  } else {
+    const auto repetitions = static_cast<std::size_t>(spec.repetitions);
+    for_each_record(
+        s,
+        [&](std::size_t i, const study::TaskRecord& record) {
+          if (i / repetitions >= spec.points.size()) return;  // a row beyond the study's tasks
+          tally.add(kernels::estimated_cost(spec.algorithm, spec.points[i / repetitions]), record);
+        },
+        RecordFields::Progress);
+  }
+  tally.work.workers = data().workers();
+  return tally;
 }
 
 void ResultReader::for_each_row(std::size_t s, const RowVisitor& visit) const {
@@ -520,12 +612,20 @@ std::vector<study::TaskRecord> ResultReader::checked_records(std::size_t s) cons
 }
 
 std::string read_in_child(const std::string& path, const std::function<std::string()>& read) {
-  std::error_code error;
-  const auto size = std::filesystem::file_size(path, error);
-  const std::uint64_t budget = (std::uint64_t{1} << 30) + 4 * (error ? 0 : size);
+  const auto size_of = [](const std::string& file) -> std::uint64_t {
+    std::error_code error;
+    const auto size = std::filesystem::file_size(file, error);
+    return error ? 0 : size;
+  };
+  const std::uint64_t size = size_of(path);
+  // A journal's record takes about 3 times its bytes on disk once read (a TaskRecord in a
+  // map), twice that while the map is built: a killed run of ten million tasks leaves a
+  // journal of hundreds of megabytes that a reader must be able to apply.
+  const std::uint64_t journal_size = size_of(journal_path(path));
+  const std::uint64_t budget = (std::uint64_t{1} << 30) + 4 * size + 8 * journal_size;
   // Reading takes about 1 s of CPU per 100 MB of file: ten times that, and 10 s more,
   // before a read is taken for an endless loop in a damaged heap.
-  const double cpu_limit_s = 10 + static_cast<double>(error ? 0 : size) / 10e6;
+  const double cpu_limit_s = 10 + static_cast<double>(size + journal_size) / 10e6;
   try {
     return in_child_process(
         [&] {

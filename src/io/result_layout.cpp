@@ -3,6 +3,8 @@
 // reader, which rebuilds summaries when it applies the journal).
 #include "result_layout.hpp"
 
+#include <algorithm>
+
 #include "fracstudy/kernels/estimators.hpp"
 #include "fracstudy/study/statistics.hpp"
 #include "hdf5_table.hpp"
@@ -72,6 +74,58 @@ Table summary_table(const study::StudySpec& spec, std::span<const study::PointSu
     table.rows.push_back(std::move(row));
   }
   return table;
+}
+
+namespace {
+// The tally's attributes (completed_simulations and failed_simulations are the study's own).
+constexpr const char* kPending = "pending_simulations";
+constexpr const char* kRunning = "running_simulations";
+constexpr const char* kUnfinishedCost = "unfinished_cost";
+constexpr const char* kTimedCost = "completed_cost";
+constexpr const char* kTimedWall = "completed_wall_time_s";
+constexpr const char* kFailureReasons = "failure_reasons";
+}  // namespace
+
+void write_progress(hid_t study_group, const study::ProgressTally& tally) {
+  write_attribute(study_group, kPending, tally.counts.pending);
+  write_attribute(study_group, kRunning, tally.counts.running);
+  write_attribute(study_group, kUnfinishedCost, tally.work.unfinished_cost);
+  write_attribute(study_group, kTimedCost, tally.work.timed_cost);
+  write_attribute(study_group, kTimedWall, tally.work.timed_wall_s);
+  Table reasons;
+  reasons.columns = {{"reason", ColumnType::String}, {"count", ColumnType::Int64}};
+  for (const auto& [reason, count] : tally.failures)
+    reasons.rows.push_back({reason, count});
+  write_table(study_group, kFailureReasons, reasons);
+}
+
+std::optional<study::ProgressTally> read_progress(hid_t study_group, std::int64_t total) {
+  const auto pending = read_integer_attribute(study_group, kPending);
+  const auto running = read_integer_attribute(study_group, kRunning);
+  const auto completed = read_integer_attribute(study_group, "completed_simulations");
+  const auto failed = read_integer_attribute(study_group, "failed_simulations");
+  const auto unfinished_cost = read_double_attribute(study_group, kUnfinishedCost);
+  const auto timed_cost = read_double_attribute(study_group, kTimedCost);
+  const auto timed_wall = read_double_attribute(study_group, kTimedWall);
+  if (!pending || !running || !completed || !failed || !unfinished_cost || !timed_cost ||
+      !timed_wall || H5Lexists(study_group, kFailureReasons, H5P_DEFAULT) <= 0) {
+    return std::nullopt;
+  }
+  study::ProgressTally tally;
+  tally.counts = {total, *pending, *running, *completed, *failed};
+  tally.work.unfinished = *pending + *running;
+  tally.work.unfinished_cost = *unfinished_cost;
+  tally.work.timed_cost = *timed_cost;
+  tally.work.timed_wall_s = *timed_wall;
+  const Table reasons = read_table(study_group, kFailureReasons);
+  const auto reason = reasons.find("reason"), count = reasons.find("count");
+  if (!reason || !count) return std::nullopt;
+  for (const auto& row : reasons.rows) {
+    tally.failures[Table::text(row[*reason])] +=
+        static_cast<std::int64_t>(std::clamp(Table::number(row[*count]), -1e15, 1e15));
+  }
+  if (!tally.consistent()) return std::nullopt;
+  return tally;
 }
 
 /// The metric definitions as a table (/metrics): what each metric column means.

@@ -1,11 +1,13 @@
 #pragma once
 // The layout of the result file's tables (private to the io layer).
+#include <optional>
 #include <span>
 #include <vector>
 
 #include <hdf5.h>
 
 #include "fracstudy/io/table.hpp"
+#include "fracstudy/study/progress.hpp"
 #include "fracstudy/study/spec.hpp"
 #include "fracstudy/study/statistics.hpp"
 #include "fracstudy/study/status.hpp"
@@ -40,6 +42,13 @@ std::vector<Column> task_columns(const study::StudySpec& spec);
 Table summary_table(const study::StudySpec& spec, std::span<const study::TaskRecord> records);
 /// The same from the points' summaries.
 Table summary_table(const study::StudySpec& spec, std::span<const study::PointSummary> summaries);
+
+/// Writes a study's progress tally onto its group: the counts by status, the sums the
+/// time left is estimated from, and a failure_reasons table (reason, count).
+void write_progress(hid_t study_group, const study::ProgressTally& tally);
+/// The tally a study's group holds; nullopt for a file written before it, or one whose
+/// tally does not add up (ProgressTally::consistent): the reader then counts the rows.
+std::optional<study::ProgressTally> read_progress(hid_t study_group, std::int64_t total);
 
 /// The /metrics table: name, unit, description, aggregation and statistics of every metric.
 Table metrics_table();

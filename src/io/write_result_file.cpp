@@ -81,7 +81,8 @@ void write_study(hid_t studies_group, const study::StudySpec& spec, const StudyR
   detail::Group group(
       H5Gcreate2(studies_group, spec.name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
       "H5Gcreate2");
-  const auto counts = study::count_tasks(records);
+  const auto tally = study::tally_progress(spec, records);
+  const auto& counts = tally.counts;
   std::string varied;
   for (Parameter p : spec.varied) {
     if (!varied.empty()) varied += ',';
@@ -97,6 +98,7 @@ void write_study(hid_t studies_group, const study::StudySpec& spec, const StudyR
   write_attribute(group.get(), "completed_at", run.completed_at);
   write_attribute(group.get(), "repetitions", static_cast<std::int64_t>(spec.repetitions));
   write_attribute(group.get(), "varied_parameters", varied);
+  detail::write_progress(group.get(), tally);
   write_tasks(group.get(), spec, tasks, records);
   detail::write_table(group.get(), "summary", summary_table(spec, records));
 }

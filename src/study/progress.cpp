@@ -54,6 +54,69 @@ void RemainingWork::add(double cost, const TaskRecord& record) {
   }
 }
 
+void RemainingWork::remove(double cost, const TaskRecord& record) {
+  if (record.status == TaskStatus::Completed) {
+    if (std::isfinite(record.wall_time_s)) {
+      timed_cost -= cost;
+      timed_wall_s -= record.wall_time_s;
+    }
+  } else if (record.status != TaskStatus::Failed) {
+    unfinished_cost -= cost;
+    --unfinished;
+  }
+}
+
+std::string last_reason(const std::string& history) {
+  const auto last = history.rfind("; attempt ");
+  const std::string entry = last == std::string::npos ? history : history.substr(last + 2);
+  const auto colon = entry.find(": ");
+  return entry.rfind("attempt ", 0) == 0 && colon != std::string::npos ? entry.substr(colon + 2)
+                                                                       : entry;
+}
+
+void ProgressTally::add(double cost, const TaskRecord& record) {
+  counts.add(record.status);
+  work.add(cost, record);
+  if (record.status == TaskStatus::Failed) ++failures[last_reason(record.error)];
+}
+
+void ProgressTally::remove(double cost, const TaskRecord& record) {
+  --counts.total;
+  counts.move(record.status, TaskStatus::Pending);
+  --counts.pending;
+  work.remove(cost, record);
+  if (record.status != TaskStatus::Failed) return;
+  const auto reason = failures.find(last_reason(record.error));
+  if (reason != failures.end() && --reason->second <= 0) failures.erase(reason);
+}
+
+bool ProgressTally::consistent() const {
+  const auto& c = counts;
+  const bool counts_fit = c.pending >= 0 && c.running >= 0 && c.completed >= 0 && c.failed >= 0 &&
+                          c.pending + c.running + c.completed + c.failed == c.total &&
+                          work.unfinished == c.pending + c.running;
+  std::int64_t failed = 0;
+  for (const auto& [reason, count] : failures) {
+    if (count <= 0) return false;
+    failed += count;
+  }
+  const auto sum_fits = [](double value) { return std::isfinite(value) && value >= 0; };
+  return counts_fit && failed == c.failed && sum_fits(work.unfinished_cost) &&
+         sum_fits(work.timed_cost) && sum_fits(work.timed_wall_s);
+}
+
+ProgressTally tally_progress(const StudySpec& study, std::span<const TaskRecord> records) {
+  ProgressTally tally;
+  const auto repetitions = static_cast<std::size_t>(std::max(1, study.repetitions));
+  for (std::size_t p = 0; p < study.points.size(); ++p) {
+    const double cost = kernels::estimated_cost(study.algorithm, study.points[p]);
+    const std::size_t end = std::min(records.size(), (p + 1) * repetitions);
+    for (std::size_t i = p * repetitions; i < end; ++i)
+      tally.add(cost, records[i]);
+  }
+  return tally;
+}
+
 RemainingWork remaining_work(const StudySpec& study, std::span<const TaskRecord> records,
                              int workers) {
   RemainingWork work;

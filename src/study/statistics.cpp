@@ -9,63 +9,45 @@ namespace {
 constexpr std::string_view kMomentNames[] = {"mean", "std", "sem"};
 constexpr std::string_view kRangeNames[] = {"min", "max"};
 
-// The statistics are computed over `count` values read by `value(i)`, skipping NaN (and
-// infinities): a summary reads the records in place, with no copy of the values.
+}  // namespace
 
-template <typename Value>
-Moments moments_of(std::size_t count, Value value) {
-  double sum = 0;
-  std::int64_t n = 0;
-  for (std::size_t i = 0; i < count; ++i) {
-    const double v = value(i);
-    if (std::isfinite(v)) {
-      sum += v;
-      ++n;
-    }
-  }
+void RunningStatistics::add(double value) {
+  if (!std::isfinite(value)) return;
+  ++n_;
+  const double deviation = value - mean_;
+  mean_ += deviation / static_cast<double>(n_);
+  squares_ += deviation * (value - mean_);
+  min_ = n_ == 1 ? value : std::min(min_, value);
+  max_ = n_ == 1 ? value : std::max(max_, value);
+}
+
+Moments RunningStatistics::moments() const {
   Moments result;
-  if (n == 0) return result;
-  result.mean = sum / static_cast<double>(n);
-  if (n < 2) return result;
-  double squares = 0;  // two-pass for accuracy
-  for (std::size_t i = 0; i < count; ++i) {
-    const double v = value(i);
-    if (std::isfinite(v)) squares += (v - result.mean) * (v - result.mean);
-  }
-  result.std = std::sqrt(squares / static_cast<double>(n - 1));
-  result.sem = result.std / std::sqrt(static_cast<double>(n));
+  if (n_ == 0) return result;
+  result.mean = mean_;
+  if (n_ < 2) return result;
+  result.std = std::sqrt(squares_ / static_cast<double>(n_ - 1));
+  result.sem = result.std / std::sqrt(static_cast<double>(n_));
   return result;
 }
 
-template <typename Value>
-std::vector<double> range_of(std::size_t count, Value value) {
-  std::vector<double> range = {kNoValue, kNoValue};
-  for (std::size_t i = 0; i < count; ++i) {
-    const double v = value(i);
-    if (!std::isfinite(v)) continue;
-    range[0] = std::isnan(range[0]) ? v : std::min(range[0], v);
-    range[1] = std::isnan(range[1]) ? v : std::max(range[1], v);
-  }
-  return range;
-}
-
-template <typename Value>
-std::vector<double> aggregate_of(kernels::Aggregation aggregation, std::size_t count, Value value) {
+std::vector<double> RunningStatistics::of(kernels::Aggregation aggregation) const {
   switch (aggregation) {
     case kernels::Aggregation::Moments: {
-      const Moments m = moments_of(count, value);
+      const Moments m = moments();
       return {m.mean, m.std, m.sem};
     }
     case kernels::Aggregation::Range:
-      return range_of(count, value);
+      return {min_, max_};
   }
   return {};
 }
 
-}  // namespace
-
 Moments moments(std::span<const double> values) {
-  return moments_of(values.size(), [values](std::size_t i) { return values[i]; });
+  RunningStatistics statistics;
+  for (double value : values)
+    statistics.add(value);
+  return statistics.moments();
 }
 
 std::span<const std::string_view> statistic_names(kernels::Aggregation aggregation) {
@@ -83,24 +65,36 @@ std::string statistic_column(std::string_view statistic, const kernels::MetricDe
 }
 
 std::vector<double> aggregate(kernels::Aggregation aggregation, std::span<const double> values) {
-  return aggregate_of(aggregation, values.size(), [values](std::size_t i) { return values[i]; });
+  RunningStatistics statistics;
+  for (double value : values)
+    statistics.add(value);
+  return statistics.of(aggregation);
+}
+
+void PointAccumulator::add(const TaskRecord& record) {
+  n_samples_ += record.status == TaskStatus::Completed;
+  n_failed_ += record.status == TaskStatus::Failed;
+  // Only completed tasks have values; the others count as missing.
+  if (record.status != TaskStatus::Completed) return;
+  for (std::size_t m = 0; m < kernels::kMetricCount; ++m)
+    metrics_[m].add(record.metrics[m]);
+}
+
+PointSummary PointAccumulator::summary() const {
+  PointSummary summary;
+  summary.point = point_;
+  summary.n_samples = n_samples_;
+  summary.n_failed = n_failed_;
+  for (std::size_t m = 0; m < kernels::kMetricCount; ++m)
+    summary.statistics[m] = metrics_[m].of(kernels::kMetrics[m].aggregation);
+  return summary;
 }
 
 PointSummary summarize_point(std::size_t point, std::span<const TaskRecord> own) {
-  PointSummary summary;
-  summary.point = point;
-  for (const TaskRecord& record : own) {
-    summary.n_samples += record.status == TaskStatus::Completed;
-    summary.n_failed += record.status == TaskStatus::Failed;
-  }
-  for (std::size_t m = 0; m < kernels::kMetricCount; ++m) {
-    // Only completed tasks have values; the others count as missing.
-    summary.statistics[m] =
-        aggregate_of(kernels::kMetrics[m].aggregation, own.size(), [own, m](std::size_t i) {
-          return own[i].status == TaskStatus::Completed ? own[i].metrics[m] : kNoValue;
-        });
-  }
-  return summary;
+  PointAccumulator accumulator(point);
+  for (const TaskRecord& record : own)
+    accumulator.add(record);
+  return accumulator.summary();
 }
 
 std::vector<PointSummary> summarize(const StudySpec& study, std::span<const TaskRecord> records) {

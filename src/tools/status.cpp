@@ -10,37 +10,8 @@
 #include "fracstudy/study/progress.hpp"
 
 namespace fracstudy::tools {
-namespace {
 
 using io::Table;
-
-/// What a study's status is computed from, gathered in one pass over its task records.
-struct StudyProgress {
-  study::TaskCounts counts;
-  study::RemainingWork work;
-  std::map<std::string, std::int64_t> failures;  // by the reason of the last failed attempt
-};
-
-StudyProgress progress_of(const io::ResultReader& reader, std::size_t s) {
-  const auto& spec = reader.data().study(s);
-  const auto repetitions = static_cast<std::size_t>(spec.repetitions);
-  StudyProgress progress;
-  progress.work.workers = reader.data().workers();
-  reader.for_each_record(
-      s,
-      [&](std::size_t i, const study::TaskRecord& record) {
-        progress.counts.add(record.status);
-        progress.work.add(kernels::estimated_cost(spec.algorithm, spec.points[i / repetitions]),
-                          record);
-        if (record.status == study::TaskStatus::Failed) {
-          ++progress.failures[last_reason(record.error)];
-        }
-      },
-      io::RecordFields::Progress);
-  return progress;
-}
-
-}  // namespace
 
 nlohmann::json cell_json(const io::Cell& cell) {
   if (const auto* s = std::get_if<std::string>(&cell)) return *s;
@@ -48,14 +19,6 @@ nlohmann::json cell_json(const io::Cell& cell) {
   if (const auto* u = std::get_if<std::uint64_t>(&cell)) return *u;
   const double value = std::get<double>(cell);
   return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(nullptr);
-}
-
-std::string last_reason(const std::string& history) {
-  const auto last = history.rfind("; attempt ");
-  const std::string entry = last == std::string::npos ? history : history.substr(last + 2);
-  const auto colon = entry.find(": ");
-  return entry.rfind("attempt ", 0) == 0 && colon != std::string::npos ? entry.substr(colon + 2)
-                                                                       : entry;
 }
 
 std::string duration_in_words(double seconds) {
@@ -77,7 +40,7 @@ std::string duration_in_words(double seconds) {
 
 nlohmann::json study_status_json(const io::ResultReader& reader, std::size_t s) {
   const io::StudyData& study = reader.data().studies.at(s);
-  const StudyProgress progress = progress_of(reader, s);
+  const study::ProgressTally progress = reader.progress(s);
   const auto& counts = progress.counts;
   const auto remaining = study::estimated_remaining_s(progress.work);
   nlohmann::json failures = nlohmann::json::object();

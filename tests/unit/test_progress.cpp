@@ -68,3 +68,41 @@ TEST(RemainingTime, IsUnknownBeforeAnythingWasMeasuredAndZeroAtTheEnd) {
                                          with_status(TaskStatus::Failed)};
   EXPECT_EQ(estimated_remaining_s(remaining_work(file.studies[0], ended, 4)), 0.0);
 }
+
+TEST(ProgressTally, RemoveTakesBackWhatAddAddedAndABadTallyIsNotBelieved) {
+  TaskRecord failed = with_status(TaskStatus::Failed, 2.0);
+  failed.error = "attempt 1: killed by signal 9; attempt 2: time limit of 5 s";
+  EXPECT_EQ(last_reason(failed.error), "time limit of 5 s");
+  ProgressTally tally;
+  tally.add(3.0, with_status(TaskStatus::Completed, 0.5));
+  tally.add(4.0, with_status(TaskStatus::Pending));
+  tally.add(5.0, failed);
+  EXPECT_TRUE(tally.consistent());
+  EXPECT_EQ(tally.failures.at("time limit of 5 s"), 1);
+  // The pending task completes; the failed one is retried and waits again.
+  tally.remove(4.0, with_status(TaskStatus::Pending));
+  tally.add(4.0, with_status(TaskStatus::Completed, 1.5));
+  tally.remove(5.0, failed);
+  tally.add(5.0, with_status(TaskStatus::Pending));
+  EXPECT_TRUE(tally.consistent());
+  EXPECT_EQ(tally.counts.total, 3);
+  EXPECT_EQ(tally.counts.completed, 2);
+  EXPECT_EQ(tally.counts.pending, 1);
+  EXPECT_EQ(tally.counts.failed, 0);
+  EXPECT_TRUE(tally.failures.empty());
+  EXPECT_EQ(tally.work.unfinished, 1);
+  EXPECT_DOUBLE_EQ(tally.work.unfinished_cost, 5.0);
+  EXPECT_DOUBLE_EQ(tally.work.timed_cost, 7.0);
+  EXPECT_DOUBLE_EQ(tally.work.timed_wall_s, 2.0);
+  // What a file's edited tally could say: counts that do not add up, a failure count
+  // the reasons do not match, a negative sum.
+  auto broken = tally;
+  ++broken.counts.completed;
+  EXPECT_FALSE(broken.consistent());
+  broken = tally;
+  broken.failures["x"] = 1;
+  EXPECT_FALSE(broken.consistent());
+  broken = tally;
+  broken.work.timed_wall_s = -1;
+  EXPECT_FALSE(broken.consistent());
+}

@@ -5,11 +5,14 @@
 #include <filesystem>
 #include <fstream>
 
+#include <hdf5.h>
+
 #include "fracstudy/io/errors.hpp"
 #include "fracstudy/io/journal.hpp"
 #include "fracstudy/io/result_file.hpp"
 #include "fracstudy/study/errors.hpp"
 #include "fracstudy/study/parser.hpp"
+#include "fracstudy/study/statistics.hpp"
 
 using namespace fracstudy;
 namespace fs = std::filesystem;
@@ -272,4 +275,133 @@ TEST(Journal, AReaderThatRacesAWholeRewriteNeverGoesBack) {
   EXPECT_TRUE(rewritten);
   EXPECT_EQ(data.generation, 4u);
   EXPECT_EQ(data.studies[0].completed + data.studies[1].completed, 5);
+}
+
+namespace {
+
+/// Where study `s` of a reader stands, counted from its rows (the journal applied).
+study::ProgressTally counted(const io::ResultReader& reader, std::size_t s) {
+  auto tally = study::tally_progress(reader.data().study(s), reader.records(s));
+  tally.work.workers = reader.data().workers();
+  return tally;
+}
+
+void expect_same_progress(const study::ProgressTally& got, const study::ProgressTally& wanted) {
+  EXPECT_EQ(got.counts.total, wanted.counts.total);
+  EXPECT_EQ(got.counts.pending, wanted.counts.pending);
+  EXPECT_EQ(got.counts.running, wanted.counts.running);
+  EXPECT_EQ(got.counts.completed, wanted.counts.completed);
+  EXPECT_EQ(got.counts.failed, wanted.counts.failed);
+  EXPECT_EQ(got.failures, wanted.failures);
+  EXPECT_EQ(got.work.unfinished, wanted.work.unfinished);
+  // Sums kept by adding and taking back: equal up to rounding.
+  EXPECT_NEAR(got.work.unfinished_cost, wanted.work.unfinished_cost,
+              1e-9 * wanted.work.unfinished_cost);
+  EXPECT_NEAR(got.work.timed_cost, wanted.work.timed_cost, 1e-9 * wanted.work.timed_cost);
+  EXPECT_NEAR(got.work.timed_wall_s, wanted.work.timed_wall_s, 1e-9 * wanted.work.timed_wall_s);
+  EXPECT_EQ(got.work.workers, wanted.work.workers);
+}
+
+/// Sets an integer attribute of a study's group, as a tool editing the file would.
+void edit_attribute(const std::string& path, const std::string& study, const char* name,
+                    std::int64_t value) {
+  const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+  ASSERT_GE(file, 0);
+  const hid_t group = H5Gopen2(file, ("studies/" + study).c_str(), H5P_DEFAULT);
+  const hid_t attribute = H5Aopen(group, name, H5P_DEFAULT);
+  ASSERT_GE(attribute, 0);
+  EXPECT_GE(H5Awrite(attribute, H5T_NATIVE_INT64, &value), 0);
+  H5Aclose(attribute);
+  H5Gclose(group);
+  H5Fclose(file);
+}
+
+}  // namespace
+
+TEST(ResultFile, TheKeptProgressAndItsJournalAgreeWithTheRows) {
+  // 4 points x 50 repetitions and a second study. In the file: tasks of every status, some
+  // failed for one of two reasons; then the journal changes scattered tasks of two points
+  // (pending -> completed, running -> failed, failed -> pending for a retry, failed ->
+  // completed). What `status` shows from the kept tally must be what counting the rows
+  // gives, and the summary of every point what summarizing its rows gives.
+  const auto file = study::parse_study_text(R"(seed: 5
+studies:
+  - name: grid
+    algorithm: DLA
+    variable_parameter: n_particles
+    values: [100, 200, 400, 800]
+    repetitions: 50
+  - name: mc
+    algorithm: EDEN
+    repetitions: 7
+)",
+                                            "g.yaml");
+  const auto tasks = study::expand_tasks(file);
+  std::vector<study::TaskRecord> records(tasks.size());
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    switch (i % 5) {
+      case 0:
+      case 1:
+        records[i] = ended(study::TaskStatus::Completed, 1, 1, 0.01 * double(i % 13), "",
+                           1.6 + 0.001 * double(i), 5.0 + double(i % 7), 1.0);
+        break;
+      case 2:
+        records[i] = ended(study::TaskStatus::Failed, 2, 1, 1.0,
+                           i % 2 ? "attempt 1: killed by signal 9" : "attempt 1: out of memory",
+                           NAN, NAN, NAN);
+        break;
+      case 3:
+        records[i].status = study::TaskStatus::Running;
+        break;
+      default:
+        break;  // pending
+    }
+  }
+  std::vector<io::StudyRun> runs(2);
+  const auto path = (temp_dir() / "tally.h5").string();
+  io::ResultSnapshot snapshot{&file, &tasks, &records, runs, 4};
+  snapshot.generation = 7;
+  io::write_result_file(path, snapshot);
+  {
+    const io::ResultReader reader(path);
+    for (std::size_t s = 0; s < 2; ++s) {
+      ASSERT_TRUE(reader.data().studies[s].progress.has_value());
+      expect_same_progress(reader.progress(s), counted(reader, s));
+    }
+  }
+  io::start_journal(path, 7);
+  std::vector<std::size_t> changed;
+  for (std::size_t i = 50; i < 150; i += 3) {  // points 1 and 2
+    auto& record = records[i];
+    if (record.status == study::TaskStatus::Failed && i % 2) {
+      record = ended(study::TaskStatus::Pending, 2, -1, NAN, record.error, NAN, NAN, NAN);
+    } else if (record.status == study::TaskStatus::Running) {
+      record = ended(study::TaskStatus::Failed, 1, 2, 3.0, "attempt 1: time limit", NAN, NAN, NAN);
+    } else {
+      record = ended(study::TaskStatus::Completed, 1, 3, 0.2, "", 1.9, 8.0, 1.1);
+    }
+    changed.push_back(i);
+  }
+  io::append_to_journal(path, changed, records);
+  {
+    const io::ResultReader reader(path);
+    const auto& grid = reader.data().studies[0];
+    expect_same_progress(reader.progress(0), counted(reader, 0));
+    EXPECT_EQ(reader.progress(0).failures.count("time limit"), 1u);
+    EXPECT_EQ(grid.completed, reader.progress(0).counts.completed);
+    const auto summaries = study::summarize(reader.data().study(0), reader.records(0));
+    const auto mean_df = *grid.summary.find("mean_df");
+    const auto n_failed = *grid.summary.find("n_failed");
+    ASSERT_EQ(grid.summary.rows.size(), 4u);
+    for (std::size_t p = 0; p < 4; ++p) {
+      EXPECT_EQ(io::Table::number(grid.summary.rows[p][mean_df]), summaries[p].statistics[0][0]);
+      EXPECT_EQ(io::Table::number(grid.summary.rows[p][n_failed]),
+                static_cast<double>(summaries[p].n_failed));
+    }
+  }  // the reader closes the file
+  // A tally edited so that it no longer adds up is not believed: the rows are counted.
+  edit_attribute(path, "grid", "pending_simulations", 1000);
+  const io::ResultReader edited(path);
+  EXPECT_FALSE(edited.data().studies[0].progress.has_value());
+  expect_same_progress(edited.progress(0), counted(edited, 0));
 }

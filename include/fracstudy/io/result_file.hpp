@@ -7,10 +7,12 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "fracstudy/io/table.hpp"
+#include "fracstudy/study/progress.hpp"
 #include "fracstudy/study/spec.hpp"
 #include "fracstudy/study/status.hpp"
 #include "fracstudy/study/tasks.hpp"
@@ -68,6 +70,9 @@ struct StudyData {
   std::int64_t total = 0, completed = 0, failed = 0;
   std::string created_at, started_at, completed_at;
   Table summary;  ///< one row per parameter point (the task rows: ResultReader)
+  /// The progress tally the file keeps (journal applied); nullopt in a file written before
+  /// it: ResultReader::progress then counts the rows.
+  std::optional<study::ProgressTally> progress;
 };
 
 /// A result file as read back.
@@ -121,6 +126,10 @@ class ResultReader {
 
   /// The columns of study `s`'s tasks table.
   std::vector<Column> task_columns(std::size_t s) const;
+  /// Study `s`'s progress (counts, the time left's sums, failures by reason) with the
+  /// journal applied, `work.workers` the file's workers: from the tally the file keeps, so
+  /// it costs no row of a file written with one; else from every row.
+  study::ProgressTally progress(std::size_t s) const;
   /// Visits the task records of study `s` in task_id order: every field, or with
   /// RecordFields::Progress only status, wall_time_s and error (the rest default; a tenth
   /// of the columns to read, for status of millions of tasks).

@@ -2,8 +2,10 @@
 /// Where a study stands, counted once: task counts by status, and the estimate of the time
 /// left that the progress lines, `status` and the tools all show.
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <span>
+#include <string>
 
 #include "fracstudy/study/spec.hpp"
 #include "fracstudy/study/status.hpp"
@@ -45,7 +47,31 @@ struct RemainingWork {
 
   /// Adds one task and its record.
   void add(double cost, const TaskRecord& record);
+  /// Takes back what add(cost, record) added (a task whose record changed).
+  void remove(double cost, const TaskRecord& record);
 };
+
+/// The reason of the last failed attempt in "attempt 1: X; attempt 2: Y".
+std::string last_reason(const std::string& history);
+
+/// Everything a study's progress is shown from (`status`, check_study_status), summed over
+/// its tasks: kept in the result file, so a reader of ten million tasks need not read them.
+struct ProgressTally {
+  TaskCounts counts;
+  RemainingWork work;
+  std::map<std::string, std::int64_t> failures;  ///< by the reason of the last failed attempt
+
+  /// Adds one task of estimated cost `cost` and its record.
+  void add(double cost, const TaskRecord& record);
+  /// Takes one task's earlier record back out.
+  void remove(double cost, const TaskRecord& record);
+  /// The counts add up to the total, none negative, the sums finite and not negative:
+  /// what a tally read from a file must be before it is believed.
+  bool consistent() const;
+};
+
+/// The tally of a study's records (task i at point i / repetitions).
+ProgressTally tally_progress(const StudySpec& study, std::span<const TaskRecord> records);
 
 /// The work left in a study from its records (task i at point i / repetitions).
 RemainingWork remaining_work(const StudySpec& study, std::span<const TaskRecord> records,

@@ -24,6 +24,23 @@ struct Moments {
 /// Moments of the finite values (NaNs are skipped).
 Moments moments(std::span<const double> values);
 
+/// The moments and the range of finite values gathered one at a time, without keeping
+/// them (Welford's update: as accurate as two passes), so a point of ten million
+/// repetitions is summarized in constant memory.
+class RunningStatistics {
+ public:
+  /// Takes one value; NaN and infinities are skipped.
+  void add(double value);
+  Moments moments() const;
+  /// The statistics an aggregation gives, in statistic_names order.
+  std::vector<double> of(kernels::Aggregation aggregation) const;
+
+ private:
+  std::int64_t n_ = 0;
+  double mean_ = 0, squares_ = 0;  // squares_: the sum of squared deviations from the mean
+  double min_ = kNoValue, max_ = kNoValue;
+};
+
 /// The statistics an aggregation gives, in column order: mean, std, sem (Moments) or
 /// min, max (Range).
 std::span<const std::string_view> statistic_names(kernels::Aggregation aggregation);
@@ -42,6 +59,19 @@ struct PointSummary {
   std::int64_t n_failed = 0;   ///< failed tasks at this point
   /// Per metric (kMetrics order), its statistics in statistic_names order.
   std::array<std::vector<double>, kernels::kMetricCount> statistics;
+};
+
+/// A point's summary gathered one task record at a time.
+class PointAccumulator {
+ public:
+  explicit PointAccumulator(std::size_t point = 0) : point_(point) {}
+  void add(const TaskRecord& record);
+  PointSummary summary() const;
+
+ private:
+  std::size_t point_;
+  std::int64_t n_samples_ = 0, n_failed_ = 0;
+  std::array<RunningStatistics, kernels::kMetricCount> metrics_;
 };
 
 /// The summary of parameter point `point` from the records of its tasks.

@@ -50,7 +50,4 @@ nlohmann::json metric_json(const kernels::MetricDefinition& metric, double value
 /// "3 minutes", "45 seconds", "2.5 hours"; "unknown" for NaN.
 std::string duration_in_words(double seconds);
 
-/// The reason of the last failed attempt in "attempt 1: X; attempt 2: Y".
-std::string last_reason(const std::string& history);
-
 }  // namespace fracstudy::tools
