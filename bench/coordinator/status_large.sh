@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Reading a large study's progress (issue 17, goal 4), side by side: each binary given runs
+# the same study of TASKS tiny tasks (EDEN, N = 10, one point) under `mpirun -n 3` into its
+# own file, then `status` and `export --table summary` of each file are timed, alternating,
+# ROUNDS times; then a run of the last binary is killed (kill -9) after KILL_S seconds and
+# each binary reads that file and its journal. One line per measurement: wall time and
+# peak RSS of the process tree (GNU time's %M: the reading child included).
+#
+#   bench/coordinator/status_large.sh 10000000 3 50 OLD_BINARY NEW_BINARY
+#
+# Needs about 4 GB of memory per run at 10^7 tasks (rank 0 holds every task's record).
+set -euo pipefail
+tasks=$1
+rounds=$2
+kill_s=$3
+shift 3
+source "$(dirname "$0")/../../scripts/mpi-env.sh"
+work=$(mktemp -d /tmp/status_large.XXXXXX)
+trap 'pkill -9 -f "run $work/study.yaml" 2>/dev/null || true; rm -rf "$work"' EXIT
+cat >"$work/study.yaml" <<YAML
+seed: 42
+execution: {chunk_size: auto, max_retries: 0, checkpoint_interval_s: 10, isolation: none}
+studies:
+  - name: tiny
+    algorithm: EDEN
+    base_parameters: {n_particles: 10, dimension: 2}
+    repetitions: $tasks
+YAML
+timed() {  # label, then the command
+  local label=$1
+  shift
+  /usr/bin/time -f "$label %e s %M KB" "$@" >/dev/null 2>"$work/time" || true
+  tail -1 "$work/time"
+}
+for i in $(seq $#); do
+  binary=${!i}
+  timed "run $binary" mpirun -n 3 "$binary" run "$work/study.yaml" -o "$work/$i.h5" -q
+  echo "file $binary $(stat -c %s "$work/$i.h5") bytes"
+done
+for round in $(seq "$rounds"); do
+  for i in $(seq $#); do
+    binary=${!i}
+    timed "status $binary" "$binary" status "$work/$i.h5"
+    timed "summary $binary" "$binary" export "$work/$i.h5" --table summary
+  done
+done
+last=${!#}
+mpirun -n 3 "$last" run "$work/study.yaml" -o "$work/killed.h5" -q >/dev/null 2>&1 &
+sleep "$kill_s"
+pkill -9 -f "run $work/study.yaml" || true
+wait || true
+echo "killed run: file $(stat -c %s "$work/killed.h5") bytes, journal" \
+  "$(stat -c %s "$work/killed.h5.journal" 2>/dev/null || echo 0) bytes"
+for binary in "$@"; do
+  timed "killed-status $binary" "$binary" status "$work/killed.h5"
+  timed "killed-summary $binary" "$binary" export "$work/killed.h5" --table summary
+done
