@@ -104,7 +104,8 @@ class BallisticGrowth {
     return detail::fit_last_two_decades(history, n);
   }
   /// The particle centres in the order they stuck, the seed first (in particle radii).
-  std::span<const Vec<D>> centres() const { return grid_.centres(); }
+  /// Gives the centres away, freeing the grid (the growth ends here).
+  auto take_centres() { return grid_.take_centres(); }
 
  private:
   /// Radius of the sphere about the origin outside which no contact is possible.

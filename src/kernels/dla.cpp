@@ -59,6 +59,10 @@ constexpr double kLaunchMargin = 5.0;
 /// millisecond, and reading the clock that rarely costs nothing measurable.
 constexpr std::int64_t kStepsPerDeadlineCheck = 4096;
 
+/// Centres the grid makes room for at once (beyond, it grows as they come): 6.4 GB in 3D,
+/// address space only until the centres arrive.
+constexpr std::int64_t kMostReserved = std::int64_t{1} << 28;
+
 /// The growing cluster and its walker.
 template <std::size_t D>
 class DlaGrowth {
@@ -70,6 +74,7 @@ class DlaGrowth {
         deadline_check_(deadline, kStepsPerDeadlineCheck),
         grid_(kCellSize, 8 * kCellSize),
         history_(log_spaced_sizes(p.n_particles, detail::kSamplesPerDecade)) {
+    grid_.reserve(static_cast<std::size_t>(std::min<std::int64_t>(p.n_particles, kMostReserved)));
     attach(Vec<D>{});  // the seed particle at the origin
   }
 
@@ -87,7 +92,8 @@ class DlaGrowth {
     return detail::fit_last_two_decades(history, n);
   }
   /// The particle centres in the order they stuck, the seed first (in particle radii).
-  std::span<const Vec<D>> centres() const { return grid_.centres(); }
+  /// Gives the centres away, freeing the grid (the growth ends here).
+  auto take_centres() { return grid_.take_centres(); }
 
  private:
   /// Radius of the circle/sphere on which walkers start and to which strays return.

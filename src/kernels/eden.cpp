@@ -96,7 +96,8 @@ class EdenGrowth {
     return fit_eden(history, n);
   }
   /// The occupied sites' centres in particle radii, in the order they were occupied.
-  const std::vector<Vec<D>>& centres() const { return centres_; }
+  /// Gives the centres away (the growth ends here).
+  std::vector<Vec<D>> take_centres() { return std::move(centres_); }
 
  private:
   /// What the lattice array holds for a site that is not on the perimeter.

@@ -154,7 +154,8 @@ SimulationResult in_dimension(int dimension, Body&& body) {
 /// Growth<D>::fit over its growth history, and returns the cluster with its metrics.
 ///
 /// Growth<D> is constructed from (parameters, seed, deadline) and has grow(n), history()
-/// (Rg at log-spaced sizes), centres() (in particle radii) and a static fit(history, n).
+/// (Rg at log-spaced sizes), take_centres() (in particle radii; ends the growth) and a
+/// static fit(history, n).
 template <template <std::size_t> class Growth>
 SimulationResult grow_and_measure(Algorithm algorithm, const SimulationParameters& parameters,
                                   std::uint64_t seed, Deadline deadline) {
@@ -162,10 +163,16 @@ SimulationResult grow_and_measure(Algorithm algorithm, const SimulationParameter
   if (deadline.expired()) throw DeadlineExceeded();
   return in_dimension(parameters.dimension, [&](auto dimension) {
     constexpr std::size_t D = decltype(dimension)::value;
-    Growth<D> growth(parameters, seed, deadline);
-    growth.grow(parameters.n_particles);
-    return cluster_result<D>(growth.centres(), parameters.particle_radius,
-                             Growth<D>::fit(growth.history(), parameters.n_particles));
+    PowerLawFit fit;
+    // The growth's structures (an occupancy grid: gigabytes at 10^8) are freed before the
+    // cluster is measured: only its centres are kept.
+    const auto centres = [&] {
+      Growth<D> growth(parameters, seed, deadline);
+      growth.grow(parameters.n_particles);
+      fit = Growth<D>::fit(growth.history(), parameters.n_particles);
+      return growth.take_centres();
+    }();
+    return cluster_result<D>(centres, parameters.particle_radius, fit);
   });
 }
 

@@ -190,11 +190,15 @@ TEST(DlaBrownian, FirstPassageToASphereFollowsTheHarmonicMeasure) {
 
 // ---- The occupancy grid against brute force ----
 
+/// How a test grid comes to cover its centres: made wide enough at once, or grown as the
+/// centres come (as a growing cluster's grid is: rebuilt wider several times).
+enum class Covering { AtOnce, Growing };
+
 template <std::size_t D>
-void check_grid_against_brute_force(std::uint64_t seed) {
+void check_grid_against_brute_force(std::uint64_t seed, Covering covering = Covering::AtOnce) {
   Rng rng(seed);
   const double cell = 3.0, half_width = 40.0;
-  detail::OccupancyGrid<D> grid(cell, half_width);
+  detail::OccupancyGrid<D> grid(cell, covering == Covering::AtOnce ? half_width : cell);
   std::vector<Vec<D>> centres;
   for (int i = 0; i < 300; ++i) {
     Vec<D> c;  // clustered near the middle so that far, empty regions exist too
@@ -202,6 +206,7 @@ void check_grid_against_brute_force(std::uint64_t seed) {
       coordinate = 20.0 * (rng.uniform() - 0.5);
     }
     centres.push_back(c);
+    if (covering == Covering::Growing) grid.cover(detail::norm<D>(c) + cell);
     grid.insert(c);
   }
   for (int query = 0; query < 20000; ++query) {
@@ -245,6 +250,27 @@ void check_grid_against_brute_force(std::uint64_t seed) {
 TEST(DlaGrid, NearestDistanceAndContactsMatchBruteForce) {
   check_grid_against_brute_force<2>(1);
   check_grid_against_brute_force<3>(2);
+}
+
+TEST(DlaGrid, AGridRebuiltWiderAsCentresComeStillMatchesBruteForce) {
+  // A rebuild frees the old index before it builds the new one and refiles the same
+  // centres: every bound and contact must still be the brute force's.
+  check_grid_against_brute_force<2>(5, Covering::Growing);
+  check_grid_against_brute_force<3>(6, Covering::Growing);
+}
+
+TEST(DlaGrid, TakingTheCentresGivesThemAllInOrderAndEmptiesTheGrid) {
+  detail::OccupancyGrid<3> grid(3.0, 3.0);
+  std::vector<Vec<3>> centres;
+  for (int i = 0; i < 500; ++i) {
+    centres.push_back(Vec<3>{2.0 * i, 0.5 * i, -1.0 * i});
+    grid.cover(detail::norm<3>(centres.back()) + 3.0);
+    grid.insert(centres.back());
+  }
+  const auto taken = grid.take_centres();
+  ASSERT_EQ(taken.size(), centres.size());
+  EXPECT_TRUE(std::equal(taken.begin(), taken.end(), centres.begin()));
+  EXPECT_EQ(grid.size(), 0u);
 }
 
 template <std::size_t D>
