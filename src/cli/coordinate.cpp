@@ -17,6 +17,7 @@
 #include "fracstudy/io/result_writer.hpp"
 #include "fracstudy/kernels/models.hpp"
 #include "fracstudy/tools/status.hpp"
+#include "fracstudy/version.hpp"
 #include "progress.hpp"
 #include "report.hpp"
 
@@ -230,6 +231,17 @@ exec::LoopOptions loop_options(const study::ExecutionOptions& execution, double 
   return loop;
 }
 
+/// A file continued by another version of fracstudy: the tasks computed now may differ, bit
+/// for bit, from what the earlier version would have computed (kernels change between
+/// versions; the ensembles do not), and the file will record only this version.
+void warn_of_another_version(const RunPlan& plan) {
+  if (plan.quiet || plan.earlier_version.empty() || plan.earlier_version == kVersion) return;
+  std::cerr << "fracstudy: warning: " << plan.output << " was written by fracstudy "
+            << plan.earlier_version << "; this is " << kVersion
+            << ": the tasks computed now may differ, bit for bit, from what "
+            << plan.earlier_version << " would give, and the file will say " << kVersion << "\n";
+}
+
 int coordinate(RunPlan& plan, const std::vector<study::Task>& tasks,
                transport::Transport& transport, const sched::Topology& topology) {
   sched::Scheduler scheduler = make_scheduler(plan, tasks, topology);
@@ -240,6 +252,7 @@ int coordinate(RunPlan& plan, const std::vector<study::Task>& tasks,
   for (int rank = 0; rank < transport.size(); ++rank) {
     roles.emplace_back(rank == 0 ? "coordinator" : topology.is_relay(rank) ? "relay" : "worker");
   }
+  warn_of_another_version(plan);
   io::ResultWriter writer(plan.output, plan.file, tasks, plan.start);
   const auto watch = stop_watch(plan);
   RunObserver observer(writer, plan, watch);

@@ -54,6 +54,7 @@ void load_earlier_results(RunPlan& plan, const io::ResultReader& reader) {
                                                    earlier.started_at, earlier.completed_at});
   }
   plan.start.continues_file = true;
+  plan.earlier_version = data.software_version;
 }
 
 /// Loads what an earlier run of the same study file saved, for --resume.

@@ -28,6 +28,7 @@ struct RunPlan {
   std::string resume_hint;               ///< the command that continues an interrupted run
   std::shared_ptr<io::OutputLock> lock;  ///< held by rank 0 until the run ends
   bool fresh_retry_budget = false;       ///< `retry`: earlier attempts do not use up retries
+  std::string earlier_version;           ///< software_version of the file continued ("": none)
 };
 
 /// Parses `run`'s command line and checks everything; nullopt after --help. Throws for

@@ -506,6 +506,16 @@ class OldFiles(TempDirTest):
                 self.assertTrue(np.isnan(tasks["fit_n_min"][i]))
             self.assertEqual(tasks["fit_n_min"][1], clean["fit_n_min"][1])
 
+    def test_a_retry_by_another_version_says_so(self):
+        # The file says 0.1.0: the retried task is computed by this version's kernels.
+        proc = run(["retry", str(self.out)], cwd=self.dir)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertRegex(proc.stderr, r"warning: .*before_metric_table\.h5 was written by "
+                                      r"fracstudy 0\.1\.0; this is \d+\.\d+\.\d+: the tasks "
+                                      r"computed now may differ")
+        again = run(["retry", str(self.out)], cwd=self.dir)  # now written by this version
+        self.assertNotIn("was written by", again.stderr)
+
     def test_a_newer_version_is_refused_in_one_line(self):
         with h5py.File(self.out, "r+") as f:
             f.attrs["format_version"] = 3
