@@ -44,7 +44,7 @@ void print_table(const std::string& path, const std::string& table_name, const s
   auto for_each_row = [&](std::size_t s, const io::ResultReader::RowVisitor& visit) {
     if (table_name == "tasks") return reader.for_each_row(s, visit);
     // A summary row ends with its flags (tools::point_flags), joined by ';'.
-    const Table& summary = data.studies[s].summary;
+    const Table& summary = reader.summary(s);
     const auto columns = summary_columns(summary);
     for (std::size_t r = 0; r < summary.rows.size(); ++r) {
       auto row = summary.rows[r];
@@ -53,8 +53,7 @@ void print_table(const std::string& path, const std::string& table_name, const s
     }
   };
   auto columns_of = [&](std::size_t s) {
-    return table_name == "tasks" ? reader.task_columns(s)
-                                 : summary_columns(data.studies[s].summary);
+    return table_name == "tasks" ? reader.task_columns(s) : summary_columns(reader.summary(s));
   };
   if (format == "json") {
     std::cout << "[";
@@ -66,8 +65,7 @@ void print_table(const std::string& path, const std::string& table_name, const s
         for (std::size_t c = 0; c < columns.size(); ++c)
           object[columns[c].name] = tools::cell_json(row[c]);
         if (table_name == "summary") {
-          object["flags"] =
-              tools::point_flags(data.studies[s].summary, data.studies[s].summary.rows[r]);
+          object["flags"] = tools::point_flags(reader.summary(s), reader.summary(s).rows[r]);
         }
         std::string text = object.dump(2);
         for (std::size_t at = text.find('\n'); at != std::string::npos;

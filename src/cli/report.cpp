@@ -170,6 +170,10 @@ void print_status_table(std::ostream& out, const io::ResultReader& reader) {
     for (const auto& [reason, count] : failures[s].items()) {
       out << "    failed " << count.get<std::int64_t>() << "x: " << reason << "\n";
     }
+    // Only a sweep over n_particles needs the summary (brought up to date with the
+    // journal in data.studies[s]): the progress of other studies costs no task row.
+    if (!tools::sweeps_n_particles(data.study(s))) continue;
+    reader.summary(s);
     print_sweep_dimension(out, data.studies[s], data.study(s));
   }
 }

@@ -234,11 +234,17 @@ struct ResultReader::Impl {
   /// journal's newer records in their places when `with_journal`.
   void visit_records(std::size_t s, RecordFields fields, detail::RowRange range, bool with_journal,
                      const RecordVisitor& visit) const;
-  /// Applies study `s`'s journaled records to its tally and its summary, reading only the
-  /// rows of the points they belong to; false when it cannot (no tally, a short table).
-  bool apply_journal_to_points(std::size_t s);
-  /// The same from every row: the counts, status and summary of study `s`.
+  /// Applies study `s`'s journaled records to its tally, reading only their own rows (the
+  /// progress columns); false when it cannot (no tally, a short table). Its summary is
+  /// then stale until update_summary.
+  bool apply_journal_to_tally(std::size_t s);
+  /// Brings study `s`'s summary up to date with the journal: the points the journal
+  /// touched, from their rows.
+  void update_summary(std::size_t s);
+  /// The counts, status and summary of study `s` from every row, the journal applied.
   void apply_journal_to_all(std::size_t s);
+
+  std::vector<char> stale_summary;  // per study: its journal is not in its summary yet
 
   hid_t tasks_group(std::size_t s, detail::Group& group) const {
     group = detail::Group(
@@ -270,6 +276,7 @@ ResultReader::ResultReader(const std::string& path, const std::function<void()>&
   }
   ResultData& data = impl_->data;
   impl_->journaled.resize(data.studies.size());
+  impl_->stale_summary.assign(data.studies.size(), 0);
   if (journal.generation != data.generation || journal.updates.empty()) return;
   data.journal_records = journal.updates.size();
   std::vector<std::size_t> first_task{0};
@@ -281,22 +288,59 @@ ResultReader::ResultReader(const std::string& path, const std::function<void()>&
     const auto s = static_cast<std::size_t>(after - first_task.begin() - 1);
     impl_->journaled[s][task - first_task[s]] = std::move(record);
   }
-  // The counts, status and summary of a study the journal changed.
+  // The counts and status of a study the journal changed (its summary when asked for).
   for (std::size_t s = 0; s < data.studies.size(); ++s) {
     if (impl_->journaled[s].empty()) continue;
-    if (!impl_->apply_journal_to_points(s)) impl_->apply_journal_to_all(s);
+    if (!impl_->apply_journal_to_tally(s)) impl_->apply_journal_to_all(s);
   }
 }
 
-bool ResultReader::Impl::apply_journal_to_points(std::size_t s) {
+bool ResultReader::Impl::apply_journal_to_tally(std::size_t s) {
   StudyData& study = data.studies[s];
   const auto& spec = data.study(s);
   const auto& newer = journaled[s];
   if (!study.progress || study.summary.rows.size() != spec.points.size()) return false;
   const auto repetitions = static_cast<std::size_t>(spec.repetitions);
+  // The journaled tasks' rows, as ranges; rows close together are read in one range.
+  constexpr std::size_t kJoinGap = 4096;
+  std::vector<detail::RowRange> ranges;
+  for (const auto& entry : newer) {
+    if (!ranges.empty() && entry.first < ranges.back().end + kJoinGap) {
+      ranges.back().end = entry.first + 1;
+    } else {
+      ranges.push_back({entry.first, entry.first + 1});
+    }
+  }
+  study::ProgressTally tally = *study.progress;
+  std::size_t replaced = 0;  // journaled tasks whose row was read
+  for (const auto& range : ranges) {
+    visit_records(s, RecordFields::Progress, range, false,
+                  [&](std::size_t i, const study::TaskRecord& in_file) {
+                    const auto changed = newer.find(i);
+                    if (changed == newer.end()) return;
+                    const double cost =
+                        kernels::estimated_cost(spec.algorithm, spec.points[i / repetitions]);
+                    tally.remove(cost, in_file);
+                    tally.add(cost, changed->second);
+                    ++replaced;
+                  });
+  }
+  if (replaced != newer.size()) return false;  // rows missing
+  study.progress = tally;
+  study.completed = tally.counts.completed;
+  study.failed = tally.counts.failed;
+  study.status = tally.counts.status();
+  stale_summary[s] = 1;
+  return true;
+}
+
+void ResultReader::Impl::update_summary(std::size_t s) {
+  StudyData& study = data.studies[s];
+  const auto& spec = data.study(s);
+  const auto repetitions = static_cast<std::size_t>(spec.repetitions);
   // The points the journal touched, as runs of consecutive points.
   std::vector<std::pair<std::size_t, std::size_t>> runs;  // [first point, end point)
-  for (const auto& entry : newer) {
+  for (const auto& entry : journaled[s]) {
     const std::size_t p = entry.first / repetitions;
     if (!runs.empty() && runs.back().second >= p) {
       runs.back().second = p + 1;
@@ -304,38 +348,20 @@ bool ResultReader::Impl::apply_journal_to_points(std::size_t s) {
       runs.emplace_back(p, p + 1);
     }
   }
-  study::ProgressTally tally = *study.progress;
   std::vector<study::PointSummary> summaries;
   study::PointAccumulator point;  // one point at a time
-  std::size_t replaced = 0;       // journaled tasks whose row was read
-  std::size_t rows_read = 0;
   for (const auto& [first, end] : runs) {
-    const detail::RowRange rows{first * repetitions, end * repetitions};
-    visit_records(s, RecordFields::All, rows, false,
-                  [&](std::size_t i, const study::TaskRecord& in_file) {
-                    const std::size_t p = i / repetitions;
-                    const auto changed = newer.find(i);
-                    if (changed != newer.end()) {
-                      const double cost = kernels::estimated_cost(spec.algorithm, spec.points[p]);
-                      tally.remove(cost, in_file);
-                      tally.add(cost, changed->second);
-                      ++replaced;
-                    }
-                    if (i % repetitions == 0) point = study::PointAccumulator(p);
-                    point.add(changed != newer.end() ? changed->second : in_file);
-                    ++rows_read;
+    visit_records(s, RecordFields::All, {first * repetitions, end * repetitions}, true,
+                  [&](std::size_t i, const study::TaskRecord& record) {
+                    if (i % repetitions == 0) point = study::PointAccumulator(i / repetitions);
+                    point.add(record);
                     if ((i + 1) % repetitions == 0) summaries.push_back(point.summary());
                   });
   }
-  if (replaced != newer.size() || rows_read != summaries.size() * repetitions) return false;
   const Table rows = detail::summary_table(spec, summaries);
   for (std::size_t k = 0; k < summaries.size(); ++k)
-    study.summary.rows[summaries[k].point] = rows.rows[k];
-  study.progress = tally;
-  study.completed = tally.counts.completed;
-  study.failed = tally.counts.failed;
-  study.status = tally.counts.status();
-  return true;
+    study.summary.rows.at(summaries[k].point) = rows.rows[k];
+  stale_summary[s] = 0;
 }
 
 void ResultReader::Impl::apply_journal_to_all(std::size_t s) {
@@ -387,6 +413,11 @@ void ResultReader::Impl::visit_records(std::size_t s, RecordFields fields, detai
         },
         range);
   });
+}
+
+const Table& ResultReader::summary(std::size_t s) const {
+  if (impl_->stale_summary.at(s)) impl_->guarded([&] { impl_->update_summary(s); });
+  return impl_->data.studies[s].summary;
 }
 
 void ResultReader::for_each_record(std::size_t s, const RecordVisitor& visit,

@@ -134,16 +134,17 @@ nlohmann::json study_results_json(const io::StudyData& study) {
   return rows;
 }
 
+bool sweeps_n_particles(const study::StudySpec& spec) {
+  return spec.varied.size() == 1 && spec.varied[0] == kernels::Parameter::NParticles;
+}
+
 std::optional<SweepDimension> dimension_from_sweep(const io::StudyData& study,
                                                    const study::StudySpec& spec) {
   const Table& summary = study.summary;
   const auto n_column = summary.find("n_particles");
   const auto rg_column = summary.find("mean_rg");
   const auto sem_column = summary.find("sem_rg");
-  if (!n_column || !rg_column || spec.varied.size() != 1 ||
-      spec.varied[0] != kernels::Parameter::NParticles) {
-    return std::nullopt;
-  }
+  if (!n_column || !rg_column || !sweeps_n_particles(spec)) return std::nullopt;
   // Weighted least squares of log Rg on log N, weights 1/var(log Rg) = (rg/sem)^2; with a
   // single repetition per point (no sem) unweighted, its error from the residuals.
   std::vector<double> x, y, w;

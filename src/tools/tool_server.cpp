@@ -630,6 +630,7 @@ ToolResult ToolServer::get_study_results(const json& arguments, const CallContex
   const std::int64_t offset = arguments.value("rows_offset", std::int64_t{0});
   const std::int64_t limit = arguments.value("rows_limit", std::int64_t{0});
   const auto results = read_results(result_file, [&](const io::ResultReader& reader) {
+    reader.summary(0);  // brought up to date with the journal
     const auto& study = reader.data().studies.at(0);
     json read = {{"algorithm", study.algorithm}, {"results", study_results_json(study)}};
     if (const auto sweep = dimension_from_sweep(study, reader.data().study(0))) {

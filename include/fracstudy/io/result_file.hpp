@@ -69,7 +69,9 @@ struct StudyData {
   study::StudyStatus status = study::StudyStatus::Created;
   std::int64_t total = 0, completed = 0, failed = 0;
   std::string created_at, started_at, completed_at;
-  Table summary;  ///< one row per parameter point (the task rows: ResultReader)
+  /// One row per parameter point (the task rows: ResultReader). Read back, as of the
+  /// last whole write: ResultReader::summary(s) brings it up to date with the journal.
+  Table summary;
   /// The progress tally the file keeps (journal applied); nullopt in a file written before
   /// it: ResultReader::progress then counts the rows.
   std::optional<study::ProgressTally> progress;
@@ -105,11 +107,11 @@ enum class RecordFields { All, Progress };
 
 /// A result file opened for reading: its attributes, its studies' attributes and
 /// summaries, and its task rows a slab at a time, with the newer records of its checkpoint
-/// journal applied (tasks, counts, status and summary). It never holds a whole tasks table,
-/// so reading a file of ten million tasks costs megabytes. Throws ResultFileError for a
-/// missing, foreign or corrupt file. While a run writes the file, what successive readers
-/// show never goes back. `after_file` is called between reading the file and its journal
-/// (tests of that race).
+/// journal applied (tasks, counts and status at once; summaries through summary(s)). It never holds
+/// a whole tasks table, so reading a file of ten million tasks costs megabytes. Throws
+/// ResultFileError for a missing, foreign or corrupt file. While a run writes the file, what
+/// successive readers show never goes back. `after_file` is called between reading the file and its
+/// journal (tests of that race).
 class ResultReader {
  public:
   explicit ResultReader(const std::string& path, const std::function<void()>& after_file = {});
@@ -126,6 +128,10 @@ class ResultReader {
 
   /// The columns of study `s`'s tasks table.
   std::vector<Column> task_columns(std::size_t s) const;
+  /// Study `s`'s summary with the journal applied: the first call reads the rows of the
+  /// points the journal touched and updates data().studies[s].summary in place (so a
+  /// `status` that needs only the progress never reads them).
+  const Table& summary(std::size_t s) const;
   /// Study `s`'s progress (counts, the time left's sums, failures by reason) with the
   /// journal applied, `work.workers` the file's workers: from the tally the file keeps, so
   /// it costs no row of a file written with one; else from every row.

@@ -37,6 +37,8 @@ struct SweepDimension {
   std::int64_t points = 0;
   bool weighted = false;  ///< by the points' sem of rg (else from the residuals)
 };
+/// Whether a study is a sweep over n_particles alone (what dimension_from_sweep needs).
+bool sweeps_n_particles(const study::StudySpec& spec);
 std::optional<SweepDimension> dimension_from_sweep(const io::StudyData& study,
                                                    const study::StudySpec& spec);
 
