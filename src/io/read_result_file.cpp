@@ -243,6 +243,10 @@ struct ResultReader::Impl {
   void update_summary(std::size_t s);
   /// The counts, status and summary of study `s` from every row, the journal applied.
   void apply_journal_to_all(std::size_t s);
+  /// The summaries of the whole points among rows [begin, end) of study `s`, the journal
+  /// applied; `also` sees each record on the way.
+  std::vector<study::PointSummary> summarize_rows(std::size_t s, detail::RowRange range,
+                                                  const RecordVisitor& also = {}) const;
 
   std::vector<char> stale_summary;  // per study: its journal is not in its summary yet
 
@@ -349,14 +353,9 @@ void ResultReader::Impl::update_summary(std::size_t s) {
     }
   }
   std::vector<study::PointSummary> summaries;
-  study::PointAccumulator point;  // one point at a time
   for (const auto& [first, end] : runs) {
-    visit_records(s, RecordFields::All, {first * repetitions, end * repetitions}, true,
-                  [&](std::size_t i, const study::TaskRecord& record) {
-                    if (i % repetitions == 0) point = study::PointAccumulator(i / repetitions);
-                    point.add(record);
-                    if ((i + 1) % repetitions == 0) summaries.push_back(point.summary());
-                  });
+    const auto some = summarize_rows(s, {first * repetitions, end * repetitions});
+    summaries.insert(summaries.end(), some.begin(), some.end());
   }
   const Table rows = detail::summary_table(spec, summaries);
   for (std::size_t k = 0; k < summaries.size(); ++k)
@@ -366,17 +365,9 @@ void ResultReader::Impl::update_summary(std::size_t s) {
 
 void ResultReader::Impl::apply_journal_to_all(std::size_t s) {
   const auto& spec = data.study(s);
-  const auto repetitions = static_cast<std::size_t>(spec.repetitions);
   study::TaskCounts counts;
-  std::vector<study::PointSummary> summaries;
-  study::PointAccumulator point;  // one point at a time
-  visit_records(s, RecordFields::All, {}, true,
-                [&](std::size_t i, const study::TaskRecord& record) {
-                  counts.add(record.status);
-                  if (i % repetitions == 0) point = study::PointAccumulator(i / repetitions);
-                  point.add(record);
-                  if ((i + 1) % repetitions == 0) summaries.push_back(point.summary());
-                });
+  const auto summaries = summarize_rows(
+      s, {}, [&](std::size_t, const study::TaskRecord& record) { counts.add(record.status); });
   StudyData& study = data.studies[s];
   study.completed = counts.completed;
   study.failed = counts.failed;
@@ -389,6 +380,21 @@ ResultReader::~ResultReader() = default;
 
 const ResultData& ResultReader::data() const {
   return impl_->data;
+}
+
+std::vector<study::PointSummary> ResultReader::Impl::summarize_rows(
+    std::size_t s, detail::RowRange range, const RecordVisitor& also) const {
+  const auto repetitions = static_cast<std::size_t>(data.study(s).repetitions);
+  std::vector<study::PointSummary> summaries;
+  study::PointAccumulator point;  // one point at a time
+  visit_records(s, RecordFields::All, range, true,
+                [&](std::size_t i, const study::TaskRecord& record) {
+                  if (also) also(i, record);
+                  if (i % repetitions == 0) point = study::PointAccumulator(i / repetitions);
+                  point.add(record);
+                  if ((i + 1) % repetitions == 0) summaries.push_back(point.summary());
+                });
+  return summaries;
 }
 
 void ResultReader::Impl::visit_records(std::size_t s, RecordFields fields, detail::RowRange range,

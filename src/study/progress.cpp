@@ -26,6 +26,11 @@ void TaskCounts::add(TaskStatus status) {
   ++slot(status);
 }
 
+void TaskCounts::remove(TaskStatus status) {
+  --total;
+  --slot(status);
+}
+
 void TaskCounts::move(TaskStatus from, TaskStatus to) {
   --slot(from);
   ++slot(to);
@@ -81,9 +86,7 @@ void ProgressTally::add(double cost, const TaskRecord& record) {
 }
 
 void ProgressTally::remove(double cost, const TaskRecord& record) {
-  --counts.total;
-  counts.move(record.status, TaskStatus::Pending);
-  --counts.pending;
+  counts.remove(record.status);
   work.remove(cost, record);
   if (record.status != TaskStatus::Failed) return;
   const auto reason = failures.find(last_reason(record.error));
@@ -119,13 +122,8 @@ ProgressTally tally_progress(const StudySpec& study, std::span<const TaskRecord>
 
 RemainingWork remaining_work(const StudySpec& study, std::span<const TaskRecord> records,
                              int workers) {
-  RemainingWork work;
+  RemainingWork work = tally_progress(study, records).work;
   work.workers = workers;
-  const auto repetitions = static_cast<std::size_t>(std::max(1, study.repetitions));
-  for (std::size_t i = 0; i < records.size() && i / repetitions < study.points.size(); ++i) {
-    const double cost = kernels::estimated_cost(study.algorithm, study.points[i / repetitions]);
-    work.add(cost, records[i]);
-  }
   return work;
 }
 

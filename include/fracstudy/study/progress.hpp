@@ -18,6 +18,8 @@ struct TaskCounts {
 
   /// Counts one more task.
   void add(TaskStatus status);
+  /// Takes a counted task back out.
+  void remove(TaskStatus status);
   /// A counted task changed its status.
   void move(TaskStatus from, TaskStatus to);
   /// Tasks that ended, completed or failed.
