@@ -103,7 +103,8 @@ int simulate_command(const CommandLine& line) {
                         {"seed", seed},
                         {"n_particles", result.n_particles}};
   for (const auto& metric : kernels::kMetrics) {
-    out[std::string(metric.name)] = tools::metric_json(metric, metric.value_of(result));
+    out[std::string(metric.name)] =
+        tools::metric_json(metric, kernels::metric_value(metric, result));
   }
   out["wall_time_s"] = wall_time_s;
   if (!cluster_path.empty()) {

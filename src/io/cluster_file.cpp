@@ -50,7 +50,8 @@ void write_cluster_file(const std::string& path, kernels::Algorithm algorithm,
       }
       detail::write_attribute(root, "seed", seed);
       for (const auto& metric : kernels::kMetrics) {
-        detail::write_attribute(root, std::string(metric.name), metric.value_of(result));
+        detail::write_attribute(root, std::string(metric.name),
+                                kernels::metric_value(metric, result));
       }
       const auto curve = kernels::structure_factor_of(result, parameters);
       detail::write_structure_factor(root, std::vector<float>(curve.begin(), curve.end()));

@@ -44,3 +44,16 @@ TEST(Metrics, ValuesAreReadFromTheSimulationAndAreNaNWithoutOne) {
   EXPECT_EQ(metrics.value("fit_n_max"), 300);
   EXPECT_THROW(static_cast<void>(metrics.value("nope")), std::out_of_range);
 }
+
+TEST(Metrics, AnEstimateOutsideItsMetricsRangeIsNoValueSoTheTaskCanBeContinued) {
+  // A degenerate growth fit of a 40-site Eden cluster gave df_err = 6,445: reported as is,
+  // the task's own row made `--resume` refuse the file as damaged.
+  fracstudy::kernels::SimulationResult result;
+  result.rg = 5.0;
+  result.fit.df = 1.9;
+  result.fit.df_err = 6445.6;
+  const auto values = fracstudy::kernels::MetricValues::of(result);
+  EXPECT_TRUE(std::isnan(values.value("df_err")));
+  EXPECT_EQ(values.value("df"), 1.9);
+  EXPECT_FALSE(fracstudy::kernels::check_completed(values).has_value());
+}

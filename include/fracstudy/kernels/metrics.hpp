@@ -6,6 +6,7 @@
 /// table) iterates over kMetrics: a new metric is a field of the kernel's result and one
 /// entry below.
 #include <array>
+#include <cmath>
 #include <cstddef>
 #include <limits>
 #include <optional>
@@ -124,6 +125,18 @@ constexpr std::optional<std::size_t> metric_index(std::string_view name) {
   return std::nullopt;
 }
 
+/// A metric's value in a simulation's result: NaN (no value) where the estimate falls
+/// outside the values the metric can have, so that what a task reports is what a file to
+/// continue is checked against (a degenerate fit of a 40-site cluster gave df_err = 6,445,
+/// and its --resume was refused as a damaged file).
+inline double metric_value(const MetricDefinition& metric, const SimulationResult& result) {
+  const double value = metric.value_of(result);
+  if (metric.in_every_completed_task || std::isnan(value)) return value;
+  return value >= metric.lowest && value <= metric.highest
+             ? value
+             : std::numeric_limits<double>::quiet_NaN();
+}
+
 /// One value per metric, in kMetrics order; NaN where there is none (never 0).
 class MetricValues {
  public:
@@ -133,7 +146,7 @@ class MetricValues {
   static MetricValues of(const SimulationResult& result) {
     MetricValues metrics;
     for (std::size_t i = 0; i < kMetricCount; ++i) {
-      metrics.values_[i] = kMetrics[i].value_of(result);
+      metrics.values_[i] = metric_value(kMetrics[i], result);
     }
     return metrics;
   }
