@@ -58,4 +58,46 @@ struct HugePageAllocator {
 template <typename T>
 using HugePageVector = std::vector<T, HugePageAllocator<T>>;
 
+/// An array that grows by appending blocks and never moves what it holds. A vector grown
+/// block by block doubles its buffer: near the end it holds up to twice what it needs, and
+/// each doubling briefly holds the old buffer beside the new one (three times the contents:
+/// the cell lists of a 10^8-particle 2D cluster are 1 GB). Here the elements live in chunks
+/// of 4 MiB (one huge-page allocation each); only the first chunk grows as a vector does,
+/// so a small cluster's grid stays small.
+template <typename T>
+class ChunkedArray {
+ public:
+  static constexpr std::size_t kChunkBytes = std::size_t{4} << 20;
+  static constexpr std::size_t kChunk = kChunkBytes / sizeof(T);
+  static_assert((kChunk & (kChunk - 1)) == 0, "a chunk holds a power of two elements");
+
+  std::size_t size() const { return size_; }
+  /// Bytes held, used or not.
+  std::size_t capacity_bytes() const {
+    std::size_t bytes = 0;
+    for (const auto& chunk : chunks_) {
+      bytes += chunk.capacity() * sizeof(T);
+    }
+    return bytes;
+  }
+
+  T& operator[](std::size_t i) { return chunks_[i / kChunk][i % kChunk]; }
+  const T& operator[](std::size_t i) const { return chunks_[i / kChunk][i % kChunk]; }
+
+  /// Appends `count` copies of `value`; `count` must divide the chunk size (a block never
+  /// straddles two chunks).
+  void append(std::size_t count, const T& value) {
+    if (chunks_.empty() || chunks_.back().size() == kChunk) {
+      chunks_.emplace_back();
+      if (chunks_.size() > 1) chunks_.back().reserve(kChunk);
+    }
+    chunks_.back().resize(chunks_.back().size() + count, value);
+    size_ += count;
+  }
+
+ private:
+  std::vector<HugePageVector<T>> chunks_;
+  std::size_t size_ = 0;
+};
+
 }  // namespace fracstudy::kernels::detail

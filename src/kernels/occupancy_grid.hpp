@@ -28,10 +28,12 @@ namespace fracstudy::kernels::detail {
 ///    finest level that is not capped, so its bound is good near the cluster and far from it alike
 ///    (Ossadnik's hierarchical maps, Physica A 176, 454 (1991), with distances instead of
 ///    occupancy).
-/// Level 0 (lists and map) is stored in tiles of 8^2 / 4^3 cells, allocated only within the
-/// map's reach of some centre: a dense level 0 grows with the cube's volume, most of it
-/// empty around a fractal (hundreds of MB at 10^6 particles in 2D, 10^5 in 3D). Coarser
-/// maps are dense; each is 2^D times smaller than the one below.
+/// Every level's map is stored in tiles of 8^2 / 4^3 cells, allocated only within the map's
+/// reach of some centre (elsewhere every entry would read "no centre within reach"): a
+/// dense map grows with the cube's volume, most of it empty around a fractal (the dense
+/// coarse maps were 1.4 GB of a 10^8-particle 2D cluster's 5.8 GB). The cell lists take 4
+/// bytes a cell, so they are kept only in the level-0 tiles that hold a centre (80% of
+/// those within reach, at 10^7 in 2D).
 /// All lengths are in the caller's unit (particle radii for the kernels).
 template <std::size_t D>
 class OccupancyGrid {
@@ -48,24 +50,22 @@ class OccupancyGrid {
         cell_size_(cell_size),
         inverse_cell_size_(1.0 / cell_size),
         cells_per_side_(static_cast<std::int64_t>(std::ceil(2.0 * half_width / cell_size))),
-        half_width_(0.5 * static_cast<double>(cells_per_side_) * cell_size),
-        tiles_per_side_((cells_per_side_ + kTileSide - 1) >> kTileShift),
-        tile_of_(cell_count(tiles_per_side_), kNone) {
+        half_width_(0.5 * static_cast<double>(cells_per_side_) * cell_size) {
     // Coarsen until one level's map reaches across the whole grid.
-    std::size_t offset = 0;
-    for (std::int64_t n = cells_per_side_;; n = (n + 1) / 2) {
-      const std::size_t level = level_sides_.size();
-      const double side = level == 0 ? cell_size : 2 * level_cell_sizes_.back();
+    double side = cell_size;
+    for (std::int64_t n = cells_per_side_;; n = (n + 1) / 2, side *= 2) {
+      const std::size_t level = levels_.size();
       const double reach = static_cast<double>(reach_in_cells(level)) * side;
-      level_offsets_.push_back(offset);
-      if (level > 0) offset += cell_count(n);
-      level_cell_sizes_.push_back(side);
-      level_sides_.push_back(n);
-      level_reach_sq_.push_back(reach * reach);
-      level_unit_sq_.push_back(reach * reach / kCapped);
+      const std::int64_t tiles = (n + kTileSide - 1) >> kTileShift;
+      levels_.push_back(MapLevel{.cells_per_side = n,
+                                 .tiles_per_side = tiles,
+                                 .cell_size = side,
+                                 .reach_sq = reach * reach,
+                                 .unit_sq = reach * reach / kCapped,
+                                 .tile_of = HugePageVector<std::int32_t>(cell_count(tiles), kNone),
+                                 .map = {}});
       if (n <= reach_in_cells(level) || level + 1 >= max_levels_) break;
     }
-    coarse_maps_.assign(offset, kCapped);
   }
 
   /// Half the side of the cube the grid covers.
@@ -101,18 +101,15 @@ class OccupancyGrid {
     if (centres_.empty()) return std::numeric_limits<double>::infinity();
     const Cell cell = cell_of(x);
     if (!inside(cell)) return distance_to_cube(x);  // every centre is inside the cube
-    const std::size_t slot = slot_of(cell);
-    const std::uint8_t mapped = slot == kNoSlot ? kCapped : fine_map_[slot];
+    const auto [level, mapped] = first_uncapped_level(cell);
+    if (level > 0) return coarse_bound(x, cell, level, mapped);
     const double map_bound = bound_from_map(x, cell, 0, mapped);
-    if (mapped == kCapped) return coarse_bound(x, cell, map_bound);
     if (map_bound >= cell_size_) return map_bound;
     // Close to the cluster: the exact distance from the centres in the 3^D block.
     double nearest_sq = std::numeric_limits<double>::infinity();
-    for_each_block_cell(cell, [&](const Cell& c) {
-      for (std::int32_t i = head_at(c); i != kNone; i = next_of(i)) {
-        const Vec<D> offset = add_scaled<D>(x, -1.0, centre_of(i));
-        nearest_sq = std::min(nearest_sq, dot<D>(offset, offset));
-      }
+    for_each_centre_in_block(cell, [&](std::int32_t i) {
+      const Vec<D> offset = add_scaled<D>(x, -1.0, centre_of(i));
+      nearest_sq = std::min(nearest_sq, dot<D>(offset, offset));
     });
     const double nearest = std::sqrt(nearest_sq);
     if (nearest < cell_size_) return nearest;  // exact: every closer centre is in the block
@@ -141,13 +138,11 @@ class OccupancyGrid {
     const Cell cell = cell_of(x);
     double first = std::numeric_limits<double>::infinity();
     std::int32_t touched = kNone;
-    for_each_block_cell(cell, [&](const Cell& c) {
-      for (std::int32_t i = head_at(c); i != kNone; i = next_of(i)) {
-        const double entry = ray_sphere_entry<D>(add_scaled<D>(x, -1.0, centre_of(i)), u, contact);
-        if (entry < first) {
-          first = entry;
-          touched = i;
-        }
+    for_each_centre_in_block(cell, [&](std::int32_t i) {
+      const double entry = ray_sphere_entry<D>(add_scaled<D>(x, -1.0, centre_of(i)), u, contact);
+      if (entry < first) {
+        first = entry;
+        touched = i;
       }
     });
     if (first <= length) return Contact{first, static_cast<std::size_t>(touched)};
@@ -190,11 +185,15 @@ class OccupancyGrid {
   /// would take at most kFixedBytesPerCentreByte times the centres' memory; beyond, it
   /// grows by kGrowth (at most 2 times the tightest cube's arrays in 3D). Growing by 1.25
   /// all the way was measured 1.35x slower in 2D at 10^7 (the refiling: 3.2 N insertions),
-  /// hence the rule.
+  /// hence the rule. The coarse maps are sparse now, but the rule still counts them as
+  /// dense (fixed_bytes): it then rebuilds exactly when 0.3.0 did, so clusters stay the same
+  /// bit for bit; counting the directories alone was measured no faster (3D, 3·10^6:
+  /// 63.1 s against 60.5 s) and took more memory (259 against 244 MB).
   static constexpr double kGrowth = 1.25;
   static constexpr std::size_t kFixedBytesPerCentreByte = 4;
 
-  /// The bytes of the tile directory and the coarse maps of a grid of this geometry.
+  /// The bytes of the tile directory and of the coarse maps were they dense, for a grid of
+  /// this geometry (the growth rule's measure, above).
   static double fixed_bytes(double cell_size, double half_width) {
     const double cells = std::ceil(2.0 * half_width / cell_size);
     const double tiles = std::ceil(cells / static_cast<double>(kTileSide));
@@ -208,13 +207,12 @@ class OccupancyGrid {
   void index(std::size_t i) {
     const Vec<D>& centre = centres_[i];
     const Cell cell = cell_of(centre);
-    allocate_tiles_around(cell);
-    const std::size_t slot = slot_of(cell);
-    next_[i] = heads_[slot];
-    heads_[slot] = static_cast<std::int32_t>(i);
     for (std::size_t level = 0; level < level_count(); ++level) {
       update_map(level, centre, coarsened(cell, level));
     }
+    std::int32_t& head = list_head(cell);
+    next_[i] = head;
+    head = static_cast<std::int32_t>(i);
   }
   static constexpr std::size_t kNoSlot = std::numeric_limits<std::size_t>::max();
   /// Tiles are 2^kTileShift cells a side: 64 cells in 2D and in 3D.
@@ -232,29 +230,78 @@ class OccupancyGrid {
   /// A map entry meaning "no centre within the reach".
   static constexpr std::uint8_t kCapped = 255;
 
+  /// One level's distance map, kept in the tiles within its reach of some centre.
+  struct MapLevel {
+    std::int64_t cells_per_side;
+    std::int64_t tiles_per_side;
+    double cell_size;                      // h0 2^level
+    double reach_sq;                       // the map's reach, squared
+    double unit_sq;                        // what one step of an entry is worth, squared
+    HugePageVector<std::int32_t> tile_of;  // per tile: its index among the allocated, or kNone
+    ChunkedArray<std::uint8_t> map;        // per allocated tile: its cells' entries
+  };
+
   /// Every centre is at least map - |x - z| from x, z the middle of x's cell at `level`.
   double bound_from_map(const Vec<D>& x, const Cell& cell, std::size_t level,
                         std::uint8_t mapped) const {
-    return std::sqrt(mapped * level_unit_sq_[level]) -
+    return std::sqrt(mapped * levels_[level].unit_sq) -
            norm<D>(add_scaled<D>(x, -1.0, middle_of(cell, level)));
   }
 
-  /// The bound from the coarse maps for x, whose level-0 map is capped (its bound given):
-  /// climb to the first level that is not capped. A capped level still proves its reach.
-  double coarse_bound(const Vec<D>& x, const Cell& cell, double finer_bound) const {
-    for (std::size_t level = 1; level < level_count(); ++level) {
-      const Cell coarse = coarsened(cell, level);
-      const std::uint8_t mapped = coarse_map(level, coarse);
-      const double bound = std::max(finer_bound, bound_from_map(x, coarse, level, mapped));
-      if (mapped != kCapped) return bound;
-      finer_bound = bound;
+  /// A level's map entry at level-0 `cell`, and the level.
+  struct LevelEntry {
+    std::size_t level;
+    std::uint8_t mapped;
+  };
+
+  /// The finest level whose map is not capped at level-0 `cell` (level_count() if every
+  /// level is capped), and its entry. Capped levels form a prefix: no centre within the reach
+  /// k h of a cell's middle z means none within k h / 2 of any of its children's middles,
+  /// which lie within h sqrt(D) / 4 of z (k / 2 + sqrt(D) / 4 < k for k = 3 in 2D, 2 in
+  /// 3D). So the search may start anywhere: it starts at the level the last query ended at,
+  /// since a walker's successive jumps mostly need the same level or the next one, and reads
+  /// two levels instead of every level from 0 up (each read a likely cache miss).
+  LevelEntry first_uncapped_level(const Cell& cell) const {
+    const std::size_t count = level_count();
+    std::size_t level = std::min(last_level_, count - 1);
+    std::uint8_t mapped = map_at(level, coarsened(cell, level));
+    if (mapped == kCapped) {
+      while (++level < count) {
+        mapped = map_at(level, coarsened(cell, level));
+        if (mapped != kCapped) break;
+      }
+    } else {
+      while (level > 0) {
+        const std::uint8_t finer = map_at(level - 1, coarsened(cell, level - 1));
+        if (finer == kCapped) break;
+        --level;
+        mapped = finer;
+      }
     }
-    return finer_bound;
+    last_level_ = level;
+    return {level, mapped};
+  }
+
+  /// The bound for x from the maps when level 0 is capped: every capped level below `level`
+  /// proves its reach, and `level` (if there is one) its entry; the best of them holds. Of
+  /// the capped levels only the coarsest can be the best: it proves at least
+  /// (k - sqrt(D) / 2) h, more than the whole reach k h / 2 of the level below it (k > sqrt(D)).
+  double coarse_bound(const Vec<D>& x, const Cell& cell, std::size_t level,
+                      std::uint8_t mapped) const {
+    static_assert(reach_in_cells(0) * reach_in_cells(0) > static_cast<std::int64_t>(D));
+    double bound = -std::numeric_limits<double>::infinity();
+    if (level > 0) {
+      bound = bound_from_map(x, coarsened(cell, level - 1), level - 1, kCapped);
+    }
+    if (level < level_count()) {
+      bound = std::max(bound, bound_from_map(x, coarsened(cell, level), level, mapped));
+    }
+    return bound;
   }
 
   /// The middle point of a cell of `level`.
   Vec<D> middle_of(const Cell& cell, std::size_t level) const {
-    const double side = level_cell_sizes_[level];
+    const double side = levels_[level].cell_size;
     Vec<D> z;
     for (std::size_t k = 0; k < D; ++k) {
       z[k] = (static_cast<double>(cell[k]) + 0.5) * side - half_width_;
@@ -263,10 +310,13 @@ class OccupancyGrid {
   }
 
   /// Lowers the map of `level` in the cells within its reach of a new centre p (in `cell`
-  /// of that level). Squared distances are separable: each axis' terms are computed once.
+  /// of that level), allocating the tiles that hold them. Squared distances are separable:
+  /// each axis' terms are computed once. The cells are visited tile by tile, so the
+  /// directory is read once per tile, not once per cell.
   void update_map(std::size_t level, const Vec<D>& p, const Cell& cell) {
+    MapLevel& map_level = levels_[level];
     const std::int64_t reach = reach_in_cells(level);
-    const double side = level_cell_sizes_[level];
+    const double side = map_level.cell_size;
     std::array<std::array<double, 2 * 3 + 1>, D> axis_sq;
     for (std::size_t k = 0; k < D; ++k) {
       for (std::int64_t j = -reach; j <= reach; ++j) {
@@ -274,62 +324,154 @@ class OccupancyGrid {
         axis_sq[k][static_cast<std::size_t>(j + reach)] = (z - p[k]) * (z - p[k]);
       }
     }
-    const double reach_sq = level_reach_sq_[level];
+    const double reach_sq = map_level.reach_sq;
     // Scaling by 1 - 2^-20 keeps the rounded-down entry below the true distance even when
     // d_sq itself was rounded up: a map must never claim more room than there is.
-    const double scale = (1.0 - 0x1.0p-20) / level_unit_sq_[level];
-    for_each_cell_within(cell, reach, level_sides_[level], [&](const Cell& c) {
-      double d_sq = 0;
-      for (std::size_t k = 0; k < D; ++k) {
-        d_sq += axis_sq[k][static_cast<std::size_t>(c[k] - cell[k] + reach)];
-      }
-      if (d_sq >= reach_sq) return;
-      std::uint8_t& mapped = level == 0 ? fine_map_[slot_of(c)] : coarse_map(level, c);
-      mapped = std::min(mapped, static_cast<std::uint8_t>(d_sq * scale));  // < 255
-    });
+    const double scale = (1.0 - 0x1.0p-20) / map_level.unit_sq;
+    // Allocating a tile may move the first chunk of the map: every tile first, then pointers.
+    for_each_tile_within(cell, reach, map_level.cells_per_side,
+                         [&](const Cell& tile) { allocate_tile(level, tile); });
+    for_each_cell_within(
+        cell, reach, map_level.cells_per_side,
+        [&](const Cell& tile) {
+          const auto id = map_level.tile_of[flat_index(tile, map_level.tiles_per_side)];
+          return &map_level.map[static_cast<std::size_t>(id) * kTileCells];
+        },
+        [&](const Cell& c, std::uint8_t* entries, std::size_t local) {
+          double d_sq = 0;
+          for (std::size_t k = 0; k < D; ++k) {
+            d_sq += axis_sq[k][static_cast<std::size_t>(c[k] - cell[k] + reach)];
+          }
+          if (d_sq >= reach_sq) return;
+          entries[local] = std::min(entries[local], static_cast<std::uint8_t>(d_sq * scale));
+        });
   }
 
-  std::uint8_t coarse_map(std::size_t level, const Cell& c) const {
-    return coarse_maps_[level_offsets_[level] + flat_index(c, level_sides_[level])];
-  }
-  std::uint8_t& coarse_map(std::size_t level, const Cell& c) {
-    return coarse_maps_[level_offsets_[level] + flat_index(c, level_sides_[level])];
+  /// Allocates a tile of `level` if it is not yet.
+  void allocate_tile(std::size_t level, const Cell& tile) {
+    MapLevel& map_level = levels_[level];
+    std::int32_t& id = map_level.tile_of[flat_index(tile, map_level.tiles_per_side)];
+    if (id != kNone) return;
+    id = static_cast<std::int32_t>(map_level.map.size() / kTileCells);
+    map_level.map.append(kTileCells, kCapped);
+    if (level == 0) list_block_of_.append(1, kNone);
   }
 
-  /// Allocates the tiles holding every level-0 cell within the map's reach of `cell`.
-  void allocate_tiles_around(const Cell& cell) {
-    Cell lo, hi;
+  /// Calls f on each tile holding a cell within `reach` cells of `centre` among `side`^D.
+  template <typename F>
+  static void for_each_tile_within(const Cell& centre, std::int64_t reach, std::int64_t side,
+                                   F&& f) {
+    Cell first_tile, last_tile;
     for (std::size_t k = 0; k < D; ++k) {
-      lo[k] = std::max<std::int64_t>(cell[k] - reach_in_cells(0), 0) >> kTileShift;
-      hi[k] =
-          std::min<std::int64_t>(cell[k] + reach_in_cells(0), cells_per_side_ - 1) >> kTileShift;
+      first_tile[k] = std::max<std::int64_t>(centre[k] - reach, 0) >> kTileShift;
+      last_tile[k] = std::min<std::int64_t>(centre[k] + reach, side - 1) >> kTileShift;
     }
-    for_each_in_box(lo, hi, [&](const Cell& tile) {
-      std::int32_t& id = tile_of_[flat_index(tile, tiles_per_side_)];
-      if (id != kNone) return;
-      id = static_cast<std::int32_t>(heads_.size() / kTileCells);
-      heads_.resize(heads_.size() + kTileCells, kNone);
-      fine_map_.resize(fine_map_.size() + kTileCells, kCapped);
-    });
+    for_each_in_box(first_tile, last_tile, f);
   }
 
-  /// Where a level-0 cell's data lies in the tile arrays; kNoSlot in an unallocated tile.
-  std::size_t slot_of(const Cell& c) const {
-    Cell tile;
+  /// Visits the cells within `reach` cells of `centre` (per axis) among `side`^D: first
+  /// `tile_data(tile)` for each tile they lie in (at most 2 per axis), then
+  /// `f(cell, that tile's data, the cell's place in its tile)` for each cell. The tiles'
+  /// directory is read once per tile, not once per cell.
+  template <typename TileData, typename F>
+  static void for_each_cell_within(const Cell& centre, std::int64_t reach, std::int64_t side,
+                                   TileData&& tile_data, F&& f) {
+    static_assert(2 * reach_in_cells(0) + 1 <= kTileSide + 1, "a box spans 2 tiles an axis");
+    Cell lo, hi, first_tile, last_tile;
+    for (std::size_t k = 0; k < D; ++k) {
+      lo[k] = std::max<std::int64_t>(centre[k] - reach, 0);
+      hi[k] = std::min<std::int64_t>(centre[k] + reach, side - 1);
+      first_tile[k] = lo[k] >> kTileShift;
+      last_tile[k] = hi[k] >> kTileShift;
+    }
+    const auto which_tile = [&](const Cell& c) {
+      std::size_t t = 0;
+      for (std::size_t k = 0; k < D; ++k) {
+        t |= static_cast<std::size_t>((c[k] >> kTileShift) - first_tile[k]) << k;
+      }
+      return t;
+    };
+    std::array<decltype(tile_data(first_tile)), std::size_t{1} << D> tiles{};
+    for_each_in_box(first_tile, last_tile, [&](const Cell& tile) {
+      Cell corner;
+      for (std::size_t k = 0; k < D; ++k) {
+        corner[k] = tile[k] << kTileShift;
+      }
+      tiles[which_tile(corner)] = tile_data(tile);
+    });
+    for_each_in_box(lo, hi, [&](const Cell& c) { f(c, tiles[which_tile(c)], local_place(c)); });
+  }
+
+  /// A cell's place within its tile.
+  static std::size_t local_place(const Cell& c) {
     std::size_t local = 0;
     for (std::size_t k = 0; k < D; ++k) {
-      tile[k] = c[k] >> kTileShift;
       local |= static_cast<std::size_t>(c[k] & (kTileSide - 1)) << (kTileShift * k);
     }
-    const std::int32_t id = tile_of_[flat_index(tile, tiles_per_side_)];
-    if (id == kNone) return kNoSlot;
-    return static_cast<std::size_t>(id) * kTileCells + local;
+    return local;
   }
 
-  /// The first centre in a level-0 cell, kNone if there is none.
-  std::int32_t head_at(const Cell& c) const {
-    const std::size_t slot = slot_of(c);
-    return slot == kNoSlot ? kNone : heads_[slot];
+  /// The map of `level` at cell c: kCapped in a tile never allocated (no centre within reach).
+  std::uint8_t map_at(std::size_t level, const Cell& c) const {
+    const MapLevel& map_level = levels_[level];
+    const std::size_t slot = slot_of(map_level, c);
+    return slot == kNoSlot ? kCapped : map_level.map[slot];
+  }
+
+  /// A cell's tile in its level's directory, and its place within the tile.
+  struct TilePlace {
+    std::size_t tile;
+    std::size_t local;
+  };
+  static TilePlace tile_place(const MapLevel& map_level, const Cell& c) {
+    Cell tile;
+    for (std::size_t k = 0; k < D; ++k) {
+      tile[k] = c[k] >> kTileShift;
+    }
+    return {flat_index(tile, map_level.tiles_per_side), local_place(c)};
+  }
+
+  /// Where a cell's map entry lies in its level's tiles; kNoSlot in an unallocated tile.
+  static std::size_t slot_of(const MapLevel& map_level, const Cell& c) {
+    const TilePlace place = tile_place(map_level, c);
+    const std::int32_t id = map_level.tile_of[place.tile];
+    if (id == kNone) return kNoSlot;
+    return static_cast<std::size_t>(id) * kTileCells + place.local;
+  }
+
+  /// Calls f with the index of each centre in the 3^D block of level-0 cells around `cell`
+  /// (those in the grid), reading each tile's lists once.
+  template <typename F>
+  void for_each_centre_in_block(const Cell& cell, F&& f) const {
+    const MapLevel& fine = levels_[0];
+    for_each_cell_within(
+        cell, 1, cells_per_side_,
+        [&](const Cell& tile) -> const std::int32_t* {
+          const std::int32_t id = fine.tile_of[flat_index(tile, fine.tiles_per_side)];
+          if (id == kNone) return nullptr;
+          const std::int32_t block = list_block_of_[static_cast<std::size_t>(id)];
+          if (block == kNone) return nullptr;
+          return &heads_[static_cast<std::size_t>(block) * kTileCells];
+        },
+        [&](const Cell&, const std::int32_t* heads, std::size_t local) {
+          if (heads == nullptr) return;
+          for (std::int32_t i = heads[local]; i != kNone; i = next_of(i)) {
+            f(i);
+          }
+        });
+  }
+
+  /// The head of a level-0 cell's list, whose tile is allocated; gives the tile its block of
+  /// lists when it gets its first centre.
+  std::int32_t& list_head(const Cell& c) {
+    const TilePlace place = tile_place(levels_[0], c);
+    const auto id = static_cast<std::size_t>(levels_[0].tile_of[place.tile]);
+    std::int32_t& block = list_block_of_[id];
+    if (block == kNone) {
+      block = static_cast<std::int32_t>(heads_.size() / kTileCells);
+      heads_.append(kTileCells, kNone);
+    }
+    return heads_[static_cast<std::size_t>(block) * kTileCells + place.local];
   }
 
   static std::size_t cell_count(std::int64_t side) {
@@ -356,24 +498,6 @@ class OccupancyGrid {
     return coarse;
   }
 
-  /// Calls f on each level-0 cell of the 3^D block around `centre` that lies in the grid.
-  template <typename F>
-  void for_each_block_cell(const Cell& centre, F&& f) const {
-    for_each_cell_within(centre, 1, cells_per_side_, f);
-  }
-
-  /// Calls f on each cell within `reach` cells of `centre` (per axis) among `side`^D.
-  template <typename F>
-  static void for_each_cell_within(const Cell& centre, std::int64_t reach, std::int64_t side,
-                                   F&& f) {
-    Cell lo, hi;
-    for (std::size_t k = 0; k < D; ++k) {
-      lo[k] = std::max<std::int64_t>(centre[k] - reach, 0);
-      hi[k] = std::min<std::int64_t>(centre[k] + reach, side - 1);
-    }
-    for_each_in_box(lo, hi, f);
-  }
-
   /// Calls f on each cell c with lo <= c <= hi, the first axis fastest.
   template <typename F>
   static void for_each_in_box(const Cell& lo, const Cell& hi, F&& f) {
@@ -395,7 +519,7 @@ class OccupancyGrid {
     }
   }
 
-  std::size_t level_count() const { return level_sides_.size(); }
+  std::size_t level_count() const { return levels_.size(); }
 
   /// The level-0 cell holding x; a coordinate outside the cube reads -1 or cells_per_side_
   /// (outside either way), which lets truncation stand in for the slower floor.
@@ -443,23 +567,19 @@ class OccupancyGrid {
   std::int32_t next_of(std::int32_t i) const { return next_[static_cast<std::size_t>(i)]; }
 
   std::size_t max_levels_;
+  // Where the last nearest-distance query found its level (first_uncapped_level): a hint
+  // only, so a const query may update it (a grid serves one walker at a time).
+  mutable std::size_t last_level_ = 0;
   double cell_size_;
   double inverse_cell_size_;
   std::int64_t cells_per_side_;
   double half_width_;
-  std::int64_t tiles_per_side_;
   // The arrays read at random places by every jump are on huge pages (huge_pages.hpp).
-  HugePageVector<std::int32_t> tile_of_;   // per tile: its index among the allocated, or kNone
-  HugePageVector<std::int32_t> heads_;     // per allocated level-0 cell: first centre, or kNone
-  HugePageVector<std::uint8_t> fine_map_;  // per allocated level-0 cell: the map
+  std::vector<MapLevel> levels_;              // the distance maps, level 0 first
+  ChunkedArray<std::int32_t> list_block_of_;  // per level-0 tile: its block of heads_, or kNone
+  ChunkedArray<std::int32_t> heads_;          // per cell of a tile holding centres: first, or kNone
   HugePageVector<Vec<D>> centres_;
   HugePageVector<std::int32_t> next_;  // next centre in the same level-0 cell, kNone at the end
-  HugePageVector<std::uint8_t> coarse_maps_;  // levels >= 1: the maps, dense
-  std::vector<std::size_t> level_offsets_;    // where each level starts in coarse_maps_
-  std::vector<std::int64_t> level_sides_;     // cells per side at each level
-  std::vector<double> level_cell_sizes_;      // cell side at each level: h0 2^L
-  std::vector<double> level_reach_sq_;        // each map's reach, squared
-  std::vector<double> level_unit_sq_;         // what one step of a map entry is worth, squared
 };
 
 }  // namespace fracstudy::kernels::detail

@@ -338,3 +338,62 @@ TEST(HugePages, LargeArraysAreAlignedToAHugePageAndKeepTheirValues) {
   fracstudy::kernels::detail::HugePageVector<std::int32_t> small(16, 7);
   EXPECT_EQ(small[15], 7);
 }
+
+TEST(HugePages, AChunkedArrayKeepsItsValuesAndNeverMovesAFullChunk) {
+  // The grid's tiles live in a ChunkedArray: growing it must keep every value, leave the
+  // elements of full chunks where they were (no copy, no doubled buffer) and hold at most
+  // one chunk more than it uses.
+  using Array = fracstudy::kernels::detail::ChunkedArray<std::int32_t>;
+  constexpr std::size_t kBlock = 64;
+  Array values;
+  values.append(kBlock, -1);
+  values[3] = 3;
+  std::int32_t* first_chunk_element = nullptr;
+  for (std::size_t block = 1; values.size() < 3 * Array::kChunk + kBlock; ++block) {
+    values.append(kBlock, static_cast<std::int32_t>(block));
+    if (first_chunk_element == nullptr && values.size() > Array::kChunk) {
+      first_chunk_element = &values[Array::kChunk - 1];  // the first chunk is full now
+    }
+  }
+  EXPECT_EQ(values[3], 3);
+  EXPECT_EQ(values[kBlock], 1);
+  EXPECT_EQ(values[values.size() - 1], static_cast<std::int32_t>(values.size() / kBlock - 1));
+  EXPECT_EQ(&values[Array::kChunk - 1], first_chunk_element);
+  EXPECT_LE(values.capacity_bytes(), values.size() * sizeof(std::int32_t) + Array::kChunkBytes);
+}
+
+TEST(DlaGrid, ABoundDoesNotDependOnTheQueryBeforeIt) {
+  // A query starts its search of the map levels where the last one ended (a hint for a
+  // walker's next jump): from any start, the bound must be the same, bit for bit.
+  Rng rng(11);
+  detail::OccupancyGrid<2> grid(3.0, 3.0);
+  std::vector<Vec<2>> chain = {Vec<2>{}};
+  grid.insert(chain.back());
+  for (int i = 0; i < 3000; ++i) {
+    chain.push_back(detail::add_scaled<2>(chain.back(), 2.0, detail::random_direction<2>(rng)));
+    grid.cover(detail::norm<2>(chain.back()) + 3.0);
+    grid.insert(chain.back());
+  }
+  const Vec<2> tip = chain.back();
+  // Half the points anywhere, half within a few cells of the chain (levels 0 and 1).
+  std::vector<Vec<2>> points;
+  const double reach = grid.half_width();
+  for (int i = 0; i < 4000; ++i) {
+    if (i % 2 == 0) {
+      points.push_back(Vec<2>{reach * (2 * rng.uniform() - 1), reach * (2 * rng.uniform() - 1)});
+    } else {
+      const Vec<2>& near = chain[static_cast<std::size_t>(rng.uniform() * 3000)];
+      points.push_back(
+          Vec<2>{near[0] + 24 * (rng.uniform() - 0.5), near[1] + 24 * (rng.uniform() - 0.5)});
+    }
+  }
+  std::vector<double> forwards;
+  for (const auto& x : points) {
+    forwards.push_back(grid.nearest_distance_bound(x));
+  }
+  for (std::size_t i = points.size(); i-- > 0;) {
+    // Before each point, a query far away (a coarse level) or right at the tip (level 0).
+    grid.nearest_distance_bound(i % 3 == 0 ? Vec<2>{reach, reach} : tip);
+    ASSERT_EQ(grid.nearest_distance_bound(points[i]), forwards[i]) << "point " << i;
+  }
+}
