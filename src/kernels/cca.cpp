@@ -869,7 +869,7 @@ SimulationResult simulate_cca(const SimulationParameters& parameters, std::uint6
     CcaAggregation<D> box(p.n_particles, p.volume_fraction, p.sticking_probability, seed, deadline);
     box.aggregate();
     return detail::cluster_result<D>(
-        box.final_centres(), p.particle_radius,
+        detail::flattened<D>(box.final_centres()), p.particle_radius,
         fit_power_law_binned(box.population(), kFitMinSize, fit_max_size(p.n_particles),
                              kFitBinsPerDecade));
   });

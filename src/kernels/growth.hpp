@@ -108,20 +108,27 @@ inline std::int64_t two_decade_fit_start(std::int64_t n) {
   return std::max(kFitFloor, n / kFitSpan);
 }
 
-/// The result of a cluster grown with particle radius 1: positions and rg scaled by
-/// `particle_radius` at the very end (so rg is exactly proportional to it for a seed),
-/// df and kf from `fit` (both in units of the radius).
+/// The centres as one row-major array of coordinates (the result's positions).
 template <std::size_t D>
-SimulationResult cluster_result(std::span<const Vec<D>> centres, double particle_radius,
+std::vector<double> flattened(std::span<const Vec<D>> centres) {
+  std::vector<double> positions;
+  positions.reserve(centres.size() * D);
+  for (const Vec<D>& centre : centres) {
+    positions.insert(positions.end(), centre.begin(), centre.end());
+  }
+  return positions;
+}
+
+/// The result of a cluster grown with particle radius 1, from its centres' coordinates
+/// (row-major): positions and rg scaled by `particle_radius` at the very end (so rg is
+/// exactly proportional to it for a seed), df and kf from `fit` (both in units of the
+/// radius).
+template <std::size_t D>
+SimulationResult cluster_result(std::vector<double> positions, double particle_radius,
                                 const PowerLawFit& fit) {
   SimulationResult result;
-  result.n_particles = static_cast<std::int64_t>(centres.size());
-  result.positions.reserve(centres.size() * D);
-  for (const Vec<D>& centre : centres) {
-    for (double coordinate : centre) {
-      result.positions.push_back(coordinate);
-    }
-  }
+  result.n_particles = static_cast<std::int64_t>(positions.size() / D);
+  result.positions = std::move(positions);
   const double rg = radius_of_gyration(result.positions, static_cast<int>(D));
   result.rg = rg * particle_radius;
   // The other estimators of df, from the cluster in units of the particle radius.
@@ -166,13 +173,17 @@ SimulationResult grow_and_measure(Algorithm algorithm, const SimulationParameter
     PowerLawFit fit;
     // The growth's structures (an occupancy grid: gigabytes at 10^8) are freed before the
     // cluster is measured: only its centres are kept.
-    const auto centres = [&] {
+    // The centres are copied into the result's positions and freed before the estimators
+    // run (at 10^8 in 2D, centres, positions and the estimators' arrays together were the
+    // run's peak).
+    std::vector<double> positions = [&] {
       Growth<D> growth(parameters, seed, deadline);
       growth.grow(parameters.n_particles);
       fit = Growth<D>::fit(growth.history(), parameters.n_particles);
-      return growth.take_centres();
+      const auto centres = growth.take_centres();
+      return flattened<D>(centres);
     }();
-    return cluster_result<D>(centres, parameters.particle_radius, fit);
+    return cluster_result<D>(std::move(positions), parameters.particle_radius, fit);
   });
 }
 
