@@ -16,6 +16,10 @@
 #include "growth.hpp"
 #include "periodic_cells.hpp"
 
+#ifdef FRACSTUDY_CCA_TRACE
+#include <cstdio>
+#endif
+
 // Off-lattice cluster-cluster aggregation (Meakin 1983; Kolb, Botet & Jullien 1983) in a
 // periodic box. Lengths inside this file are in units of the particle radius a = 1; results
 // are scaled by the physical radius at the very end, so Rg is exactly proportional to it.
@@ -274,17 +278,28 @@ class CcaAggregation {
     std::optional<detail::ClusterIndex<D>> index;
     bool big = false;              ///< listed in big_, not found by the rings of sphere cells
     std::uint32_t generation = 0;  ///< bumped at every merge: its queued turn is stale
+#ifdef FRACSTUDY_CCA_TRACE
+    Vec<D> lowest{}, highest{};  ///< the box around its centres' offsets (unwrapped extent)
+#endif
   };
 
   /// The cluster with id `id` (the id of its first monomer).
-  Cluster& cluster(std::int32_t id) { return clusters_[static_cast<std::size_t>(id)]; }
+  Cluster& cluster(std::int32_t id) {
+    return clusters_[static_cast<std::size_t>(id)];
+  }
   /// The cluster with id `id`, read only.
-  const Cluster& cluster(std::int32_t id) const { return clusters_[static_cast<std::size_t>(id)]; }
+  const Cluster& cluster(std::int32_t id) const {
+    return clusters_[static_cast<std::size_t>(id)];
+  }
   /// A particle or cluster id as a vector index.
-  std::size_t index(std::int32_t id) const { return static_cast<std::size_t>(id); }
+  std::size_t index(std::int32_t id) const {
+    return static_cast<std::size_t>(id);
+  }
 
   /// Side L of the periodic box.
-  double box_side() const { return box_side_; }
+  double box_side() const {
+    return box_side_;
+  }
 
   /// The unwrapped centre of the bounding sphere of cluster `id`.
   Vec<D> sphere_centre(std::int32_t id) const {
@@ -465,7 +480,9 @@ class CcaAggregation {
   }
 
   /// The most free room a survey proves: the reach of an index, less the contact distance.
-  static constexpr double room_reach() { return kSurveyReach; }
+  static constexpr double room_reach() {
+    return kSurveyReach;
+  }
 
   /// Lowers `around.free_room` to the room between cluster `id` and the image `obstacle`
   /// where that is smaller, and records a first contact along a step of delta in
@@ -624,7 +641,9 @@ class CcaAggregation {
 
   /// No cluster outside big_ has a bounding sphere wider than this (at most a sphere cell's
   /// side).
-  double small_radius_bound() const { return largest_small_radius_; }
+  double small_radius_bound() const {
+    return largest_small_radius_;
+  }
 
   /// Lists cluster c as big once its sphere is wider than a sphere cell; otherwise counts its
   /// radius into small_radius_bound().
@@ -706,6 +725,12 @@ class CcaAggregation {
     for (std::int32_t particle : from.members) {
       Vec<D>& offset = offset_[index(particle)];
       offset = detail::add_scaled<D>(shift, 1.0, offset);
+#ifdef FRACSTUDY_CCA_TRACE
+      for (std::size_t k = 0; k < D; ++k) {
+        into.lowest[k] = std::min(into.lowest[k], offset[k]);
+        into.highest[k] = std::max(into.highest[k], offset[k]);
+      }
+#endif
       cluster_of_[index(particle)] = kept;
       into.members.push_back(particle);
       into.offset_sum = detail::add_scaled<D>(into.offset_sum, 1.0, offset);
@@ -725,6 +750,9 @@ class CcaAggregation {
     --clusters_left_;
     population_.push_back(
         {static_cast<std::int64_t>(into.members.size()), radius_of_gyration(into)});
+#ifdef FRACSTUDY_CCA_TRACE
+    trace_merge(into);
+#endif
     if (clusters_left_ < kClustersPerSphereCell * sphere_cells_ &&
         sphere_cells_ > power(kMinSphereCellsPerSide)) {
       regrid_spheres();
@@ -797,6 +825,44 @@ class CcaAggregation {
     const Vec<D> mean = detail::scaled<D>(1.0 / n, c.offset_sum);
     return std::sqrt(std::max(0.0, c.offset_sum_sq / n - detail::dot<D>(mean, mean)));
   }
+
+#ifdef FRACSTUDY_CCA_TRACE
+  /// The finite box's effects as they come (bench/cca_gelation.sh builds this in): a line
+  /// each time the largest cluster grows by 10%, one when a cluster first spans the box
+  /// (its unwrapped extent along an axis reaches L: it meets its own image, the gel), and
+  /// one when the largest holds half of all monomers. Columns: the time (a^2 / D1), clusters
+  /// left, the largest's size, its share of the monomers, its Rg / L and extent / L.
+  void trace_merge(const Cluster& c) {
+    const auto size = static_cast<double>(c.members.size());
+    double extent = 0;
+    for (std::size_t k = 0; k < D; ++k) {
+      extent = std::max(extent, c.highest[k] - c.lowest[k] + kContactDistance);
+    }
+    const auto n = static_cast<double>(offset_.size());
+    const auto line = [&](const char* event) {
+      std::fprintf(stderr,
+                   "cca-trace %s t=%.6g clusters=%lld size=%.0f share=%.6f rg/L=%.4f "
+                   "extent/L=%.4f\n",
+                   event, now_, static_cast<long long>(clusters_left_), size, size / n,
+                   radius_of_gyration(c) / box_side_, extent / box_side_);
+    };
+    if (extent >= box_side_ && !traced_span_) {
+      traced_span_ = true;
+      line("spans");
+    }
+    if (size >= 0.5 * n && !traced_half_) {
+      traced_half_ = true;
+      line("half");
+    }
+    if (size >= 1.1 * traced_largest_) {
+      traced_largest_ = size;
+      line("largest");
+    }
+  }
+  double traced_largest_ = 1;
+  bool traced_span_ = false;
+  bool traced_half_ = false;
+#endif
 
   /// Counts work (particles moved or tested) and, every so often, throws if the deadline has
   /// passed.
