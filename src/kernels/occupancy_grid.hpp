@@ -179,8 +179,8 @@ class OccupancyGrid {
   static constexpr std::int32_t kNone = -1;
   /// How much wider a rebuilt grid is than the one before. Doubling makes rebuilds rare
   /// (every centre is refiled about 1.2 times in all in 3D, 1.4 in 2D), but the grid's
-  /// fixed arrays (the tile directory and the dense coarse maps) grow with the cube's
-  /// volume: a doubled cube can hold 8 times (3D) what the cluster needs, 1.8 GB of a
+  /// fixed arrays (the tile directory and, until 0.3.0, the dense coarse maps) grow with
+  /// the cube's volume: a doubled cube can hold 8 times (3D) what the cluster needs, 1.8 GB of a
   /// 10^7-particle cluster's 3.6 GB. So a grid doubles only while its doubled fixed arrays
   /// would take at most kFixedBytesPerCentreByte times the centres' memory; beyond, it
   /// grows by kGrowth (at most 2 times the tightest cube's arrays in 3D). Growing by 1.25
