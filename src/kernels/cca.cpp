@@ -18,6 +18,7 @@
 
 #ifdef FRACSTUDY_CCA_TRACE
 #include <cstdio>
+#include <utility>
 #endif
 
 // Off-lattice cluster-cluster aggregation (Meakin 1983; Kolb, Botet & Jullien 1983) in a
@@ -278,28 +279,17 @@ class CcaAggregation {
     std::optional<detail::ClusterIndex<D>> index;
     bool big = false;              ///< listed in big_, not found by the rings of sphere cells
     std::uint32_t generation = 0;  ///< bumped at every merge: its queued turn is stale
-#ifdef FRACSTUDY_CCA_TRACE
-    Vec<D> lowest{}, highest{};  ///< the box around its centres' offsets (unwrapped extent)
-#endif
   };
 
   /// The cluster with id `id` (the id of its first monomer).
-  Cluster& cluster(std::int32_t id) {
-    return clusters_[static_cast<std::size_t>(id)];
-  }
+  Cluster& cluster(std::int32_t id) { return clusters_[static_cast<std::size_t>(id)]; }
   /// The cluster with id `id`, read only.
-  const Cluster& cluster(std::int32_t id) const {
-    return clusters_[static_cast<std::size_t>(id)];
-  }
+  const Cluster& cluster(std::int32_t id) const { return clusters_[static_cast<std::size_t>(id)]; }
   /// A particle or cluster id as a vector index.
-  std::size_t index(std::int32_t id) const {
-    return static_cast<std::size_t>(id);
-  }
+  std::size_t index(std::int32_t id) const { return static_cast<std::size_t>(id); }
 
   /// Side L of the periodic box.
-  double box_side() const {
-    return box_side_;
-  }
+  double box_side() const { return box_side_; }
 
   /// The unwrapped centre of the bounding sphere of cluster `id`.
   Vec<D> sphere_centre(std::int32_t id) const {
@@ -480,9 +470,7 @@ class CcaAggregation {
   }
 
   /// The most free room a survey proves: the reach of an index, less the contact distance.
-  static constexpr double room_reach() {
-    return kSurveyReach;
-  }
+  static constexpr double room_reach() { return kSurveyReach; }
 
   /// Lowers `around.free_room` to the room between cluster `id` and the image `obstacle`
   /// where that is smaller, and records a first contact along a step of delta in
@@ -641,9 +629,7 @@ class CcaAggregation {
 
   /// No cluster outside big_ has a bounding sphere wider than this (at most a sphere cell's
   /// side).
-  double small_radius_bound() const {
-    return largest_small_radius_;
-  }
+  double small_radius_bound() const { return largest_small_radius_; }
 
   /// Lists cluster c as big once its sphere is wider than a sphere cell; otherwise counts its
   /// radius into small_radius_bound().
@@ -726,10 +712,7 @@ class CcaAggregation {
       Vec<D>& offset = offset_[index(particle)];
       offset = detail::add_scaled<D>(shift, 1.0, offset);
 #ifdef FRACSTUDY_CCA_TRACE
-      for (std::size_t k = 0; k < D; ++k) {
-        into.lowest[k] = std::min(into.lowest[k], offset[k]);
-        into.highest[k] = std::max(into.highest[k], offset[k]);
-      }
+      trace_extent(kept, offset);
 #endif
       cluster_of_[index(particle)] = kept;
       into.members.push_back(particle);
@@ -751,7 +734,7 @@ class CcaAggregation {
     population_.push_back(
         {static_cast<std::int64_t>(into.members.size()), radius_of_gyration(into)});
 #ifdef FRACSTUDY_CCA_TRACE
-    trace_merge(into);
+    trace_merge(kept);
 #endif
     if (clusters_left_ < kClustersPerSphereCell * sphere_cells_ &&
         sphere_cells_ > power(kMinSphereCellsPerSide)) {
@@ -832,11 +815,13 @@ class CcaAggregation {
   /// (its unwrapped extent along an axis reaches L: it meets its own image, the gel), and
   /// one when the largest holds half of all monomers. Columns: the time (a^2 / D1), clusters
   /// left, the largest's size, its share of the monomers, its Rg / L and extent / L.
-  void trace_merge(const Cluster& c) {
+  void trace_merge(std::int32_t id) {
+    const Cluster& c = cluster(id);
     const auto size = static_cast<double>(c.members.size());
+    const auto& [lowest, highest] = traced_extents_[index(id)];
     double extent = 0;
     for (std::size_t k = 0; k < D; ++k) {
-      extent = std::max(extent, c.highest[k] - c.lowest[k] + kContactDistance);
+      extent = std::max(extent, highest[k] - lowest[k] + kContactDistance);
     }
     const auto n = static_cast<double>(offset_.size());
     const auto line = [&](const char* event) {
@@ -859,6 +844,16 @@ class CcaAggregation {
       line("largest");
     }
   }
+  /// Widens the box around cluster `id`'s centres' offsets (its unwrapped extent).
+  void trace_extent(std::int32_t id, const Vec<D>& offset) {
+    if (traced_extents_.empty()) traced_extents_.resize(offset_.size());
+    auto& [lowest, highest] = traced_extents_[index(id)];
+    for (std::size_t k = 0; k < D; ++k) {
+      lowest[k] = std::min(lowest[k], offset[k]);
+      highest[k] = std::max(highest[k], offset[k]);
+    }
+  }
+  std::vector<std::pair<Vec<D>, Vec<D>>> traced_extents_;  // per cluster id
   double traced_largest_ = 1;
   bool traced_span_ = false;
   bool traced_half_ = false;
