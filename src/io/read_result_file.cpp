@@ -214,7 +214,18 @@ struct ResultReader::Impl {
   std::string path;
   detail::File file;
   ResultData data;
-  std::vector<std::map<std::size_t, study::TaskRecord>> journaled;  // per study, by task_id
+  /// The journal as it was when the file was read (later appends are not this file's).
+  std::unique_ptr<OpenJournal> journal;
+
+  /// Study `s`'s journaled records by task_id (read from the journal on first need).
+  const std::map<std::size_t, study::TaskRecord>& journaled(std::size_t s) const;
+  /// Reads the journal's records into journaled_ (once); `first_task` per study and a last.
+  void read_journaled() const;
+  /// Takes each study's progress from the journal's last end and the records after it,
+  /// without reading the others; false when the journal has no end that fits the file.
+  bool apply_journal_progress(const JournalProgress& progress);
+  /// The global index of each study's first task, and one past the last.
+  std::vector<std::size_t> first_task_of_studies() const;
 
   /// Runs `read`, turning HDF5's failures into a ResultFileError naming the file, and
   /// naming the file in a ResultFileError that does not yet (a bad value in a row).
@@ -249,6 +260,8 @@ struct ResultReader::Impl {
                                                   const RecordVisitor& also = {}) const;
 
   std::vector<char> stale_summary;  // per study: its journal is not in its summary yet
+  mutable std::vector<std::map<std::size_t, study::TaskRecord>> journaled_;  // per study
+  mutable bool journal_read_ = false;
 
   hid_t tasks_group(std::size_t s, detail::Group& group) const {
     group = detail::Group(
@@ -270,39 +283,111 @@ ResultReader::ResultReader(const std::string& path, const std::function<void()>&
   // the old file and then finds the new journal missed the new file: it reads again, so
   // what it shows never goes back (the new file holds all of the old one and its journal).
   constexpr int kRereads = 20;
-  Journal journal;
   for (int reread = 0;; ++reread) {
     impl_->data = ResultData{};
     impl_->guarded([&] { impl_->file = open_and_read_header(path, impl_->data); });
     if (after_file) after_file();
-    journal = read_journal(path);
-    if (journal.generation <= impl_->data.generation || reread == kRereads) break;
+    impl_->journal = std::make_unique<OpenJournal>(path);
+    if (impl_->journal->generation() <= impl_->data.generation || reread == kRereads) break;
   }
   ResultData& data = impl_->data;
-  impl_->journaled.resize(data.studies.size());
   impl_->stale_summary.assign(data.studies.size(), 0);
-  if (journal.generation != data.generation || journal.updates.empty()) return;
-  data.journal_records = journal.updates.size();
-  std::vector<std::size_t> first_task{0};
-  for (const auto& study : data.studies)
-    first_task.push_back(first_task.back() + static_cast<std::size_t>(study.total));
-  for (auto& [task, record] : journal.updates) {
+  if (impl_->journal->generation() != data.generation) {
+    impl_->journal_read_ = true;  // another generation's journal: not this file's
+    impl_->journaled_.resize(data.studies.size());
+    return;
+  }
+  // The journal's end, when its last append wrote one, holds every study's progress: a
+  // killed run of millions of tasks shows its progress without its records being read.
+  const auto progress = impl_->journal->progress();
+  if (progress && impl_->apply_journal_progress(*progress)) return;
+  impl_->read_journaled();
+  for (const auto& records : impl_->journaled_)
+    data.journal_records += records.size();
+  // The counts and status of a study the journal changed (its summary when asked for).
+  for (std::size_t s = 0; s < data.studies.size(); ++s) {
+    if (impl_->journaled_[s].empty()) continue;
+    if (!impl_->apply_journal_to_tally(s)) impl_->apply_journal_to_all(s);
+  }
+}
+
+bool ResultReader::Impl::apply_journal_progress(const JournalProgress& progress) {
+  JournalEnd end = progress.end;
+  if (end.tallies.size() != data.studies.size() ||
+      end.records_of_study.size() != data.studies.size()) {
+    return false;
+  }
+  for (std::size_t s = 0; s < data.studies.size(); ++s) {
+    const StudyData& study = data.studies[s];
+    // Without a tally in the file, nor whole summaries, the rows are what is counted.
+    if (!study.progress || study.summary.rows.size() != data.study(s).points.size() ||
+        end.tallies[s].counts.total != study.total) {
+      return false;
+    }
+  }
+  // The records of a block cut short, from what each replaced.
+  const auto first_task = first_task_of_studies();
+  for (const auto& [update, before] : progress.after) {
+    const auto [task, record] = update;
     const auto after = std::upper_bound(first_task.begin(), first_task.end(), task);
     if (after == first_task.begin() || after == first_task.end()) continue;
     const auto s = static_cast<std::size_t>(after - first_task.begin() - 1);
-    impl_->journaled[s][task - first_task[s]] = std::move(record);
+    const auto& spec = data.study(s);
+    const auto point = (task - first_task[s]) / static_cast<std::size_t>(spec.repetitions);
+    if (!before || point >= spec.points.size() ||
+        !end.tallies[s].replace(kernels::estimated_cost(spec.algorithm, spec.points[point]),
+                                *before, record)) {
+      return false;
+    }
+    ++end.records_of_study[s];
+    ++end.records;
   }
-  // The counts and status of a study the journal changed (its summary when asked for).
   for (std::size_t s = 0; s < data.studies.size(); ++s) {
-    if (impl_->journaled[s].empty()) continue;
-    if (!impl_->apply_journal_to_tally(s)) impl_->apply_journal_to_all(s);
+    if (!end.tallies[s].consistent()) return false;
   }
+  for (std::size_t s = 0; s < data.studies.size(); ++s) {
+    if (end.records_of_study[s] == 0) continue;
+    StudyData& study = data.studies[s];
+    const auto& tally = end.tallies[s];
+    study.progress = tally;
+    study.completed = tally.counts.completed;
+    study.failed = tally.counts.failed;
+    study.status = tally.counts.status();
+    stale_summary[s] = 1;
+  }
+  data.journal_records = end.records;
+  return true;
+}
+
+std::vector<std::size_t> ResultReader::Impl::first_task_of_studies() const {
+  std::vector<std::size_t> first_task{0};
+  for (const auto& study : data.studies)
+    first_task.push_back(first_task.back() + static_cast<std::size_t>(study.total));
+  return first_task;
+}
+
+void ResultReader::Impl::read_journaled() const {
+  if (journal_read_) return;
+  journal_read_ = true;
+  journaled_.assign(data.studies.size(), {});
+  const auto first_task = first_task_of_studies();
+  for (auto& [task, record] : journal->records()) {
+    const auto after = std::upper_bound(first_task.begin(), first_task.end(), task);
+    if (after == first_task.begin() || after == first_task.end()) continue;
+    const auto s = static_cast<std::size_t>(after - first_task.begin() - 1);
+    journaled_[s][task - first_task[s]] = std::move(record);
+  }
+}
+
+const std::map<std::size_t, study::TaskRecord>& ResultReader::Impl::journaled(std::size_t s) const {
+  read_journaled();
+  return journaled_.at(s);
 }
 
 bool ResultReader::Impl::apply_journal_to_tally(std::size_t s) {
   StudyData& study = data.studies[s];
   const auto& spec = data.study(s);
-  const auto& newer = journaled[s];
+  const auto& newer = journaled(s);
   if (!study.progress || study.summary.rows.size() != spec.points.size()) return false;
   const auto repetitions = static_cast<std::size_t>(spec.repetitions);
   // The journaled tasks' rows, as ranges; rows close together are read in one range.
@@ -344,7 +429,7 @@ void ResultReader::Impl::update_summary(std::size_t s) {
   const auto repetitions = static_cast<std::size_t>(spec.repetitions);
   // The points the journal touched, as runs of consecutive points.
   std::vector<std::pair<std::size_t, std::size_t>> runs;  // [first point, end point)
-  for (const auto& entry : journaled[s]) {
+  for (const auto& entry : journaled(s)) {
     const std::size_t p = entry.first / repetitions;
     if (!runs.empty() && runs.back().second >= p) {
       runs.back().second = p + 1;
@@ -400,7 +485,7 @@ std::vector<study::PointSummary> ResultReader::Impl::summarize_rows(
 void ResultReader::Impl::visit_records(std::size_t s, RecordFields fields, detail::RowRange range,
                                        bool with_journal, const RecordVisitor& visit) const {
   const auto& name = data.studies.at(s).name;
-  const auto& newer = journaled.at(s);
+  const auto& newer = journaled(s);
   guarded([&] {
     detail::Group group;
     detail::read_table_slabs(
@@ -451,7 +536,7 @@ study::ProgressTally ResultReader::progress(std::size_t s) const {
 }
 
 void ResultReader::for_each_row(std::size_t s, const RowVisitor& visit) const {
-  const auto& journaled = impl_->journaled.at(s);
+  const auto& journaled = impl_->journaled(s);
   impl_->guarded([&] {
     detail::Group group;
     detail::read_table_slabs(impl_->tasks_group(s, group), "tasks", {}, kSlabRows,

@@ -10,9 +10,6 @@
 namespace fracstudy::io {
 namespace {
 
-/// A whole rewrite may take at most this share of the time between two of them.
-constexpr double kFullWriteShare = 0.05;
-
 /// CPU time this process used so far: the coordinator's overhead.
 double process_cpu_seconds() {
   rusage usage{};
@@ -74,7 +71,7 @@ void ResultWriter::checkpoint(const std::vector<study::TaskRecord>& records,
     if (final || full_write_due()) {
       write(records, final);
     } else {
-      journaled_rows_ += append_to_journal(path_, changed, records);
+      journaled_rows_ += append_to_journal(path_, journal_blocks(changed, records), records);
     }
   } catch (const std::exception& error) {
     // The previous checkpoint stays valid (files are replaced atomically, journal records
@@ -103,9 +100,71 @@ void ResultWriter::write(const std::vector<study::TaskRecord>& records, bool fin
   } else {
     start_journal(path_, generation_);
   }
+  count_written(records);
   last_full_write_end_ = std::chrono::steady_clock::now();
   last_full_write_s_ = std::chrono::duration<double>(last_full_write_end_ - start).count();
   force_full_write_ = false;
+}
+
+double ResultWriter::cost_of(std::size_t task) const {
+  const auto& spec = file_.studies.at(tasks_[task].study);
+  return kernels::estimated_cost(spec.algorithm, spec.points.at(tasks_[task].point));
+}
+
+void ResultWriter::count_written(const std::vector<study::TaskRecord>& records) {
+  written_ = JournalEnd{};
+  written_.records_of_study.assign(file_.studies.size(), 0);
+  std::size_t first = 0;
+  for (const auto& spec : file_.studies) {
+    const auto count = static_cast<std::size_t>(spec.task_count());
+    written_.tallies.push_back(
+        study::tally_progress(spec, std::span(records).subspan(first, count)));
+    first += count;
+  }
+  written_status_.resize(records.size());
+  written_failure_.clear();
+  for (std::size_t task = 0; task < records.size(); ++task) {
+    written_status_[task] = static_cast<std::uint8_t>(records[task].status);
+    if (records[task].status == study::TaskStatus::Failed) {
+      written_failure_[task] = study::last_reason(records[task].error);
+    }
+  }
+}
+
+std::vector<JournalBlock> ResultWriter::journal_blocks(
+    std::span<const std::size_t> changed, const std::vector<study::TaskRecord>& records) {
+  // A block's end lets a reader skip its records; a kill cuts at most one block short, so
+  // a reader of progress reads at most one block's records.
+  constexpr std::size_t kBlockRecords = 16384;
+  std::vector<JournalBlock> blocks;
+  for (std::size_t first = 0; first < changed.size(); first += kBlockRecords) {
+    JournalBlock block;
+    for (const std::size_t task :
+         changed.subspan(first, std::min(kBlockRecords, changed.size() - first))) {
+      const auto& record = records[task];
+      study::CountedState before{static_cast<study::TaskStatus>(written_status_.at(task)), {}};
+      if (const auto failed = written_failure_.find(task); failed != written_failure_.end()) {
+        before.failure_reason = std::move(failed->second);
+        written_failure_.erase(failed);
+      }
+      const std::size_t s = tasks_[task].study;
+      if (!written_.tallies.empty() &&
+          !written_.tallies[s].replace(cost_of(task), before, record)) {
+        written_.tallies.clear();  // not known until the next whole write
+      }
+      ++written_.records_of_study[s];
+      ++written_.records;
+      written_status_[task] = static_cast<std::uint8_t>(record.status);
+      if (record.status == study::TaskStatus::Failed) {
+        written_failure_[task] = study::last_reason(record.error);
+      }
+      block.tasks.push_back(task);
+      block.before.emplace_back(std::move(before));
+    }
+    block.end = written_;
+    blocks.push_back(std::move(block));
+  }
+  return blocks;
 }
 
 std::vector<StudyData> ResultWriter::studies(const std::vector<study::TaskRecord>& records) const {
@@ -135,7 +194,7 @@ std::vector<StudyData> ResultWriter::studies(const std::vector<study::TaskRecord
 
 bool ResultWriter::full_write_due() const {
   return force_full_write_ || unsaved_clusters_ ||
-         last_full_write_s_ <= kFullWriteShare * seconds_since(last_full_write_end_);
+         last_full_write_s_ <= start_.whole_write_share * seconds_since(last_full_write_end_);
 }
 
 std::string ResultWriter::at(double seconds) const {

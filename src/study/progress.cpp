@@ -93,6 +93,17 @@ void ProgressTally::remove(double cost, const TaskRecord& record) {
   if (reason != failures.end() && --reason->second <= 0) failures.erase(reason);
 }
 
+bool ProgressTally::replace(double cost, const CountedState& before, const TaskRecord& after) {
+  if (before.status == TaskStatus::Completed) return after.status == TaskStatus::Completed;
+  TaskRecord earlier;
+  earlier.status = before.status;
+  // last_reason("attempt 0: R") is R, whatever R holds.
+  if (before.status == TaskStatus::Failed) earlier.error = "attempt 0: " + before.failure_reason;
+  remove(cost, earlier);
+  add(cost, after);
+  return true;
+}
+
 bool ProgressTally::consistent() const {
   const auto& c = counts;
   const bool counts_fit = c.pending >= 0 && c.running >= 0 && c.completed >= 0 && c.failed >= 0 &&

@@ -106,3 +106,35 @@ TEST(ProgressTally, RemoveTakesBackWhatAddAddedAndABadTallyIsNotBelieved) {
   broken.work.timed_wall_s = -1;
   EXPECT_FALSE(broken.consistent());
 }
+
+TEST(ProgressTally, ReplaceCountsATaskAnewFromWhatItCountedAs) {
+  // What the checkpoint journal keeps of a task's earlier record: its status and, when it
+  // failed, its reason. Replacing must give what counting the new records from scratch gives.
+  TaskRecord failed;
+  failed.status = TaskStatus::Failed;
+  failed.error = "attempt 1: timeout; attempt 2: attempt to divide: bad input";
+  TaskRecord completed;
+  completed.status = TaskStatus::Completed;
+  completed.wall_time_s = 2.5;
+  ProgressTally tally;
+  tally.add(3.0, failed);
+  tally.add(5.0, TaskRecord{});
+  const auto reason = last_reason(failed.error);
+  EXPECT_EQ(tally.failures.at(reason), 1);
+  ASSERT_TRUE(tally.replace(3.0, CountedState{TaskStatus::Failed, reason}, completed));
+  ASSERT_TRUE(tally.replace(5.0, CountedState{}, failed));
+  ProgressTally wanted;
+  wanted.add(3.0, completed);
+  wanted.add(5.0, failed);
+  EXPECT_EQ(tally.failures, wanted.failures);
+  EXPECT_EQ(tally.counts.completed, 1);
+  EXPECT_EQ(tally.counts.failed, 1);
+  EXPECT_DOUBLE_EQ(tally.work.timed_wall_s, 2.5);
+  EXPECT_DOUBLE_EQ(tally.work.unfinished_cost, 0.0);
+  EXPECT_TRUE(tally.consistent());
+  // A completed task stays counted as it was; one that would not be cannot be counted.
+  EXPECT_TRUE(tally.replace(3.0, CountedState{TaskStatus::Completed, ""}, completed));
+  EXPECT_FALSE(tally.replace(3.0, CountedState{TaskStatus::Completed, ""}, TaskRecord{}));
+  EXPECT_EQ(tally.counts.completed, 1);
+  EXPECT_DOUBLE_EQ(tally.work.timed_wall_s, 2.5);
+}

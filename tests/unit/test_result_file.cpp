@@ -10,8 +10,10 @@
 #include "fracstudy/io/errors.hpp"
 #include "fracstudy/io/journal.hpp"
 #include "fracstudy/io/result_file.hpp"
+#include "fracstudy/io/result_writer.hpp"
 #include "fracstudy/study/errors.hpp"
 #include "fracstudy/study/parser.hpp"
+#include "fracstudy/study/progress.hpp"
 #include "fracstudy/study/statistics.hpp"
 
 using namespace fracstudy;
@@ -162,10 +164,14 @@ TEST(Journal, AppendsExactlyTheChangedRecordsAndReadsThemBack) {
   // A write cut short by a kill: the complete records before it still count.
   const auto journal = io::journal_path(path);
   const auto size = fs::file_size(journal);
-  io::append_to_journal(path, std::vector<std::size_t>{1}, records);
-  fs::resize_file(journal, fs::file_size(journal) - 3);
+  io::append_to_journal(path, std::vector<std::size_t>{1, 3}, records);
+  fs::resize_file(journal, size + 40);  // inside the first new record
   EXPECT_EQ(io::read_journal(path, 7).size(), 2u);
-  EXPECT_GT(fs::file_size(journal), size);
+  io::start_journal(path, 7);
+  io::append_to_journal(path, changed, records);
+  io::append_to_journal(path, std::vector<std::size_t>{1, 3}, records);
+  fs::resize_file(journal, fs::file_size(journal) - 3);  // inside the append's end
+  EXPECT_EQ(io::read_journal(path, 7).size(), 4u);       // the 2 whole records count
 }
 
 TEST(Journal, AVersion1JournalIsStillRead) {
@@ -406,4 +412,101 @@ studies:
   const io::ResultReader edited(path);
   EXPECT_FALSE(edited.data().studies[0].progress.has_value());
   expect_same_progress(edited.progress(0), counted(edited, 0));
+}
+
+/// A study of one point and many tasks: more than one block of the journal at a time.
+const char* kLargeStudy = R"(seed: 3
+execution: {checkpoint_interval_s: 1}
+studies:
+  - name: many
+    algorithm: EDEN
+    base_parameters: {n_particles: 10}
+    repetitions: 40000
+  - name: few
+    algorithm: DLA
+    variable_parameter: n_particles
+    values: [100, 200, 300]
+    repetitions: 2
+)";
+
+TEST(Journal, ProgressComesFromItsLastEndAsFromItsRecordsWhereverAKillCutIt) {
+  // A run checkpoints through the journal only; each append is read back, and then cut
+  // at many places (a kill in the middle of an append): the progress a reader shows,
+  // taken from the journal's last end and the whole records after it, must equal the
+  // progress counted from every record.
+  const auto file = study::parse_study_text(kLargeStudy, "large.yaml");
+  const auto tasks = study::expand_tasks(file);
+  const auto path = (temp_dir() / "progress_end.h5").string();
+  io::RunStart start;
+  start.ranks = 3;
+  start.whole_write_share = 0;  // only the first write is whole: the rest is journaled
+  io::ResultWriter writer(path, file, tasks, start);
+  std::vector<study::TaskRecord> records(tasks.size());
+  writer.write(records, false);
+  std::uint64_t state = 12345;  // a fixed sequence of changes (xorshift)
+  const auto next = [&state] {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+  };
+  const char* reasons[] = {"timeout", "crash (signal 11)", "out of memory"};
+  for (int checkpoint = 0; checkpoint < 3; ++checkpoint) {
+    std::vector<std::size_t> changed;
+    for (std::size_t task = 0; task < tasks.size(); ++task) {
+      if (next() % 3 != 0) continue;
+      auto& record = records[task];
+      switch (record.status) {
+        case study::TaskStatus::Pending:
+          record.status = study::TaskStatus::Running;
+          ++record.attempts;
+          break;
+        case study::TaskStatus::Running:
+          if (next() % 4 == 0) {
+            record.status = study::TaskStatus::Failed;
+            record.error =
+                "attempt " + std::to_string(record.attempts) + ": " + reasons[next() % 3];
+          } else {
+            record = ended(study::TaskStatus::Completed, record.attempts, 1,
+                           0.001 * double(next() % 100), "", 2.0, 3.0, 1.0);
+          }
+          break;
+        case study::TaskStatus::Failed:  // a retry reopens it
+          record.status = study::TaskStatus::Pending;
+          break;
+        case study::TaskStatus::Completed:
+          continue;
+      }
+      changed.push_back(task);
+    }
+    writer.checkpoint(records, changed, false);
+    const io::ResultReader reader(path);
+    for (std::size_t s = 0; s < 2; ++s) {
+      expect_same_progress(reader.progress(s), counted(reader, s));
+    }
+    EXPECT_EQ(reader.progress(0).counts.completed,
+              study::count_tasks(std::span(records).subspan(0, 40000)).completed);
+  }
+  // Kills in the middle of the last append (its last blocks), wherever they fall.
+  const auto journal = io::journal_path(path);
+  const auto whole = fs::file_size(journal);
+  for (std::uintmax_t cut = whole; cut > whole - 3000000; cut -= 99991) {
+    fs::resize_file(journal, cut);
+    const io::ResultReader reader(path);
+    for (std::size_t s = 0; s < 2; ++s) {
+      expect_same_progress(reader.progress(s), counted(reader, s));
+    }
+  }
+  // The progress is read from the end: a record damaged early in the journal (which a
+  // reader of the records stops at) does not change it, since it is not read.
+  const auto before = io::ResultReader(path).progress(0);
+  {
+    std::fstream bytes(journal, std::ios::in | std::ios::out | std::ios::binary);
+    bytes.seekp(40);
+    bytes.put('\x7f');
+  }
+  const io::ResultReader reader(path);
+  expect_same_progress(reader.progress(0), before);
+  EXPECT_GT(before.counts.ended_tasks(), 0);
+  EXPECT_EQ(study::count_tasks(reader.records(0)).ended_tasks(), 0);  // none applied
 }

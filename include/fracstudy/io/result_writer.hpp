@@ -9,8 +9,10 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
+#include "fracstudy/io/journal.hpp"
 #include "fracstudy/io/result_file.hpp"
 #include "fracstudy/study/progress.hpp"
 
@@ -24,6 +26,9 @@ struct RunStart {
   int ranks = 1;                         ///< ranks of the run
   int relay_ranks = 0;                   ///< ranks that relay work rather than compute
   JobLayout layout;                      ///< where each rank runs and what it does
+  /// A whole rewrite may take at most this share of the time between two of them, else
+  /// checkpoints append to the journal (0: only the first and the final write are whole).
+  double whole_write_share = 0.05;
 };
 
 /// Writes one run's result file at each checkpoint and keeps each study's status and times.
@@ -58,8 +63,10 @@ class ResultWriter {
                     std::optional<double> ended_s);
 
   /// A checkpoint: the whole file when `final` or when due, else `changed` appended to the
-  /// journal. A failure leaves the previous checkpoint valid, is reported on stderr and
-  /// makes the next checkpoint a whole rewrite; the final one's is kept in final_error().
+  /// journal, in blocks each ended by every study's progress after it (what `status` of a
+  /// killed run reads instead of the records). A failure leaves the previous checkpoint
+  /// valid, is reported on stderr and makes the next checkpoint a whole rewrite; the final
+  /// one's is kept in final_error().
   void checkpoint(const std::vector<study::TaskRecord>& records,
                   std::span<const std::size_t> changed, bool final);
 
@@ -80,6 +87,10 @@ class ResultWriter {
 
  private:
   bool full_write_due() const;
+  double cost_of(std::size_t task) const;
+  void count_written(const std::vector<study::TaskRecord>& records);
+  std::vector<JournalBlock> journal_blocks(std::span<const std::size_t> changed,
+                                           const std::vector<study::TaskRecord>& records);
   std::string at(double seconds) const;
 
   std::string path_;
@@ -97,6 +108,12 @@ class ResultWriter {
   std::string final_error_;
   std::uint64_t generation_ = 0;
   std::size_t journaled_rows_ = 0;
+  // Each study's progress as the file and its journal hold it, kept one written record at a
+  // time: what each block of the journal ends with. One byte per task, and the reason of
+  // each task written as FAILED.
+  JournalEnd written_;
+  std::vector<std::uint8_t> written_status_;
+  std::unordered_map<std::size_t, std::string> written_failure_;
   bool force_full_write_ = false;
   double last_full_write_s_ = 0;
   std::chrono::steady_clock::time_point last_full_write_end_ = std::chrono::steady_clock::now();

@@ -56,6 +56,13 @@ struct RemainingWork {
 /// The reason of the last failed attempt in "attempt 1: X; attempt 2: Y".
 std::string last_reason(const std::string& history);
 
+/// What a tally needs of a record it counted and no longer holds (the checkpoint journal
+/// writes it with each task's new record): its status, and its failure reason if it failed.
+struct CountedState {
+  TaskStatus status = TaskStatus::Pending;
+  std::string failure_reason;  ///< last_reason of its error, when FAILED
+};
+
 /// Everything a study's progress is shown from (`status`, check_study_status), summed over
 /// its tasks: kept in the result file, so a reader of ten million tasks need not read them.
 struct ProgressTally {
@@ -67,6 +74,11 @@ struct ProgressTally {
   void add(double cost, const TaskRecord& record);
   /// Takes one task's earlier record back out.
   void remove(double cost, const TaskRecord& record);
+  /// A task counted as `before` has the record `after` now. False, changing nothing, when
+  /// that cannot be counted exactly: a COMPLETED task that is no longer (its wall time is
+  /// not known). A completed task's wall time never changes, so COMPLETED to COMPLETED
+  /// changes nothing.
+  bool replace(double cost, const CountedState& before, const TaskRecord& after);
   /// The counts add up to the total, none negative, the sums finite and not negative:
   /// what a tally read from a file must be before it is believed.
   bool consistent() const;
