@@ -107,9 +107,59 @@ void encode(std::string& payload, const JournalEnd& end) {
       put(payload, count);
     }
   }
+  put(payload, static_cast<std::uint8_t>(end.points.has_value()));
+  if (end.points) {
+    put(payload, static_cast<std::uint32_t>(end.points->size()));
+    for (const auto& [study, accumulator] : *end.points) {
+      const auto state = accumulator.state();
+      put(payload, static_cast<std::uint64_t>(study));
+      put(payload, static_cast<std::uint64_t>(state.point));
+      put(payload, state.n_samples);
+      put(payload, state.n_failed);
+      put(payload, static_cast<std::uint32_t>(state.metrics.size()));
+      for (const auto& metric : state.metrics) {
+        put(payload, metric.n);
+        for (const double value : {metric.mean, metric.squares, metric.min, metric.max})
+          put(payload, value);
+      }
+    }
+  }
   put(payload,
       static_cast<std::uint32_t>(payload.size() - start + sizeof(std::uint32_t) + sizeof kEndMark));
   payload.append(kEndMark, sizeof kEndMark);
+}
+
+/// Reads the points' summaries of an end into end.points; false when malformed. Points of
+/// another build's metrics are left unknown.
+bool decode_points(std::string_view payload, std::size_t& at, JournalEnd& end) {
+  std::uint32_t count = 0;
+  if (!get(payload, at, count) || count > payload.size()) return false;
+  std::vector<JournaledPoint> points;
+  bool same_metrics = true;
+  for (std::uint32_t i = 0; i < count; ++i) {
+    std::uint64_t study = 0, point = 0;
+    std::uint32_t metrics = 0;
+    study::PointAccumulator::State state;
+    if (!get(payload, at, study) || !get(payload, at, point) ||
+        !get(payload, at, state.n_samples) || !get(payload, at, state.n_failed) ||
+        !get(payload, at, metrics) || metrics > payload.size()) {
+      return false;
+    }
+    state.point = static_cast<std::size_t>(point);
+    same_metrics = same_metrics && metrics == state.metrics.size();
+    for (std::uint32_t m = 0; m < metrics; ++m) {
+      study::RunningStatistics::State metric;
+      if (!get(payload, at, metric.n) || !get(payload, at, metric.mean) ||
+          !get(payload, at, metric.squares) || !get(payload, at, metric.min) ||
+          !get(payload, at, metric.max)) {
+        return false;
+      }
+      if (m < state.metrics.size()) state.metrics[m] = metric;
+    }
+    points.push_back({static_cast<std::size_t>(study), study::PointAccumulator(state)});
+  }
+  if (same_metrics) end.points = std::move(points);
+  return true;
 }
 
 /// Reads an append's end from its whole payload (kind byte first); false when malformed.
@@ -148,6 +198,9 @@ bool decode(std::string_view payload, JournalEnd& end) {
     end.records_of_study.push_back(records);
     end.tallies.push_back(std::move(tally));
   }
+  std::uint8_t has_points = 0;
+  if (!get(payload, at, has_points) || has_points > 1) return false;
+  if (has_points == 1 && !decode_points(payload, at, end)) return false;
   std::uint32_t length = 0;
   return get(payload, at, length) && length == payload.size() &&
          payload.substr(at) == std::string_view(kEndMark, sizeof kEndMark);

@@ -261,6 +261,9 @@ struct ResultReader::Impl {
 
   std::vector<char> stale_summary;  // per study: its journal is not in its summary yet
   mutable std::vector<std::map<std::size_t, study::TaskRecord>> journaled_;  // per study
+  // Per study, the summaries of the points the journal changed, from its last end (nullopt:
+  // not known; their rows are read).
+  std::optional<std::vector<std::map<std::size_t, study::PointAccumulator>>> journaled_points;
   mutable bool journal_read_ = false;
 
   hid_t tasks_group(std::size_t s, detail::Group& group) const {
@@ -327,6 +330,15 @@ bool ResultReader::Impl::apply_journal_progress(const JournalProgress& progress)
   }
   // The records of a block cut short, from what each replaced.
   const auto first_task = first_task_of_studies();
+  // Kept only if the whole end is taken: the rows are read otherwise.
+  std::optional<std::vector<std::map<std::size_t, study::PointAccumulator>>> points;
+  if (end.points) {
+    points.emplace(data.studies.size());
+    for (const auto& [s, accumulator] : *end.points) {
+      if (s >= data.studies.size()) return false;
+      (*points)[s].emplace(accumulator.point(), accumulator);
+    }
+  }
   for (const auto& [update, before] : progress.after) {
     const auto [task, record] = update;
     const auto after = std::upper_bound(first_task.begin(), first_task.end(), task);
@@ -341,6 +353,13 @@ bool ResultReader::Impl::apply_journal_progress(const JournalProgress& progress)
     }
     ++end.records_of_study[s];
     ++end.records;
+    if (points) {
+      auto& own = (*points)[s];
+      const auto accumulator = own.find(point);
+      if (accumulator == own.end() || !accumulator->second.replace(*before, record)) {
+        points.reset();  // a point first changed in the block cut short
+      }
+    }
   }
   for (std::size_t s = 0; s < data.studies.size(); ++s) {
     if (!end.tallies[s].consistent()) return false;
@@ -356,6 +375,7 @@ bool ResultReader::Impl::apply_journal_progress(const JournalProgress& progress)
     stale_summary[s] = 1;
   }
   data.journal_records = end.records;
+  journaled_points = std::move(points);
   return true;
 }
 
@@ -426,6 +446,22 @@ bool ResultReader::Impl::apply_journal_to_tally(std::size_t s) {
 void ResultReader::Impl::update_summary(std::size_t s) {
   StudyData& study = data.studies[s];
   const auto& spec = data.study(s);
+  if (journaled_points) {  // the journal's own summaries: no row to read
+    std::vector<study::PointSummary> summaries;
+    for (const auto& [point, accumulator] : (*journaled_points)[s]) {
+      if (point >= study.summary.rows.size()) {  // not this file's points: count the rows
+        apply_journal_to_all(s);
+        stale_summary[s] = 0;
+        return;
+      }
+      summaries.push_back(accumulator.summary());
+    }
+    const Table rows = detail::summary_table(spec, summaries);
+    for (std::size_t k = 0; k < summaries.size(); ++k)
+      study.summary.rows.at(summaries[k].point) = rows.rows[k];
+    stale_summary[s] = 0;
+    return;
+  }
   const auto repetitions = static_cast<std::size_t>(spec.repetitions);
   // The points the journal touched, as runs of consecutive points.
   std::vector<std::pair<std::size_t, std::size_t>> runs;  // [first point, end point)

@@ -123,12 +123,44 @@ void ResultWriter::count_written(const std::vector<study::TaskRecord>& records) 
   }
   written_status_.resize(records.size());
   written_failure_.clear();
+  journaled_points_.emplace();
   for (std::size_t task = 0; task < records.size(); ++task) {
     written_status_[task] = static_cast<std::uint8_t>(records[task].status);
     if (records[task].status == study::TaskStatus::Failed) {
       written_failure_[task] = study::last_reason(records[task].error);
     }
   }
+}
+
+void ResultWriter::track_point(std::size_t task, const study::CountedState& before,
+                               const std::vector<study::TaskRecord>& records) {
+  // An end carries every point the journal changed: a few hundred at most (a study of a few
+  // points with many repetitions, whose rows a reader must not read); beyond, the points'
+  // rows are read, few for each point.
+  constexpr std::size_t kMostPoints = 256;
+  if (!journaled_points_) return;
+  const study::Task& of = tasks_[task];
+  auto point = journaled_points_->find({of.study, of.point});
+  if (point == journaled_points_->end()) {
+    if (journaled_points_->size() == kMostPoints) {
+      journaled_points_.reset();
+      return;
+    }
+    // The point as written: its tasks' records as they were counted, in task order.
+    study::PointAccumulator accumulator(of.point);
+    const auto repetitions = static_cast<std::size_t>(file_.studies[of.study].repetitions);
+    const std::size_t first = task - static_cast<std::size_t>(of.repetition);
+    study::TaskRecord failed;
+    failed.status = study::TaskStatus::Failed;
+    for (std::size_t t = first; t < first + repetitions; ++t) {
+      const auto status = static_cast<study::TaskStatus>(written_status_[t]);
+      // A completed task's record never changes; a failed one counts as failed.
+      if (status == study::TaskStatus::Completed) accumulator.add(records[t]);
+      if (status == study::TaskStatus::Failed) accumulator.add(failed);
+    }
+    point = journaled_points_->emplace(std::pair(of.study, of.point), accumulator).first;
+  }
+  if (!point->second.replace(before, records[task])) journaled_points_.reset();
 }
 
 std::vector<JournalBlock> ResultWriter::journal_blocks(
@@ -147,6 +179,7 @@ std::vector<JournalBlock> ResultWriter::journal_blocks(
         before.failure_reason = std::move(failed->second);
         written_failure_.erase(failed);
       }
+      track_point(task, before, records);
       const std::size_t s = tasks_[task].study;
       if (!written_.tallies.empty() &&
           !written_.tallies[s].replace(cost_of(task), before, record)) {
@@ -162,6 +195,11 @@ std::vector<JournalBlock> ResultWriter::journal_blocks(
       block.before.emplace_back(std::move(before));
     }
     block.end = written_;
+    if (journaled_points_) {
+      block.end.points.emplace();
+      for (const auto& [key, accumulator] : *journaled_points_)
+        block.end.points->push_back({key.first, accumulator});
+    }
     blocks.push_back(std::move(block));
   }
   return blocks;

@@ -80,6 +80,26 @@ void PointAccumulator::add(const TaskRecord& record) {
     metrics_[m].add(record.metrics[m]);
 }
 
+PointAccumulator::PointAccumulator(const State& state)
+    : point_(state.point), n_samples_(state.n_samples), n_failed_(state.n_failed) {
+  for (std::size_t m = 0; m < kernels::kMetricCount; ++m)
+    metrics_[m] = RunningStatistics(state.metrics[m]);
+}
+
+PointAccumulator::State PointAccumulator::state() const {
+  State state{point_, n_samples_, n_failed_, {}};
+  for (std::size_t m = 0; m < kernels::kMetricCount; ++m)
+    state.metrics[m] = metrics_[m].state();
+  return state;
+}
+
+bool PointAccumulator::replace(const CountedState& before, const TaskRecord& after) {
+  if (before.status == TaskStatus::Completed) return after.status == TaskStatus::Completed;
+  n_failed_ -= before.status == TaskStatus::Failed;
+  add(after);
+  return true;
+}
+
 PointSummary PointAccumulator::summary() const {
   PointSummary summary;
   summary.point = point_;

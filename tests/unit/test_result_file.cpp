@@ -293,6 +293,29 @@ study::ProgressTally counted(const io::ResultReader& reader, std::size_t s) {
   return tally;
 }
 
+/// Study `s`'s summary as a reader shows it equals the summary of its records (the sums
+/// gathered in another order: equal up to rounding).
+void expect_same_summary(const io::ResultReader& reader, std::size_t s) {
+  const auto& summary = reader.summary(s);
+  const auto wanted = study::summarize(reader.data().study(s), reader.records(s));
+  ASSERT_EQ(summary.rows.size(), wanted.size());
+  const auto n_samples = *summary.find("n_samples"), n_failed = *summary.find("n_failed");
+  const auto mean_rg = *summary.find("mean_rg"), std_rg = *summary.find("std_rg");
+  for (std::size_t p = 0; p < wanted.size(); ++p) {
+    const auto& row = summary.rows[p];
+    EXPECT_EQ(io::Table::number(row[n_samples]), double(wanted[p].n_samples));
+    EXPECT_EQ(io::Table::number(row[n_failed]), double(wanted[p].n_failed));
+    const double mean = wanted[p].statistics[1][0], spread = wanted[p].statistics[1][1];
+    EXPECT_EQ(std::isnan(io::Table::number(row[mean_rg])), std::isnan(mean));
+    if (!std::isnan(mean)) {
+      EXPECT_NEAR(io::Table::number(row[mean_rg]), mean, 1e-12 * mean);
+    }
+    if (!std::isnan(spread)) {
+      EXPECT_NEAR(io::Table::number(row[std_rg]), spread, 1e-9 * spread);
+    }
+  }
+}
+
 void expect_same_progress(const study::ProgressTally& got, const study::ProgressTally& wanted) {
   EXPECT_EQ(got.counts.total, wanted.counts.total);
   EXPECT_EQ(got.counts.pending, wanted.counts.pending);
@@ -483,6 +506,7 @@ TEST(Journal, ProgressComesFromItsLastEndAsFromItsRecordsWhereverAKillCutIt) {
     const io::ResultReader reader(path);
     for (std::size_t s = 0; s < 2; ++s) {
       expect_same_progress(reader.progress(s), counted(reader, s));
+      expect_same_summary(reader, s);
     }
     EXPECT_EQ(reader.progress(0).counts.completed,
               study::count_tasks(std::span(records).subspan(0, 40000)).completed);
@@ -495,11 +519,13 @@ TEST(Journal, ProgressComesFromItsLastEndAsFromItsRecordsWhereverAKillCutIt) {
     const io::ResultReader reader(path);
     for (std::size_t s = 0; s < 2; ++s) {
       expect_same_progress(reader.progress(s), counted(reader, s));
+      expect_same_summary(reader, s);
     }
   }
   // The progress is read from the end: a record damaged early in the journal (which a
   // reader of the records stops at) does not change it, since it is not read.
   const auto before = io::ResultReader(path).progress(0);
+  const auto summary_before = io::ResultReader(path).summary(0);
   {
     std::fstream bytes(journal, std::ios::in | std::ios::out | std::ios::binary);
     bytes.seekp(40);
@@ -509,4 +535,43 @@ TEST(Journal, ProgressComesFromItsLastEndAsFromItsRecordsWhereverAKillCutIt) {
   expect_same_progress(reader.progress(0), before);
   EXPECT_GT(before.counts.ended_tasks(), 0);
   EXPECT_EQ(study::count_tasks(reader.records(0)).ended_tasks(), 0);  // none applied
+  // The summary too comes from the end, not from the rows.
+  for (const char* column : {"n_samples", "n_failed", "mean_rg", "std_rg"}) {
+    const auto c = *summary_before.find(column);
+    EXPECT_EQ(io::Table::number(reader.summary(0).rows[0][c]),
+              io::Table::number(summary_before.rows[0][c]))
+        << column;
+  }
+  EXPECT_GT(io::Table::number(summary_before.rows[0][*summary_before.find("n_samples")]), 0);
+}
+
+TEST(Journal, ASummaryOfMorePointsThanAnEndCarriesComesFromTheRows) {
+  // 300 points changed since the whole write: more than an end carries, so a reader
+  // reads the points' rows; the summaries are the same.
+  std::string values;
+  for (int n = 10; n < 310; ++n)
+    values += (values.empty() ? "" : ", ") + std::to_string(n);
+  const auto file = study::parse_study_text(
+      "seed: 3\nstudies:\n  - name: grid\n    algorithm: EDEN\n    variable_parameter: "
+      "n_particles\n    values: [" +
+          values + "]\n    repetitions: 2\n",
+      "grid.yaml");
+  const auto tasks = study::expand_tasks(file);
+  const auto path = (temp_dir() / "many_points.h5").string();
+  io::RunStart start;
+  start.whole_write_share = 0;
+  io::ResultWriter writer(path, file, tasks, start);
+  std::vector<study::TaskRecord> records(tasks.size());
+  writer.write(records, false);
+  std::vector<std::size_t> changed;
+  for (std::size_t task = 0; task < tasks.size(); ++task) {
+    records[task] =
+        ended(study::TaskStatus::Completed, 1, 1, 0.01, "", NAN, 1.0 + double(task % 7), 1.0);
+    changed.push_back(task);
+  }
+  writer.checkpoint(records, changed, false);
+  const io::ResultReader reader(path);
+  expect_same_summary(reader, 0);
+  EXPECT_EQ(io::Table::number(reader.summary(0).rows[299][*reader.summary(0).find("n_samples")]),
+            2);
 }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "fracstudy/study/progress.hpp"
+#include "fracstudy/study/statistics.hpp"
 #include "fracstudy/study/status.hpp"
 
 namespace fracstudy::io {
@@ -26,6 +27,12 @@ std::string journal_path(const std::string& result_path);
 /// Replaces the journal with an empty one of `generation` (atomically).
 void start_journal(const std::string& result_path, std::uint64_t generation);
 
+/// A point's summary as the journal's records left it.
+struct JournaledPoint {
+  std::size_t study = 0;
+  study::PointAccumulator accumulator;
+};
+
 /// Where the studies stand once the journal's records up to it are applied: written after
 /// each block of records, so `status` of a killed run of millions of tasks reads the end
 /// of the journal only.
@@ -33,6 +40,9 @@ struct JournalEnd {
   std::uint64_t records = 0;                    ///< records the journal holds before it
   std::vector<std::uint64_t> records_of_study;  ///< of those, each study's (file order)
   std::vector<study::ProgressTally> tallies;    ///< each study's progress; empty: not known
+  /// The summary of each point the journal changed, so far; nullopt when not known (too
+  /// many points to carry: their rows are read instead).
+  std::optional<std::vector<JournaledPoint>> points;
 };
 
 /// A block of records to append: the tasks, what each task's record counted as before

@@ -15,6 +15,7 @@
 #include "fracstudy/io/journal.hpp"
 #include "fracstudy/io/result_file.hpp"
 #include "fracstudy/study/progress.hpp"
+#include "fracstudy/study/statistics.hpp"
 
 namespace fracstudy::io {
 
@@ -89,6 +90,8 @@ class ResultWriter {
   bool full_write_due() const;
   double cost_of(std::size_t task) const;
   void count_written(const std::vector<study::TaskRecord>& records);
+  void track_point(std::size_t task, const study::CountedState& before,
+                   const std::vector<study::TaskRecord>& records);
   std::vector<JournalBlock> journal_blocks(std::span<const std::size_t> changed,
                                            const std::vector<study::TaskRecord>& records);
   std::string at(double seconds) const;
@@ -114,6 +117,11 @@ class ResultWriter {
   JournalEnd written_;
   std::vector<std::uint8_t> written_status_;
   std::unordered_map<std::size_t, std::string> written_failure_;
+  // The summaries of the points the journal changed since the last whole write, kept one
+  // record at a time (so a reader of a killed run's summaries reads no row); nullopt once
+  // more points changed than an end may carry.
+  std::optional<std::map<std::pair<std::size_t, std::size_t>, study::PointAccumulator>>
+      journaled_points_;
   bool force_full_write_ = false;
   double last_full_write_s_ = 0;
   std::chrono::steady_clock::time_point last_full_write_end_ = std::chrono::steady_clock::now();

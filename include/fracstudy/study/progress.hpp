@@ -56,13 +56,6 @@ struct RemainingWork {
 /// The reason of the last failed attempt in "attempt 1: X; attempt 2: Y".
 std::string last_reason(const std::string& history);
 
-/// What a tally needs of a record it counted and no longer holds (the checkpoint journal
-/// writes it with each task's new record): its status, and its failure reason if it failed.
-struct CountedState {
-  TaskStatus status = TaskStatus::Pending;
-  std::string failure_reason;  ///< last_reason of its error, when FAILED
-};
-
 /// Everything a study's progress is shown from (`status`, check_study_status), summed over
 /// its tasks: kept in the result file, so a reader of ten million tasks need not read them.
 struct ProgressTally {

@@ -29,6 +29,16 @@ Moments moments(std::span<const double> values);
 /// repetitions is summarized in constant memory.
 class RunningStatistics {
  public:
+  /// Everything it holds, to be saved and restored (the checkpoint journal).
+  struct State {
+    std::int64_t n = 0;
+    double mean = 0, squares = 0, min = kNoValue, max = kNoValue;
+  };
+  RunningStatistics() = default;
+  explicit RunningStatistics(const State& state)
+      : n_(state.n), mean_(state.mean), squares_(state.squares), min_(state.min), max_(state.max) {}
+  State state() const { return {n_, mean_, squares_, min_, max_}; }
+
   /// Takes one value; NaN and infinities are skipped.
   void add(double value);
   Moments moments() const;
@@ -64,8 +74,23 @@ struct PointSummary {
 /// A point's summary gathered one task record at a time.
 class PointAccumulator {
  public:
+  /// Everything it holds, to be saved and restored (the checkpoint journal).
+  struct State {
+    std::size_t point = 0;
+    std::int64_t n_samples = 0, n_failed = 0;
+    std::array<RunningStatistics::State, kernels::kMetricCount> metrics;
+  };
+
   explicit PointAccumulator(std::size_t point = 0) : point_(point) {}
+  explicit PointAccumulator(const State& state);
+  State state() const;
+  std::size_t point() const { return point_; }
+
   void add(const TaskRecord& record);
+  /// A task added as `before` has the record `after` now. False, changing nothing, when a
+  /// COMPLETED task is no longer (its values cannot be taken back); COMPLETED to COMPLETED
+  /// changes nothing (a completed task's values never change).
+  bool replace(const CountedState& before, const TaskRecord& after);
   PointSummary summary() const;
 
  private:

@@ -59,4 +59,12 @@ struct TaskRecord {
   kernels::MetricValues metrics;  ///< once completed, every metric (NaN until then)
 };
 
+/// What a task's record counted as in a tally or a summary that no longer holds the record
+/// (the checkpoint journal writes it with each task's new record): its status, and the
+/// reason of its last failure if it failed.
+struct CountedState {
+  TaskStatus status = TaskStatus::Pending;
+  std::string failure_reason;  ///< last_reason of its error, when FAILED
+};
+
 }  // namespace fracstudy::study
