@@ -2,17 +2,19 @@
 # Reading a large study's progress (issue 17, goal 4), side by side: each binary given runs
 # the same study of TASKS tiny tasks (EDEN, N = 10, one point) under `mpirun -n 3` into its
 # own file, then `status` and `export --table summary` of each file are timed, alternating,
-# ROUNDS times; then a run of the last binary is killed (kill -9) after KILL_S seconds and
-# each binary reads that file and its journal. One line per measurement: wall time and
-# peak RSS of the process tree (GNU time's %M: the reading child included).
+# ROUNDS times; then each binary runs the study again and is killed (kill -9) once its
+# journal passes JOURNAL_MB megabytes (a run killed between two whole rewrites), and each
+# reads its own killed file and journal (a build reads only journals of its own version or
+# older). One line per measurement: wall time and peak RSS of the process tree (GNU time's
+# %M: the reading child included).
 #
-#   bench/coordinator/status_large.sh 10000000 3 50 OLD_BINARY NEW_BINARY
+#   bench/coordinator/status_large.sh 10000000 3 200 OLD_BINARY NEW_BINARY
 #
 # Needs about 4 GB of memory per run at 10^7 tasks (rank 0 holds every task's record).
 set -euo pipefail
 tasks=$1
 rounds=$2
-kill_s=$3
+journal_mb=$3
 shift 3
 source "$(dirname "$0")/../../scripts/mpi-env.sh"
 work=$(mktemp -d /tmp/status_large.XXXXXX)
@@ -44,14 +46,24 @@ for round in $(seq "$rounds"); do
     timed "summary $binary" "$binary" export "$work/$i.h5" --table summary
   done
 done
-last=${!#}
-mpirun -n 3 "$last" run "$work/study.yaml" -o "$work/killed.h5" -q >/dev/null 2>&1 &
-sleep "$kill_s"
-pkill -9 -f "run $work/study.yaml" || true
-wait || true
-echo "killed run: file $(stat -c %s "$work/killed.h5") bytes, journal" \
-  "$(stat -c %s "$work/killed.h5.journal" 2>/dev/null || echo 0) bytes"
-for binary in "$@"; do
-  timed "killed-status $binary" "$binary" status "$work/killed.h5"
-  timed "killed-summary $binary" "$binary" export "$work/killed.h5" --table summary
+for i in $(seq $#); do
+  binary=${!i}
+  killed="$work/killed$i.h5"
+  mpirun -n 3 "$binary" run "$work/study.yaml" -o "$killed" -q >/dev/null 2>&1 &
+  # Until its journal passes the size (or the run ends: then nothing is killed).
+  while kill -0 $! 2>/dev/null &&
+    [ "$(stat -c %s "$killed.journal" 2>/dev/null || echo 0)" -lt $((journal_mb * 1000000)) ]; do
+    sleep 0.5
+  done
+  pkill -9 -f "run $work/study.yaml" || true
+  wait || true
+  echo "killed run of $binary: file $(stat -c %s "$killed") bytes, journal" \
+    "$(stat -c %s "$killed.journal" 2>/dev/null || echo 0) bytes"
+done
+for round in $(seq "$rounds"); do
+  for i in $(seq $#); do
+    binary=${!i}
+    timed "killed-status $binary" "$binary" status "$work/killed$i.h5"
+    timed "killed-summary $binary" "$binary" export "$work/killed$i.h5" --table summary
+  done
 done

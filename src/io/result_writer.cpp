@@ -69,7 +69,8 @@ void ResultWriter::checkpoint(const std::vector<study::TaskRecord>& records,
                               std::span<const std::size_t> changed, bool final) {
   try {
     if (final || full_write_due()) {
-      write(records, final);
+      count_changed(changed, records);  // the points' statistics stay current
+      write_whole(records, final);
     } else {
       journaled_rows_ += append_to_journal(path_, journal_blocks(changed, records), records);
     }
@@ -83,6 +84,11 @@ void ResultWriter::checkpoint(const std::vector<study::TaskRecord>& records,
 }
 
 void ResultWriter::write(const std::vector<study::TaskRecord>& records, bool final) {
+  point_statistics_.clear();  // the records changed in ways not counted: read them again
+  write_whole(records, final);
+}
+
+void ResultWriter::write_whole(const std::vector<study::TaskRecord>& records, bool final) {
   const auto start = std::chrono::steady_clock::now();
   ResultSnapshot snapshot{&file_, &tasks_, &records, runs_, start_.ranks};
   snapshot.elapsed_s =
@@ -123,7 +129,8 @@ void ResultWriter::count_written(const std::vector<study::TaskRecord>& records) 
   }
   written_status_.resize(records.size());
   written_failure_.clear();
-  journaled_points_.emplace();
+  journaled_points_.clear();
+  journaled_points_known_ = true;
   for (std::size_t task = 0; task < records.size(); ++task) {
     written_status_[task] = static_cast<std::uint8_t>(records[task].status);
     if (records[task].status == study::TaskStatus::Failed) {
@@ -134,17 +141,20 @@ void ResultWriter::count_written(const std::vector<study::TaskRecord>& records) 
 
 void ResultWriter::track_point(std::size_t task, const study::CountedState& before,
                                const std::vector<study::TaskRecord>& records) {
-  // An end carries every point the journal changed: a few hundred at most (a study of a few
-  // points with many repetitions, whose rows a reader must not read); beyond, the points'
-  // rows are read, few for each point.
+  // An end carries at most kMostPoints points: a study of a few points with many
+  // repetitions, whose rows a reader must not read; beyond, a reader reads the changed
+  // points' rows, few for each point. Points not changed since the last whole write are
+  // forgotten when more than kMostKept are kept (reading one again costs its repetitions).
   constexpr std::size_t kMostPoints = 256;
-  if (!journaled_points_) return;
+  constexpr std::size_t kMostKept = 1024;
   const study::Task& of = tasks_[task];
-  auto point = journaled_points_->find({of.study, of.point});
-  if (point == journaled_points_->end()) {
-    if (journaled_points_->size() == kMostPoints) {
-      journaled_points_.reset();
-      return;
+  const PointKey key{of.study, of.point};
+  auto point = point_statistics_.find(key);
+  if (point == point_statistics_.end()) {
+    if (point_statistics_.size() >= kMostKept) {
+      std::erase_if(point_statistics_,
+                    [this](const auto& kept) { return !journaled_points_.contains(kept.first); });
+      if (point_statistics_.size() >= kMostKept) point_statistics_.clear();
     }
     // The point as written: its tasks' records as they were counted, in task order.
     study::PointAccumulator accumulator(of.point);
@@ -158,9 +168,42 @@ void ResultWriter::track_point(std::size_t task, const study::CountedState& befo
       if (status == study::TaskStatus::Completed) accumulator.add(records[t]);
       if (status == study::TaskStatus::Failed) accumulator.add(failed);
     }
-    point = journaled_points_->emplace(std::pair(of.study, of.point), accumulator).first;
+    point = point_statistics_.emplace(key, accumulator).first;
   }
-  if (!point->second.replace(before, records[task])) journaled_points_.reset();
+  if (!point->second.replace(before, records[task])) {
+    point_statistics_.erase(point);  // not known any more: read again from the rows
+    journaled_points_known_ = false;
+    return;
+  }
+  journaled_points_.insert(key);
+  if (journaled_points_.size() > kMostPoints) journaled_points_known_ = false;
+}
+
+std::vector<std::optional<study::CountedState>> ResultWriter::count_changed(
+    std::span<const std::size_t> tasks, const std::vector<study::TaskRecord>& records) {
+  std::vector<std::optional<study::CountedState>> replaced;
+  replaced.reserve(tasks.size());
+  for (const std::size_t task : tasks) {
+    const auto& record = records[task];
+    study::CountedState before{static_cast<study::TaskStatus>(written_status_.at(task)), {}};
+    if (const auto failed = written_failure_.find(task); failed != written_failure_.end()) {
+      before.failure_reason = std::move(failed->second);
+      written_failure_.erase(failed);
+    }
+    track_point(task, before, records);
+    const std::size_t s = tasks_[task].study;
+    if (!written_.tallies.empty() && !written_.tallies[s].replace(cost_of(task), before, record)) {
+      written_.tallies.clear();  // not known until the next whole write
+    }
+    ++written_.records_of_study[s];
+    ++written_.records;
+    written_status_[task] = static_cast<std::uint8_t>(record.status);
+    if (record.status == study::TaskStatus::Failed) {
+      written_failure_[task] = study::last_reason(record.error);
+    }
+    replaced.emplace_back(std::move(before));
+  }
+  return replaced;
 }
 
 std::vector<JournalBlock> ResultWriter::journal_blocks(
@@ -171,34 +214,14 @@ std::vector<JournalBlock> ResultWriter::journal_blocks(
   std::vector<JournalBlock> blocks;
   for (std::size_t first = 0; first < changed.size(); first += kBlockRecords) {
     JournalBlock block;
-    for (const std::size_t task :
-         changed.subspan(first, std::min(kBlockRecords, changed.size() - first))) {
-      const auto& record = records[task];
-      study::CountedState before{static_cast<study::TaskStatus>(written_status_.at(task)), {}};
-      if (const auto failed = written_failure_.find(task); failed != written_failure_.end()) {
-        before.failure_reason = std::move(failed->second);
-        written_failure_.erase(failed);
-      }
-      track_point(task, before, records);
-      const std::size_t s = tasks_[task].study;
-      if (!written_.tallies.empty() &&
-          !written_.tallies[s].replace(cost_of(task), before, record)) {
-        written_.tallies.clear();  // not known until the next whole write
-      }
-      ++written_.records_of_study[s];
-      ++written_.records;
-      written_status_[task] = static_cast<std::uint8_t>(record.status);
-      if (record.status == study::TaskStatus::Failed) {
-        written_failure_[task] = study::last_reason(record.error);
-      }
-      block.tasks.push_back(task);
-      block.before.emplace_back(std::move(before));
-    }
+    const auto tasks = changed.subspan(first, std::min(kBlockRecords, changed.size() - first));
+    block.tasks.assign(tasks.begin(), tasks.end());
+    block.before = count_changed(tasks, records);
     block.end = written_;
-    if (journaled_points_) {
+    if (journaled_points_known_) {
       block.end.points.emplace();
-      for (const auto& [key, accumulator] : *journaled_points_)
-        block.end.points->push_back({key.first, accumulator});
+      for (const auto& key : journaled_points_)
+        block.end.points->push_back({key.first, point_statistics_.at(key)});
     }
     blocks.push_back(std::move(block));
   }

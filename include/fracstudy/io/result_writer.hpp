@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -88,12 +89,15 @@ class ResultWriter {
 
  private:
   bool full_write_due() const;
+  void write_whole(const std::vector<study::TaskRecord>& records, bool final);
   double cost_of(std::size_t task) const;
   void count_written(const std::vector<study::TaskRecord>& records);
   void track_point(std::size_t task, const study::CountedState& before,
                    const std::vector<study::TaskRecord>& records);
   std::vector<JournalBlock> journal_blocks(std::span<const std::size_t> changed,
                                            const std::vector<study::TaskRecord>& records);
+  std::vector<std::optional<study::CountedState>> count_changed(
+      std::span<const std::size_t> tasks, const std::vector<study::TaskRecord>& records);
   std::string at(double seconds) const;
 
   std::string path_;
@@ -117,11 +121,14 @@ class ResultWriter {
   JournalEnd written_;
   std::vector<std::uint8_t> written_status_;
   std::unordered_map<std::size_t, std::string> written_failure_;
-  // The summaries of the points the journal changed since the last whole write, kept one
-  // record at a time (so a reader of a killed run's summaries reads no row); nullopt once
-  // more points changed than an end may carry.
-  std::optional<std::map<std::pair<std::size_t, std::size_t>, study::PointAccumulator>>
-      journaled_points_;
+  // The running statistics of the points the run changed, as written, kept one record at a
+  // time across whole writes (a point of millions of tasks is read once); the journal's
+  // ends carry those of the points changed since the last whole write, so a reader of a
+  // killed run's summaries reads no row, while there are few enough of them.
+  using PointKey = std::pair<std::size_t, std::size_t>;  // study, point
+  std::map<PointKey, study::PointAccumulator> point_statistics_;
+  std::set<PointKey> journaled_points_;  // changed since the last whole write
+  bool journaled_points_known_ = true;
   bool force_full_write_ = false;
   double last_full_write_s_ = 0;
   std::chrono::steady_clock::time_point last_full_write_end_ = std::chrono::steady_clock::now();
