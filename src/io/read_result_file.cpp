@@ -219,11 +219,17 @@ struct ResultReader::Impl {
 
   /// Study `s`'s journaled records by task_id (read from the journal on first need).
   const std::map<std::size_t, study::TaskRecord>& journaled(std::size_t s) const;
-  /// Reads the journal's records into journaled_ (once); `first_task` per study and a last.
+  /// Reads the journal's records into journaled_ (once).
   void read_journaled() const;
   /// Takes each study's progress from the journal's last end and the records after it,
   /// without reading the others; false when the journal has no end that fits the file.
   bool apply_journal_progress(const JournalProgress& progress);
+  /// Per study, its points' running statistics by point.
+  using PointsOfStudies = std::vector<std::map<std::size_t, study::PointAccumulator>>;
+  /// Adds the records after the journal's last end to `end` and to `points` (reset when a
+  /// point is not among them); false when one cannot be counted.
+  bool count_records_after_end(const std::vector<RecordAfterEnd>& after_end, JournalEnd& end,
+                               std::optional<PointsOfStudies>& points) const;
   /// The global index of each study's first task, and one past the last.
   std::vector<std::size_t> first_task_of_studies() const;
 
@@ -263,7 +269,7 @@ struct ResultReader::Impl {
   mutable std::vector<std::map<std::size_t, study::TaskRecord>> journaled_;  // per study
   // Per study, the summaries of the points the journal changed, from its last end (nullopt:
   // not known; their rows are read).
-  std::optional<std::vector<std::map<std::size_t, study::PointAccumulator>>> journaled_points;
+  std::optional<PointsOfStudies> journaled_points;
   mutable bool journal_read_ = false;
 
   hid_t tasks_group(std::size_t s, detail::Group& group) const {
@@ -328,10 +334,8 @@ bool ResultReader::Impl::apply_journal_progress(const JournalProgress& progress)
       return false;
     }
   }
-  // The records of a block cut short, from what each replaced.
-  const auto first_task = first_task_of_studies();
   // Kept only if the whole end is taken: the rows are read otherwise.
-  std::optional<std::vector<std::map<std::size_t, study::PointAccumulator>>> points;
+  std::optional<PointsOfStudies> points;
   if (end.points) {
     points.emplace(data.studies.size());
     for (const auto& [s, accumulator] : *end.points) {
@@ -339,7 +343,31 @@ bool ResultReader::Impl::apply_journal_progress(const JournalProgress& progress)
       (*points)[s].emplace(accumulator.point(), accumulator);
     }
   }
-  for (const auto& [update, before] : progress.after) {
+  if (!count_records_after_end(progress.after, end, points)) return false;
+  for (std::size_t s = 0; s < data.studies.size(); ++s) {
+    if (!end.tallies[s].consistent()) return false;
+  }
+  for (std::size_t s = 0; s < data.studies.size(); ++s) {
+    if (end.records_of_study[s] == 0) continue;
+    StudyData& study = data.studies[s];
+    const auto& tally = end.tallies[s];
+    study.progress = tally;
+    study.completed = tally.counts.completed;
+    study.failed = tally.counts.failed;
+    study.status = tally.counts.status();
+    stale_summary[s] = 1;
+  }
+  data.journal_records = end.records;
+  journaled_points = std::move(points);
+  return true;
+}
+
+bool ResultReader::Impl::count_records_after_end(const std::vector<RecordAfterEnd>& after_end,
+                                                 JournalEnd& end,
+                                                 std::optional<PointsOfStudies>& points) const {
+  // The records of a block cut short, from what each replaced.
+  const auto first_task = first_task_of_studies();
+  for (const auto& [update, before] : after_end) {
     const auto [task, record] = update;
     const auto after = std::upper_bound(first_task.begin(), first_task.end(), task);
     if (after == first_task.begin() || after == first_task.end()) continue;
@@ -361,21 +389,6 @@ bool ResultReader::Impl::apply_journal_progress(const JournalProgress& progress)
       }
     }
   }
-  for (std::size_t s = 0; s < data.studies.size(); ++s) {
-    if (!end.tallies[s].consistent()) return false;
-  }
-  for (std::size_t s = 0; s < data.studies.size(); ++s) {
-    if (end.records_of_study[s] == 0) continue;
-    StudyData& study = data.studies[s];
-    const auto& tally = end.tallies[s];
-    study.progress = tally;
-    study.completed = tally.counts.completed;
-    study.failed = tally.counts.failed;
-    study.status = tally.counts.status();
-    stale_summary[s] = 1;
-  }
-  data.journal_records = end.records;
-  journaled_points = std::move(points);
   return true;
 }
 
