@@ -39,13 +39,18 @@ for i in $(seq $#); do
   timed "run $binary" mpirun -n 3 "$binary" run "$work/study.yaml" -o "$work/$i.h5" -q
   echo "file $binary $(stat -c %s "$work/$i.h5") bytes"
 done
-for round in $(seq "$rounds"); do
-  for i in $(seq $#); do
-    binary=${!i}
-    timed "status $binary" "$binary" status "$work/$i.h5"
-    timed "summary $binary" "$binary" export "$work/$i.h5" --table summary
+read_each() {  # label prefix, file name prefix, then the binaries: each reads its own file
+  local label=$1 name=$2
+  shift 2
+  for round in $(seq "$rounds"); do
+    for i in $(seq $#); do
+      binary=${!i}
+      timed "${label}status $binary" "$binary" status "$work/$name$i.h5"
+      timed "${label}summary $binary" "$binary" export "$work/$name$i.h5" --table summary
+    done
   done
-done
+}
+read_each "" "" "$@"
 for i in $(seq $#); do
   binary=${!i}
   killed="$work/killed$i.h5"
@@ -60,10 +65,4 @@ for i in $(seq $#); do
   echo "killed run of $binary: file $(stat -c %s "$killed") bytes, journal" \
     "$(stat -c %s "$killed.journal" 2>/dev/null || echo 0) bytes"
 done
-for round in $(seq "$rounds"); do
-  for i in $(seq $#); do
-    binary=${!i}
-    timed "killed-status $binary" "$binary" status "$work/killed$i.h5"
-    timed "killed-summary $binary" "$binary" export "$work/killed$i.h5" --table summary
-  done
-done
+read_each killed- killed "$@"
