@@ -2,8 +2,11 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <string_view>
 
 #include <hdf5.h>
 
@@ -38,6 +41,17 @@ studies:
     algorithm: DLA
     base_parameters: {dimension: 3, sticking_probability: 0.5}
 )";
+
+/// CRC-32 (IEEE 802.3), as the journal computes it for each entry's payload.
+std::uint32_t crc32_of(std::string_view payload) {
+  std::uint32_t crc = 0xFFFFFFFFU;
+  for (char c : payload) {
+    crc ^= static_cast<unsigned char>(c);
+    for (int k = 0; k < 8; ++k)
+      crc = (crc & 1) ? 0xEDB88320U ^ (crc >> 1) : crc >> 1;
+  }
+  return crc ^ 0xFFFFFFFFU;
+}
 
 /// A record of a task that ended, with its first metrics (df, rg, kf).
 study::TaskRecord ended(study::TaskStatus status, int attempts, int worker, double wall_time_s,
@@ -195,14 +209,7 @@ TEST(Journal, AVersion1JournalIsStillRead) {
   put(payload, std::uint32_t{0});  // error size
   put(bytes, static_cast<std::uint32_t>(payload.size()));
   bytes += payload;
-  // CRC-32 of the payload, as the journal computes it.
-  std::uint32_t crc = 0xFFFFFFFFU;
-  for (char c : payload) {
-    crc ^= static_cast<unsigned char>(c);
-    for (int k = 0; k < 8; ++k)
-      crc = (crc & 1) ? 0xEDB88320U ^ (crc >> 1) : crc >> 1;
-  }
-  put(bytes, crc ^ 0xFFFFFFFFU);
+  put(bytes, crc32_of(payload));
   std::ofstream(io::journal_path(path), std::ios::binary) << bytes;
   const auto updates = io::read_journal(path, 5);
   ASSERT_EQ(updates.size(), 1u);
@@ -582,4 +589,44 @@ TEST(Journal, ASummaryOfMorePointsThanAnEndCarriesComesFromTheRows) {
   expect_same_summary(reader, 0);
   EXPECT_EQ(io::Table::number(reader.summary(0).rows[299][*reader.summary(0).find("n_samples")]),
             2);
+}
+
+TEST(Journal, AnEndWhoseCountsDoNotAddUpIsNotBelieved) {
+  // An end edited so that its checksum holds but study 0's counts do not add up to its
+  // total: a reader must count the records instead of showing it.
+  const auto file = study::parse_study_text(kStudy, "s.yaml");
+  const auto tasks = study::expand_tasks(file);
+  const auto path = (temp_dir() / "edited_end.h5").string();
+  io::RunStart start;
+  start.whole_write_share = 0;
+  io::ResultWriter writer(path, file, tasks, start);
+  std::vector<study::TaskRecord> records(tasks.size());
+  writer.write(records, false);
+  records[1] = ended(study::TaskStatus::Completed, 1, 1, 0.5, "", 1.7, 10.0, 1.1);
+  records[2] = ended(study::TaskStatus::Failed, 1, 1, 0.5, "attempt 1: timeout", NAN, NAN, NAN);
+  writer.checkpoint(records, std::vector<std::size_t>{1, 2}, false);
+  expect_same_progress(io::ResultReader(path).progress(0), counted(io::ResultReader(path), 0));
+  // The end's payload: [length][kind, records, studies, study 0: records, total, pending,
+  // running, completed, ...][CRC]; the last 12 bytes are its length, its mark, its CRC.
+  const auto journal = io::journal_path(path);
+  std::string bytes;
+  {
+    std::ifstream in(journal, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  std::uint32_t length = 0;
+  std::memcpy(&length, bytes.data() + bytes.size() - 12, sizeof length);
+  const std::size_t payload_at = bytes.size() - 4 - length;
+  const std::size_t completed_at = payload_at + 1 + 8 + 4 + 8 + 3 * 8;
+  std::int64_t completed = 0;
+  std::memcpy(&completed, bytes.data() + completed_at, sizeof completed);
+  ASSERT_EQ(completed, 1);
+  completed = 3;  // more than there are, the total unchanged
+  std::memcpy(bytes.data() + completed_at, &completed, sizeof completed);
+  const std::uint32_t crc = crc32_of(std::string_view(bytes).substr(payload_at, length));
+  std::memcpy(bytes.data() + bytes.size() - 4, &crc, sizeof crc);
+  std::ofstream(journal, std::ios::binary | std::ios::trunc) << bytes;
+  const io::ResultReader reader(path);
+  EXPECT_EQ(reader.progress(0).counts.completed, 1);
+  expect_same_progress(reader.progress(0), counted(reader, 0));
 }
