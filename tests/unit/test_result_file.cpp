@@ -444,6 +444,31 @@ studies:
   expect_same_progress(edited.progress(0), counted(edited, 0));
 }
 
+/// A run whose writer rewrites the whole file once, at its start: every checkpoint after
+/// that goes to the journal. Every task starts PENDING.
+struct JournalingRun {
+  JournalingRun(const std::string& study_text, const std::string& name, int ranks = 1)
+      : file(study::parse_study_text(study_text, name + ".yaml")),
+        tasks(study::expand_tasks(file)),
+        path((temp_dir() / (name + ".h5")).string()),
+        records(tasks.size()),
+        writer(path, file, tasks, journal_only(ranks)) {
+    writer.write(records, false);
+  }
+  static io::RunStart journal_only(int ranks) {
+    io::RunStart start;
+    start.ranks = ranks;
+    start.whole_write_share = 0;
+    return start;
+  }
+
+  study::StudyFile file;
+  std::vector<study::Task> tasks;
+  std::string path;
+  std::vector<study::TaskRecord> records;
+  io::ResultWriter writer;
+};
+
 /// A study of one point and many tasks: more than one block of the journal at a time.
 const char* kLargeStudy = R"(seed: 3
 execution: {checkpoint_interval_s: 1}
@@ -464,15 +489,8 @@ TEST(Journal, ProgressComesFromItsLastEndAsFromItsRecordsWhereverAKillCutIt) {
   // at many places (a kill in the middle of an append): the progress a reader shows,
   // taken from the journal's last end and the whole records after it, must equal the
   // progress counted from every record.
-  const auto file = study::parse_study_text(kLargeStudy, "large.yaml");
-  const auto tasks = study::expand_tasks(file);
-  const auto path = (temp_dir() / "progress_end.h5").string();
-  io::RunStart start;
-  start.ranks = 3;
-  start.whole_write_share = 0;  // only the first write is whole: the rest is journaled
-  io::ResultWriter writer(path, file, tasks, start);
-  std::vector<study::TaskRecord> records(tasks.size());
-  writer.write(records, false);
+  JournalingRun run(kLargeStudy, "progress_end", 3);
+  auto& [file, tasks, path, records, writer] = run;
   std::uint64_t state = 12345;  // a fixed sequence of changes (xorshift)
   const auto next = [&state] {
     state ^= state << 13;
@@ -566,18 +584,12 @@ TEST(Journal, ASummaryOfMorePointsThanAnEndCarriesComesFromTheRows) {
   std::string values;
   for (int n = 10; n < 310; ++n)
     values += (values.empty() ? "" : ", ") + std::to_string(n);
-  const auto file = study::parse_study_text(
+  JournalingRun run(
       "seed: 3\nstudies:\n  - name: grid\n    algorithm: EDEN\n    variable_parameter: "
       "n_particles\n    values: [" +
           values + "]\n    repetitions: 2\n",
-      "grid.yaml");
-  const auto tasks = study::expand_tasks(file);
-  const auto path = (temp_dir() / "many_points.h5").string();
-  io::RunStart start;
-  start.whole_write_share = 0;
-  io::ResultWriter writer(path, file, tasks, start);
-  std::vector<study::TaskRecord> records(tasks.size());
-  writer.write(records, false);
+      "many_points");
+  auto& [file, tasks, path, records, writer] = run;
   std::vector<std::size_t> changed;
   for (std::size_t task = 0; task < tasks.size(); ++task) {
     records[task] =
@@ -594,14 +606,8 @@ TEST(Journal, ASummaryOfMorePointsThanAnEndCarriesComesFromTheRows) {
 TEST(Journal, AnEndWhoseCountsDoNotAddUpIsNotBelieved) {
   // An end edited so that its checksum holds but study 0's counts do not add up to its
   // total: a reader must count the records instead of showing it.
-  const auto file = study::parse_study_text(kStudy, "s.yaml");
-  const auto tasks = study::expand_tasks(file);
-  const auto path = (temp_dir() / "edited_end.h5").string();
-  io::RunStart start;
-  start.whole_write_share = 0;
-  io::ResultWriter writer(path, file, tasks, start);
-  std::vector<study::TaskRecord> records(tasks.size());
-  writer.write(records, false);
+  JournalingRun run(kStudy, "edited_end");
+  auto& [file, tasks, path, records, writer] = run;
   records[1] = ended(study::TaskStatus::Completed, 1, 1, 0.5, "", 1.7, 10.0, 1.1);
   records[2] = ended(study::TaskStatus::Failed, 1, 1, 0.5, "attempt 1: timeout", NAN, NAN, NAN);
   writer.checkpoint(records, std::vector<std::size_t>{1, 2}, false);
