@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
   }
   io::ResultSnapshot snapshot{&file,
                               &tasks,
-                              &records,
+                              records,
                               {io::StudyRun{study::StudyStatus::Completed, "2026-11-28T00:00:00Z",
                                             "2026-11-28T00:00:00Z", "2026-11-28T00:00:01Z"}},
                               3};

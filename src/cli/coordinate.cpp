@@ -14,6 +14,7 @@
 #include "fracstudy/cli/cli.hpp"
 #include "fracstudy/exec/drain.hpp"
 #include "fracstudy/exec/task_runner.hpp"
+#include "fracstudy/io/metric_spill.hpp"
 #include "fracstudy/io/result_writer.hpp"
 #include "fracstudy/kernels/models.hpp"
 #include "fracstudy/tools/status.hpp"
@@ -153,7 +154,9 @@ sched::Scheduler make_scheduler(RunPlan& plan, const std::vector<study::Task>& t
   study_of_task.reserve(tasks.size());
   for (const auto& task : tasks)
     study_of_task.push_back(task.study);
-  if (plan.records.empty()) plan.records.resize(tasks.size());
+  if (plan.records.empty()) plan.records = study::TaskRecords(tasks.size());
+  // Rank 0 reads a task's metrics only to write the file whole: they wait on disk.
+  plan.records.keep_metrics_in(io::open_metric_spill(plan.output));
   sched::SchedulerOptions options;
   options.worker_count = topology.compute_ranks();
   for (int rank = 0; rank < topology.ranks(); ++rank)

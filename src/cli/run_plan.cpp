@@ -47,8 +47,8 @@ void load_earlier_results(RunPlan& plan, const io::ResultReader& reader) {
       throw UsageError(plan.output + ": its studies do not match " + plan.file.path);
     }
     plan.start.earlier_generation = data.generation;
-    auto records = reader.checked_records(s);
-    plan.records.insert(plan.records.end(), records.begin(), records.end());
+    for (const auto& record : reader.checked_records(s))
+      plan.records.push_back(record);
     const auto& earlier = data.studies[s];
     plan.start.earlier_runs.push_back(io::StudyRun{study::StudyStatus::Queued, earlier.created_at,
                                                    earlier.started_at, earlier.completed_at});
@@ -188,10 +188,10 @@ std::optional<RunPlan> prepare_retry(const std::vector<std::string>& args) {
   plan.file = reader.data().study_file;  // parsed once, by the reader
   check_fits_in_memory(plan.file);
   load_earlier_results(plan, reader);
-  for (auto& record : plan.records) {
-    if (record.status != study::TaskStatus::Failed) continue;
-    record.status = study::TaskStatus::Pending;
-    record.interruptions = 0;
+  for (std::size_t task = 0; task < plan.records.size(); ++task) {
+    if (plan.records.status(task) != study::TaskStatus::Failed) continue;
+    plan.records.set_status(task, study::TaskStatus::Pending);
+    plan.records.set_interruptions(task, 0);
   }
   plan.fresh_retry_budget = true;  // attempts keep counting; earlier ones cost nothing
   io::check_writable(plan.output);

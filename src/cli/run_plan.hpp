@@ -9,6 +9,7 @@
 #include "fracstudy/io/output_file.hpp"
 #include "fracstudy/io/result_writer.hpp"
 #include "fracstudy/sched/topology.hpp"
+#include "fracstudy/study/records.hpp"
 #include "fracstudy/study/spec.hpp"
 
 namespace fracstudy::cli {
@@ -17,8 +18,8 @@ namespace fracstudy::cli {
 struct RunPlan {
   study::StudyFile file;
   std::string output;
-  std::vector<study::TaskRecord> records;  ///< earlier results; empty for a fresh run
-  io::RunStart start;                      ///< what the file being continued holds
+  study::TaskRecords records;  ///< earlier results; empty for a fresh run
+  io::RunStart start;          ///< what the file being continued holds
   double drain_grace_s = 30;
   std::string stop_file;                 ///< drain once it exists ("": none)
   double time_limit_s = 0;               ///< drain once the run has taken this long (0: no limit)

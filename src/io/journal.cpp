@@ -341,7 +341,7 @@ void start_journal(const std::string& result_path, std::uint64_t generation) {
 }
 
 std::size_t append_to_journal(const std::string& result_path, std::span<const JournalBlock> blocks,
-                              const std::vector<study::TaskRecord>& records) {
+                              study::RecordsView records) {
   const std::string path = journal_path(result_path);
   std::string bytes;
   std::size_t written = 0;
@@ -370,7 +370,7 @@ std::size_t append_to_journal(const std::string& result_path, std::span<const Jo
 }
 
 std::size_t append_to_journal(const std::string& result_path, std::span<const std::size_t> tasks,
-                              const std::vector<study::TaskRecord>& records) {
+                              study::RecordsView records) {
   JournalBlock block;
   block.tasks.assign(tasks.begin(), tasks.end());
   return append_to_journal(result_path, std::span(&block, 1), records);

@@ -46,7 +46,7 @@ std::vector<Column> task_columns(const study::StudySpec& spec) {
   return columns;
 }
 
-Table summary_table(const study::StudySpec& spec, std::span<const study::TaskRecord> records) {
+Table summary_table(const study::StudySpec& spec, study::RecordsView records) {
   return summary_table(spec, study::summarize(spec, records));
 }
 

@@ -39,7 +39,7 @@ std::vector<Column> task_columns(const study::StudySpec& spec);
 
 /// A study's summary table: per parameter point the parameters, n_samples, n_failed and
 /// the statistics of every metric (study::summarize).
-Table summary_table(const study::StudySpec& spec, std::span<const study::TaskRecord> records);
+Table summary_table(const study::StudySpec& spec, study::RecordsView records);
 /// The same from the points' summaries.
 Table summary_table(const study::StudySpec& spec, std::span<const study::PointSummary> summaries);
 

@@ -65,8 +65,8 @@ void ResultWriter::update_study(std::size_t s, const study::TaskCounts& counts,
   if (run.started_at.empty()) run.started_at = run.completed_at;
 }
 
-void ResultWriter::checkpoint(const std::vector<study::TaskRecord>& records,
-                              std::span<const std::size_t> changed, bool final) {
+void ResultWriter::checkpoint(study::RecordsView records, std::span<const std::size_t> changed,
+                              bool final) {
   try {
     if (final || full_write_due()) {
       count_changed(changed, records);  // the points' statistics stay current
@@ -83,14 +83,14 @@ void ResultWriter::checkpoint(const std::vector<study::TaskRecord>& records,
   }
 }
 
-void ResultWriter::write(const std::vector<study::TaskRecord>& records, bool final) {
+void ResultWriter::write(study::RecordsView records, bool final) {
   point_statistics_.clear();  // the records changed in ways not counted: read them again
   write_whole(records, final);
 }
 
-void ResultWriter::write_whole(const std::vector<study::TaskRecord>& records, bool final) {
+void ResultWriter::write_whole(study::RecordsView records, bool final) {
   const auto start = std::chrono::steady_clock::now();
-  ResultSnapshot snapshot{&file_, &tasks_, &records, runs_, start_.ranks};
+  ResultSnapshot snapshot{&file_, &tasks_, records, runs_, start_.ranks};
   snapshot.elapsed_s =
       std::chrono::duration<double>(std::chrono::system_clock::now() - clock_start_).count();
   snapshot.coordinator_cpu_s = process_cpu_seconds();
@@ -117,30 +117,31 @@ double ResultWriter::cost_of(std::size_t task) const {
   return kernels::estimated_cost(spec.algorithm, spec.points.at(tasks_[task].point));
 }
 
-void ResultWriter::count_written(const std::vector<study::TaskRecord>& records) {
+void ResultWriter::count_written(study::RecordsView records) {
   written_ = JournalEnd{};
   written_.records_of_study.assign(file_.studies.size(), 0);
   std::size_t first = 0;
   for (const auto& spec : file_.studies) {
     const auto count = static_cast<std::size_t>(spec.task_count());
-    written_.tallies.push_back(
-        study::tally_progress(spec, std::span(records).subspan(first, count)));
+    written_.tallies.push_back(study::tally_progress(spec, records.subview(first, count)));
     first += count;
   }
   written_status_.resize(records.size());
   written_failure_.clear();
   journaled_points_.clear();
   journaled_points_known_ = true;
-  for (std::size_t task = 0; task < records.size(); ++task) {
-    written_status_[task] = static_cast<std::uint8_t>(records[task].status);
-    if (records[task].status == study::TaskStatus::Failed) {
-      written_failure_[task] = study::last_reason(records[task].error);
+  std::size_t task = 0;
+  records.for_each([&](const study::TaskRecord& record) {
+    written_status_[task] = static_cast<std::uint8_t>(record.status);
+    if (record.status == study::TaskStatus::Failed) {
+      written_failure_[task] = study::last_reason(record.error);
     }
-  }
+    ++task;
+  });
 }
 
 void ResultWriter::track_point(std::size_t task, const study::CountedState& before,
-                               const std::vector<study::TaskRecord>& records) {
+                               study::RecordsView records) {
   // An end carries at most kMostPoints points: a study of a few points with many
   // repetitions, whose rows a reader must not read; beyond, a reader reads the changed
   // points' rows, few for each point. Points not changed since the last whole write are
@@ -180,7 +181,7 @@ void ResultWriter::track_point(std::size_t task, const study::CountedState& befo
 }
 
 std::vector<std::optional<study::CountedState>> ResultWriter::count_changed(
-    std::span<const std::size_t> tasks, const std::vector<study::TaskRecord>& records) {
+    std::span<const std::size_t> tasks, study::RecordsView records) {
   std::vector<std::optional<study::CountedState>> replaced;
   replaced.reserve(tasks.size());
   for (const std::size_t task : tasks) {
@@ -206,8 +207,8 @@ std::vector<std::optional<study::CountedState>> ResultWriter::count_changed(
   return replaced;
 }
 
-std::vector<JournalBlock> ResultWriter::journal_blocks(
-    std::span<const std::size_t> changed, const std::vector<study::TaskRecord>& records) {
+std::vector<JournalBlock> ResultWriter::journal_blocks(std::span<const std::size_t> changed,
+                                                       study::RecordsView records) {
   // A block's end lets a reader skip its records; a kill cuts at most one block short, so
   // a reader of progress reads at most one block's records.
   constexpr std::size_t kBlockRecords = 16384;
@@ -228,13 +229,13 @@ std::vector<JournalBlock> ResultWriter::journal_blocks(
   return blocks;
 }
 
-std::vector<StudyData> ResultWriter::studies(const std::vector<study::TaskRecord>& records) const {
+std::vector<StudyData> ResultWriter::studies(study::RecordsView records) const {
   std::vector<StudyData> studies;
   std::size_t first = 0;
   for (std::size_t s = 0; s < file_.studies.size(); ++s) {
     const auto& spec = file_.studies[s];
     const auto count = static_cast<std::size_t>(spec.task_count());
-    const auto own = std::span(records).subspan(first, count);
+    const auto own = records.subview(first, count);
     const auto counts = study::count_tasks(own);
     StudyData study;
     study.name = spec.name;

@@ -32,12 +32,14 @@ using kernels::Parameter;
 /// The tasks table, row by row straight from the records (no copy of the whole table:
 /// a million tasks must not cost rank 0 a gigabyte at each checkpoint).
 void write_tasks(hid_t group, const study::StudySpec& spec, std::span<const study::Task> tasks,
-                 std::span<const study::TaskRecord> records) {
+                 study::RecordsView records) {
   const auto parameters = kernels::parameters_of(spec.algorithm);
   detail::write_rows(
       group, "tasks", task_columns(spec), tasks.size(), [&](std::size_t i, detail::RowWriter& row) {
         const study::Task& task = tasks[i];
-        const study::TaskRecord& record = records[i];
+        // The row keeps pointers to its strings until its slab is written: they are read
+        // where the records keep them, not from this copy.
+        const study::TaskRecord record = records[i];
         row << task.task_id << task.seed << static_cast<std::int64_t>(task.repetition);
         for (Parameter p : parameters) {
           const double value = kernels::get_parameter(spec.points[task.point], p);
@@ -48,8 +50,8 @@ void write_tasks(hid_t group, const study::StudySpec& spec, std::span<const stud
           }
         }
         row << study::name_of(record.status).data() << static_cast<std::int64_t>(record.attempts)
-            << static_cast<std::int64_t>(record.worker_rank) << record.host.c_str()
-            << record.wall_time_s << record.error.c_str();
+            << static_cast<std::int64_t>(record.worker_rank) << records.host(i).c_str()
+            << record.wall_time_s << records.error(i).c_str();
         for (double value : record.metrics)
           row << value;
         row << static_cast<std::int64_t>(record.interruptions);
@@ -77,7 +79,7 @@ void write_layout(hid_t root, const JobLayout& layout) {
 }
 
 void write_study(hid_t studies_group, const study::StudySpec& spec, const StudyRun& run,
-                 std::span<const study::Task> tasks, std::span<const study::TaskRecord> records) {
+                 std::span<const study::Task> tasks, study::RecordsView records) {
   detail::Group group(
       H5Gcreate2(studies_group, spec.name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
       "H5Gcreate2");
@@ -160,7 +162,7 @@ void write_clusters(hid_t studies, const ResultSnapshot& snapshot,
         exists ? H5Gopen2(studies, path.c_str(), H5P_DEFAULT)
                : H5Gcreate2(studies, path.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
         "clusters group");
-    write_cluster(group.get(), spec, task, snapshot.records->at(index), cluster);
+    write_cluster(group.get(), spec, task, snapshot.records[index], cluster);
   }
 }
 
@@ -195,13 +197,13 @@ void write_file_contents(const std::string& path, const ResultSnapshot& snapshot
   detail::Group studies(H5Gcreate2(root, "studies", H5P_DEFAULT, order.get(), H5P_DEFAULT),
                         "H5Gcreate2");
   const auto& tasks = *snapshot.tasks;
-  const auto& records = *snapshot.records;
+  const auto& records = snapshot.records;
   std::size_t begin = 0;
   for (std::size_t s = 0; s < snapshot.file->studies.size(); ++s) {
     const auto& spec = snapshot.file->studies[s];
     const auto count = static_cast<std::size_t>(spec.task_count());
     write_study(studies.get(), spec, snapshot.runs.at(s), std::span(tasks).subspan(begin, count),
-                std::span(records).subspan(begin, count));
+                records.subview(begin, count));
     begin += count;
   }
   if (snapshot.clusters) write_clusters(studies.get(), snapshot, *snapshot.clusters);

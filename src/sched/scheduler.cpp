@@ -7,7 +7,7 @@
 
 namespace fracstudy::sched {
 
-Scheduler::Scheduler(std::vector<std::size_t> study_of_task, std::vector<TaskRecord> records,
+Scheduler::Scheduler(std::vector<std::size_t> study_of_task, study::TaskRecords records,
                      std::size_t study_count, SchedulerOptions options)
     : study_of_task_(std::move(study_of_task)),
       records_(std::move(records)),
@@ -21,9 +21,11 @@ Scheduler::Scheduler(std::vector<std::size_t> study_of_task, std::vector<TaskRec
   running_worker_.assign(records_.size(), kNotRunning);
   if (options_.fresh_retry_budget) {
     budget_base_.reserve(records_.size());
-    for (const auto& record : records_)
-      budget_base_.push_back(record.attempts);
+    for (std::size_t task = 0; task < records_.size(); ++task)
+      budget_base_.push_back(records_.attempts(task));
   }
+  for (const auto& host : options_.host_of_rank)
+    host_id_of_rank_.push_back(records_.host_id(host));
   if (!options_.task_cost.empty() && options_.task_cost.size() != records_.size()) {
     throw std::invalid_argument("scheduler: one cost per task is required");
   }
@@ -31,12 +33,17 @@ Scheduler::Scheduler(std::vector<std::size_t> study_of_task, std::vector<TaskRec
     counts.work.workers = options_.worker_count;
   std::vector<std::size_t> interrupted;  // computing when the job died: they go last
   for (std::size_t task = 0; task < records_.size(); ++task) {
-    TaskRecord& record = records_[task];
     StudyCounts& counts = counts_[study_of_task_[task]];
-    const bool was_running = record.status == TaskStatus::Running && recover_interrupted(record);
-    counts.add(record.status);
-    counts.work.add(cost_of(task), record);
-    if (record.status == TaskStatus::Pending) {
+    bool was_running = false;
+    if (records_.status(task) == TaskStatus::Running) {
+      TaskRecord record = records_[task];
+      was_running = recover_interrupted(record);
+      records_.assign(task, record);
+    }
+    const TaskStatus status = records_.status(task);
+    counts.add(status);
+    counts.work.add(cost_of(task), status, records_.wall_time_s(task));
+    if (status == TaskStatus::Pending) {
       if (was_running) {
         interrupted.push_back(task);
       } else {
@@ -80,6 +87,14 @@ void Scheduler::append_failure(TaskRecord& record, const std::string& reason) {
   record.error += "attempt " + std::to_string(record.attempts) + ": " + reason;
 }
 
+void Scheduler::append_failure(std::size_t task, const std::string& reason) {
+  TaskRecord record;
+  record.attempts = records_.attempts(task);
+  record.error = records_.error(task);
+  append_failure(record, reason);
+  records_.set_error(task, std::move(record.error));
+}
+
 bool Scheduler::retry_elsewhere(int failed_on, int worker, int capacity) const {
   // Across nodes a retry waits for another node (a bad node, a full local disk); on one
   // node, for another worker. A relay shares its chunk among many workers: the retry
@@ -94,13 +109,12 @@ void Scheduler::exclude_host(int host) {
   // The attempts the node failed were its fault, not the tasks': each is given back, and
   // a task whose budget they used up waits again.
   for (const auto& [task, failures] : health_.failures_on(host)) {
-    TaskRecord& record = records_[task];
-    record.attempts = std::max(0, record.attempts - failures);
-    record.error += "; " + health_.name(host) + " excluded as a bad node: its " +
-                    std::to_string(failures) + " failed attempt" + (failures == 1 ? "" : "s") +
-                    " not counted";
+    records_.set_attempts(task, std::max(0, records_.attempts(task) - failures));
+    records_.set_error(task, records_.error(task) + "; " + health_.name(host) +
+                                 " excluded as a bad node: its " + std::to_string(failures) +
+                                 " failed attempt" + (failures == 1 ? "" : "s") + " not counted");
     mark_changed(task);
-    if (record.status == TaskStatus::Failed && retries_used(task) <= options_.max_retries) {
+    if (records_.status(task) == TaskStatus::Failed && retries_used(task) <= options_.max_retries) {
       reopen(task);
     }
   }
@@ -121,19 +135,19 @@ void Scheduler::reopen(std::size_t task) {
   queue_.push_front(task);
 }
 
-std::string Scheduler::host_of(int rank) const {
+std::uint32_t Scheduler::host_id_of(int rank) const {
   const auto index = static_cast<std::size_t>(rank);
-  return rank >= 0 && index < options_.host_of_rank.size() ? options_.host_of_rank[index] : "";
+  return rank >= 0 && index < host_id_of_rank_.size() ? host_id_of_rank_[index] : 0;
 }
 
 int Scheduler::retries_used(std::size_t task) const {
   const int base = budget_base_.empty() ? 0 : budget_base_[task];
-  return records_[task].attempts - base;
+  return records_.attempts(task) - base;
 }
 
 void Scheduler::move_status(std::size_t task, TaskStatus to) {
-  counts_[study_of_task_[task]].move(records_[task].status, to);
-  records_[task].status = to;
+  counts_[study_of_task_[task]].move(records_.status(task), to);
+  records_.set_status(task, to);
   mark_changed(task);
 }
 
@@ -200,16 +214,14 @@ void Scheduler::start_attempt(std::size_t task, int worker, double now_s,
   if (!counts.started_s) counts.started_s = now_s;
   running_on_[static_cast<std::size_t>(worker)].push_back(task);
   running_worker_[task] = worker;
-  chunk.push_back(Assignment{task, records_[task].attempts + 1});
+  chunk.push_back(Assignment{task, records_.attempts(task) + 1});
 }
 
 void Scheduler::started(int worker, std::size_t task) {
   if (task >= running_worker_.size() || running_worker_[task] != worker) return;
-  TaskRecord& record = records_[task];
-  if (record.status != TaskStatus::Pending) return;  // already known to run
-  ++record.attempts;
-  record.worker_rank = worker;
-  record.host = host_of(worker);
+  if (records_.status(task) != TaskStatus::Pending) return;  // already known to run
+  records_.set_attempts(task, records_.attempts(task) + 1);
+  records_.set_worker(task, worker, host_id_of(worker));
   move_status(task, TaskStatus::Running);
 }
 
@@ -255,14 +267,15 @@ bool Scheduler::record(int worker, const Outcome& outcome, double now_s) {
   // A stale report (the task was released, or handed elsewhere) changes nothing.
   if (task >= running_worker_.size() || running_worker_[task] != worker) return false;
   running_worker_[task] = kNotRunning;
-  TaskRecord& record = records_[task];
-  if (record.status == TaskStatus::Pending) ++record.attempts;  // it ran unannounced
-  record.wall_time_s = outcome.wall_time_s;
-  record.worker_rank = outcome.rank >= 0 ? outcome.rank : worker;
-  record.host = host_of(record.worker_rank);
+  if (records_.status(task) == TaskStatus::Pending) {
+    records_.set_attempts(task, records_.attempts(task) + 1);  // it ran unannounced
+  }
+  records_.set_wall_time_s(task, outcome.wall_time_s);
+  const int ran_on = outcome.rank >= 0 ? outcome.rank : worker;
+  records_.set_worker(task, ran_on, host_id_of(ran_on));
   if (outcome.succeeded) {
-    if (const auto bad = health_.succeeded(task, record.worker_rank)) exclude_host(*bad);
-    record.metrics = outcome.metrics;
+    if (const auto bad = health_.succeeded(task, ran_on)) exclude_host(*bad);
+    records_.set_metrics(task, outcome.metrics);
     completed_time_s_ += outcome.wall_time_s;
     completed_cost_ += cost_of(task);
     move_status(task, TaskStatus::Completed);
@@ -270,17 +283,17 @@ bool Scheduler::record(int worker, const Outcome& outcome, double now_s) {
     return true;
   }
   // Across nodes, each failure names its node: how a user finds a bad one.
-  append_failure(record, health_.several_hosts() && !record.host.empty()
-                             ? outcome.error + " [" + record.host + "]"
-                             : outcome.error);
-  if (health_.excluded_rank(record.worker_rank)) {
+  const std::string& host = records_.host(task);
+  append_failure(task, health_.several_hosts() && !host.empty() ? outcome.error + " [" + host + "]"
+                                                                : outcome.error);
+  if (health_.excluded_rank(ran_on)) {
     // Failed on a node already taken out (it was running there): not the task's fault.
-    --record.attempts;
+    records_.set_attempts(task, records_.attempts(task) - 1);
     move_status(task, TaskStatus::Pending);
     queue_.push_front(task);
     return true;
   }
-  health_.failed(task, record.worker_rank);
+  health_.failed(task, ran_on);
   if (retries_used(task) <= options_.max_retries) {
     // The backoff grows with the retries of this run (`retry` starts a fresh budget).
     const double backoff =
@@ -301,10 +314,10 @@ void Scheduler::task_ended(std::size_t task, double now_s) {
   ++counts.ended_this_run;
   counts.work.unfinished_cost -= cost_of(task);
   --counts.work.unfinished;
-  const TaskRecord& record = records_[task];
-  if (record.status == TaskStatus::Completed && std::isfinite(record.wall_time_s)) {
+  const double wall_time_s = records_.wall_time_s(task);
+  if (records_.status(task) == TaskStatus::Completed && std::isfinite(wall_time_s)) {
     counts.work.timed_cost += cost_of(task);
-    counts.work.timed_wall_s += record.wall_time_s;
+    counts.work.timed_wall_s += wall_time_s;
   }
   if (counts.all_ended()) counts.ended_s = now_s;
 }
@@ -316,8 +329,9 @@ void Scheduler::release_worker(int worker) {
   for (auto it = running.rbegin(); it != running.rend(); ++it) {
     if (running_worker_[*it] != worker) continue;  // it finished
     running_worker_[*it] = kNotRunning;
-    if (records_[*it].status == TaskStatus::Running) {
-      --records_[*it].attempts;  // an attempt cut short by a stop does not count
+    if (records_.status(*it) == TaskStatus::Running) {
+      // An attempt cut short by a stop does not count.
+      records_.set_attempts(*it, records_.attempts(*it) - 1);
       move_status(*it, TaskStatus::Pending);
     }
     queue_.push_front(*it);

@@ -40,20 +40,23 @@ StudyStatus TaskCounts::status() const {
   return all_ended() ? final_status(completed, failed) : StudyStatus::Running;
 }
 
-TaskCounts count_tasks(std::span<const TaskRecord> records) {
+TaskCounts count_tasks(RecordsView records) {
   TaskCounts counts;
-  for (const auto& record : records)
-    counts.add(record.status);
+  records.for_each([&counts](const TaskRecord& record) { counts.add(record.status); });
   return counts;
 }
 
 void RemainingWork::add(double cost, const TaskRecord& record) {
-  if (record.status == TaskStatus::Completed) {
-    if (std::isfinite(record.wall_time_s)) {
+  add(cost, record.status, record.wall_time_s);
+}
+
+void RemainingWork::add(double cost, TaskStatus status, double wall_time_s) {
+  if (status == TaskStatus::Completed) {
+    if (std::isfinite(wall_time_s)) {
       timed_cost += cost;
-      timed_wall_s += record.wall_time_s;
+      timed_wall_s += wall_time_s;
     }
-  } else if (record.status != TaskStatus::Failed) {
+  } else if (status != TaskStatus::Failed) {
     unfinished_cost += cost;
     ++unfinished;
   }
@@ -119,20 +122,19 @@ bool ProgressTally::consistent() const {
          sum_fits(work.timed_cost) && sum_fits(work.timed_wall_s);
 }
 
-ProgressTally tally_progress(const StudySpec& study, std::span<const TaskRecord> records) {
+ProgressTally tally_progress(const StudySpec& study, RecordsView records) {
   ProgressTally tally;
   const auto repetitions = static_cast<std::size_t>(std::max(1, study.repetitions));
   for (std::size_t p = 0; p < study.points.size(); ++p) {
     const double cost = kernels::estimated_cost(study.algorithm, study.points[p]);
-    const std::size_t end = std::min(records.size(), (p + 1) * repetitions);
-    for (std::size_t i = p * repetitions; i < end; ++i)
-      tally.add(cost, records[i]);
+    records.subview(p * repetitions, repetitions).for_each([&](const TaskRecord& record) {
+      tally.add(cost, record);
+    });
   }
   return tally;
 }
 
-RemainingWork remaining_work(const StudySpec& study, std::span<const TaskRecord> records,
-                             int workers) {
+RemainingWork remaining_work(const StudySpec& study, RecordsView records, int workers) {
   RemainingWork work = tally_progress(study, records).work;
   work.workers = workers;
   return work;

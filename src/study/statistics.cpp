@@ -110,21 +110,18 @@ PointSummary PointAccumulator::summary() const {
   return summary;
 }
 
-PointSummary summarize_point(std::size_t point, std::span<const TaskRecord> own) {
+PointSummary summarize_point(std::size_t point, RecordsView own) {
   PointAccumulator accumulator(point);
-  for (const TaskRecord& record : own)
-    accumulator.add(record);
+  own.for_each([&accumulator](const TaskRecord& record) { accumulator.add(record); });
   return accumulator.summary();
 }
 
-std::vector<PointSummary> summarize(const StudySpec& study, std::span<const TaskRecord> records) {
+std::vector<PointSummary> summarize(const StudySpec& study, RecordsView records) {
   const auto repetitions = static_cast<std::size_t>(std::max(1, study.repetitions));
   std::vector<PointSummary> summaries;
   summaries.reserve(study.points.size());
   for (std::size_t p = 0; p < study.points.size(); ++p) {
-    const std::size_t first = std::min(records.size(), p * repetitions);
-    summaries.push_back(
-        summarize_point(p, records.subspan(first, std::min(repetitions, records.size() - first))));
+    summaries.push_back(summarize_point(p, records.subview(p * repetitions, repetitions)));
   }
   return summaries;
 }

@@ -82,7 +82,7 @@ TEST(ResultFile, RoundTripKeepsRecordsAttributesAndSummary) {
   runs[0].status = study::StudyStatus::Running;
   runs[0].created_at = "2026-01-01T00:00:00Z";
   const auto path = (temp_dir() / "roundtrip.h5").string();
-  io::write_result_file(path, io::ResultSnapshot{&file, &tasks, &records, runs, 3});
+  io::write_result_file(path, io::ResultSnapshot{&file, &tasks, records, runs, 3});
   EXPECT_FALSE(fs::exists(path + ".tmp"));
 
   const io::ResultReader reader(path);
@@ -143,7 +143,7 @@ TEST(ResultFile, AFileThatCannotBeWrittenIsAWriteError) {
   const std::vector<study::TaskRecord> records(tasks.size());
   const auto path = (temp_dir() / "no_such_folder" / "out.h5").string();
   try {
-    io::write_result_file(path, io::ResultSnapshot{&file, &tasks, &records, {{}, {}}, 1});
+    io::write_result_file(path, io::ResultSnapshot{&file, &tasks, records, {{}, {}}, 1});
     FAIL();
   } catch (const io::WriteError& error) {
     EXPECT_EQ(error.exit_code(), kFailure);
@@ -229,7 +229,7 @@ TEST(Journal, ReadingAResultFileAppliesItsJournal) {
   std::vector<study::TaskRecord> records(tasks.size());
   std::vector<io::StudyRun> runs(2);
   const auto path = (temp_dir() / "journaled.h5").string();
-  io::ResultSnapshot snapshot{&file, &tasks, &records, runs, 2};
+  io::ResultSnapshot snapshot{&file, &tasks, records, runs, 2};
   snapshot.generation = 3;
   io::write_result_file(path, snapshot);
   io::start_journal(path, 3);
@@ -265,7 +265,7 @@ TEST(Journal, AReaderThatRacesAWholeRewriteNeverGoesBack) {
   std::vector<study::TaskRecord> records(tasks.size());
   std::vector<io::StudyRun> runs(2);
   const auto path = (temp_dir() / "race.h5").string();
-  io::ResultSnapshot snapshot{&file, &tasks, &records, runs, 2};
+  io::ResultSnapshot snapshot{&file, &tasks, records, runs, 2};
   snapshot.generation = 3;
   io::write_result_file(path, snapshot);
   io::start_journal(path, 3);
@@ -396,7 +396,7 @@ studies:
   }
   std::vector<io::StudyRun> runs(2);
   const auto path = (temp_dir() / "tally.h5").string();
-  io::ResultSnapshot snapshot{&file, &tasks, &records, runs, 4};
+  io::ResultSnapshot snapshot{&file, &tasks, records, runs, 4};
   snapshot.generation = 7;
   io::write_result_file(path, snapshot);
   {
@@ -537,7 +537,7 @@ TEST(Journal, ProgressComesFromItsLastEndAsFromItsRecordsWhereverAKillCutIt) {
       expect_same_summary(reader, s);
     }
     EXPECT_EQ(reader.progress(0).counts.completed,
-              study::count_tasks(std::span(records).subspan(0, 40000)).completed);
+              study::count_tasks(study::RecordsView(records).subview(0, 40000)).completed);
   }
   // Kills in the middle of the last append (its last blocks), wherever they fall.
   const auto journal = io::journal_path(path);

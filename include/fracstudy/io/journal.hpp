@@ -56,11 +56,11 @@ struct JournalBlock {
 /// Appends `blocks` (each task's record from `records`) and flushes them to disk; returns
 /// how many records were written.
 std::size_t append_to_journal(const std::string& result_path, std::span<const JournalBlock> blocks,
-                              const std::vector<study::TaskRecord>& records);
+                              study::RecordsView records);
 
 /// Appends the records of `tasks` as one block with nothing known of the studies' progress.
 std::size_t append_to_journal(const std::string& result_path, std::span<const std::size_t> tasks,
-                              const std::vector<study::TaskRecord>& records);
+                              study::RecordsView records);
 
 /// A record read after the journal's last end: the progress must take it into account.
 struct RecordAfterEnd {

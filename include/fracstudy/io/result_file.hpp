@@ -44,13 +44,13 @@ struct JobLayout {
 
 struct ResultSnapshot {
   const study::StudyFile* file = nullptr;
-  const std::vector<study::Task>* tasks = nullptr;          ///< every task, all studies
-  const std::vector<study::TaskRecord>* records = nullptr;  ///< one per task
-  std::vector<StudyRun> runs;                               ///< one per study
-  int ranks = 1;                                            ///< ranks of the run
-  double elapsed_s = 0;                                     ///< wall time of this run so far
-  double coordinator_cpu_s = 0;            ///< CPU time rank 0 used so far (its overhead)
-  std::uint64_t coordinator_messages = 0;  ///< messages rank 0 received so far
+  const std::vector<study::Task>* tasks = nullptr;  ///< every task, all studies
+  study::RecordsView records;                       ///< one per task
+  std::vector<StudyRun> runs;                       ///< one per study
+  int ranks = 1;                                    ///< ranks of the run
+  double elapsed_s = 0;                             ///< wall time of this run so far
+  double coordinator_cpu_s = 0;                     ///< CPU time rank 0 used so far (its overhead)
+  std::uint64_t coordinator_messages = 0;           ///< messages rank 0 received so far
   int relay_ranks = 0;                ///< ranks that relayed work (sub-coordinators), not computing
   const JobLayout* layout = nullptr;  ///< where the ranks ran (none: no /ranks table)
   std::uint64_t generation = 0;       ///< which journal belongs to this file (see journal.hpp)

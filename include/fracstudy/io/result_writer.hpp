@@ -69,16 +69,16 @@ class ResultWriter {
   /// killed run reads instead of the records). A failure leaves the previous checkpoint
   /// valid, is reported on stderr and makes the next checkpoint a whole rewrite; the final
   /// one's is kept in final_error().
-  void checkpoint(const std::vector<study::TaskRecord>& records,
+  void checkpoint(study::RecordsView records,
                   std::span<const std::size_t> changed, bool final);
 
   /// Rewrites the whole file (a new generation) and starts its journal afresh; the final
   /// write leaves no journal. Throws when it cannot.
-  void write(const std::vector<study::TaskRecord>& records, bool final);
+  void write(study::RecordsView records, bool final);
 
   /// The studies as they stand, with their summaries (no task rows): what the end-of-run
   /// report prints, without reading the file back.
-  std::vector<StudyData> studies(const std::vector<study::TaskRecord>& records) const;
+  std::vector<StudyData> studies(study::RecordsView records) const;
 
   /// Why the final checkpoint could not be written ("" when it was).
   const std::string& final_error() const { return final_error_; }
@@ -89,15 +89,15 @@ class ResultWriter {
 
  private:
   bool full_write_due() const;
-  void write_whole(const std::vector<study::TaskRecord>& records, bool final);
+  void write_whole(study::RecordsView records, bool final);
   double cost_of(std::size_t task) const;
-  void count_written(const std::vector<study::TaskRecord>& records);
+  void count_written(study::RecordsView records);
   void track_point(std::size_t task, const study::CountedState& before,
-                   const std::vector<study::TaskRecord>& records);
+                   study::RecordsView records);
   std::vector<JournalBlock> journal_blocks(std::span<const std::size_t> changed,
-                                           const std::vector<study::TaskRecord>& records);
+                                           study::RecordsView records);
   std::vector<std::optional<study::CountedState>> count_changed(
-      std::span<const std::size_t> tasks, const std::vector<study::TaskRecord>& records);
+      std::span<const std::size_t> tasks, study::RecordsView records);
   std::string at(double seconds) const;
 
   std::string path_;

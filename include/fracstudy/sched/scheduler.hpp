@@ -10,6 +10,7 @@
 
 #include "fracstudy/sched/node_health.hpp"
 #include "fracstudy/study/progress.hpp"
+#include "fracstudy/study/records.hpp"
 #include "fracstudy/study/status.hpp"
 #include "fracstudy/study/tasks.hpp"
 
@@ -82,7 +83,7 @@ class Scheduler {
  public:
   /// `study_of_task[i]` is the study of global task i; `records` holds what is already
   /// known (all PENDING for a fresh run; earlier results when resuming).
-  Scheduler(std::vector<std::size_t> study_of_task, std::vector<TaskRecord> records,
+  Scheduler(std::vector<std::size_t> study_of_task, study::TaskRecords records,
             std::size_t study_count, SchedulerOptions options);
 
   /// The next chunk for `worker` at time `now_s`; empty when nothing is ready now. The
@@ -112,7 +113,7 @@ class Scheduler {
   /// The earliest time a delayed retry becomes ready; nullopt when none waits.
   std::optional<double> next_retry_time() const;
 
-  const std::vector<TaskRecord>& records() const { return records_; }
+  const study::TaskRecords& records() const { return records_; }
   StudyCounts counts(std::size_t study) const { return counts_[study]; }
   std::size_t study_count() const { return counts_.size(); }
   /// The tasks whose record changed since the last call, each once, in order of first
@@ -134,8 +135,9 @@ class Scheduler {
   void move_status(std::size_t task, TaskStatus to);
   bool recover_interrupted(TaskRecord& record) const;
   static void append_failure(TaskRecord& record, const std::string& reason);
+  void append_failure(std::size_t task, const std::string& reason);
   int retries_used(std::size_t task) const;
-  std::string host_of(int rank) const;
+  std::uint32_t host_id_of(int rank) const;
   void exclude_host(int host);
   void reopen(std::size_t task);
   bool retry_elsewhere(int failed_on, int worker, int capacity) const;
@@ -151,7 +153,8 @@ class Scheduler {
 
   std::vector<std::size_t> study_of_task_;
   std::vector<int> budget_base_;  // attempts before this run, when the budget is fresh
-  std::vector<TaskRecord> records_;
+  study::TaskRecords records_;
+  std::vector<std::uint32_t> host_id_of_rank_;  // each rank's host in records_
   std::vector<StudyCounts> counts_;
   SchedulerOptions options_;
   std::deque<std::size_t> queue_;  // ready to run, in order

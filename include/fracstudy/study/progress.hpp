@@ -7,6 +7,7 @@
 #include <span>
 #include <string>
 
+#include "fracstudy/study/records.hpp"
 #include "fracstudy/study/spec.hpp"
 #include "fracstudy/study/status.hpp"
 
@@ -37,7 +38,7 @@ struct TaskCounts {
 };
 
 /// Counts the records by status.
-TaskCounts count_tasks(std::span<const TaskRecord> records);
+TaskCounts count_tasks(RecordsView records);
 
 /// What the time left is estimated from, in kernels::estimated_cost units.
 struct RemainingWork {
@@ -49,6 +50,8 @@ struct RemainingWork {
 
   /// Adds one task and its record.
   void add(double cost, const TaskRecord& record);
+  /// The same from a record's status and wall time.
+  void add(double cost, TaskStatus status, double wall_time_s);
   /// Takes back what add(cost, record) added (a task whose record changed).
   void remove(double cost, const TaskRecord& record);
 };
@@ -78,11 +81,10 @@ struct ProgressTally {
 };
 
 /// The tally of a study's records (task i at point i / repetitions).
-ProgressTally tally_progress(const StudySpec& study, std::span<const TaskRecord> records);
+ProgressTally tally_progress(const StudySpec& study, RecordsView records);
 
 /// The work left in a study from its records (task i at point i / repetitions).
-RemainingWork remaining_work(const StudySpec& study, std::span<const TaskRecord> records,
-                             int workers);
+RemainingWork remaining_work(const StudySpec& study, RecordsView records, int workers);
 
 /// Seconds until the study ends: its unfinished cost at the measured seconds per unit of
 /// cost, shared by the workers (no more of them than tasks are left). 0 when nothing is

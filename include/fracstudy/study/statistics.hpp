@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "fracstudy/kernels/metrics.hpp"
+#include "fracstudy/study/records.hpp"
 #include "fracstudy/study/spec.hpp"
 #include "fracstudy/study/status.hpp"
 
@@ -100,10 +101,10 @@ class PointAccumulator {
 };
 
 /// The summary of parameter point `point` from the records of its tasks.
-PointSummary summarize_point(std::size_t point, std::span<const TaskRecord> own);
+PointSummary summarize_point(std::size_t point, RecordsView own);
 
 /// One summary per point of `study`, from the records of its tasks in task_id order
 /// (task i belongs to point i / repetitions).
-std::vector<PointSummary> summarize(const StudySpec& study, std::span<const TaskRecord> records);
+std::vector<PointSummary> summarize(const StudySpec& study, RecordsView records);
 
 }  // namespace fracstudy::study

@@ -1,0 +1,155 @@
+#include "fracstudy/io/metric_spill.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace fracstudy::io {
+namespace {
+
+using kernels::MetricValues;
+
+constexpr std::size_t kRowBytes = sizeof(double) * kernels::kMetricCount;
+
+/// Rows of metrics at task * kRowBytes in a file. Written rows wait in memory until a batch is
+/// full, then go out in runs of consecutive tasks (tasks end roughly in order); reads go
+/// through a block of rows read at once (a whole write reads every task in order).
+class SpilledMetrics final : public study::MetricStore {
+ public:
+  explicit SpilledMetrics(int fd) : fd_(fd) {}
+  ~SpilledMetrics() override { ::close(fd_); }
+  SpilledMetrics(const SpilledMetrics&) = delete;
+  SpilledMetrics& operator=(const SpilledMetrics&) = delete;
+
+  void put(std::size_t task, const MetricValues& values) override {
+    if (task >= on_disk_.size()) on_disk_.resize(task + 1, false);
+    if (const auto waiting = waiting_index_.find(task); waiting != waiting_index_.end()) {
+      waiting_[waiting->second].second = values;
+      return;
+    }
+    waiting_index_.emplace(task, waiting_.size());
+    waiting_.emplace_back(task, values);
+    if (waiting_.size() >= kBatchRows) flush();
+  }
+
+  MetricValues get(std::size_t task) const override {
+    if (const auto waiting = waiting_index_.find(task); waiting != waiting_index_.end()) {
+      return waiting_[waiting->second].second;
+    }
+    if (const auto kept = in_memory_.find(task); kept != in_memory_.end()) return kept->second;
+    if (task >= on_disk_.size() || !on_disk_[task]) return MetricValues();
+    const std::size_t block = task / kBlockRows;
+    if (block != cached_block_ && !read_block(block)) return MetricValues();
+    MetricValues values;
+    for (std::size_t m = 0; m < kernels::kMetricCount; ++m)
+      values[m] = cache_[(task % kBlockRows) * kernels::kMetricCount + m];
+    return values;
+  }
+
+ private:
+  static constexpr std::size_t kBatchRows = 4096;
+  static constexpr std::size_t kBlockRows = 1024;
+  static constexpr std::size_t kNoBlock = static_cast<std::size_t>(-1);
+
+  void flush() {
+    std::sort(waiting_.begin(), waiting_.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<double> run;
+    std::size_t first = 0;
+    for (std::size_t i = 0; i < waiting_.size(); ++i) {
+      const std::size_t task = waiting_[i].first;
+      if (!run.empty() && task != first + run.size() / kernels::kMetricCount) {
+        write_run(first, run);
+        run.clear();
+      }
+      if (run.empty()) first = task;
+      run.insert(run.end(), waiting_[i].second.begin(), waiting_[i].second.end());
+    }
+    if (!run.empty()) write_run(first, run);
+    waiting_.clear();
+    waiting_index_.clear();
+    cached_block_ = kNoBlock;  // it may hold rows written over now
+  }
+
+  void write_run(std::size_t first, const std::vector<double>& run) {
+    const auto* bytes = reinterpret_cast<const char*>(run.data());
+    const std::size_t size = run.size() * sizeof(double);
+    std::size_t done = 0;
+    while (done < size) {
+      const auto n =
+          ::pwrite(fd_, bytes + done, size - done, static_cast<off_t>(first * kRowBytes + done));
+      if (n <= 0) break;  // a full disk, an I/O error: those rows stay in memory
+      done += static_cast<std::size_t>(n);
+    }
+    const std::size_t rows = run.size() / kernels::kMetricCount;
+    const std::size_t rows_written = done / kRowBytes;
+    for (std::size_t r = 0; r < rows; ++r) {
+      const std::size_t task = first + r;
+      if (r < rows_written) {
+        on_disk_[task] = true;
+        in_memory_.erase(task);
+        continue;
+      }
+      on_disk_[task] = false;
+      MetricValues values;
+      for (std::size_t m = 0; m < kernels::kMetricCount; ++m)
+        values[m] = run[r * kernels::kMetricCount + m];
+      in_memory_[task] = values;
+    }
+  }
+
+  bool read_block(std::size_t block) const {
+    cache_.assign(kBlockRows * kernels::kMetricCount, 0.0);
+    auto* bytes = reinterpret_cast<char*>(cache_.data());
+    const std::size_t size = cache_.size() * sizeof(double);
+    std::size_t done = 0;
+    while (done < size) {
+      const auto n = ::pread(fd_, bytes + done, size - done,
+                             static_cast<off_t>(block * kBlockRows * kRowBytes + done));
+      if (n < 0) {
+        cached_block_ = kNoBlock;
+        return false;
+      }
+      if (n == 0) break;  // past the end: rows never written read as zeros, and are not asked
+      done += static_cast<std::size_t>(n);
+    }
+    cached_block_ = block;
+    return true;
+  }
+
+  int fd_;
+  std::vector<bool> on_disk_;  // per task: its row in the file holds its metrics
+  std::vector<std::pair<std::size_t, MetricValues>> waiting_;   // not written yet
+  std::unordered_map<std::size_t, std::size_t> waiting_index_;  // task -> into waiting_
+  std::unordered_map<std::size_t, MetricValues> in_memory_;     // rows the file would not take
+  mutable std::vector<double> cache_;
+  mutable std::size_t cached_block_ = kNoBlock;
+};
+
+}  // namespace
+
+std::unique_ptr<study::MetricStore> metric_spill(int fd) {
+  return std::make_unique<SpilledMetrics>(fd);
+}
+
+std::unique_ptr<study::MetricStore> open_metric_spill(const std::string& result_path) {
+  auto directory = std::filesystem::path(result_path).parent_path();
+  if (directory.empty()) directory = ".";
+  // A file without a name: nothing to clean up after a kill, nothing another process can
+  // open or replace by its name.
+  int fd = ::open(directory.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0) {  // a file system without O_TMPFILE: a named file, unlinked at once
+    std::string name = (directory / ".fracstudy-metrics-XXXXXX").string();
+    fd = ::mkostemp(name.data(), O_CLOEXEC);
+    if (fd < 0) return nullptr;
+    ::unlink(name.c_str());
+  }
+  return metric_spill(fd);
+}
+
+}  // namespace fracstudy::io
