@@ -147,13 +147,9 @@ exec::ChunkExecutor make_executor(const exec::TaskRunner& runner, const study::S
       file.execution.task_time_limit_s);
 }
 
-sched::Scheduler make_scheduler(RunPlan& plan, const std::vector<study::Task>& tasks,
+sched::Scheduler make_scheduler(RunPlan& plan, const study::TaskList& tasks,
                                 const sched::Topology& topology) {
   const auto& execution = plan.file.execution;
-  std::vector<std::size_t> study_of_task;
-  study_of_task.reserve(tasks.size());
-  for (const auto& task : tasks)
-    study_of_task.push_back(task.study);
   if (plan.records.empty()) plan.records = study::TaskRecords(tasks.size());
   // Rank 0 reads a task's metrics only to write the file whole: they wait on disk.
   plan.records.keep_metrics_in(io::open_metric_spill(plan.output));
@@ -166,10 +162,14 @@ sched::Scheduler make_scheduler(RunPlan& plan, const std::vector<study::Task>& t
   options.fresh_retry_budget = plan.fresh_retry_budget;
   options.host_of_rank = plan.start.layout.host_of_rank;
   if (execution.isolate_tasks) options.max_interruptions.reset();
-  options.task_cost.reserve(tasks.size());
-  for (const auto& task : tasks) {
-    const auto& spec = plan.file.studies[task.study];
-    options.task_cost.push_back(kernels::estimated_cost(spec.algorithm, spec.points[task.point]));
+  // A point's repetitions are consecutive tasks: one entry per point, not per task.
+  sched::RunLength<std::size_t> study_of_task;
+  for (std::size_t s = 0; s < plan.file.studies.size(); ++s) {
+    const auto& spec = plan.file.studies[s];
+    const auto repetitions = static_cast<std::size_t>(spec.repetitions);
+    study_of_task.push_run(repetitions * spec.points.size(), s);
+    for (const auto& point : spec.points)
+      options.task_cost.push_run(repetitions, kernels::estimated_cost(spec.algorithm, point));
   }
   return sched::Scheduler(std::move(study_of_task), std::move(plan.records),
                           plan.file.studies.size(), options);
@@ -245,8 +245,8 @@ void warn_of_another_version(const RunPlan& plan) {
             << plan.earlier_version << " would give, and the file will say " << kVersion << "\n";
 }
 
-int coordinate(RunPlan& plan, const std::vector<study::Task>& tasks,
-               transport::Transport& transport, const sched::Topology& topology) {
+int coordinate(RunPlan& plan, const study::TaskList& tasks, transport::Transport& transport,
+               const sched::Topology& topology) {
   sched::Scheduler scheduler = make_scheduler(plan, tasks, topology);
   plan.start.ranks = transport.size();
   plan.start.relay_ranks = topology.relay_count();

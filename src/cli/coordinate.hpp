@@ -16,8 +16,8 @@ exec::LoopOptions loop_options(const study::ExecutionOptions& execution, double 
 
 /// Rank 0: runs the plan's tasks (itself when alone, else through the other ranks), saving
 /// the result file at every checkpoint, and reports the end; returns the exit code.
-int coordinate(RunPlan& plan, const std::vector<study::Task>& tasks,
-               transport::Transport& transport, const sched::Topology& topology);
+int coordinate(RunPlan& plan, const study::TaskList& tasks, transport::Transport& transport,
+               const sched::Topology& topology);
 
 /// Any other rank: computes (or relays) until rank 0 stops it; returns the exit code.
 int work(const study::StudyFile& file, transport::Transport& transport,

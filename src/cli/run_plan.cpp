@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "fracstudy/io/metric_spill.hpp"
 #include "fracstudy/io/result_file.hpp"
 #include "fracstudy/study/errors.hpp"
 #include "fracstudy/study/parser.hpp"
@@ -40,6 +41,9 @@ std::string first_difference(const std::string& before, const std::string& after
 /// Takes the records and timestamps of the studies in a result file of the same study file.
 void load_earlier_results(RunPlan& plan, const io::ResultReader& reader) {
   const io::ResultData& data = reader.data();
+  // The metrics go to disk as they are read: a resumed study of ten million tasks must not
+  // hold them at any moment.
+  plan.records.keep_metrics_in(io::open_metric_spill(plan.output));
   for (std::size_t s = 0; s < plan.file.studies.size(); ++s) {
     const auto& spec = plan.file.studies[s];
     if (s >= data.studies.size() || data.studies[s].name != spec.name ||
@@ -47,8 +51,9 @@ void load_earlier_results(RunPlan& plan, const io::ResultReader& reader) {
       throw UsageError(plan.output + ": its studies do not match " + plan.file.path);
     }
     plan.start.earlier_generation = data.generation;
-    for (const auto& record : reader.checked_records(s))
+    reader.for_each_checked_record(s, [&plan](std::size_t, const study::TaskRecord& record) {
       plan.records.push_back(record);
+    });
     const auto& earlier = data.studies[s];
     plan.start.earlier_runs.push_back(io::StudyRun{study::StudyStatus::Queued, earlier.created_at,
                                                    earlier.started_at, earlier.completed_at});

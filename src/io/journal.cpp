@@ -340,33 +340,44 @@ void start_journal(const std::string& result_path, std::uint64_t generation) {
   }
 }
 
+JournalAppender::JournalAppender(const std::string& result_path)
+    : path_(journal_path(result_path)),
+      fd_(::open(path_.c_str(), O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC)) {
+  if (fd_ < 0) throw WriteError(path_ + ": " + std::strerror(errno));
+}
+
+JournalAppender::~JournalAppender() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void JournalAppender::append(const JournalBlock& block, study::RecordsView records) {
+  std::string bytes;
+  bytes.reserve(block.tasks.size() * 170);
+  for (std::size_t k = 0; k < block.tasks.size(); ++k) {
+    const std::size_t task = block.tasks[k];
+    const auto& before = k < block.before.size() ? block.before[k] : std::nullopt;
+    frame(bytes, [&](std::string& out) { encode(out, task, records[task], before); });
+  }
+  frame(bytes, [&](std::string& out) { encode(out, block.end); });
+  write_all(fd_, bytes, path_);
+  records_ += block.tasks.size();
+}
+
+std::size_t JournalAppender::finish() {
+  const bool synced = ::fsync(fd_) == 0;
+  const int error = errno;
+  ::close(fd_);
+  fd_ = -1;
+  if (!synced) throw WriteError(path_ + ": " + std::strerror(error));
+  return records_;
+}
+
 std::size_t append_to_journal(const std::string& result_path, std::span<const JournalBlock> blocks,
                               study::RecordsView records) {
-  const std::string path = journal_path(result_path);
-  std::string bytes;
-  std::size_t written = 0;
-  for (const auto& block : blocks) {
-    bytes.reserve(bytes.size() + block.tasks.size() * 170);
-    for (std::size_t k = 0; k < block.tasks.size(); ++k) {
-      const std::size_t task = block.tasks[k];
-      const auto& before = k < block.before.size() ? block.before[k] : std::nullopt;
-      frame(bytes, [&](std::string& out) { encode(out, task, records[task], before); });
-    }
-    frame(bytes, [&](std::string& out) { encode(out, block.end); });
-    written += block.tasks.size();
-  }
-  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_NOFOLLOW);
-  if (fd < 0) throw WriteError(path + ": " + std::strerror(errno));
-  try {
-    write_all(fd, bytes, path);
-  } catch (...) {
-    ::close(fd);
-    throw;
-  }
-  const bool synced = ::fsync(fd) == 0;
-  ::close(fd);
-  if (!synced) throw WriteError(path + ": " + std::strerror(errno));
-  return written;
+  JournalAppender journal(result_path);
+  for (const auto& block : blocks)
+    journal.append(block, records);
+  return journal.finish();
 }
 
 std::size_t append_to_journal(const std::string& result_path, std::span<const std::size_t> tasks,

@@ -756,30 +756,29 @@ void check_record(const std::string& path, const StudyData& study, std::size_t i
 
 }  // namespace
 
-std::vector<study::TaskRecord> ResultReader::checked_records(std::size_t s) const {
+void ResultReader::for_each_checked_record(std::size_t s, const RecordVisitor& visit) const {
   const ResultData& data = impl_->data;
   const StudyData& study = data.studies.at(s);
   const study::StudySpec& spec = data.study(s);
   const std::string& path = impl_->path;
   const auto count = static_cast<std::size_t>(spec.task_count());
-  std::vector<study::TaskRecord> records;
-  records.reserve(count);
+  std::size_t rows = 0;
   std::optional<RecordColumns> columns;
   for_each_row(s,
                [&](std::size_t i, const std::vector<Column>& names, const std::vector<Cell>& row) {
                  if (i >= count) refuse_row(path, study, i, "a row beyond the study's tasks");
                  if (!columns) columns.emplace(Table{names, {}}, study.name, RecordFields::All);
                  check_identity(path, study, spec, data.study_file.seed, i, names, row);
-                 records.push_back(columns->record(row, study.name));
-                 check_record(path, study, i, records.back());
+                 const auto record = columns->record(row, study.name);
+                 check_record(path, study, i, record);
+                 visit(i, record);
+                 ++rows;
                });
-  if (records.size() != count) {
-    throw ResultFileError(path + ": study " + study.name + " has " +
-                          std::to_string(records.size()) + " task rows; its study file makes " +
-                          std::to_string(count) +
+  if (rows != count) {
+    throw ResultFileError(path + ": study " + study.name + " has " + std::to_string(rows) +
+                          " task rows; its study file makes " + std::to_string(count) +
                           " tasks (the file was edited or damaged; it cannot be continued)");
   }
-  return records;
 }
 
 std::string read_in_child(const std::string& path, const std::function<std::string()>& read) {

@@ -27,7 +27,7 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 }  // namespace
 
 ResultWriter::ResultWriter(std::string path, const study::StudyFile& file,
-                           const std::vector<study::Task>& tasks, RunStart start)
+                           const study::TaskList& tasks, RunStart start)
     : path_(std::move(path)),
       file_(file),
       tasks_(tasks),
@@ -72,7 +72,7 @@ void ResultWriter::checkpoint(study::RecordsView records, std::span<const std::s
       count_changed(changed, records);  // the points' statistics stay current
       write_whole(records, final);
     } else {
-      journaled_rows_ += append_to_journal(path_, journal_blocks(changed, records), records);
+      append_journal_blocks(changed, records);
     }
   } catch (const std::exception& error) {
     // The previous checkpoint stays valid (files are replaced atomically, journal records
@@ -148,7 +148,7 @@ void ResultWriter::track_point(std::size_t task, const study::CountedState& befo
   // forgotten when more than kMostKept are kept (reading one again costs its repetitions).
   constexpr std::size_t kMostPoints = 256;
   constexpr std::size_t kMostKept = 1024;
-  const study::Task& of = tasks_[task];
+  const study::Task of = tasks_[task];
   const PointKey key{of.study, of.point};
   auto point = point_statistics_.find(key);
   if (point == point_statistics_.end()) {
@@ -180,10 +180,9 @@ void ResultWriter::track_point(std::size_t task, const study::CountedState& befo
   if (journaled_points_.size() > kMostPoints) journaled_points_known_ = false;
 }
 
-std::vector<std::optional<study::CountedState>> ResultWriter::count_changed(
-    std::span<const std::size_t> tasks, study::RecordsView records) {
-  std::vector<std::optional<study::CountedState>> replaced;
-  replaced.reserve(tasks.size());
+void ResultWriter::count_changed(std::span<const std::size_t> tasks, study::RecordsView records,
+                                 std::vector<std::optional<study::CountedState>>* replaced) {
+  if (replaced) replaced->reserve(tasks.size());
   for (const std::size_t task : tasks) {
     const auto& record = records[task];
     study::CountedState before{static_cast<study::TaskStatus>(written_status_.at(task)), {}};
@@ -202,31 +201,31 @@ std::vector<std::optional<study::CountedState>> ResultWriter::count_changed(
     if (record.status == study::TaskStatus::Failed) {
       written_failure_[task] = study::last_reason(record.error);
     }
-    replaced.emplace_back(std::move(before));
+    if (replaced) replaced->emplace_back(std::move(before));
   }
-  return replaced;
 }
 
-std::vector<JournalBlock> ResultWriter::journal_blocks(std::span<const std::size_t> changed,
-                                                       study::RecordsView records) {
+void ResultWriter::append_journal_blocks(std::span<const std::size_t> changed,
+                                         study::RecordsView records) {
   // A block's end lets a reader skip its records; a kill cuts at most one block short, so
-  // a reader of progress reads at most one block's records.
+  // a reader of progress reads at most one block's records. Each block is written as soon
+  // as it is made: a checkpoint of millions of records holds one block at a time.
   constexpr std::size_t kBlockRecords = 16384;
-  std::vector<JournalBlock> blocks;
+  JournalAppender journal(path_);
   for (std::size_t first = 0; first < changed.size(); first += kBlockRecords) {
     JournalBlock block;
     const auto tasks = changed.subspan(first, std::min(kBlockRecords, changed.size() - first));
     block.tasks.assign(tasks.begin(), tasks.end());
-    block.before = count_changed(tasks, records);
+    count_changed(tasks, records, &block.before);
     block.end = written_;
     if (journaled_points_known_) {
       block.end.points.emplace();
       for (const auto& key : journaled_points_)
         block.end.points->push_back({key.first, point_statistics_.at(key)});
     }
-    blocks.push_back(std::move(block));
+    journal.append(block, records);
   }
-  return blocks;
+  journaled_rows_ += journal.finish();
 }
 
 std::vector<StudyData> ResultWriter::studies(study::RecordsView records) const {

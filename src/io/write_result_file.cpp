@@ -31,12 +31,13 @@ using kernels::Parameter;
 
 /// The tasks table, row by row straight from the records (no copy of the whole table:
 /// a million tasks must not cost rank 0 a gigabyte at each checkpoint).
-void write_tasks(hid_t group, const study::StudySpec& spec, std::span<const study::Task> tasks,
-                 study::RecordsView records) {
+void write_tasks(hid_t group, const study::StudySpec& spec, const study::TaskList& tasks,
+                 std::size_t first, study::RecordsView records) {
   const auto parameters = kernels::parameters_of(spec.algorithm);
   detail::write_rows(
-      group, "tasks", task_columns(spec), tasks.size(), [&](std::size_t i, detail::RowWriter& row) {
-        const study::Task& task = tasks[i];
+      group, "tasks", task_columns(spec), records.size(),
+      [&](std::size_t i, detail::RowWriter& row) {
+        const study::Task task = tasks[first + i];
         // The row keeps pointers to its strings until its slab is written: they are read
         // where the records keep them, not from this copy.
         const study::TaskRecord record = records[i];
@@ -79,7 +80,7 @@ void write_layout(hid_t root, const JobLayout& layout) {
 }
 
 void write_study(hid_t studies_group, const study::StudySpec& spec, const StudyRun& run,
-                 std::span<const study::Task> tasks, study::RecordsView records) {
+                 const study::TaskList& tasks, std::size_t first, study::RecordsView records) {
   detail::Group group(
       H5Gcreate2(studies_group, spec.name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
       "H5Gcreate2");
@@ -101,7 +102,7 @@ void write_study(hid_t studies_group, const study::StudySpec& spec, const StudyR
   write_attribute(group.get(), "repetitions", static_cast<std::int64_t>(spec.repetitions));
   write_attribute(group.get(), "varied_parameters", varied);
   detail::write_progress(group.get(), tally);
-  write_tasks(group.get(), spec, tasks, records);
+  write_tasks(group.get(), spec, tasks, first, records);
   detail::write_table(group.get(), "summary", summary_table(spec, records));
 }
 
@@ -154,7 +155,8 @@ void write_cluster(hid_t clusters, const study::StudySpec& spec, const study::Ta
 void write_clusters(hid_t studies, const ResultSnapshot& snapshot,
                     const std::map<std::size_t, study::KeptCluster>& clusters) {
   for (const auto& [index, cluster] : clusters) {
-    const study::Task& task = snapshot.tasks->at(index);
+    if (index >= snapshot.tasks->size()) throw std::out_of_range("a kept cluster of no task");
+    const study::Task task = (*snapshot.tasks)[index];
     const auto& spec = snapshot.file->studies.at(task.study);
     const std::string path = spec.name + "/clusters";
     const bool exists = H5Lexists(studies, path.c_str(), H5P_DEFAULT) > 0;
@@ -202,7 +204,7 @@ void write_file_contents(const std::string& path, const ResultSnapshot& snapshot
   for (std::size_t s = 0; s < snapshot.file->studies.size(); ++s) {
     const auto& spec = snapshot.file->studies[s];
     const auto count = static_cast<std::size_t>(spec.task_count());
-    write_study(studies.get(), spec, snapshot.runs.at(s), std::span(tasks).subspan(begin, count),
+    write_study(studies.get(), spec, snapshot.runs.at(s), tasks, begin,
                 records.subview(begin, count));
     begin += count;
   }

@@ -7,7 +7,7 @@
 
 namespace fracstudy::sched {
 
-Scheduler::Scheduler(std::vector<std::size_t> study_of_task, study::TaskRecords records,
+Scheduler::Scheduler(RunLength<std::size_t> study_of_task, study::TaskRecords records,
                      std::size_t study_count, SchedulerOptions options)
     : study_of_task_(std::move(study_of_task)),
       records_(std::move(records)),
@@ -52,17 +52,34 @@ Scheduler::Scheduler(std::vector<std::size_t> study_of_task, study::TaskRecords 
       ++unfinished_;
     }
   }
-  if (!options_.task_cost.empty()) {
-    // Longest first: the big tasks of a sweep start early instead of finishing last.
-    std::vector<std::size_t> order(queue_.begin(), queue_.end());
-    std::stable_sort(order.begin(), order.end(), [this](std::size_t a, std::size_t b) {
-      return options_.task_cost[a] > options_.task_cost[b];
-    });
-    queue_.assign(order.begin(), order.end());
-  }
+  if (!options_.task_cost.empty()) order_by_cost();
   // A task that was computing when the job died runs after the others: if it is what ends
   // the job, everything else is done first; if not, random kills rarely meet it again.
   queue_.insert(queue_.end(), interrupted.begin(), interrupted.end());
+}
+
+void Scheduler::order_by_cost() {
+  // Longest first: the big tasks of a sweep start early instead of finishing last. A run of
+  // tasks shares its cost, so the runs are sorted (stably: equal costs keep the study's
+  // order) rather than the tasks, which may be millions.
+  const auto& runs = options_.task_cost.runs();
+  std::vector<std::size_t> ends;
+  for (std::size_t r = 0; r < runs.size(); ++r)
+    ends.push_back(r + 1 < runs.size() ? runs[r + 1].first : options_.task_cost.size());
+  std::vector<std::size_t> order(runs.size());
+  for (std::size_t r = 0; r < order.size(); ++r)
+    order[r] = r;
+  std::stable_sort(order.begin(), order.end(),
+                   [&runs](std::size_t a, std::size_t b) { return runs[a].value > runs[b].value; });
+  std::vector<bool> waiting(records_.size(), false);
+  for (const std::size_t task : queue_)
+    waiting[task] = true;
+  queue_.clear();
+  for (const std::size_t r : order) {
+    for (std::size_t task = runs[r].first; task < ends[r]; ++task) {
+      if (waiting[task]) queue_.push_back(task);
+    }
+  }
 }
 
 bool Scheduler::recover_interrupted(TaskRecord& record) const {

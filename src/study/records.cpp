@@ -52,7 +52,7 @@ TaskRecords& TaskRecords::operator=(const TaskRecords& other) {
 TaskRecords::~TaskRecords() = default;
 
 void TaskRecords::keep_metrics_in(std::unique_ptr<MetricStore> store) {
-  if (!store) return;
+  if (!store || store_) return;  // the first store stays: it holds what was set so far
   for (std::size_t task = 0; task < metrics_.size(); ++task) {
     if (any_value(metrics_[task])) store->put(task, metrics_[task]);
   }

@@ -1,5 +1,6 @@
 #include "fracstudy/study/tasks.hpp"
 
+#include <algorithm>
 #include <bit>
 #include <stdexcept>
 #include <string>
@@ -8,8 +9,12 @@
 
 namespace fracstudy::study {
 
-std::uint64_t derive_seed(std::uint64_t master_seed, const StudySpec& study,
-                          const SimulationParameters& point, int repetition) {
+namespace {
+
+/// What a task's seed derives from besides its repetition: the master seed, the study's
+/// name and the values of its model's parameters.
+std::uint64_t point_seed(std::uint64_t master_seed, const StudySpec& study,
+                         const SimulationParameters& point) {
   using kernels::hash_combine;
   std::uint64_t hash = hash_combine(0x66726163ULL /* "frac" */, master_seed);
   hash = hash_combine(hash, study.name);
@@ -19,7 +24,18 @@ std::uint64_t derive_seed(std::uint64_t master_seed, const StudySpec& study,
     hash =
         hash_combine(hash, std::bit_cast<std::uint64_t>(kernels::get_parameter(point, parameter)));
   }
-  return hash_combine(hash, static_cast<std::uint64_t>(repetition));
+  return hash;
+}
+
+std::uint64_t repetition_seed(std::uint64_t point_seed, int repetition) {
+  return kernels::hash_combine(point_seed, static_cast<std::uint64_t>(repetition));
+}
+
+}  // namespace
+
+std::uint64_t derive_seed(std::uint64_t master_seed, const StudySpec& study,
+                          const SimulationParameters& point, int repetition) {
+  return repetition_seed(point_seed(master_seed, study, point), repetition);
 }
 
 std::uint64_t coordinator_memory_bytes(const StudyFile& file) {
@@ -69,15 +85,39 @@ Task task_at(const StudyFile& file, std::size_t index) {
                           std::to_string(first) + " tasks");
 }
 
-std::vector<Task> expand_tasks(const StudyFile& file) {
-  std::vector<Task> tasks;
-  tasks.reserve(static_cast<std::size_t>(file.task_count()));
-  for (std::size_t s = 0; s < file.studies.size(); ++s) {
-    const auto count = static_cast<std::size_t>(file.studies[s].task_count());
-    for (std::size_t t = 0; t < count; ++t)
-      tasks.push_back(task_of_study(file, s, t));
+TaskList::TaskList(const StudyFile& file) {
+  for (const auto& study : file.studies) {
+    StudyTasks tasks;
+    tasks.first = size_;
+    tasks.repetitions = static_cast<std::size_t>(std::max(1, study.repetitions));
+    tasks.point_seeds.reserve(study.points.size());
+    for (const auto& point : study.points)
+      tasks.point_seeds.push_back(point_seed(file.seed, study, point));
+    size_ += static_cast<std::size_t>(study.task_count());
+    studies_.push_back(std::move(tasks));
   }
-  return tasks;
+}
+
+std::size_t TaskList::study_of(std::size_t index) const {
+  // The last study whose first task is at or before `index`.
+  const auto after =
+      std::upper_bound(studies_.begin(), studies_.end(), index,
+                       [](std::size_t i, const StudyTasks& study) { return i < study.first; });
+  return after == studies_.begin() ? 0 : static_cast<std::size_t>(after - studies_.begin() - 1);
+}
+
+Task TaskList::operator[](std::size_t index) const {
+  const std::size_t study = study_of(index);
+  const StudyTasks& tasks = studies_[study];
+  const std::size_t task_id = index - tasks.first;
+  const std::size_t point = task_id / tasks.repetitions;
+  const auto repetition = static_cast<int>(task_id % tasks.repetitions);
+  return Task{study, static_cast<std::int64_t>(task_id), point, repetition,
+              repetition_seed(tasks.point_seeds[point], repetition)};
+}
+
+TaskList expand_tasks(const StudyFile& file) {
+  return TaskList(file);
 }
 
 }  // namespace fracstudy::study

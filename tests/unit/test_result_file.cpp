@@ -463,7 +463,7 @@ struct JournalingRun {
   }
 
   study::StudyFile file;
-  std::vector<study::Task> tasks;
+  study::TaskList tasks;
   std::string path;
   std::vector<study::TaskRecord> records;
   io::ResultWriter writer;

@@ -356,8 +356,9 @@ TEST(Scheduler, PredictedTimeCapsAutomaticChunks) {
   SchedulerOptions options;
   options.worker_count = 1;
   options.target_chunk_s = 1.0;
-  options.task_cost = std::vector<double>(1000, 1.0);
-  options.task_cost[0] = 2.0;  // measured first
+  std::vector<double> cost(1000, 1.0);
+  cost[0] = 2.0;  // measured first
+  options.task_cost = cost;
   auto s = make(1000, options);
   s.record(1, success(s.next_chunk(1, 0)[0].task, 0.02), 0);  // 0.01 s per unit
   EXPECT_EQ(s.current_chunk_size(), 100);  // 100 tasks of 0.01 s = 1 s (guided: 249)
@@ -503,4 +504,63 @@ TEST(Scheduler, TheLastNodeStandingIsNeverExcluded) {
     health.failed(task, 1);
   EXPECT_FALSE(health.excluded_rank(1));
   EXPECT_EQ(health.excluded_names(), std::vector<std::string>{"b"});
+}
+
+TEST(RunLength, ReadsWhatAPlainListWouldInAnyOrderOfLookups) {
+  // Rank 0 keeps each task's study and cost per run of tasks (a point's repetitions); a
+  // lookup anywhere, after any other, must read what a list of one value per task holds.
+  std::vector<double> plain;
+  RunLength<double> runs;
+  unsigned state = 12345;
+  auto next = [&state] { return state = state * 1103515245u + 12345u; };
+  for (int run = 0; run < 200; ++run) {
+    const std::size_t length = 1 + next() % 40;
+    const double value = static_cast<double>(next() % 5);  // neighbours often equal: merged
+    runs.push_run(length, value);
+    plain.insert(plain.end(), length, value);
+  }
+  ASSERT_EQ(runs.size(), plain.size());
+  EXPECT_LT(runs.runs().size(), 200u);            // equal neighbours share one run
+  for (std::size_t i = 0; i < plain.size(); ++i)  // in order
+    ASSERT_EQ(runs[i], plain[i]) << i;
+  for (int k = 0; k < 5000; ++k) {  // anywhere
+    const std::size_t i = next() % plain.size();
+    ASSERT_EQ(runs[i], plain[i]) << i;
+  }
+  for (std::size_t i = plain.size(); i-- > 0;)  // backwards
+    ASSERT_EQ(runs[i], plain[i]) << i;
+}
+
+TEST(Scheduler, QueuesTheWaitingTasksDearestFirstAndInStudyOrderAmongEqualCosts) {
+  // Costs come in runs (a point's repetitions); the queue must be what a stable sort of
+  // the waiting tasks by falling cost gives, whichever tasks had already ended.
+  const std::size_t tasks = 300;
+  std::vector<double> cost;
+  unsigned state = 99;
+  auto next = [&state] { return state = state * 1103515245u + 12345u; };
+  while (cost.size() < tasks) {
+    const std::size_t length = std::min<std::size_t>(1 + next() % 25, tasks - cost.size());
+    cost.insert(cost.end(), length, static_cast<double>(next() % 4));
+  }
+  std::vector<TaskRecord> records(tasks);
+  std::vector<std::size_t> waiting;
+  for (std::size_t i = 0; i < tasks; ++i) {
+    if (next() % 3 == 0) {
+      records[i].status = TaskStatus::Completed;
+    } else {
+      waiting.push_back(i);
+    }
+  }
+  std::stable_sort(waiting.begin(), waiting.end(),
+                   [&cost](std::size_t a, std::size_t b) { return cost[a] > cost[b]; });
+  SchedulerOptions options;
+  options.chunk_size = 1;
+  options.task_cost = cost;
+  Scheduler s(std::vector<std::size_t>(tasks, 0), records, 1, options);
+  std::vector<std::size_t> handed_out;
+  for (auto chunk = s.next_chunk(1, 0); !chunk.empty(); chunk = s.next_chunk(1, 0)) {
+    handed_out.push_back(chunk[0].task);
+    s.record(1, success(chunk[0].task), 0);
+  }
+  EXPECT_EQ(handed_out, waiting);
 }

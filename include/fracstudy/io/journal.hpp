@@ -53,6 +53,25 @@ struct JournalBlock {
   JournalEnd end;
 };
 
+/// Appends blocks to a result file's journal one at a time (a checkpoint of millions of
+/// records never holds them all encoded), and flushes them to disk at finish().
+class JournalAppender {
+ public:
+  explicit JournalAppender(const std::string& result_path);
+  ~JournalAppender();
+  JournalAppender(const JournalAppender&) = delete;
+  JournalAppender& operator=(const JournalAppender&) = delete;
+  /// Writes `block` (each task's record from `records`).
+  void append(const JournalBlock& block, study::RecordsView records);
+  /// Flushes what was appended to disk; returns how many records that was.
+  std::size_t finish();
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  std::size_t records_ = 0;
+};
+
 /// Appends `blocks` (each task's record from `records`) and flushes them to disk; returns
 /// how many records were written.
 std::size_t append_to_journal(const std::string& result_path, std::span<const JournalBlock> blocks,

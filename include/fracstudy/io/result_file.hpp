@@ -44,13 +44,13 @@ struct JobLayout {
 
 struct ResultSnapshot {
   const study::StudyFile* file = nullptr;
-  const std::vector<study::Task>* tasks = nullptr;  ///< every task, all studies
-  study::RecordsView records;                       ///< one per task
-  std::vector<StudyRun> runs;                       ///< one per study
-  int ranks = 1;                                    ///< ranks of the run
-  double elapsed_s = 0;                             ///< wall time of this run so far
-  double coordinator_cpu_s = 0;                     ///< CPU time rank 0 used so far (its overhead)
-  std::uint64_t coordinator_messages = 0;           ///< messages rank 0 received so far
+  const study::TaskList* tasks = nullptr;  ///< every task, all studies
+  study::RecordsView records;              ///< one per task
+  std::vector<StudyRun> runs;              ///< one per study
+  int ranks = 1;                           ///< ranks of the run
+  double elapsed_s = 0;                    ///< wall time of this run so far
+  double coordinator_cpu_s = 0;            ///< CPU time rank 0 used so far (its overhead)
+  std::uint64_t coordinator_messages = 0;  ///< messages rank 0 received so far
   int relay_ranks = 0;                ///< ranks that relayed work (sub-coordinators), not computing
   const JobLayout* layout = nullptr;  ///< where the ranks ran (none: no /ranks table)
   std::uint64_t generation = 0;       ///< which journal belongs to this file (see journal.hpp)
@@ -149,8 +149,10 @@ class ResultReader {
   /// each naming its own task (task_id, repetition, seed, parameters) in its place, with
   /// possible counts and, once completed, possible metrics (kernels::check_completed).
   /// Throws ResultFileError naming the file, study, row and value otherwise: a run must not
-  /// continue a table that was edited or damaged.
-  std::vector<study::TaskRecord> checked_records(std::size_t s) const;
+  /// continue a table that was edited or damaged. Each is visited once checked (a study of
+  /// ten million tasks is never held as TaskRecords); the visit may have happened for some
+  /// rows when a later one throws.
+  void for_each_checked_record(std::size_t s, const RecordVisitor& visit) const;
 
  private:
   struct Impl;

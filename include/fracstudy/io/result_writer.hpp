@@ -38,8 +38,8 @@ class ResultWriter {
  public:
   /// `file` and `tasks` must outlive the writer. Reads the clusters of the file being
   /// continued (they are rewritten with every whole write).
-  ResultWriter(std::string path, const study::StudyFile& file,
-               const std::vector<study::Task>& tasks, RunStart start);
+  ResultWriter(std::string path, const study::StudyFile& file, const study::TaskList& tasks,
+               RunStart start);
 
   /// The status a study that has not ended gets from now on (RUNNING until the run stops
   /// early: then INTERRUPTED or CANCELLED).
@@ -69,8 +69,7 @@ class ResultWriter {
   /// killed run reads instead of the records). A failure leaves the previous checkpoint
   /// valid, is reported on stderr and makes the next checkpoint a whole rewrite; the final
   /// one's is kept in final_error().
-  void checkpoint(study::RecordsView records,
-                  std::span<const std::size_t> changed, bool final);
+  void checkpoint(study::RecordsView records, std::span<const std::size_t> changed, bool final);
 
   /// Rewrites the whole file (a new generation) and starts its journal afresh; the final
   /// write leaves no journal. Throws when it cannot.
@@ -92,17 +91,16 @@ class ResultWriter {
   void write_whole(study::RecordsView records, bool final);
   double cost_of(std::size_t task) const;
   void count_written(study::RecordsView records);
-  void track_point(std::size_t task, const study::CountedState& before,
-                   study::RecordsView records);
-  std::vector<JournalBlock> journal_blocks(std::span<const std::size_t> changed,
-                                           study::RecordsView records);
-  std::vector<std::optional<study::CountedState>> count_changed(
-      std::span<const std::size_t> tasks, study::RecordsView records);
+  void track_point(std::size_t task, const study::CountedState& before, study::RecordsView records);
+  void append_journal_blocks(std::span<const std::size_t> changed, study::RecordsView records);
+  // Counts `tasks` as written now; what each counted as before goes to `replaced` if given.
+  void count_changed(std::span<const std::size_t> tasks, study::RecordsView records,
+                     std::vector<std::optional<study::CountedState>>* replaced = nullptr);
   std::string at(double seconds) const;
 
   std::string path_;
   const study::StudyFile& file_;
-  const std::vector<study::Task>& tasks_;
+  const study::TaskList& tasks_;
   RunStart start_;
   study::StudyStatus unfinished_status_ = study::StudyStatus::Running;
   std::vector<StudyRun> runs_;

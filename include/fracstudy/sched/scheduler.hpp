@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "fracstudy/sched/node_health.hpp"
+#include "fracstudy/sched/run_length.hpp"
 #include "fracstudy/study/progress.hpp"
 #include "fracstudy/study/records.hpp"
 #include "fracstudy/study/status.hpp"
@@ -41,7 +42,7 @@ struct SchedulerOptions {
   /// Estimated relative cost of each task (empty: all equal). The queue starts with the
   /// most expensive tasks, so a sweep's big tasks do not finish last, and automatic
   /// chunks are sized by predicted time rather than by count.
-  std::vector<double> task_cost;
+  RunLength<double> task_cost;
   bool fresh_retry_budget = false;  ///< earlier attempts do not count (`fracstudy retry`)
   /// The node each rank runs on (its hostname), for the records' `host`; may be empty.
   std::vector<std::string> host_of_rank;
@@ -83,7 +84,7 @@ class Scheduler {
  public:
   /// `study_of_task[i]` is the study of global task i; `records` holds what is already
   /// known (all PENDING for a fresh run; earlier results when resuming).
-  Scheduler(std::vector<std::size_t> study_of_task, study::TaskRecords records,
+  Scheduler(RunLength<std::size_t> study_of_task, study::TaskRecords records,
             std::size_t study_count, SchedulerOptions options);
 
   /// The next chunk for `worker` at time `now_s`; empty when nothing is ready now. The
@@ -133,6 +134,7 @@ class Scheduler {
     double ready_at_s;
   };
   void move_status(std::size_t task, TaskStatus to);
+  void order_by_cost();
   bool recover_interrupted(TaskRecord& record) const;
   static void append_failure(TaskRecord& record, const std::string& reason);
   void append_failure(std::size_t task, const std::string& reason);
@@ -151,7 +153,7 @@ class Scheduler {
   void start_attempt(std::size_t task, int worker, double now_s, std::vector<Assignment>& chunk);
   void task_ended(std::size_t task, double now_s);
 
-  std::vector<std::size_t> study_of_task_;
+  RunLength<std::size_t> study_of_task_;
   std::vector<int> budget_base_;  // attempts before this run, when the budget is fresh
   study::TaskRecords records_;
   std::vector<std::uint32_t> host_id_of_rank_;  // each rank's host in records_

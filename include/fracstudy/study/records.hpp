@@ -42,8 +42,8 @@ class TaskRecords {
   TaskRecords& operator=(TaskRecords&&) noexcept = default;
   ~TaskRecords();
 
-  /// From now on the metrics live in `store` (those held so far move there); a null store
-  /// changes nothing.
+  /// From now on the metrics live in `store` (those held so far move there); a null store,
+  /// or one given after another, changes nothing.
   void keep_metrics_in(std::unique_ptr<MetricStore> store);
 
   std::size_t size() const { return fixed_.size(); }

@@ -1,6 +1,7 @@
 #pragma once
 /// Expansion of studies into tasks, each with a reproducible seed.
 #include <cstdint>
+#include <iterator>
 #include <vector>
 
 #include "fracstudy/study/spec.hpp"
@@ -34,8 +35,56 @@ std::uint64_t derive_seed(std::uint64_t master_seed, const StudySpec& study,
 /// the last task.
 Task task_at(const StudyFile& file, std::size_t index);
 
+/// Every task of a study file, study by study in task_id order, each made when asked for
+/// (what rank 0 of ten million tasks holds instead of a list of them: 8 bytes per
+/// parameter point). Holds no reference to the file.
+class TaskList {
+ public:
+  TaskList() = default;
+  explicit TaskList(const StudyFile& file);
+
+  std::size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  /// Task `index`: the same as task_at(file, index).
+  Task operator[](std::size_t index) const;
+  /// The study of task `index`, and the index of that study's first task.
+  std::size_t study_of(std::size_t index) const;
+  std::size_t first_of_study(std::size_t study) const { return studies_[study].first; }
+
+  class const_iterator {
+   public:
+    using iterator_category = std::input_iterator_tag;
+    using value_type = Task;
+    using difference_type = std::ptrdiff_t;
+    using pointer = const Task*;
+    using reference = Task;
+    const_iterator(const TaskList* tasks, std::size_t index) : tasks_(tasks), index_(index) {}
+    Task operator*() const { return (*tasks_)[index_]; }
+    const_iterator& operator++() {
+      ++index_;
+      return *this;
+    }
+    bool operator==(const const_iterator& other) const { return index_ == other.index_; }
+
+   private:
+    const TaskList* tasks_;
+    std::size_t index_;
+  };
+  const_iterator begin() const { return {this, 0}; }
+  const_iterator end() const { return {this, size_}; }
+
+ private:
+  struct StudyTasks {
+    std::size_t first = 0;  // file-wide index of its task 0
+    std::size_t repetitions = 1;
+    std::vector<std::uint64_t> point_seeds;  // per point: point_seed(...)
+  };
+  std::vector<StudyTasks> studies_;
+  std::size_t size_ = 0;
+};
+
 /// Every task of every study: task_at(file, i) for each i.
-std::vector<Task> expand_tasks(const StudyFile& file);
+TaskList expand_tasks(const StudyFile& file);
 
 /// The memory rank 0 needs to run a study file, in bytes: per task its record, seed, cost
 /// and bookkeeping; per parameter point its parameters and, while a whole checkpoint is
