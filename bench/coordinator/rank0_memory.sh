@@ -14,18 +14,8 @@ points=${POINTS:-1}
 source "$(dirname "$0")/../../scripts/mpi-env.sh"
 work=$(mktemp -d /tmp/rank0_memory.XXXXXX)
 trap 'pkill -9 -f "run $work/study.yaml" 2>/dev/null || true; rm -rf "$work"' EXIT
-values=$(seq -s, 10 $((9 + points)))
-cat >"$work/study.yaml" <<YAML
-seed: 42
-execution: {chunk_size: auto, max_retries: 0, checkpoint_interval_s: 10, isolation: none}
-studies:
-  - name: tiny
-    algorithm: EDEN
-    base_parameters: {dimension: 2}
-    variable_parameter: n_particles
-    values: [$values]
-    repetitions: $((tasks / points))
-YAML
+source "$(dirname "$0")/tiny_study.sh"
+tiny_study "$work/study.yaml" "$tasks" "$points"
 peak_kb() {  # pid -> VmHWM in kB (0 when gone)
   awk '/^VmHWM/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0
 }

@@ -6,7 +6,8 @@
 // A scheduler for TASKS tasks hands out chunks of TASKS_PER_MESSAGE (what one request
 // gets: a worker's chunk, or a relay's chunk for its whole group); for each chunk it times
 //   assign  next_chunk + encode_assignments          (per message, then per task)
-//   record  decode_outcomes + Scheduler::record       (per task)
+//   record  decode_outcomes + Scheduler::record       (per task; the metrics to the scratch
+//           file, io::open_metric_spill, as in a run)
 //   journal take_changed_tasks + append_to_journal    (per task; one fsync per 10,000)
 // The outcomes are encoded beforehand, as a worker would. Prints one JSON line.
 #include <algorithm>
@@ -18,6 +19,7 @@
 
 #include "fracstudy/exec/protocol.hpp"
 #include "fracstudy/io/journal.hpp"
+#include "fracstudy/io/metric_spill.hpp"
 #include "fracstudy/sched/scheduler.hpp"
 
 namespace {
@@ -38,9 +40,10 @@ int main(int argc, char** argv) {
   sched::SchedulerOptions options;
   options.worker_count = 1;
   options.chunk_size = per_message;
-  sched::Scheduler scheduler(std::vector<std::size_t>(tasks, 0),
-                             std::vector<study::TaskRecord>(tasks), 1, options);
   const std::string result = dir + "/fracstudy_bench_rank0.h5";
+  study::TaskRecords records(tasks);
+  records.keep_metrics_in(io::open_metric_spill(result));  // as `fracstudy run` does
+  sched::Scheduler scheduler(std::vector<std::size_t>(tasks, 0), std::move(records), 1, options);
   io::start_journal(result, 1);
   double assign_s = 0, record_s = 0, journal_s = 0;
   std::size_t messages = 0, since_flush = 0;

@@ -19,15 +19,8 @@ shift 3
 source "$(dirname "$0")/../../scripts/mpi-env.sh"
 work=$(mktemp -d /tmp/status_large.XXXXXX)
 trap 'pkill -9 -f "run $work/study.yaml" 2>/dev/null || true; rm -rf "$work"' EXIT
-cat >"$work/study.yaml" <<YAML
-seed: 42
-execution: {chunk_size: auto, max_retries: 0, checkpoint_interval_s: 10, isolation: none}
-studies:
-  - name: tiny
-    algorithm: EDEN
-    base_parameters: {n_particles: 10, dimension: 2}
-    repetitions: $tasks
-YAML
+source "$(dirname "$0")/tiny_study.sh"
+tiny_study "$work/study.yaml" "$tasks"
 timed() {  # label, then the command
   local label=$1
   shift

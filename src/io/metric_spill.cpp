@@ -17,8 +17,9 @@ using kernels::MetricValues;
 constexpr std::size_t kRowBytes = sizeof(double) * kernels::kMetricCount;
 
 /// Rows of metrics at task * kRowBytes in a file. Written rows wait in memory until a batch is
-/// full, then go out in runs of consecutive tasks (tasks end roughly in order); reads go
-/// through a block of rows read at once (a whole write reads every task in order).
+/// full or a row is read, then go out in runs of consecutive tasks (tasks end roughly in
+/// order); reads go through a block of rows read at once (a whole write reads every task in
+/// order). A put costs a copy: it is on rank 0's path for every completed task.
 class SpilledMetrics final : public study::MetricStore {
  public:
   explicit SpilledMetrics(int fd) : fd_(fd) {}
@@ -27,21 +28,16 @@ class SpilledMetrics final : public study::MetricStore {
   SpilledMetrics& operator=(const SpilledMetrics&) = delete;
 
   void put(std::size_t task, const MetricValues& values) override {
-    if (task >= on_disk_.size()) on_disk_.resize(task + 1, false);
-    if (const auto waiting = waiting_index_.find(task); waiting != waiting_index_.end()) {
-      waiting_[waiting->second].second = values;
-      return;
-    }
-    waiting_index_.emplace(task, waiting_.size());
-    waiting_.emplace_back(task, values);
-    if (waiting_.size() >= kBatchRows) flush();
+    waiting_tasks_.push_back(task);
+    waiting_values_.push_back(values);
+    if (waiting_tasks_.size() >= kBatchRows) flush();
   }
 
   MetricValues get(std::size_t task) const override {
-    if (const auto waiting = waiting_index_.find(task); waiting != waiting_index_.end()) {
-      return waiting_[waiting->second].second;
+    flush();  // what waits may be the row asked for
+    if (!in_memory_.empty()) {
+      if (const auto kept = in_memory_.find(task); kept != in_memory_.end()) return kept->second;
     }
-    if (const auto kept = in_memory_.find(task); kept != in_memory_.end()) return kept->second;
     if (task >= on_disk_.size() || !on_disk_[task]) return MetricValues();
     const std::size_t block = task / kBlockRows;
     if (block != cached_block_ && !read_block(block)) return MetricValues();
@@ -56,27 +52,36 @@ class SpilledMetrics final : public study::MetricStore {
   static constexpr std::size_t kBlockRows = 1024;
   static constexpr std::size_t kNoBlock = static_cast<std::size_t>(-1);
 
-  void flush() {
-    std::sort(waiting_.begin(), waiting_.end(),
-              [](const auto& a, const auto& b) { return a.first < b.first; });
+  // Const: a read flushes first (what is kept does not change, only where).
+  void flush() const {
+    if (waiting_tasks_.empty()) return;
+    // In task order; of two puts of one task, the later one (a stable sort keeps it last).
+    std::vector<std::size_t> order(waiting_tasks_.size());
+    for (std::size_t i = 0; i < order.size(); ++i)
+      order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [this](std::size_t a, std::size_t b) {
+      return waiting_tasks_[a] < waiting_tasks_[b];
+    });
     std::vector<double> run;
     std::size_t first = 0;
-    for (std::size_t i = 0; i < waiting_.size(); ++i) {
-      const std::size_t task = waiting_[i].first;
+    for (std::size_t k = 0; k < order.size(); ++k) {
+      const std::size_t task = waiting_tasks_[order[k]];
+      if (k + 1 < order.size() && waiting_tasks_[order[k + 1]] == task) continue;  // put again
       if (!run.empty() && task != first + run.size() / kernels::kMetricCount) {
         write_run(first, run);
         run.clear();
       }
       if (run.empty()) first = task;
-      run.insert(run.end(), waiting_[i].second.begin(), waiting_[i].second.end());
+      const MetricValues& values = waiting_values_[order[k]];
+      run.insert(run.end(), values.begin(), values.end());
     }
     if (!run.empty()) write_run(first, run);
-    waiting_.clear();
-    waiting_index_.clear();
+    waiting_tasks_.clear();
+    waiting_values_.clear();
     cached_block_ = kNoBlock;  // it may hold rows written over now
   }
 
-  void write_run(std::size_t first, const std::vector<double>& run) {
+  void write_run(std::size_t first, const std::vector<double>& run) const {
     const auto* bytes = reinterpret_cast<const char*>(run.data());
     const std::size_t size = run.size() * sizeof(double);
     std::size_t done = 0;
@@ -88,14 +93,14 @@ class SpilledMetrics final : public study::MetricStore {
     }
     const std::size_t rows = run.size() / kernels::kMetricCount;
     const std::size_t rows_written = done / kRowBytes;
+    if (on_disk_.size() < first + rows) on_disk_.resize(first + rows, false);
     for (std::size_t r = 0; r < rows; ++r) {
       const std::size_t task = first + r;
+      on_disk_[task] = r < rows_written;
       if (r < rows_written) {
-        on_disk_[task] = true;
-        in_memory_.erase(task);
+        if (!in_memory_.empty()) in_memory_.erase(task);
         continue;
       }
-      on_disk_[task] = false;
       MetricValues values;
       for (std::size_t m = 0; m < kernels::kMetricCount; ++m)
         values[m] = run[r * kernels::kMetricCount + m];
@@ -123,10 +128,11 @@ class SpilledMetrics final : public study::MetricStore {
   }
 
   int fd_;
-  std::vector<bool> on_disk_;  // per task: its row in the file holds its metrics
-  std::vector<std::pair<std::size_t, MetricValues>> waiting_;   // not written yet
-  std::unordered_map<std::size_t, std::size_t> waiting_index_;  // task -> into waiting_
-  std::unordered_map<std::size_t, MetricValues> in_memory_;     // rows the file would not take
+  // Everything below changes on reads too (a read flushes what waits, and caches a block).
+  mutable std::vector<bool> on_disk_;  // per task: its row in the file holds its metrics
+  mutable std::vector<std::size_t> waiting_tasks_;  // put, not written yet, in order of put
+  mutable std::vector<MetricValues> waiting_values_;
+  mutable std::unordered_map<std::size_t, MetricValues> in_memory_;  // rows a full disk refused
   mutable std::vector<double> cache_;
   mutable std::size_t cached_block_ = kNoBlock;
 };

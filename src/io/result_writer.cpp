@@ -131,13 +131,15 @@ void ResultWriter::count_written(study::RecordsView records) {
   journaled_points_.clear();
   journaled_points_known_ = true;
   std::size_t task = 0;
-  records.for_each([&](const study::TaskRecord& record) {
-    written_status_[task] = static_cast<std::uint8_t>(record.status);
-    if (record.status == study::TaskStatus::Failed) {
-      written_failure_[task] = study::last_reason(record.error);
-    }
-    ++task;
-  });
+  records.for_each(
+      [&](const study::TaskRecord& record) {
+        written_status_[task] = static_cast<std::uint8_t>(record.status);
+        if (record.status == study::TaskStatus::Failed) {
+          written_failure_[task] = study::last_reason(record.error);
+        }
+        ++task;
+      },
+      study::RecordsView::Parts::WithoutMetrics);
 }
 
 void ResultWriter::track_point(std::size_t task, const study::CountedState& before,

@@ -42,7 +42,8 @@ StudyStatus TaskCounts::status() const {
 
 TaskCounts count_tasks(RecordsView records) {
   TaskCounts counts;
-  records.for_each([&counts](const TaskRecord& record) { counts.add(record.status); });
+  records.for_each([&counts](const TaskRecord& record) { counts.add(record.status); },
+                   RecordsView::Parts::WithoutMetrics);
   return counts;
 }
 
@@ -127,9 +128,9 @@ ProgressTally tally_progress(const StudySpec& study, RecordsView records) {
   const auto repetitions = static_cast<std::size_t>(std::max(1, study.repetitions));
   for (std::size_t p = 0; p < study.points.size(); ++p) {
     const double cost = kernels::estimated_cost(study.algorithm, study.points[p]);
-    records.subview(p * repetitions, repetitions).for_each([&](const TaskRecord& record) {
-      tally.add(cost, record);
-    });
+    records.subview(p * repetitions, repetitions)
+        .for_each([&](const TaskRecord& record) { tally.add(cost, record); },
+                  RecordsView::Parts::WithoutMetrics);
   }
   return tally;
 }

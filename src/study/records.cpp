@@ -61,6 +61,12 @@ void TaskRecords::keep_metrics_in(std::unique_ptr<MetricStore> store) {
 }
 
 TaskRecord TaskRecords::operator[](std::size_t task) const {
+  TaskRecord record = without_metrics(task);
+  record.metrics = metrics(task);
+  return record;
+}
+
+TaskRecord TaskRecords::without_metrics(std::size_t task) const {
   TaskRecord record;
   record.status = status(task);
   record.attempts = attempts(task);
@@ -69,7 +75,6 @@ TaskRecord TaskRecords::operator[](std::size_t task) const {
   record.wall_time_s = wall_time_s(task);
   record.error = error(task);
   record.interruptions = interruptions(task);
-  record.metrics = metrics(task);
   return record;
 }
 

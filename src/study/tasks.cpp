@@ -39,11 +39,13 @@ std::uint64_t derive_seed(std::uint64_t master_seed, const StudySpec& study,
 }
 
 std::uint64_t coordinator_memory_bytes(const StudyFile& file) {
-  // Measured peaks of rank 0 (2026-11-30): 226 MB for 10^6 tasks of one point (257 MB with
-  // the host column), 299 MB for 10^6 points of one task; the child that writes a whole
+  // Measured peaks of rank 0 beyond a worker's (bench/coordinator/rank0_memory.sh,
+  // 2026-12-01): 53 B per task for 10^6 tasks of one point, 41 B for 10^7 (a record's fixed
+  // part, the queue, the running worker, the written status; the metrics wait on disk in
+  // io::open_metric_spill, hosts and errors in tables); the child that writes a whole
   // checkpoint builds each point's summary row (about 1 KB) besides.
   constexpr std::uint64_t kBase = 64ull << 20;
-  constexpr std::uint64_t kPerTask = 288;  // with the record's host name (issue 14)
+  constexpr std::uint64_t kPerTask = 80;
   constexpr std::uint64_t kPerPoint = 1200;
   std::uint64_t bytes = kBase;
   for (const auto& study : file.studies) {

@@ -226,17 +226,17 @@ class Limits(TempDirTest):
 
 
     def test_a_study_larger_than_the_memory_it_may_use_is_refused_before_it_starts(self):
-        # Five million tasks need about 1.5 GB on rank 0 (40 B per task for the schedule,
-        # about 250 B for the results and their hosts): under a 1 GB address-space limit
+        # Twenty million tasks need about 1.7 GB on rank 0 (80 B per task: the schedule and
+        # the records; their metrics wait on disk): under a 1 GB address-space limit
         # (as `ulimit -v` or a job's memory limit sets), validate and run refuse it with
         # the figure instead of dying of bad_alloc partway.
         import resource
         study = self.write("big.yaml", "seed: 1\nstudies:\n  - name: big\n"
-                           "    algorithm: EDEN\n    base_parameters: {n_particles: 10}\n"
-                           "    repetitions: 5000000\n")
+                           "    algorithm: EDEN\n    variable_parameter: n_particles\n"
+                           "    values: [10, 11]\n    repetitions: 10000000\n")
         proc = run(["validate", str(study)])
         self.assertEqual(proc.returncode, 0, proc.stderr)
-        self.assertIn("rank 0 needs about 1.5 GB", proc.stdout)
+        self.assertIn("rank 0 needs about 1.7 GB", proc.stdout)
 
         def one_gigabyte():
             resource.setrlimit(resource.RLIMIT_AS, (10**9, 10**9))
@@ -244,7 +244,7 @@ class Limits(TempDirTest):
         for args in (["validate", str(study)], ["run", str(study), "-o", "big.h5"]):
             proc = run(args, cwd=self.dir, preexec_fn=one_gigabyte)
             self.assertEqual(proc.returncode, 2, proc.stderr)
-            self.assertRegex(proc.stderr, r"big.yaml: 5000000 tasks need about 1\.5 GB .*"
+            self.assertRegex(proc.stderr, r"big.yaml: 20000000 tasks need about 1\.7 GB .*"
                                           r"ulimit -v\) of 1\.0 GB")
             self.assertEqual(proc.stderr.count("\n"), 1, proc.stderr)
         self.assertEqual(sorted(p.name for p in self.dir.iterdir()), ["big.yaml"])

@@ -4,13 +4,13 @@
 /// tasks share their host and have no error, so those live in tables, and the fixed part
 /// of a record takes 24 bytes.
 #include <cstdint>
-#include <iterator>
 #include <memory>
 #include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "fracstudy/study/index_iterator.hpp"
 #include "fracstudy/study/status.hpp"
 
 namespace fracstudy::study {
@@ -51,6 +51,8 @@ class TaskRecords {
 
   /// Task `task`'s record, assembled.
   TaskRecord operator[](std::size_t task) const;
+  /// The same without its metrics (NaN): what counting needs, without reading them back.
+  TaskRecord without_metrics(std::size_t task) const;
   /// Replaces task `task`'s record.
   void assign(std::size_t task, const TaskRecord& record);
   /// Adds a record after the last.
@@ -84,25 +86,7 @@ class TaskRecords {
   void set_metrics(std::size_t task, const kernels::MetricValues& metrics);
 
   /// Reads the records in order, each assembled in turn.
-  class const_iterator {
-   public:
-    using iterator_category = std::input_iterator_tag;
-    using value_type = TaskRecord;
-    using difference_type = std::ptrdiff_t;
-    using pointer = const TaskRecord*;
-    using reference = TaskRecord;
-    const_iterator(const TaskRecords* records, std::size_t task) : records_(records), task_(task) {}
-    TaskRecord operator*() const { return (*records_)[task_]; }
-    const_iterator& operator++() {
-      ++task_;
-      return *this;
-    }
-    bool operator==(const const_iterator& other) const { return task_ == other.task_; }
-
-   private:
-    const TaskRecords* records_;
-    std::size_t task_;
-  };
+  using const_iterator = IndexIterator<TaskRecords, TaskRecord>;
   const_iterator begin() const { return {this, 0}; }
   const_iterator end() const { return {this, size()}; }
 
@@ -153,16 +137,20 @@ class RecordsView {
   }
   /// Records first .. first + count - 1 of this view.
   RecordsView subview(std::size_t first, std::size_t count) const;
+  /// What for_each assembles of records kept compactly: counting and tallies need no
+  /// metrics, which may be on disk.
+  enum class Parts { All, WithoutMetrics };
   /// Calls visit(record) for each record in order (no copy from a span).
   template <class Visit>
-  void for_each(Visit&& visit) const {
+  void for_each(Visit&& visit, Parts parts = Parts::All) const {
     if (!compact_) {
       for (const TaskRecord& record : span_)
         visit(record);
       return;
     }
-    for (std::size_t i = 0; i < size_; ++i)
-      visit((*compact_)[first_ + i]);
+    for (std::size_t i = 0; i < size_; ++i) {
+      visit(parts == Parts::All ? (*compact_)[first_ + i] : compact_->without_metrics(first_ + i));
+    }
   }
 
  private:

@@ -1,9 +1,9 @@
 #pragma once
 /// Expansion of studies into tasks, each with a reproducible seed.
 #include <cstdint>
-#include <iterator>
 #include <vector>
 
+#include "fracstudy/study/index_iterator.hpp"
 #include "fracstudy/study/spec.hpp"
 
 namespace fracstudy::study {
@@ -51,25 +51,7 @@ class TaskList {
   std::size_t study_of(std::size_t index) const;
   std::size_t first_of_study(std::size_t study) const { return studies_[study].first; }
 
-  class const_iterator {
-   public:
-    using iterator_category = std::input_iterator_tag;
-    using value_type = Task;
-    using difference_type = std::ptrdiff_t;
-    using pointer = const Task*;
-    using reference = Task;
-    const_iterator(const TaskList* tasks, std::size_t index) : tasks_(tasks), index_(index) {}
-    Task operator*() const { return (*tasks_)[index_]; }
-    const_iterator& operator++() {
-      ++index_;
-      return *this;
-    }
-    bool operator==(const const_iterator& other) const { return index_ == other.index_; }
-
-   private:
-    const TaskList* tasks_;
-    std::size_t index_;
-  };
+  using const_iterator = IndexIterator<TaskList, Task>;
   const_iterator begin() const { return {this, 0}; }
   const_iterator end() const { return {this, size_}; }
 
