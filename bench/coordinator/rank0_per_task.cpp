@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
   options.chunk_size = per_message;
   const std::string result = dir + "/fracstudy_bench_rank0.h5";
   study::TaskRecords records(tasks);
-  records.keep_metrics_in(io::open_metric_spill(result));  // as `fracstudy run` does
+  records.keep_metrics_in(io::open_metric_spill(result, tasks));  // as `fracstudy run` does
   sched::Scheduler scheduler(std::vector<std::size_t>(tasks, 0), std::move(records), 1, options);
   io::start_journal(result, 1);
   double assign_s = 0, record_s = 0, journal_s = 0;

@@ -152,7 +152,7 @@ sched::Scheduler make_scheduler(RunPlan& plan, const study::TaskList& tasks,
   const auto& execution = plan.file.execution;
   if (plan.records.empty()) plan.records = study::TaskRecords(tasks.size());
   // Rank 0 reads a task's metrics only to write the file whole: they wait on disk.
-  plan.records.keep_metrics_in(io::open_metric_spill(plan.output));
+  plan.records.keep_metrics_in(io::open_metric_spill(plan.output, tasks.size()));
   sched::SchedulerOptions options;
   options.worker_count = topology.compute_ranks();
   for (int rank = 0; rank < topology.ranks(); ++rank)

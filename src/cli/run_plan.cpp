@@ -43,7 +43,8 @@ void load_earlier_results(RunPlan& plan, const io::ResultReader& reader) {
   const io::ResultData& data = reader.data();
   // The metrics go to disk as they are read: a resumed study of ten million tasks must not
   // hold them at any moment.
-  plan.records.keep_metrics_in(io::open_metric_spill(plan.output));
+  plan.records.keep_metrics_in(
+      io::open_metric_spill(plan.output, static_cast<std::size_t>(plan.file.task_count())));
   for (std::size_t s = 0; s < plan.file.studies.size(); ++s) {
     const auto& spec = plan.file.studies[s];
     if (s >= data.studies.size() || data.studies[s].name != spec.name ||

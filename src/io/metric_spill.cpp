@@ -1,6 +1,7 @@
 #include "fracstudy/io/metric_spill.hpp"
 
 #include <fcntl.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -143,9 +144,17 @@ std::unique_ptr<study::MetricStore> metric_spill(int fd) {
   return std::make_unique<SpilledMetrics>(fd);
 }
 
-std::unique_ptr<study::MetricStore> open_metric_spill(const std::string& result_path) {
+std::unique_ptr<study::MetricStore> open_metric_spill(const std::string& result_path,
+                                                      std::size_t tasks) {
   auto directory = std::filesystem::path(result_path).parent_path();
   if (directory.empty()) directory = ".";
+  struct statvfs disk {};
+  if (::statvfs(directory.c_str(), &disk) != 0) return nullptr;
+  const auto free_bytes =
+      static_cast<long double>(disk.f_bavail) * static_cast<long double>(disk.f_frsize);
+  if (free_bytes < 4.0L * static_cast<long double>(tasks) * static_cast<long double>(kRowBytes)) {
+    return nullptr;
+  }
   // A file without a name: nothing to clean up after a kill, nothing another process can
   // open or replace by its name.
   int fd = ::open(directory.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);

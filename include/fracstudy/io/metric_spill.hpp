@@ -14,8 +14,11 @@ namespace fracstudy::io {
 /// A store of metrics in the scratch file `fd` (taken over: closed by the store).
 std::unique_ptr<study::MetricStore> metric_spill(int fd);
 
-/// A store of metrics in a new nameless file in `result_path`'s directory; null when none
-/// can be made there (the metrics then stay in memory).
-std::unique_ptr<study::MetricStore> open_metric_spill(const std::string& result_path);
+/// A store of the metrics of up to `tasks` tasks in a new nameless file in `result_path`'s
+/// directory; null (the metrics then stay in memory) when none can be made there, or when
+/// the disk has less than 4 times what the file would take at most free: the result file's
+/// rewrites and journal need that disk more.
+std::unique_ptr<study::MetricStore> open_metric_spill(const std::string& result_path,
+                                                      std::size_t tasks);
 
 }  // namespace fracstudy::io
