@@ -29,6 +29,14 @@ class SpilledMetrics final : public study::MetricStore {
   SpilledMetrics& operator=(const SpilledMetrics&) = delete;
 
   void put(std::size_t task, const MetricValues& values) override {
+    // A task that never completed has no metrics: nothing to write, unless it replaces
+    // some (a resumed file puts every task's, most of them empty).
+    const bool held = task < held_.size() && held_[task];
+    if (values.all_missing() && !held) return;
+    if (!held) {
+      if (held_.size() <= task) held_.resize(task + 1, false);
+      held_[task] = true;
+    }
     waiting_tasks_.push_back(task);
     waiting_values_.push_back(values);
     if (waiting_tasks_.size() >= kBatchRows) flush();
@@ -129,6 +137,7 @@ class SpilledMetrics final : public study::MetricStore {
   }
 
   int fd_;
+  std::vector<bool> held_;  // per task: put with values at least once
   // Everything below changes on reads too (a read flushes what waits, and caches a block).
   mutable std::vector<bool> on_disk_;  // per task: its row in the file holds its metrics
   mutable std::vector<std::size_t> waiting_tasks_;  // put, not written yet, in order of put

@@ -1,20 +1,12 @@
 #include "fracstudy/study/records.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <limits>
 
 namespace fracstudy::study {
 namespace {
 
 const std::string kNoError;
-
-bool any_value(const kernels::MetricValues& metrics) {
-  for (std::size_t m = 0; m < kernels::kMetricCount; ++m) {
-    if (!std::isnan(metrics[m])) return true;
-  }
-  return false;
-}
 
 template <class Count>
 Count saturated(int value) {
@@ -54,7 +46,7 @@ TaskRecords::~TaskRecords() = default;
 void TaskRecords::keep_metrics_in(std::unique_ptr<MetricStore> store) {
   if (!store || store_) return;  // the first store stays: it holds what was set so far
   for (std::size_t task = 0; task < metrics_.size(); ++task) {
-    if (any_value(metrics_[task])) store->put(task, metrics_[task]);
+    if (!metrics_[task].all_missing()) store->put(task, metrics_[task]);
   }
   store_ = std::move(store);
   metrics_ = {};
@@ -99,7 +91,7 @@ void TaskRecords::set_metrics(std::size_t task, const kernels::MetricValues& met
     return;
   }
   if (task >= metrics_.size()) {
-    if (!any_value(metrics)) return;  // what an unset record reads anyway
+    if (metrics.all_missing()) return;  // what an unset record reads anyway
     metrics_.resize(size());
   }
   metrics_[task] = metrics;

@@ -42,6 +42,10 @@ void drive(study::TaskRecords& spilled, study::TaskRecords& in_memory, std::size
   std::vector<std::size_t> order;
   for (std::size_t task = 0; task < tasks; ++task) {
     if (task % 7 != 3) order.push_back(task);  // every 7th task never completes
+    if (task % 7 == 3 && task % 2 == 0) {      // or is set without metrics (a resumed file)
+      spilled.set_metrics(task, kernels::MetricValues());
+      in_memory.set_metrics(task, kernels::MetricValues());
+    }
   }
   for (std::size_t i = 0; i + 1 < order.size(); i += 2) {  // out of order in pairs
     if (random() % 3 == 0) std::swap(order[i], order[i + 1]);
@@ -54,6 +58,9 @@ void drive(study::TaskRecords& spilled, study::TaskRecords& in_memory, std::size
     if (version == 1) {  // written again (a record assigned anew)
       spilled.set_metrics(task, values_of(task, 2));
       in_memory.set_metrics(task, values_of(task, 2));
+    } else if (task % 13 == 0) {  // emptied again: no metrics any more
+      spilled.set_metrics(task, kernels::MetricValues());
+      in_memory.set_metrics(task, kernels::MetricValues());
     }
     if (i % 997 == 0) {
       const std::size_t back = order[random() % (i + 1)];

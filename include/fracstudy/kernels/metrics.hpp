@@ -5,6 +5,7 @@
 /// tools' JSON, `export`, the printed summary, the plot script through the file's /metrics
 /// table) iterates over kMetrics: a new metric is a field of the kernel's result and one
 /// entry below.
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstddef>
@@ -159,6 +160,10 @@ class MetricValues {
 
   auto begin() const { return values_.begin(); }
   auto end() const { return values_.end(); }
+  /// No metric has a value (what a task that never completed holds).
+  bool all_missing() const {
+    return std::all_of(values_.begin(), values_.end(), [](double v) { return std::isnan(v); });
+  }
 
  private:
   static std::size_t index_of(std::string_view name) {
