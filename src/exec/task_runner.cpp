@@ -24,7 +24,7 @@ void TaskRunner::set_fault_hook(FaultHook hook) {
 }
 
 sched::Outcome TaskRunner::run(const sched::Assignment& assignment) const {
-  const study::Task task = study::task_at(file_, assignment.task);
+  const study::Task task = tasks_.at(assignment.task);
   const study::StudySpec& spec = file_.studies.at(task.study);
   sched::Outcome outcome;
   outcome.task = assignment.task;

@@ -65,26 +65,8 @@ std::uint64_t coordinator_memory_bytes(const StudyFile& file) {
   return bytes;
 }
 
-namespace {
-Task task_of_study(const StudyFile& file, std::size_t study_index, std::size_t task_id) {
-  const StudySpec& study = file.studies[study_index];
-  const auto repetitions = static_cast<std::size_t>(study.repetitions);
-  const std::size_t point = task_id / repetitions;
-  const int repetition = static_cast<int>(task_id % repetitions);
-  return Task{study_index, static_cast<std::int64_t>(task_id), point, repetition,
-              derive_seed(file.seed, study, study.points[point], repetition)};
-}
-}  // namespace
-
 Task task_at(const StudyFile& file, std::size_t index) {
-  std::size_t first = 0;  // the file-wide index of the study's task 0
-  for (std::size_t s = 0; s < file.studies.size(); ++s) {
-    const auto count = static_cast<std::size_t>(file.studies[s].task_count());
-    if (index - first < count) return task_of_study(file, s, index - first);
-    first += count;
-  }
-  throw std::out_of_range("task " + std::to_string(index) + " is past the study file's " +
-                          std::to_string(first) + " tasks");
+  return TaskList(file).at(index);
 }
 
 TaskList::TaskList(const StudyFile& file) {
@@ -98,6 +80,14 @@ TaskList::TaskList(const StudyFile& file) {
     size_ += static_cast<std::size_t>(study.task_count());
     studies_.push_back(std::move(tasks));
   }
+}
+
+Task TaskList::at(std::size_t index) const {
+  if (index >= size_) {
+    throw std::out_of_range("task " + std::to_string(index) + " is past the study file's " +
+                            std::to_string(size_) + " tasks");
+  }
+  return (*this)[index];
 }
 
 std::size_t TaskList::study_of(std::size_t index) const {

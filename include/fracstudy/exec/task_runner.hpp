@@ -20,7 +20,7 @@ class TaskRunner {
   static void set_fault_hook(FaultHook hook);
 
   /// Tasks are computed from their index (study::task_at): a worker holds no task list.
-  explicit TaskRunner(const study::StudyFile& file) : file_(file) {}
+  explicit TaskRunner(const study::StudyFile& file) : file_(file), tasks_(file) {}
 
   /// Runs one attempt within the study's time limit. Never throws: an exception, a
   /// timeout or invalid parameters become a failed Outcome with the reason.
@@ -30,6 +30,7 @@ class TaskRunner {
 
  private:
   const study::StudyFile& file_;
+  study::TaskList tasks_;  // each task made when asked: a worker holds no list of millions
 };
 
 }  // namespace fracstudy::exec

@@ -30,9 +30,9 @@ struct KeptCluster {
 std::uint64_t derive_seed(std::uint64_t master_seed, const StudySpec& study,
                           const SimulationParameters& point, int repetition);
 
-/// Task `index` of the file (counting study by study, in task_id order), computed from the
-/// file alone: a worker needs no list of millions of tasks. Throws std::out_of_range past
-/// the last task.
+/// Task `index` of the file (counting study by study, in task_id order): TaskList(file).at
+/// (index), for one lookup (it hashes every point's seed; keep a TaskList for more). Throws
+/// std::out_of_range past the last task.
 Task task_at(const StudyFile& file, std::size_t index);
 
 /// Every task of a study file, study by study in task_id order, each made when asked for
@@ -45,8 +45,10 @@ class TaskList {
 
   std::size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
-  /// Task `index`: the same as task_at(file, index).
+  /// Task `index` (< size()).
   Task operator[](std::size_t index) const;
+  /// The same; throws std::out_of_range past the last task.
+  Task at(std::size_t index) const;
   /// The study of task `index`, and the index of that study's first task.
   std::size_t study_of(std::size_t index) const;
   std::size_t first_of_study(std::size_t study) const { return studies_[study].first; }
