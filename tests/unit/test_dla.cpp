@@ -194,6 +194,55 @@ TEST(DlaBrownian, FirstPassageToASphereFollowsTheHarmonicMeasure) {
 /// centres come (as a growing cluster's grid is: rebuilt wider several times).
 enum class Covering { AtOnce, Growing };
 
+/// The distance from x to the nearest of `centres`, by brute force.
+template <std::size_t D>
+double brute_force_nearest(const Vec<D>& x, const std::vector<Vec<D>>& centres) {
+  double nearest = std::numeric_limits<double>::infinity();
+  for (const auto& c : centres) {
+    nearest = std::min(nearest, detail::norm<D>(detail::add_scaled<D>(x, -1.0, c)));
+  }
+  return nearest;
+}
+
+/// Where the ray x + t u first comes within 2 of one of `centres`, by brute force.
+template <std::size_t D>
+double brute_force_first_contact(const Vec<D>& x, const Vec<D>& u,
+                                 const std::vector<Vec<D>>& centres) {
+  double first = std::numeric_limits<double>::infinity();
+  for (const auto& c : centres) {
+    const Vec<D> w = detail::add_scaled<D>(x, -1.0, c);
+    const double b = detail::dot<D>(w, u), cc = detail::dot<D>(w, w) - 4.0;
+    if (cc <= 0) {
+      if (b < 0) first = 0;
+    } else if (b < 0 && b * b - cc >= 0) {
+      first = std::min(first, -b - std::sqrt(b * b - cc));
+    }
+  }
+  return first;
+}
+
+/// The grid's bound and contact at x (segment of length 0.5 along u) against brute force.
+template <std::size_t D>
+void expect_grid_answers_like_brute_force(const detail::OccupancyGrid<D>& grid, const Vec<D>& x,
+                                          const Vec<D>& u, const std::vector<Vec<D>>& centres,
+                                          double cell) {
+  const double nearest = brute_force_nearest<D>(x, centres);
+  const double bound = grid.nearest_distance_bound(x);
+  ASSERT_LE(bound, nearest + 1e-12);
+  if (nearest < cell) {
+    ASSERT_NEAR(bound, nearest, 1e-12);
+  }
+  const double length = 0.5;
+  const double first = brute_force_first_contact<D>(x, u, centres);
+  const auto contact = grid.first_contact(x, u, length, 2.0);
+  if (first <= length) {
+    ASSERT_TRUE(contact.has_value());
+    ASSERT_NEAR(*contact, first, 1e-12);
+  } else {
+    ASSERT_FALSE(contact.has_value());
+  }
+}
+
 template <std::size_t D>
 void check_grid_against_brute_force(std::uint64_t seed, Covering covering = Covering::AtOnce) {
   Rng rng(seed);
@@ -214,35 +263,36 @@ void check_grid_against_brute_force(std::uint64_t seed, Covering covering = Cove
     for (auto& coordinate : x) {
       coordinate = 2.0 * 38.0 * (rng.uniform() - 0.5);
     }
-    double nearest = std::numeric_limits<double>::infinity();
-    for (const auto& c : centres) {
-      nearest = std::min(nearest, detail::norm<D>(detail::add_scaled<D>(x, -1.0, c)));
-    }
-    const double bound = grid.nearest_distance_bound(x);
-    ASSERT_LE(bound, nearest + 1e-12);
-    if (nearest < cell) {
-      ASSERT_NEAR(bound, nearest, 1e-12);
-    }
+    expect_grid_answers_like_brute_force<D>(grid, x, detail::random_direction<D>(rng), centres,
+                                            cell);
+  }
+}
 
-    // The first contact of a short segment with the radius-2 spheres, by brute force.
-    const Vec<D> u = detail::random_direction<D>(rng);
-    const double length = 0.5;
-    double first = std::numeric_limits<double>::infinity();
-    for (const auto& c : centres) {
-      const Vec<D> w = detail::add_scaled<D>(x, -1.0, c);
-      const double b = detail::dot<D>(w, u), cc = detail::dot<D>(w, w) - 4.0;
-      if (cc <= 0) {
-        if (b < 0) first = 0;
-      } else if (b < 0 && b * b - cc >= 0) {
-        first = std::min(first, -b - std::sqrt(b * b - cc));
-      }
+template <std::size_t D>
+void check_queries_between_insertions(std::uint64_t seed) {
+  // A walker asks about the same block of cells again and again while the cluster grows
+  // under it, and the grid keeps the last block's centres between queries: after a centre
+  // is inserted right next to the walker, the very next answers must count it. First with
+  // centres spread over many cells, then crowded within 2 cells of the middle (400 of them,
+  // more than the grid keeps for a block).
+  Rng rng(seed);
+  const double cell = 3.0;
+  detail::OccupancyGrid<D> grid(cell, 40.0);
+  std::vector<Vec<D>> centres;
+  for (int step = 0; step < 600; ++step) {
+    const double spread = step < 200 ? 60.0 : 6.0;
+    Vec<D> x;
+    for (auto& coordinate : x) {
+      coordinate = spread * (rng.uniform() - 0.5);
     }
-    const auto contact = grid.first_contact(x, u, length, 2.0);
-    if (first <= length) {
-      ASSERT_TRUE(contact.has_value());
-      ASSERT_NEAR(*contact, first, 1e-12);
-    } else {
-      ASSERT_FALSE(contact.has_value());
+    expect_grid_answers_like_brute_force<D>(grid, x, detail::random_direction<D>(rng), centres,
+                                            cell);
+    // The new centre is 1.5 from the walker: nearer than the contact distance.
+    centres.push_back(detail::add_scaled<D>(x, 1.5, detail::random_direction<D>(rng)));
+    grid.insert(centres.back());
+    for (int repeat = 0; repeat < 3; ++repeat) {
+      expect_grid_answers_like_brute_force<D>(grid, x, detail::random_direction<D>(rng), centres,
+                                              cell);
     }
   }
 }
@@ -257,6 +307,11 @@ TEST(DlaGrid, AGridRebuiltWiderAsCentresComeStillMatchesBruteForce) {
   // centres: every bound and contact must still be the brute force's.
   check_grid_against_brute_force<2>(5, Covering::Growing);
   check_grid_against_brute_force<3>(6, Covering::Growing);
+}
+
+TEST(DlaGrid, QueriesBetweenInsertionsSeeEveryCentreBeforeThem) {
+  check_queries_between_insertions<2>(7);
+  check_queries_between_insertions<3>(8);
 }
 
 TEST(DlaGrid, TakingTheCentresGivesThemAllInOrderAndEmptiesTheGrid) {
@@ -278,9 +333,12 @@ void check_bounds_on_a_large_sparse_grid(std::uint64_t seed) {
   // A random chain of touching centres across a large grid (many map levels and tiles,
   // big empty regions, like a fractal): every bound must be a lower bound, exact within a
   // cell, and far from the chain still a fair share of the truth. A capped level of reach
-  // k cells of side h proves k h - |x - z| >= (k - sqrt(D)/2) h where the truth can be
-  // about 2 k h + sqrt(D) h: at worst 34% (2D, k = 3) and 23% (3D, k = 2); 20% is asked.
-  // Without the coarse maps, far points would read a few cells at most.
+  // k cells of side h proves k h - |x - z| - slack >= (k - sqrt(D)/2 - slack / h) h where the
+  // truth can be about 2 k h + sqrt(D) h: at worst 28% (2D, k = 3, slack h sqrt(2) / 8) and
+  // 18% (3D, k = 2, slack h sqrt(3) / 16); 15% is asked. Without the coarse maps, far
+  // points would read a few cells at most. The chain's touching centres share level-0
+  // cells, so the coarse maps hold only some of them (their representatives): a bound that
+  // forgot the slack would claim too much here.
   Rng rng(seed);
   const double cell = 3.0, half_width = 300.0;
   detail::OccupancyGrid<D> grid(cell, half_width);
@@ -307,7 +365,7 @@ void check_bounds_on_a_large_sparse_grid(std::uint64_t seed) {
     if (nearest < cell) {
       ASSERT_NEAR(bound, nearest, 1e-9);
     }
-    ASSERT_GE(bound, 0.2 * nearest - cell) << "query " << query << ": nearest " << nearest;
+    ASSERT_GE(bound, 0.15 * nearest - cell) << "query " << query << ": nearest " << nearest;
   }
 }
 
