@@ -213,18 +213,22 @@ class OccupancyGrid {
   void index(std::size_t i) {
     const Vec<D>& centre = centres_[i];
     const Cell cell = cell_of(centre);
-    std::size_t levels = std::min(kExactLevels, level_count());
-    bool first_so_far = true;
-    for (std::size_t level = 0; level < levels; ++level) {
+    update_map(0, centre, cell);
+    // Filed at once: a later level's tiles may move the lists' first chunk. An empty list
+    // says the centre is the first of its level-0 cell (the finer levels' own masks would
+    // cost another cache miss per insertion).
+    std::int32_t& head = list_head(cell);
+    bool first_so_far = head == kNone;
+    next_[i] = head;
+    head = static_cast<std::int32_t>(i);
+    std::size_t levels = std::min(kExactLevels + (first_so_far ? 1 : 0), level_count());
+    for (std::size_t level = 1; level < levels; ++level) {
       const Cell coarse = coarsened(cell, level);
       update_map(level, centre, coarse);
       if constexpr (!kHasRepresentatives) continue;
       first_so_far = first_so_far && claim_cell(level, coarse);
       if (first_so_far) levels = std::min(level + 1 + kExactLevels, level_count());
     }
-    std::int32_t& head = list_head(cell);
-    next_[i] = head;
-    head = static_cast<std::int32_t>(i);
   }
   static constexpr std::size_t kNoSlot = std::numeric_limits<std::size_t>::max();
   /// Tiles are 2^kTileShift cells a side: 64 cells in 2D and in 3D.
@@ -294,7 +298,7 @@ class OccupancyGrid {
     HugePageVector<std::int32_t> tile_of;  // per tile: its index among the allocated, or kNone
     ChunkedArray<std::uint8_t> map;        // per allocated tile: its cells' entries
     ChunkedArray<std::uint64_t> occupied;  // per allocated tile: a bit per cell holding a
-                                           // centre (with representatives only)
+                                           // centre (with representatives, above level 0)
   };
 
   /// Every centre is at least map - |x - z| - slack from x, z the middle of x's cell at
@@ -413,7 +417,7 @@ class OccupancyGrid {
     if (id != kNone) return;
     id = static_cast<std::int32_t>(map_level.map.size() / kTileCells);
     map_level.map.append(kTileCells, kCapped);
-    if constexpr (kHasRepresentatives) map_level.occupied.append(1, 0);
+    if (kHasRepresentatives && level > 0) map_level.occupied.append(1, 0);
     if (level == 0) list_block_of_.append(1, kNone);
   }
 
