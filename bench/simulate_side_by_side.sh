@@ -25,15 +25,23 @@ trap 'rm -rf "$work"' EXIT
 # Runs one binary once; leaves "wall rss" in $work/K.time and its JSON in $work/K.json.
 run_one() {
   local key=$1 binary=$2 n=$3 seed=$4
-  { /usr/bin/time -f '%e %M' "$binary" simulate --algorithm "$algorithm" \
+  if { /usr/bin/time -f '%e %M' "$binary" simulate --algorithm "$algorithm" \
     --dimension "$dimension" --n-particles "$n" --seed "$seed" >"$work/$key.json"; } \
-    2>"$work/$key.err"
-  tail -1 "$work/$key.err" >"$work/$key.time"
+    2>"$work/$key.err"; then
+    tail -1 "$work/$key.err" >"$work/$key.time"
+  else
+    echo "failed 0" >"$work/$key.time"  # its stderr follows the table
+  fi
 }
 
 print_one() {
   local key=$1 binary=$2 n=$3 seed=$4 wall rss df
   read -r wall rss <"$work/$key.time"
+  if [[ $wall == failed ]]; then
+    printf '%-10s %-5s %-40s %10s\n' "$n" "$seed" "$binary" failed
+    sed 's/^/    /' "$work/$key.err" >&2
+    return
+  fi
   df=$(grep -o '"df":[0-9.]*' "$work/$key.json" | cut -d: -f2)
   printf '%-10s %-5s %-40s %10s %10.0f %8.6s\n' "$n" "$seed" "$binary" "$wall" \
     "$((rss / 1024))" "$df"
