@@ -261,8 +261,9 @@ class OccupancyGrid {
   /// In 3D every level stays exact: its maps reach 2 cells, not 3, so a slack costs a larger
   /// share of each bound, and its grid has fewer levels (1.3 doublings of the radius per
   /// decade of N against 1.9 in 2D); with 4 exact levels 10^6 particles took 1.2x the time.
-  static constexpr std::size_t kExactLevels = D == 2 ? 3 : std::numeric_limits<int>::max();
   static constexpr bool kHasRepresentatives = D == 2;
+  static constexpr std::size_t kExactLevels =
+      kHasRepresentatives ? 3 : std::numeric_limits<int>::max();
   static double slack_at(std::size_t level, double level_cell_size) {
     if (level < kExactLevels) return 0;
     return std::ldexp(level_cell_size, -static_cast<int>(kExactLevels)) *
