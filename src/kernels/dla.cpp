@@ -102,10 +102,9 @@ class DlaGrowth {
   /// Releases one walker and returns the point where it sticks.
   Vec<D> walk_until_stuck() {
     Vec<D> x = detail::scaled<D>(launch_radius(), detail::random_direction<D>(rng_));
-    double radius = detail::norm<D>(x);  // |x|, shared by the free path and the launch test
     for (;;) {
       deadline_check_.tick();
-      const double gap = free_path(x, radius);
+      const double gap = free_path(x);
       const Vec<D> direction = detail::random_direction<D>(rng_);
       if (gap >= kMinStep) {
         x = detail::add_scaled<D>(x, gap, direction);
@@ -117,20 +116,26 @@ class DlaGrowth {
       } else {
         x = detail::add_scaled<D>(x, kMinStep, direction);
       }
-      radius = detail::norm<D>(x);
-      if (radius > launch_radius()) {
-        x = return_to_launch_sphere(x);
-        radius = detail::norm<D>(x);
-      }
+      const double launch = launch_radius();
+      if (detail::dot<D>(x, x) > launch * launch) x = return_to_launch_sphere(x);
     }
   }
 
-  /// A lower bound on how far the walker at x (|x| = radius) can move in any direction
-  /// without touching a particle: (distance to the nearest centre) - 2r, bounded below
-  /// cheaply both by the cluster's bounding sphere and by the occupancy grid.
-  double free_path(const Vec<D>& x, double radius) const {
-    const double beyond_cluster = radius - max_centre_distance_;
-    return std::max(beyond_cluster, grid_.nearest_distance_bound(x)) - kContactDistance;
+  /// A lower bound on how far the walker at x can move in any direction without touching a
+  /// particle: (distance to the nearest centre) - 2r, bounded below cheaply both by the
+  /// occupancy grid and by the cluster's bounding sphere. The sphere's bound needs |x|, a
+  /// square root on every jump's critical path (it queues with the walk's other square
+  /// roots and divisions), so it is taken only where it beats the grid's: rarely, since
+  /// the grid's coarse maps see the whole cluster.
+  double free_path(const Vec<D>& x) const {
+    const double from_grid = grid_.nearest_distance_bound(x);
+    const double sphere_beats_grid_beyond = from_grid + max_centre_distance_;
+    if (sphere_beats_grid_beyond < 0 ||
+        detail::dot<D>(x, x) > sphere_beats_grid_beyond * sphere_beats_grid_beyond) {
+      const double beyond_cluster = detail::norm<D>(x) - max_centre_distance_;
+      return std::max(beyond_cluster, from_grid) - kContactDistance;
+    }
+    return from_grid - kContactDistance;
   }
 
   /// Where a walker outside the launch sphere first comes back to it; one that would

@@ -62,6 +62,7 @@ class OccupancyGrid {
                                  .cell_size = side,
                                  .reach_sq = reach * reach,
                                  .unit_sq = reach * reach / kCapped,
+                                 .room = room_of_entries(reach * reach / kCapped),
                                  .slack = slack_at(level, side),
                                  .finer_capped_from = finer_capped_from(level, side),
                                  .tile_of = HugePageVector<std::int32_t>(cell_count(tiles), kNone),
@@ -287,6 +288,17 @@ class OccupancyGrid {
     return static_cast<int>(std::min<double>(entry, kCapped + 1));
   }
 
+  /// The distance each entry stands for, sqrt(entry unit_sq): a query reads it from a table
+  /// rather than taking a square root (the walk's square roots and divisions queue for one
+  /// unit of the core, and this one was on every jump's critical path).
+  static std::array<double, kCapped + 1> room_of_entries(double unit_sq) {
+    std::array<double, kCapped + 1> room;
+    for (std::size_t entry = 0; entry < room.size(); ++entry) {
+      room[entry] = std::sqrt(static_cast<double>(entry) * unit_sq);
+    }
+    return room;
+  }
+
   /// One level's distance map, kept in the tiles within its reach of some centre.
   struct MapLevel {
     std::int64_t cells_per_side;
@@ -294,6 +306,7 @@ class OccupancyGrid {
     double cell_size;                      // h0 2^level
     double reach_sq;                       // the map's reach, squared
     double unit_sq;                        // what one step of an entry is worth, squared
+    std::array<double, kCapped + 1> room;  // per entry: the distance it stands for
     double slack;                          // how far a centre may lie from a represented one
     int finer_capped_from;                 // entries from this up prove the finer level capped
     HugePageVector<std::int32_t> tile_of;  // per tile: its index among the allocated, or kNone
@@ -307,8 +320,8 @@ class OccupancyGrid {
   double bound_from_map(const Vec<D>& x, const Cell& cell, std::size_t level,
                         std::uint8_t mapped) const {
     const MapLevel& map_level = levels_[level];
-    return std::sqrt(mapped * map_level.unit_sq) -
-           norm<D>(add_scaled<D>(x, -1.0, middle_of(cell, level))) - map_level.slack;
+    return map_level.room[mapped] - norm<D>(add_scaled<D>(x, -1.0, middle_of(cell, level))) -
+           map_level.slack;
   }
 
   /// A level's map entry at level-0 `cell`, and the level.
