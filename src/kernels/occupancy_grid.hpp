@@ -94,7 +94,7 @@ class OccupancyGrid {
 
   /// Adds a centre; it must lie inside the cube.
   void insert(const Vec<D>& centre) {
-    near_cache_.cell[0] = kNoCell;  // the cache is stale now
+    near_cache_.valid = false;  // the cache is stale now
     centres_.push_back(centre);
     next_.push_back(kNone);
     index(centres_.size() - 1);
@@ -112,7 +112,7 @@ class OccupancyGrid {
     if (map_bound >= cell_size_) return map_bound;
     // Close to the cluster: the exact distance from the centres in the 3^D block.
     double nearest_sq = std::numeric_limits<double>::infinity();
-    for_each_centre_near(cell, [&](std::int32_t, const Vec<D>& centre) {
+    for_each_centre_near(x, cell, [&](std::int32_t, const Vec<D>& centre) {
       const Vec<D> offset = add_scaled<D>(x, -1.0, centre);
       nearest_sq = std::min(nearest_sq, dot<D>(offset, offset));
     });
@@ -143,7 +143,7 @@ class OccupancyGrid {
     const Cell cell = cell_of(x);
     double first = std::numeric_limits<double>::infinity();
     std::int32_t touched = kNone;
-    for_each_centre_near(cell, [&](std::int32_t i, const Vec<D>& centre) {
+    for_each_centre_near(x, cell, [&](std::int32_t i, const Vec<D>& centre) {
       const double entry = ray_sphere_entry<D>(add_scaled<D>(x, -1.0, centre), u, contact);
       if (entry < first) {
         first = entry;
@@ -461,18 +461,31 @@ class OccupancyGrid {
     for_each_in_box(first_tile, last_tile, f);
   }
 
-  /// Visits the cells within `reach` cells of `centre` (per axis) among `side`^D: first
-  /// `tile_data(tile)` for each tile they lie in (at most 2 per axis), then
-  /// `f(cell, that tile's data, the cell's place in its tile)` for each cell. The tiles'
-  /// directory is read once per tile, not once per cell.
+  /// Visits the cells within `reach` cells of `centre` (per axis) among `side`^D, as
+  /// for_each_cell_in_box.
   template <typename TileData, typename F>
   static void for_each_cell_within(const Cell& centre, std::int64_t reach, std::int64_t side,
                                    TileData&& tile_data, F&& f) {
-    static_assert(2 * reach_in_cells(0) + 1 <= kTileSide + 1, "a box spans 2 tiles an axis");
-    Cell lo, hi, first_tile, last_tile;
+    Cell lo, hi;
     for (std::size_t k = 0; k < D; ++k) {
-      lo[k] = std::max<std::int64_t>(centre[k] - reach, 0);
-      hi[k] = std::min<std::int64_t>(centre[k] + reach, side - 1);
+      lo[k] = centre[k] - reach;
+      hi[k] = centre[k] + reach;
+    }
+    for_each_cell_in_box(lo, hi, side, tile_data, f);
+  }
+
+  /// Visits the cells c with lo <= c <= hi (at most kTileSide + 1 a side) among `side`^D:
+  /// first `tile_data(tile)` for each tile they lie in (at most 2 per axis), then
+  /// `f(cell, that tile's data, the cell's place in its tile)` for each cell. The tiles'
+  /// directory is read once per tile, not once per cell.
+  template <typename TileData, typename F>
+  static void for_each_cell_in_box(Cell lo, Cell hi, std::int64_t side, TileData&& tile_data,
+                                   F&& f) {
+    static_assert(2 * reach_in_cells(0) + 1 <= kTileSide + 1, "a box spans 2 tiles an axis");
+    Cell first_tile, last_tile;
+    for (std::size_t k = 0; k < D; ++k) {
+      lo[k] = std::max<std::int64_t>(lo[k], 0);
+      hi[k] = std::min<std::int64_t>(hi[k], side - 1);
       first_tile[k] = lo[k] >> kTileShift;
       last_tile[k] = hi[k] >> kTileShift;
     }
@@ -535,9 +548,21 @@ class OccupancyGrid {
   /// (those in the grid), reading each tile's lists once.
   template <typename F>
   void for_each_centre_in_block(const Cell& cell, F&& f) const {
+    Cell lo, hi;
+    for (std::size_t k = 0; k < D; ++k) {
+      lo[k] = cell[k] - 1;
+      hi[k] = cell[k] + 1;
+    }
+    for_each_centre_in_box(lo, hi, f);
+  }
+
+  /// Calls f with the index of each centre in the level-0 cells lo <= c <= hi (those in the
+  /// grid), reading each tile's lists once.
+  template <typename F>
+  void for_each_centre_in_box(const Cell& lo, const Cell& hi, F&& f) const {
     const MapLevel& fine = levels_[0];
-    for_each_cell_within(
-        cell, 1, cells_per_side_,
+    for_each_cell_in_box(
+        lo, hi, cells_per_side_,
         [&](const Cell& tile) -> const std::int32_t* {
           const std::int32_t id = fine.tile_of[flat_index(tile, fine.tiles_per_side)];
           if (id == kNone) return nullptr;
@@ -553,23 +578,18 @@ class OccupancyGrid {
         });
   }
 
-  /// Calls f(index, centre) for each centre in the 3^D block of level-0 cells around `cell`,
-  /// in the order of for_each_centre_in_block. A walker near the cluster asks about the same
-  /// block many times in a row (58% of the exact distances at 10^6 in 2D, and every contact
-  /// test after one), and the cluster does not change while it walks: the block's centres
-  /// are kept in a small array until the walker's cell changes or a centre is inserted,
-  /// instead of following the cells' lists through the centres' arrays again.
+  /// Calls f(index, centre) for each centre in the 3^D block of level-0 cells around `cell`
+  /// (x's cell), and perhaps for some more (callers take a minimum, which the others do not
+  /// change: see NearCache). A walker near the cluster asks about the same few cells many
+  /// times in a row (58% of the exact distances at 10^6 in 2D, and every contact test after
+  /// one), and the cluster does not change while it walks: the centres of a block of 4^D
+  /// cells around it are kept in a small array until the walker leaves the block's inner 2^D
+  /// cells or a centre is inserted, instead of following the cells' lists through the
+  /// centres' arrays again.
   template <typename F>
-  void for_each_centre_near(const Cell& cell, F&& f) const {
+  void for_each_centre_near(const Vec<D>& x, const Cell& cell, F&& f) const {
     NearCache& cache = near_cache_;
-    if (cache.cell != cell) {
-      cache.cell = cell;
-      cache.count = 0;
-      for_each_centre_in_block(cell, [&](std::int32_t i) {
-        if (cache.count < kNearCacheSize) cache.entries[cache.count] = {centre_of(i), i};
-        ++cache.count;
-      });
-    }
+    if (!cache.covers(cell)) fill_near_cache(x, cell);
     if (cache.count > kNearCacheSize) {  // a crowded block: read the lists every time
       for_each_centre_in_block(cell, [&](std::int32_t i) { f(i, centre_of(i)); });
       return;
@@ -577,6 +597,26 @@ class OccupancyGrid {
     for (std::size_t k = 0; k < cache.count; ++k) {
       f(cache.entries[k].index, cache.entries[k].centre);
     }
+  }
+
+  /// Keeps the centres of the 4^D cells whose inner 2^D cells hold `cell` (x's), placed
+  /// along each axis towards the half of the cell that x is in, so that the walker has a
+  /// cell's room on both sides before it leaves them.
+  void fill_near_cache(const Vec<D>& x, const Cell& cell) const {
+    NearCache& cache = near_cache_;
+    Cell lo, hi;
+    for (std::size_t k = 0; k < D; ++k) {
+      const double middle = (static_cast<double>(cell[k]) + 0.5) * cell_size_ - half_width_;
+      cache.inner[k] = x[k] < middle ? cell[k] - 1 : cell[k];
+      lo[k] = cache.inner[k] - 1;
+      hi[k] = cache.inner[k] + 2;
+    }
+    cache.valid = true;
+    cache.count = 0;
+    for_each_centre_in_box(lo, hi, [&](std::int32_t i) {
+      if (cache.count < kNearCacheSize) cache.entries[cache.count] = {centre_of(i), i};
+      ++cache.count;
+    });
   }
 
   /// The head of a level-0 cell's list, whose tile is allocated; gives the tile its block of
@@ -684,20 +724,34 @@ class OccupancyGrid {
   const Vec<D>& centre_of(std::int32_t i) const { return centres_[static_cast<std::size_t>(i)]; }
   std::int32_t next_of(std::int32_t i) const { return next_[static_cast<std::size_t>(i)]; }
 
-  /// The centres of the block of the last cell for_each_centre_near was asked about. 48 hold
-  /// any block a DLA cluster leaves (a 3^D block of 3r cells fits about 35 touching discs
-  /// of radius r, and a fractal far fewer: 2.9 on average at 10^6 in 2D).
+  /// The centres of the 4^D cells around the walker (for_each_centre_near). 48 hold any
+  /// such block a DLA cluster leaves in 2D (a 12r square fits about 40 touching discs of
+  /// radius r, and a fractal far fewer); in 3D a crowded block falls back to the lists.
+  /// Callers take the least distance or the first contact over the centres they are
+  /// given: the 3^D block around x's cell holds every centre within a cell of x, so the
+  /// others in the 4^D block, a cell or more away, change neither an exact distance below
+  /// the cell size nor a bound capped at the 3^D block's clearance, nor a contact within a
+  /// step.
   static constexpr std::size_t kNearCacheSize = 48;
-  /// A coordinate no cell has (cell_of gives -1 at least).
-  static constexpr std::int64_t kNoCell = std::numeric_limits<std::int64_t>::min();
   struct NearCache {
     struct Entry {
       Vec<D> centre;
       std::int32_t index;
     };
-    Cell cell{kNoCell};
+    /// Whether the kept centres are those of the 4^D cells around inner.
+    bool valid = false;
+    /// The first of the block's inner 2^D cells.
+    Cell inner{};
     std::size_t count = 0;
     std::array<Entry, kNearCacheSize> entries;
+    /// Whether the 3^D block around `cell` lies within the kept cells.
+    bool covers(const Cell& cell) const {
+      if (!valid) return false;
+      for (std::size_t k = 0; k < D; ++k) {
+        if (static_cast<std::uint64_t>(cell[k] - inner[k]) > 1) return false;
+      }
+      return true;
+    }
   };
 
   std::size_t max_levels_;
