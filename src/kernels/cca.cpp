@@ -118,6 +118,15 @@ constexpr std::size_t kUnindexedSize = 8;
 /// leave fewer.
 constexpr std::int64_t kClustersPerSphereCell = 1;
 
+/// How much farther than a sphere's centre a cell's nearest point may seem to lie, through
+/// rounding (the images are placed whole box lengths away, about 10^-13 of the box): cells are
+/// skipped only beyond it, so that skipping never changes a result.
+constexpr double kCellGapMargin = 1e-6;
+
+/// A relative margin on squared distances compared before their square roots are taken:
+/// far above the rounding, so that the shortcut never changes a result.
+constexpr double kRoundingMargin = 1e-9;
+
 /// The fewest cells per side of the sphere list.
 constexpr std::int64_t kMinSphereCellsPerSide = 4;
 
@@ -429,12 +438,22 @@ class CcaAggregation {
     }
     for (std::int64_t ring = 0; ring <= kSphereRings; ++ring) {
       Cells::for_each_cell_on_ring(spheres_.cell_of(id), ring, [&](const Cell& cell) {
+        // A cell whose every point lies farther than the nearest surface seen, with the
+        // widest sphere of the ringed clusters, holds none nearer: most of ring 2's 98 cells
+        // in 3D (the same result; a turn read every one before).
+        const double farthest_useful = nearest + small_radius_bound() + kCellGapMargin;
+        if (gap_to_cell_sq(centre, cell) > farthest_useful * farthest_useful) return;
         spheres_.for_each_in_cell(cell, [&](std::int32_t other, const Vec<D>& image) {
+          // Most spheres are farther than the nearest seen even with the widest radius:
+          // those cost neither a square root nor a read of their radius (a cache miss).
+          const Vec<D> offset = detail::add_scaled<D>(image, -1.0, centre);
+          const double apart_sq = detail::dot<D>(offset, offset);
+          const double useful = nearest + small_radius_bound();
+          if (apart_sq > useful * useful * (1 + kRoundingMargin)) return;
           // Its own images move along with it; the big ones are counted above.
           const double radius = ringed_radius_[index(other)];
           if (other == id || radius < 0) return;
-          const double apart = detail::norm<D>(detail::add_scaled<D>(image, -1.0, centre));
-          nearest = std::min(nearest, apart - radius);
+          nearest = std::min(nearest, std::sqrt(apart_sq) - radius);
         });
       });
       // Every sphere centre not yet visited is at least ring h away.
@@ -445,6 +464,19 @@ class CcaAggregation {
       if (unvisited >= nearest || ring == kSphereRings) return room >= kMinStep ? room : 0.0;
     }
     return 0.0;
+  }
+
+  /// The squared distance from x to the nearest point of the sphere list's cell `cell` (in
+  /// unwrapped coordinates, as x).
+  double gap_to_cell_sq(const Vec<D>& x, const Cell& cell) const {
+    const double side = spheres_.cell_side();
+    double gap_sq = 0;
+    for (std::size_t k = 0; k < D; ++k) {
+      const double lo = static_cast<double>(cell[k]) * side;
+      const double gap = std::max({0.0, lo - x[k], x[k] - (lo + side)});
+      gap_sq += gap * gap;
+    }
+    return gap_sq;
   }
 
   /// What cluster `id` sees around it: the free room, exact up to h = 3a and proven up to
@@ -589,9 +621,15 @@ class CcaAggregation {
                             [&](const Vec<D>& image) { consider(other, image); });
     }
     if (!scan_rings) return;
+    // A cell farther than that holds no sphere centre within reach: skipped.
+    const double farthest_sq = (farthest + kCellGapMargin) * (farthest + kCellGapMargin);
     for (std::int64_t ring = 0; ring <= rings; ++ring) {
       Cells::for_each_cell_on_ring(spheres_.cell_of(id), ring, [&](const Cell& cell) {
+        if (gap_to_cell_sq(centre, cell) > farthest_sq) return;
         spheres_.for_each_in_cell(cell, [&](std::int32_t other, const Vec<D>& image) {
+          // Beyond reach even with the widest radius: no read of its record (a cache miss).
+          const Vec<D> offset = detail::add_scaled<D>(image, -1.0, centre);
+          if (detail::dot<D>(offset, offset) > farthest_sq) return;
           // Its own images move along with it; the big ones are counted above.
           if (other != id && ringed_radius_[index(other)] >= 0) consider(other, image);
         });
