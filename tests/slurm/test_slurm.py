@@ -91,16 +91,17 @@ class Slurm(unittest.TestCase):
             state = job_state(job) or "gone"
             raise AssertionError(f"{error}; job {job} is {state}; its log:\n{self.log(job)}")
 
-    def clean_tasks(self):
+    def clean_tasks(self, study=None):
         out = self.dir / "clean.h5"
-        proc = subprocess.run([MPIEXEC, "-n", "3", BIN, "run", str(self.study), "-o", str(out)],
+        proc = subprocess.run([MPIEXEC, "-n", "3", BIN, "run", str(study or self.study), "-o",
+                               str(out)],
                               capture_output=True, text=True, env=ENV, timeout=300)
         self.assertEqual(proc.returncode, 0, proc.stderr)
         with h5py.File(out, "r") as f:
             return f["studies/long/tasks"][:]
 
-    def check_same_as_clean_run(self, out):
-        clean = self.clean_tasks()
+    def check_same_as_clean_run(self, out, study=None):
+        clean = self.clean_tasks(study)
         with h5py.File(out, "r") as f:
             self.assertEqual(f["studies/long"].attrs["status"], "COMPLETED")
             tasks = f["studies/long/tasks"][:]
@@ -123,10 +124,16 @@ class Slurm(unittest.TestCase):
 
     def test_walltime_signal_three_allocations_then_done(self):
         # What `#SBATCH --signal=B:USR1@T` does at the end of each allocation, sent early:
-        # the script drains the study, which exits 3, and requeues the job.
-        job = self.submit(self.study, env={"FRACSTUDY_DRAIN_GRACE": "3"})
-        out = self.dir / "long.h5"
-        for allocation, completed in ((1, 8), (2, 30)):
+        # the script drains the study, which exits 3, and requeues the job. Twice the long
+        # study's tasks: a drain lets the running chunks finish (about 16 tasks a worker
+        # here), so the first allocation ends near 40 done, and the second must still have
+        # work left after the signal that it gets past 60 (with 80 tasks and a signal at
+        # 30, a faster kernel once finished them all in the second allocation).
+        study = self.dir / "longer.yaml"
+        study.write_text(LONG_STUDY.replace("repetitions: 20", "repetitions: 40"))
+        job = self.submit(study, env={"FRACSTUDY_DRAIN_GRACE": "3"})
+        out = self.dir / "longer.h5"
+        for allocation, completed in ((1, 8), (2, 60)):
             self.wait_for_job(job, lambda: completed_in(out) >= completed, 120,
                               f"{completed} tasks")
             self.assertEqual(slurm("scancel", "--signal=USR1", "--batch", job).returncode, 0)
@@ -137,7 +144,7 @@ class Slurm(unittest.TestCase):
         log = self.log(job)
         self.assertEqual(log.count("requeueing job"), 2, log)
         self.assertIn("finished with exit code 0", log)
-        self.check_same_as_clean_run(out)
+        self.check_same_as_clean_run(out, study)
 
     def test_scontrol_requeue_mid_run_resumes_under_srun(self):
         # scontrol requeue signals every process of the job; under srun the ranks drain.
