@@ -240,6 +240,7 @@ class CcaAggregation {
       place_monomer(id, placed);
     }
     number_along_space();
+    cell_radius_bound_.assign(spheres_.slot_count(), 0.0);  // monomers: spheres of radius 0
     for (std::int32_t id = 0; id < static_cast<std::int32_t>(n); ++id) {
       spheres_.insert(id, cluster(id).origin);
       live_position_.push_back(static_cast<std::int32_t>(live_.size()));
@@ -441,14 +442,16 @@ class CcaAggregation {
         // A cell whose every point lies farther than the nearest surface seen, with the
         // widest sphere of the ringed clusters, holds none nearer: most of ring 2's 98 cells
         // in 3D (the same result; a turn read every one before).
-        const double farthest_useful = nearest + small_radius_bound() + kCellGapMargin;
+        const double widest = cell_radius_bound_[spheres_.slot(cell)];
+        const double farthest_useful = nearest + widest + kCellGapMargin;
         if (gap_to_cell_sq(centre, cell) > farthest_useful * farthest_useful) return;
         spheres_.for_each_in_cell(cell, [&](std::int32_t other, const Vec<D>& image) {
-          // Most spheres are farther than the nearest seen even with the widest radius:
-          // those cost neither a square root nor a read of their radius (a cache miss).
+          // Most spheres are farther than the nearest seen even with the cell's widest
+          // radius: those cost neither a square root nor a read of their radius (a cache
+          // miss).
           const Vec<D> offset = detail::add_scaled<D>(image, -1.0, centre);
           const double apart_sq = detail::dot<D>(offset, offset);
-          const double useful = nearest + small_radius_bound();
+          const double useful = nearest + widest;
           if (apart_sq > useful * useful * (1 + kRoundingMargin)) return;
           // Its own images move along with it; the big ones are counted above.
           const double radius = ringed_radius_[index(other)];
@@ -621,13 +624,15 @@ class CcaAggregation {
                             [&](const Vec<D>& image) { consider(other, image); });
     }
     if (!scan_rings) return;
-    // A cell farther than that holds no sphere centre within reach: skipped.
-    const double farthest_sq = (farthest + kCellGapMargin) * (farthest + kCellGapMargin);
     for (std::int64_t ring = 0; ring <= rings; ++ring) {
       Cells::for_each_cell_on_ring(spheres_.cell_of(id), ring, [&](const Cell& cell) {
+        // A sphere centre of this cell farther than this is beyond reach: a cell wholly
+        // farther is skipped, and such a sphere costs no read of its record (a cache miss).
+        const double farthest_here = radius + cell_radius_bound_[spheres_.slot(cell)] +
+                                     kContactDistance + reach + kCellGapMargin;
+        const double farthest_sq = farthest_here * farthest_here;
         if (gap_to_cell_sq(centre, cell) > farthest_sq) return;
         spheres_.for_each_in_cell(cell, [&](std::int32_t other, const Vec<D>& image) {
-          // Beyond reach even with the widest radius: no read of its record (a cache miss).
           const Vec<D> offset = detail::add_scaled<D>(image, -1.0, centre);
           if (detail::dot<D>(offset, offset) > farthest_sq) return;
           // Its own images move along with it; the big ones are counted above.
@@ -669,6 +674,17 @@ class CcaAggregation {
   /// side).
   double small_radius_bound() const { return largest_small_radius_; }
 
+  /// Raises the radius bound of the sphere cell that cluster `id` is in to its radius, if it
+  /// is ringed. A cell's bound only grows until the sphere cells are rebuilt, so it covers
+  /// every sphere in the cell (radii only grow too, and each growth comes here through
+  /// note_if_big).
+  void bound_cell_radius(std::int32_t id) {
+    const double radius = ringed_radius_[index(id)];
+    if (radius <= 0) return;
+    double& bound = cell_radius_bound_[spheres_.slot(spheres_.cell_of(id))];
+    bound = std::max(bound, radius);
+  }
+
   /// Lists cluster c as big once its sphere is wider than a sphere cell; otherwise counts its
   /// radius into small_radius_bound().
   void note_if_big(std::int32_t id) {
@@ -677,6 +693,7 @@ class CcaAggregation {
     if (c.sphere_radius <= spheres_.cell_side()) {
       largest_small_radius_ = std::max(largest_small_radius_, c.sphere_radius);
       ringed_radius_[index(id)] = c.sphere_radius;
+      bound_cell_radius(id);
       return;
     }
     c.big = true;
@@ -715,6 +732,7 @@ class CcaAggregation {
       coordinate -= box_side() * std::floor(coordinate / box_side());
     }
     spheres_.move(id, sphere_centre(id));
+    bound_cell_radius(id);
   }
 
   /// Bonds cluster `id` to the cluster it touches at `contact`, at the periodic image of the
@@ -807,6 +825,7 @@ class CcaAggregation {
   /// Rebuilds the sphere cells for the clusters left, about kClustersPerSphereCell a cell.
   void regrid_spheres() {
     spheres_ = sphere_grid(clusters_left_, clusters_.size());
+    cell_radius_bound_.assign(spheres_.slot_count(), 0.0);
     big_.clear();
     largest_small_radius_ = 0;
     for (std::int32_t id : live_) {
@@ -922,6 +941,8 @@ class CcaAggregation {
   /// and the absorbed: what a scan of the rings reads, packed (a cluster's record is 30
   /// times larger).
   std::vector<double> ringed_radius_;
+  /// Per sphere cell: no ringed sphere in it is wider (since the cells were last rebuilt).
+  std::vector<double> cell_radius_bound_;
   std::vector<std::int32_t> live_;           // the clusters left, in no particular order
   std::vector<std::int32_t> live_position_;  // where each cluster left is in live_
   std::vector<Obstacle<D>> obstacles_;       // during a survey: what lies near the cluster
