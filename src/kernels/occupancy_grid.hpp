@@ -466,6 +466,7 @@ class OccupancyGrid {
   template <typename TileData, typename F>
   static void for_each_cell_within(const Cell& centre, std::int64_t reach, std::int64_t side,
                                    TileData&& tile_data, F&& f) {
+    static_assert(2 * reach_in_cells(0) + 1 <= kTileSide + 1, "a box spans 2 tiles an axis");
     Cell lo, hi;
     for (std::size_t k = 0; k < D; ++k) {
       lo[k] = centre[k] - reach;
@@ -481,7 +482,6 @@ class OccupancyGrid {
   template <typename TileData, typename F>
   static void for_each_cell_in_box(Cell lo, Cell hi, std::int64_t side, TileData&& tile_data,
                                    F&& f) {
-    static_assert(2 * reach_in_cells(0) + 1 <= kTileSide + 1, "a box spans 2 tiles an axis");
     Cell first_tile, last_tile;
     for (std::size_t k = 0; k < D; ++k) {
       lo[k] = std::max<std::int64_t>(lo[k], 0);
@@ -603,6 +603,7 @@ class OccupancyGrid {
   /// along each axis towards the half of the cell that x is in, so that the walker has a
   /// cell's room on both sides before it leaves them.
   void fill_near_cache(const Vec<D>& x, const Cell& cell) const {
+    static_assert(4 <= kTileSide + 1, "the 4^D cells span at most 2 tiles an axis");
     NearCache& cache = near_cache_;
     Cell lo, hi;
     for (std::size_t k = 0; k < D; ++k) {
