@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <functional>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -15,6 +16,7 @@
 #include "fracstudy/exec/drain.hpp"
 #include "fracstudy/exec/task_runner.hpp"
 #include "fracstudy/io/metric_spill.hpp"
+#include "fracstudy/io/relay_journal.hpp"
 #include "fracstudy/io/result_writer.hpp"
 #include "fracstudy/kernels/models.hpp"
 #include "fracstudy/tools/status.hpp"
@@ -75,11 +77,66 @@ std::shared_ptr<StopWatch> stop_watch(const RunPlan& plan) {
   return watch;
 }
 
+/// Reads back the metrics the relays kept, before a whole write: from where the last read
+/// of each journal ended. A relay writes a result before rank 0 hears of it, so a result
+/// read before its completion arrived waits here for it. A completion rank 0 recorded whose
+/// metrics are in no journal (one was deleted) is computed again.
+class RelayedMetrics {
+ public:
+  RelayedMetrics(std::string result_path, sched::Scheduler& scheduler)
+      : result_path_(std::move(result_path)), scheduler_(scheduler) {}
+
+  /// Returns how many results it read back.
+  std::size_t read_back() {
+    std::size_t filled = 0;
+    auto fill = [&](std::size_t task, const kernels::MetricValues& metrics) {
+      const bool taken = scheduler_.fill_metrics(task, metrics);
+      filled += taken ? 1U : 0U;
+      return taken;
+    };
+    std::erase_if(early_, [&](const auto& result) { return fill(result.first, result.second); });
+    auto take = [&](const io::RelayedCompletion& completion) {
+      const bool unfinished_here =
+          completion.task < scheduler_.records().size() &&
+          scheduler_.records().status(completion.task) != study::TaskStatus::Completed;
+      if (!fill(completion.task, completion.metrics) && unfinished_here) {
+        early_.emplace(completion.task, completion.metrics);
+      }
+    };
+    for (const auto& path : io::relay_journal_paths(result_path_)) {
+      auto& [token, offset] = read_up_to_[path];
+      const auto current = io::relay_journal_token(path);
+      if (!current) continue;
+      if (*current != token) {  // another run's (or a new) journal at that path
+        token = *current;
+        offset = 0;
+      }
+      offset = io::scan_relay_journal(path, offset, take).end_offset;
+    }
+    if (const auto lost = scheduler_.reopen_unfilled()) {
+      std::cerr << "fracstudy: warning: " << lost << " results kept by relays were not found "
+                << "in their journals beside " << result_path_ << "; they are computed again\n";
+    }
+    return filled;
+  }
+
+ private:
+  std::string result_path_;
+  sched::Scheduler& scheduler_;
+  std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> read_up_to_;  // token, offset
+  std::map<std::size_t, kernels::MetricValues> early_;  // read before their completion came
+};
+
 /// What the coordinator loop reports goes to the result file and the progress lines.
 class RunObserver final : public exec::ProgressObserver {
  public:
-  RunObserver(io::ResultWriter& writer, const RunPlan& plan, std::shared_ptr<StopWatch> watch)
-      : writer_(writer), plan_(plan), stop_file_(plan.stop_file), watch_(std::move(watch)) {
+  RunObserver(io::ResultWriter& writer, const RunPlan& plan, std::shared_ptr<StopWatch> watch,
+              RelayedMetrics* relayed)
+      : writer_(writer),
+        plan_(plan),
+        stop_file_(plan.stop_file),
+        watch_(std::move(watch)),
+        relayed_(relayed) {
     if (plan.quiet) return;
     std::vector<std::string> names;
     for (const auto& study : plan.file.studies)
@@ -106,6 +163,10 @@ class RunObserver final : public exec::ProgressObserver {
                                         ? study::StudyStatus::Cancelled
                                         : study::StudyStatus::Interrupted);
       if (watch_->stopped()) writer_.set_stop_reason(watch_->reason(plan_));
+    }
+    // Every metric is in memory (or the scratch file) before the file is written whole.
+    if (relayed_ && (final || writer_.whole_write_due())) {
+      writer_.relay_kept_results += relayed_->read_back();
     }
     if (final && progress_) progress_->update(scheduler, true);
     update_studies(scheduler);
@@ -137,6 +198,7 @@ class RunObserver final : public exec::ProgressObserver {
   const RunPlan& plan_;
   std::string stop_file_;
   std::shared_ptr<StopWatch> watch_;
+  RelayedMetrics* relayed_;  // none without relays
   std::optional<ProgressReporter> progress_;
 };
 
@@ -213,9 +275,56 @@ int report_end(const RunPlan& plan, const std::vector<io::StudyData>& studies, e
   return completed == 0 && failed > 0 ? kFailure : kSuccess;
 }
 
+/// A relay's journal file (io/relay_journal.hpp) as the relay loop's log.
+class RelayJournalLog final : public exec::CompletionLog {
+ public:
+  RelayJournalLog(std::string path, const std::vector<std::string>& host_of_rank)
+      : path_(std::move(path)), host_of_rank_(host_of_rank) {}
+
+  std::optional<std::uint64_t> open() override {
+    try {
+      writer_ = std::make_unique<io::RelayJournalWriter>(path_);
+      return writer_->token();
+    } catch (const std::exception& error) {  // the results go up whole: slower, not wrong
+      std::cerr << "fracstudy: warning: relay results go to rank 0: " << error.what() << "\n";
+      return std::nullopt;
+    }
+  }
+
+  bool keep(std::span<const sched::Outcome> outcomes, std::span<const int> attempts) override {
+    std::vector<io::RelayedCompletion> completions;
+    completions.reserve(outcomes.size());
+    for (std::size_t i = 0; i < outcomes.size(); ++i) {
+      const auto& outcome = outcomes[i];
+      const auto rank = static_cast<std::size_t>(outcome.rank);
+      completions.push_back({outcome.task, attempts[i], outcome.rank, outcome.wall_time_s,
+                             rank < host_of_rank_.size() ? host_of_rank_[rank] : std::string(),
+                             outcome.metrics});
+    }
+    try {
+      writer_->append(completions);
+      return true;
+    } catch (const std::exception& error) {
+      std::cerr << "fracstudy: warning: relay results go to rank 0 from now on: " << error.what()
+                << "\n";
+      return false;
+    }
+  }
+
+ private:
+  std::string path_;
+  const std::vector<std::string>& host_of_rank_;
+  std::unique_ptr<io::RelayJournalWriter> writer_;
+};
+
 exec::RunEnd work_or_relay(const study::StudyFile& file, transport::Transport& transport,
-                           const exec::LoopOptions& loop, const sched::Topology& topology) {
-  if (topology.is_relay(transport.rank())) return exec::run_relay(transport, topology, loop);
+                           const exec::LoopOptions& loop, const sched::Topology& topology,
+                           const RelayJournal& journal) {
+  if (topology.is_relay(transport.rank())) {
+    RelayJournalLog log(io::relay_journal_path(journal.result_path, transport.rank()),
+                        journal.host_of_rank);
+    return exec::run_relay(transport, topology, loop, journal.result_path.empty() ? nullptr : &log);
+  }
   const exec::TaskRunner runner(file);
   return exec::run_worker(transport, make_executor(runner, file), loop,
                           topology.parent(transport.rank()));
@@ -256,15 +365,28 @@ int coordinate(RunPlan& plan, const study::TaskList& tasks, transport::Transport
     roles.emplace_back(rank == 0 ? "coordinator" : topology.is_relay(rank) ? "relay" : "worker");
   }
   warn_of_another_version(plan);
+  // With relays, their journals hold the results and rank 0's journal little: the file is
+  // written whole at the start and the end only (and for clusters), where rank 0 reads
+  // back the relays' results once.
+  std::optional<RelayedMetrics> relayed;
+  if (topology.relay_count() > 0) {
+    plan.start.whole_write_share = 0;
+    relayed.emplace(plan.output, scheduler);
+  }
   io::ResultWriter writer(plan.output, plan.file, tasks, plan.start);
   const auto watch = stop_watch(plan);
-  RunObserver observer(writer, plan, watch);
+  RunObserver observer(writer, plan, watch, relayed ? &*relayed : nullptr);
   observer.update_studies(scheduler);
   scheduler.take_changed_tasks();            // the first write holds them all
   writer.write(scheduler.records(), false);  // the file exists, readable, before any task runs
   auto loop = loop_options(plan.file.execution, plan.drain_grace_s);
   loop.drain_requested = [watch] { return watch->stop_requested(); };
   loop.coordinator_messages = &writer.coordinator_messages;
+  if (relayed) {
+    loop.relay_journal_seen = [&plan](int relay, std::uint64_t token) {
+      return io::relay_journal_token(io::relay_journal_path(plan.output, relay)) == token;
+    };
+  }
   const auto start = std::chrono::steady_clock::now();
   writer.start_clock();
   exec::RunEnd end;
@@ -287,8 +409,9 @@ int coordinate(RunPlan& plan, const study::TaskList& tasks, transport::Transport
 }
 
 int work(const study::StudyFile& file, transport::Transport& transport,
-         const exec::LoopOptions& loop, const sched::Topology& topology) {
-  switch (work_or_relay(file, transport, loop, topology)) {
+         const exec::LoopOptions& loop, const sched::Topology& topology,
+         const RelayJournal& journal) {
+  switch (work_or_relay(file, transport, loop, topology, journal)) {
     case exec::RunEnd::Finished:
       return kSuccess;
     case exec::RunEnd::Interrupted:

@@ -59,6 +59,7 @@ int execute(const CommandLine& line, const char* name,
   const std::string path = transport.broadcast(coordinator ? plan->file.path : "");
   const auto topology = agree_on_topology(transport, coordinator ? &plan->relays : nullptr);
   const auto hosts = transport.host_of_rank();  // collective: every rank takes part
+  const std::string output = transport.broadcast(coordinator ? plan->output : "");
   try {
     if (coordinator) {
       plan->start.layout.host_of_rank = hosts;
@@ -66,7 +67,7 @@ int execute(const CommandLine& line, const char* name,
       return coordinate(*plan, tasks, transport, topology);
     }
     const auto file = study::parse_study_text(text, path);
-    return work(file, transport, loop_options(file.execution, 0), topology);
+    return work(file, transport, loop_options(file.execution, 0), topology, {output, hosts});
   } catch (...) {
     // Work has started: whatever went wrong, the run failed.
     report_current_exception(name);

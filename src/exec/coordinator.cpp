@@ -4,6 +4,7 @@
 #include <chrono>
 #include <deque>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <thread>
 
@@ -108,8 +109,15 @@ class Coordinator {
       throw std::runtime_error("coordinator got an unexpected message");
     }
     auto report = decode_report(message.payload);
+    if (report.journal_token != 0) check_relay_journal(message.source, report.journal_token);
+    if (!report.kept.empty() && !journal_seen_.contains(message.source)) {
+      throw std::runtime_error("coordinator got results kept in a journal it has not read");
+    }
+    const double now_s = clock_.now_s();  // one clock read per message, not per result
+    for (const auto& result : report.kept)
+      scheduler_.record_kept(message.source, result, now_s);
     for (auto& outcome : report.outcomes) {
-      const bool recorded = scheduler_.record(message.source, outcome, clock_.now_s());
+      const bool recorded = scheduler_.record(message.source, outcome, now_s);
       if (recorded && outcome.succeeded && !outcome.cluster.positions.empty()) {
         observer_.keep_cluster(outcome.task, std::move(outcome.cluster));
       }
@@ -126,6 +134,16 @@ class Coordinator {
     }
     // A WorkRequest crossing a Drain or Abort needs no answer: the worker answers those
     // with Stopped.
+  }
+
+  /// A relay offers to keep its group's results in its journal: taken once rank 0 reads
+  /// the same journal (a directory not shared between their nodes shows here), else the
+  /// relay goes on passing them up whole. Looked at once per relay.
+  void check_relay_journal(int relay, std::uint64_t token) {
+    if (!options_.relay_journal_seen || !journal_checked_.insert(relay).second) return;
+    if (!options_.relay_journal_seen(relay, token)) return;
+    journal_seen_.insert(relay);
+    send(transport_, relay, Tag::JournalSeen, journal_seen_payload(token));
   }
 
   void serve_idle_workers() {
@@ -187,6 +205,8 @@ class Coordinator {
   std::deque<int> idle_;  // asked for work that was not ready yet
   bool draining_ = false;
   double drain_deadline_s_ = 0;
+  std::set<int> journal_checked_;  // relays whose journal was looked at
+  std::set<int> journal_seen_;     // relays whose journal rank 0 reads
 };
 
 /// The worker's side: runs chunks, watching for Drain and Abort while it does.

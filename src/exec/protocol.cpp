@@ -137,6 +137,13 @@ std::vector<std::byte> encode_report(const Report& report) {
   writer.put(static_cast<std::uint64_t>(report.running.size()));
   for (const std::size_t task : report.running)
     writer.put(static_cast<std::uint64_t>(task));
+  writer.put(report.journal_token);
+  writer.put(static_cast<std::uint64_t>(report.kept.size()));
+  for (const auto& result : report.kept) {
+    writer.put(static_cast<std::uint64_t>(result.task));
+    writer.put(static_cast<std::int32_t>(result.rank));
+    writer.put(result.wall_time_s);
+  }
   return writer.take();
 }
 
@@ -147,6 +154,13 @@ Report decode_report(const std::vector<std::byte>& payload) {
   report.running.resize(reader.get_count(payload.size()));
   for (auto& task : report.running)
     task = reader.get<std::uint64_t>();
+  report.journal_token = reader.get<std::uint64_t>();
+  report.kept.resize(reader.get_count(payload.size()));
+  for (auto& result : report.kept) {
+    result.task = reader.get<std::uint64_t>();
+    result.rank = reader.get<std::int32_t>();
+    result.wall_time_s = reader.get<double>();
+  }
   return report;
 }
 
@@ -173,6 +187,17 @@ std::vector<sched::Assignment> decode_assignments(const std::vector<std::byte>& 
 void send(transport::Transport& transport, int destination, Tag tag,
           const std::vector<std::byte>& payload) {
   transport.send(destination, static_cast<int>(tag), payload);
+}
+
+std::vector<std::byte> journal_seen_payload(std::uint64_t token) {
+  Writer writer;
+  writer.put(token);
+  return writer.take();
+}
+
+std::uint64_t journal_seen_token(const transport::Message& message) {
+  Reader reader(message.payload);
+  return reader.get<std::uint64_t>();
 }
 
 std::vector<std::byte> stop_payload(StopReason reason) {

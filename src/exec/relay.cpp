@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <stdexcept>
+#include <unordered_map>
 
 #include "fracstudy/exec/coordinator.hpp"
 #include "fracstudy/exec/protocol.hpp"
@@ -18,9 +19,10 @@ using Seconds = std::chrono::duration<double>;
 class Relay {
  public:
   Relay(transport::Transport& transport, const sched::Topology& topology,
-        const LoopOptions& options)
+        const LoopOptions& options, CompletionLog* log)
       : transport_(transport),
         options_(options),
+        log_(log),
         parent_(topology.parent(transport.rank())),
         workers_(topology.children(transport.rank())),
         states_(static_cast<std::size_t>(transport.size()), WorkerState::Stopped) {
@@ -45,7 +47,7 @@ class Relay {
     if (stop_from_parent_) return end_of(*stop_from_parent_);
     // Drained: the group's results go up with the Stopped; what was never handed out
     // goes back to rank 0's queue when it releases this relay.
-    send(transport_, parent_, Tag::Stopped, encode_report({std::move(unsent_), {}}));
+    send(transport_, parent_, Tag::Stopped, take_report(false));
     return RunEnd::Interrupted;
   }
 
@@ -72,6 +74,9 @@ class Relay {
       case Tag::Assignment: {
         const auto chunk = decode_assignments(message.payload);
         queue_.insert(queue_.end(), chunk.begin(), chunk.end());
+        for (const auto& assignment : chunk)
+          attempt_of_[assignment.task] = assignment.attempt;
+        open_log();
         last_chunk_size_ = chunk.size();
         asked_ = false;
         return false;
@@ -83,6 +88,9 @@ class Relay {
         return false;
       case Tag::Drain:
         drain_workers();
+        return false;
+      case Tag::JournalSeen:
+        log_seen_ = token_ && journal_seen_token(message) == *token_;
         return false;
       case Tag::Abort:
         for (const int worker : workers_) {
@@ -174,12 +182,51 @@ class Relay {
     return !asked_ && !stop_from_parent_ && !draining_ && queue_.size() * 2 < last_chunk_size_;
   }
 
-  /// The group's report: its workers' outcomes and the tasks they compute now.
-  std::vector<std::byte> take_report() {
+  /// Opens the log at the first chunk: rank 0 cleared the last run's journals before it
+  /// handed out work. Until rank 0 says it read the log, results go up whole.
+  void open_log() {
+    if (!log_ || token_ || log_failed_) return;
+    token_ = log_->open();
+    log_failed_ = !token_;
+  }
+
+  /// Keeps the unsent completed results in the log, which rank 0 reads: they go up as task
+  /// numbers only (kept_). Those with a cluster go up whole (rank 0 keeps the cluster).
+  void keep_completions() {
+    std::vector<sched::Outcome> keep;
+    std::vector<int> attempts;
+    std::vector<sched::Outcome> whole;
+    for (auto& outcome : unsent_) {
+      const auto attempt = attempt_of_.find(outcome.task);
+      const bool keepable = log_seen_ && !log_failed_ && outcome.succeeded &&
+                            outcome.cluster.positions.empty() && attempt != attempt_of_.end();
+      if (keepable) attempts.push_back(attempt->second);
+      if (attempt != attempt_of_.end()) attempt_of_.erase(attempt);  // the attempt ended
+      (keepable ? keep : whole).push_back(std::move(outcome));
+    }
+    unsent_ = std::move(whole);
+    if (keep.empty()) return;
+    if (!log_->keep(keep, attempts)) {
+      log_failed_ = true;  // from now on everything goes up whole
+      unsent_.insert(unsent_.end(), std::make_move_iterator(keep.begin()),
+                     std::make_move_iterator(keep.end()));
+      return;
+    }
+    for (const auto& outcome : keep)
+      kept_.push_back({outcome.task, outcome.rank, outcome.wall_time_s});
+  }
+
+  /// The group's report: its workers' outcomes and (`with_running`) the tasks they
+  /// compute now.
+  std::vector<std::byte> take_report(bool with_running = true) {
+    keep_completions();
     Report report{std::move(unsent_), {}};
     unsent_.clear();
+    report.kept = std::move(kept_);
+    kept_.clear();
+    if (token_ && !log_seen_ && !log_failed_) report.journal_token = *token_;
     for (const auto& [worker, task] : computing_) {
-      if (task) report.running.push_back(*task);
+      if (task && with_running) report.running.push_back(*task);
     }
     computing_changed_ = false;
     return encode_report(report);
@@ -204,12 +251,18 @@ class Relay {
 
   transport::Transport& transport_;
   const LoopOptions& options_;
+  CompletionLog* log_;                               // none: every result goes up whole
+  std::optional<std::uint64_t> token_;               // of the log, once opened
+  bool log_seen_ = false;                            // rank 0 read the log: completions stay there
+  bool log_failed_ = false;                          // it could not be opened or written
+  std::unordered_map<std::size_t, int> attempt_of_;  // handed out, not reported yet
   int parent_;
   std::vector<int> workers_;
   std::vector<WorkerState> states_;      // per rank; ranks outside the group: Stopped
   std::deque<int> idle_;                 // asked for work that the relay does not have yet
   std::deque<sched::Assignment> queue_;  // received from rank 0, not yet handed out
   std::vector<sched::Outcome> unsent_;   // the group's results, not yet passed up
+  std::vector<sched::KeptResult> kept_;  // of those, the ones kept in the log
   std::map<int, std::optional<std::size_t>> computing_;  // per worker: the task it computes
   bool computing_changed_ = false;  // a worker started a task rank 0 has not heard of
   std::size_t last_chunk_size_ = 0;
@@ -224,8 +277,8 @@ class Relay {
 }  // namespace
 
 RunEnd run_relay(transport::Transport& transport, const sched::Topology& topology,
-                 const LoopOptions& options) {
-  return Relay(transport, topology, options).run();
+                 const LoopOptions& options, CompletionLog* log) {
+  return Relay(transport, topology, options, log).run();
 }
 
 }  // namespace fracstudy::exec

@@ -12,6 +12,7 @@
 #include "fracstudy/io/child_process.hpp"
 #include "fracstudy/io/errors.hpp"
 #include "fracstudy/io/journal.hpp"
+#include "fracstudy/io/relay_journal.hpp"
 #include "fracstudy/io/result_file.hpp"
 #include "fracstudy/kernels/models.hpp"
 #include "fracstudy/study/errors.hpp"
@@ -219,8 +220,11 @@ struct ResultReader::Impl {
 
   /// Study `s`'s journaled records by task_id (read from the journal on first need).
   const std::map<std::size_t, study::TaskRecord>& journaled(std::size_t s) const;
-  /// Reads the journal's records into journaled_ (once).
+  /// Reads the journal's records into journaled_ (once), then the relays' completions.
   void read_journaled() const;
+  /// Completes in journaled_ the tasks the relays' journals hold completed that the file
+  /// and its journal show unfinished (io/relay_journal.hpp).
+  void apply_relay_journals(const std::vector<std::size_t>& first_task) const;
   /// Takes each study's progress from the journal's last end and the records after it,
   /// without reading the others; false when the journal has no end that fits the file.
   bool apply_journal_progress(const JournalProgress& progress);
@@ -409,6 +413,51 @@ void ResultReader::Impl::read_journaled() const {
     if (after == first_task.begin() || after == first_task.end()) continue;
     const auto s = static_cast<std::size_t>(after - first_task.begin() - 1);
     journaled_[s][task - first_task[s]] = std::move(record);
+  }
+  apply_relay_journals(first_task);
+}
+
+void ResultReader::Impl::apply_relay_journals(const std::vector<std::size_t>& first_task) const {
+  // Per study, by task_id: completions of tasks the journal holds no record of; their rows
+  // are read to complete them.
+  std::vector<std::map<std::size_t, RelayedCompletion>> on_rows(data.studies.size());
+  auto take = [&](const RelayedCompletion& completion) {
+    const auto after = std::upper_bound(first_task.begin(), first_task.end(), completion.task);
+    if (after == first_task.begin() || after == first_task.end()) return;
+    const auto s = static_cast<std::size_t>(after - first_task.begin() - 1);
+    const std::size_t i = completion.task - first_task[s];
+    if (const auto journaled = journaled_[s].find(i); journaled != journaled_[s].end()) {
+      apply_completion(completion, journaled->second);
+    } else {
+      on_rows[s].emplace(i, completion);  // a second of the same task: ignored
+    }
+  };
+  for (const auto& relay_journal : relay_journal_paths(path))
+    scan_relay_journal(relay_journal, 0, take);
+  for (std::size_t s = 0; s < on_rows.size(); ++s) {
+    constexpr std::size_t kJoinGap = 4096;  // rows close together are read in one range
+    std::vector<detail::RowRange> ranges;
+    for (const auto& entry : on_rows[s]) {
+      if (!ranges.empty() && entry.first < ranges.back().end + kJoinGap) {
+        ranges.back().end = entry.first + 1;
+      } else {
+        ranges.push_back({entry.first, entry.first + 1});
+      }
+    }
+    std::vector<std::pair<std::size_t, study::TaskRecord>> completed;
+    for (const auto& range : ranges) {
+      visit_records(s, RecordFields::All, range, false,
+                    [&](std::size_t i, const study::TaskRecord& in_file) {
+                      const auto completion = on_rows[s].find(i);
+                      if (completion == on_rows[s].end()) return;
+                      study::TaskRecord record = in_file;
+                      if (apply_completion(completion->second, record)) {
+                        completed.emplace_back(i, std::move(record));
+                      }
+                    });
+    }
+    for (auto& [i, record] : completed)
+      journaled_[s].emplace(i, std::move(record));
   }
 }
 

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "fracstudy/io/journal.hpp"
+#include "fracstudy/io/relay_journal.hpp"
 #include "result_layout.hpp"
 
 namespace fracstudy::io {
@@ -40,6 +41,12 @@ ResultWriter::ResultWriter(std::string path, const study::StudyFile& file,
     if (run.created_at.empty()) run.created_at = now;
   }
   if (start_.continues_file) clusters_ = read_clusters(path_, file_);
+  for (const auto& spec : file_.studies) {
+    auto& costs = point_costs_.emplace_back();
+    costs.reserve(spec.points.size());
+    for (const auto& point : spec.points)
+      costs.push_back(kernels::estimated_cost(spec.algorithm, point));
+  }
 }
 
 void ResultWriter::start_clock() {
@@ -68,7 +75,7 @@ void ResultWriter::update_study(std::size_t s, const study::TaskCounts& counts,
 void ResultWriter::checkpoint(study::RecordsView records, std::span<const std::size_t> changed,
                               bool final) {
   try {
-    if (final || full_write_due()) {
+    if (final || whole_write_due()) {
       count_changed(changed, records);  // the points' statistics stay current
       write_whole(records, final);
     } else {
@@ -95,6 +102,7 @@ void ResultWriter::write_whole(study::RecordsView records, bool final) {
       std::chrono::duration<double>(std::chrono::system_clock::now() - clock_start_).count();
   snapshot.coordinator_cpu_s = process_cpu_seconds();
   snapshot.coordinator_messages = coordinator_messages;
+  snapshot.relay_kept_results = relay_kept_results;
   snapshot.relay_ranks = start_.relay_ranks;
   snapshot.layout = &start_.layout;
   snapshot.generation = ++generation_;
@@ -106,6 +114,10 @@ void ResultWriter::write_whole(study::RecordsView records, bool final) {
   } else {
     start_journal(path_, generation_);
   }
+  // The relays' journals of an earlier run are in the file now (a resumed run read them
+  // with it), as are this run's at its end; in between, the relays append to theirs.
+  if (final || !wrote_whole_) remove_relay_journals(path_);
+  wrote_whole_ = true;
   count_written(records);
   last_full_write_end_ = std::chrono::steady_clock::now();
   last_full_write_s_ = std::chrono::duration<double>(last_full_write_end_ - start).count();
@@ -113,8 +125,8 @@ void ResultWriter::write_whole(study::RecordsView records, bool final) {
 }
 
 double ResultWriter::cost_of(std::size_t task) const {
-  const auto& spec = file_.studies.at(tasks_[task].study);
-  return kernels::estimated_cost(spec.algorithm, spec.points.at(tasks_[task].point));
+  const auto [study, point] = tasks_.study_point(task);
+  return point_costs_.at(study).at(point);
 }
 
 void ResultWriter::count_written(study::RecordsView records) {
@@ -142,16 +154,20 @@ void ResultWriter::count_written(study::RecordsView records) {
       study::RecordsView::Parts::WithoutMetrics);
 }
 
-void ResultWriter::track_point(std::size_t task, const study::CountedState& before,
-                               study::RecordsView records) {
+void ResultWriter::track_point(std::size_t task, study::TaskList::StudyPoint of,
+                               const study::CountedState& before, study::RecordsView records) {
   // An end carries at most kMostPoints points: a study of a few points with many
   // repetitions, whose rows a reader must not read; beyond, a reader reads the changed
   // points' rows, few for each point. Points not changed since the last whole write are
   // forgotten when more than kMostKept are kept (reading one again costs its repetitions).
   constexpr std::size_t kMostPoints = 256;
   constexpr std::size_t kMostKept = 1024;
-  const study::Task of = tasks_[task];
   const PointKey key{of.study, of.point};
+  if (records.metrics_elsewhere(task)) {  // a relay keeps them: the point is not known here
+    if (!point_statistics_.empty()) point_statistics_.erase(key);
+    journaled_points_known_ = false;
+    return;
+  }
   auto point = point_statistics_.find(key);
   if (point == point_statistics_.end()) {
     if (point_statistics_.size() >= kMostKept) {
@@ -162,7 +178,7 @@ void ResultWriter::track_point(std::size_t task, const study::CountedState& befo
     // The point as written: its tasks' records as they were counted, in task order.
     study::PointAccumulator accumulator(of.point);
     const auto repetitions = static_cast<std::size_t>(file_.studies[of.study].repetitions);
-    const std::size_t first = task - static_cast<std::size_t>(of.repetition);
+    const std::size_t first = tasks_.first_of_study(of.study) + of.point * repetitions;
     study::TaskRecord failed;
     failed.status = study::TaskStatus::Failed;
     for (std::size_t t = first; t < first + repetitions; ++t) {
@@ -184,26 +200,37 @@ void ResultWriter::track_point(std::size_t task, const study::CountedState& befo
 
 void ResultWriter::count_changed(std::span<const std::size_t> tasks, study::RecordsView records,
                                  std::vector<std::optional<study::CountedState>>* replaced) {
-  if (replaced) replaced->reserve(tasks.size());
+  // A tally reads the error of a FAILED task only; the others' are not looked up.
+  const std::string no_error;
+  auto error_of = [&](study::TaskStatus status, std::size_t task) -> const std::string& {
+    return status == study::TaskStatus::Failed ? records.error(task) : no_error;
+  };
   for (const std::size_t task : tasks) {
-    const auto& record = records[task];
+    const auto status = records.status(task);  // the tallies count no metric
     study::CountedState before{static_cast<study::TaskStatus>(written_status_.at(task)), {}};
-    if (const auto failed = written_failure_.find(task); failed != written_failure_.end()) {
-      before.failure_reason = std::move(failed->second);
-      written_failure_.erase(failed);
+    if (before.status == study::TaskStatus::Failed) {  // only those have a reason kept
+      if (const auto failed = written_failure_.find(task); failed != written_failure_.end()) {
+        before.failure_reason = std::move(failed->second);
+        written_failure_.erase(failed);
+      }
     }
-    track_point(task, before, records);
-    const std::size_t s = tasks_[task].study;
-    if (!written_.tallies.empty() && !written_.tallies[s].replace(cost_of(task), before, record)) {
+    const auto of = tasks_.study_point(task);
+    track_point(task, of, before, records);
+    const auto [s, point] = of;
+    if (!written_.tallies.empty() &&
+        !written_.tallies[s].replace(point_costs_[s][point], before, status,
+                                     records.wall_time_s(task), error_of(status, task))) {
       written_.tallies.clear();  // not known until the next whole write
     }
     ++written_.records_of_study[s];
     ++written_.records;
-    written_status_[task] = static_cast<std::uint8_t>(record.status);
-    if (record.status == study::TaskStatus::Failed) {
-      written_failure_[task] = study::last_reason(record.error);
+    written_status_[task] = static_cast<std::uint8_t>(status);
+    if (status == study::TaskStatus::Failed) {
+      written_failure_[task] = study::last_reason(records.error(task));
     }
-    if (replaced) replaced->emplace_back(std::move(before));
+    // A task whose metrics its relay's journal keeps is counted, not written (its record
+    // is there, io/relay_journal.hpp): what it replaces is not needed.
+    if (replaced && !records.metrics_elsewhere(task)) replaced->emplace_back(std::move(before));
   }
 }
 
@@ -217,8 +244,10 @@ void ResultWriter::append_journal_blocks(std::span<const std::size_t> changed,
   for (std::size_t first = 0; first < changed.size(); first += kBlockRecords) {
     JournalBlock block;
     const auto tasks = changed.subspan(first, std::min(kBlockRecords, changed.size() - first));
-    block.tasks.assign(tasks.begin(), tasks.end());
     count_changed(tasks, records, &block.before);
+    for (const std::size_t task : tasks) {  // in the order count_changed kept their before
+      if (!records.metrics_elsewhere(task)) block.tasks.push_back(task);
+    }
     block.end = written_;
     if (journaled_points_known_) {
       block.end.points.emplace();
@@ -255,7 +284,7 @@ std::vector<StudyData> ResultWriter::studies(study::RecordsView records) const {
   return studies;
 }
 
-bool ResultWriter::full_write_due() const {
+bool ResultWriter::whole_write_due() const {
   return force_full_write_ || unsaved_clusters_ ||
          last_full_write_s_ <= start_.whole_write_share * seconds_since(last_full_write_end_);
 }

@@ -187,6 +187,8 @@ void write_file_contents(const std::string& path, const ResultSnapshot& snapshot
   write_attribute(root, "coordinator_cpu_s", snapshot.coordinator_cpu_s);
   write_attribute(root, "coordinator_messages",
                   static_cast<std::int64_t>(snapshot.coordinator_messages));
+  write_attribute(root, "relay_kept_results",
+                  static_cast<std::int64_t>(snapshot.relay_kept_results));
   write_attribute(root, "relay_ranks", static_cast<std::int64_t>(snapshot.relay_ranks));
   if (snapshot.layout && !snapshot.layout->host_of_rank.empty())
     write_layout(root, *snapshot.layout);

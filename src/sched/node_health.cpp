@@ -33,27 +33,28 @@ void NodeHealth::failed(std::size_t task, int rank) {
   Node& node = nodes_[static_cast<std::size_t>(host)];
   ++node.failures[task];
   node.failed_since_success.insert(task);
+  suspects_.insert(host);
 }
 
-std::optional<int> NodeHealth::succeeded(std::size_t task, int rank) {
+std::optional<int> NodeHealth::look_at_suspects(std::size_t task, int rank) {
   const int host = host_of_rank(rank);
   if (host < 0 || !several_hosts()) return std::nullopt;
-  Node& here = nodes_[static_cast<std::size_t>(host)];
-  here.failed_since_success.clear();  // it computes: not a bad node (so far)
-  here.convicting.clear();
-  const auto standing =
-      std::count_if(nodes_.begin(), nodes_.end(), [](const Node& node) { return !node.excluded; });
-  for (std::size_t other = 0; other < nodes_.size(); ++other) {
-    Node& node = nodes_[other];
-    if (static_cast<int>(other) == host || node.excluded ||
-        !node.failed_since_success.contains(task)) {
-      continue;
-    }
+  if (suspects_.erase(host) > 0) {
+    Node& here = nodes_[static_cast<std::size_t>(host)];
+    here.failed_since_success.clear();  // it computes: not a bad node (so far)
+    here.convicting.clear();
+  }
+  for (const int other : suspects_) {
+    Node& node = nodes_[static_cast<std::size_t>(other)];
+    if (node.excluded || !node.failed_since_success.contains(task)) continue;
     node.convicting.insert(task);
+    const auto standing = std::count_if(nodes_.begin(), nodes_.end(),
+                                        [](const Node& each) { return !each.excluded; });
     if (node.convicting.size() >= kBadNodeTasks && standing > 1) {
       node.excluded = true;
-      excluded_names_.push_back(names_[other]);
-      return static_cast<int>(other);
+      suspects_.erase(other);
+      excluded_names_.push_back(names_[static_cast<std::size_t>(other)]);
+      return other;
     }
   }
   return std::nullopt;

@@ -279,24 +279,43 @@ std::vector<Assignment> Scheduler::next_chunk(int worker, double now_s) {
   return chunk;
 }
 
-bool Scheduler::record(int worker, const Outcome& outcome, double now_s) {
-  const std::size_t task = outcome.task;
-  // A stale report (the task was released, or handed elsewhere) changes nothing.
+/// The attempt of `task` that `worker` ran ended: false for a stale report (the task was
+/// released, or handed elsewhere), which changes nothing.
+bool Scheduler::end_attempt(int worker, std::size_t task, int rank, double wall_time_s) {
   if (task >= running_worker_.size() || running_worker_[task] != worker) return false;
   running_worker_[task] = kNotRunning;
   if (records_.status(task) == TaskStatus::Pending) {
     records_.set_attempts(task, records_.attempts(task) + 1);  // it ran unannounced
   }
-  records_.set_wall_time_s(task, outcome.wall_time_s);
-  const int ran_on = outcome.rank >= 0 ? outcome.rank : worker;
+  records_.set_wall_time_s(task, wall_time_s);
+  const int ran_on = rank >= 0 ? rank : worker;
   records_.set_worker(task, ran_on, host_id_of(ran_on));
+  return true;
+}
+
+/// The attempt that ended succeeded (its metrics already set, or kept elsewhere).
+void Scheduler::complete(std::size_t task, double now_s) {
+  if (const auto bad = health_.succeeded(task, records_.worker_rank(task))) exclude_host(*bad);
+  completed_time_s_ += records_.wall_time_s(task);
+  completed_cost_ += cost_of(task);
+  move_status(task, TaskStatus::Completed);
+  task_ended(task, now_s);
+}
+
+bool Scheduler::record_kept(int worker, const KeptResult& result, double now_s) {
+  if (!end_attempt(worker, result.task, result.rank, result.wall_time_s)) return false;
+  records_.set_metrics_elsewhere(result.task);
+  complete(result.task, now_s);
+  return true;
+}
+
+bool Scheduler::record(int worker, const Outcome& outcome, double now_s) {
+  const std::size_t task = outcome.task;
+  if (!end_attempt(worker, task, outcome.rank, outcome.wall_time_s)) return false;
+  const int ran_on = records_.worker_rank(task);
   if (outcome.succeeded) {
-    if (const auto bad = health_.succeeded(task, ran_on)) exclude_host(*bad);
     records_.set_metrics(task, outcome.metrics);
-    completed_time_s_ += outcome.wall_time_s;
-    completed_cost_ += cost_of(task);
-    move_status(task, TaskStatus::Completed);
-    task_ended(task, now_s);
+    complete(task, now_s);
     return true;
   }
   // Across nodes, each failure names its node: how a user finds a bad one.
@@ -323,6 +342,35 @@ bool Scheduler::record(int worker, const Outcome& outcome, double now_s) {
   move_status(task, TaskStatus::Failed);
   task_ended(task, now_s);
   return true;
+}
+
+bool Scheduler::fill_metrics(std::size_t task, const kernels::MetricValues& metrics) {
+  if (task >= records_.size() || !records_.metrics_elsewhere(task) ||
+      records_.status(task) != TaskStatus::Completed) {
+    return false;
+  }
+  records_.set_metrics(task, metrics);
+  return true;
+}
+
+std::size_t Scheduler::reopen_unfilled() {
+  std::size_t reopened = 0;
+  for (std::size_t task = 0; task < records_.size(); ++task) {
+    if (!records_.metrics_elsewhere(task)) continue;
+    records_.set_metrics(task, kernels::MetricValues());  // clears the mark
+    if (records_.status(task) != TaskStatus::Completed) continue;
+    const double wall_time_s = records_.wall_time_s(task);
+    completed_time_s_ -= wall_time_s;
+    completed_cost_ -= cost_of(task);
+    if (std::isfinite(wall_time_s)) {  // what task_ended counted
+      auto& work = counts_[study_of_task_[task]].work;
+      work.timed_cost -= cost_of(task);
+      work.timed_wall_s -= wall_time_s;
+    }
+    reopen(task);
+    ++reopened;
+  }
+  return reopened;
 }
 
 void Scheduler::task_ended(std::size_t task, double now_s) {

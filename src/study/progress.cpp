@@ -64,12 +64,16 @@ void RemainingWork::add(double cost, TaskStatus status, double wall_time_s) {
 }
 
 void RemainingWork::remove(double cost, const TaskRecord& record) {
-  if (record.status == TaskStatus::Completed) {
-    if (std::isfinite(record.wall_time_s)) {
+  remove(cost, record.status, record.wall_time_s);
+}
+
+void RemainingWork::remove(double cost, TaskStatus status, double wall_time_s) {
+  if (status == TaskStatus::Completed) {
+    if (std::isfinite(wall_time_s)) {
       timed_cost -= cost;
-      timed_wall_s -= record.wall_time_s;
+      timed_wall_s -= wall_time_s;
     }
-  } else if (record.status != TaskStatus::Failed) {
+  } else if (status != TaskStatus::Failed) {
     unfinished_cost -= cost;
     --unfinished;
   }
@@ -84,9 +88,14 @@ std::string last_reason(const std::string& history) {
 }
 
 void ProgressTally::add(double cost, const TaskRecord& record) {
-  counts.add(record.status);
-  work.add(cost, record);
-  if (record.status == TaskStatus::Failed) ++failures[last_reason(record.error)];
+  add(cost, record.status, record.wall_time_s, record.error);
+}
+
+void ProgressTally::add(double cost, TaskStatus status, double wall_time_s,
+                        const std::string& error) {
+  counts.add(status);
+  work.add(cost, status, wall_time_s);
+  if (status == TaskStatus::Failed) ++failures[last_reason(error)];
 }
 
 void ProgressTally::remove(double cost, const TaskRecord& record) {
@@ -98,13 +107,23 @@ void ProgressTally::remove(double cost, const TaskRecord& record) {
 }
 
 bool ProgressTally::replace(double cost, const CountedState& before, const TaskRecord& after) {
-  if (before.status == TaskStatus::Completed) return after.status == TaskStatus::Completed;
-  TaskRecord earlier;
-  earlier.status = before.status;
-  // last_reason("attempt 0: R") is R, whatever R holds.
-  if (before.status == TaskStatus::Failed) earlier.error = "attempt 0: " + before.failure_reason;
-  remove(cost, earlier);
-  add(cost, after);
+  return replace(cost, before, after.status, after.wall_time_s, after.error);
+}
+
+bool ProgressTally::replace(double cost, const CountedState& before, TaskStatus status,
+                            double wall_time_s, const std::string& error) {
+  if (before.status == TaskStatus::Completed) return status == TaskStatus::Completed;
+  if (before.status == TaskStatus::Failed) {
+    TaskRecord earlier;
+    earlier.status = before.status;
+    // last_reason("attempt 0: R") is R, whatever R holds.
+    earlier.error = "attempt 0: " + before.failure_reason;
+    remove(cost, earlier);
+  } else {  // no reason to take away: the common case, without a record to make
+    counts.remove(before.status);
+    work.remove(cost, before.status, kNoValue);
+  }
+  add(cost, status, wall_time_s, error);
   return true;
 }
 

@@ -86,6 +86,7 @@ void TaskRecords::push_back(const TaskRecord& record) {
 }
 
 void TaskRecords::set_metrics(std::size_t task, const kernels::MetricValues& metrics) {
+  fixed_[task].metrics_elsewhere = 0;
   if (store_) {
     store_->put(task, metrics);
     return;

@@ -98,6 +98,12 @@ std::size_t TaskList::study_of(std::size_t index) const {
   return after == studies_.begin() ? 0 : static_cast<std::size_t>(after - studies_.begin() - 1);
 }
 
+TaskList::StudyPoint TaskList::study_point(std::size_t index) const {
+  const std::size_t study = study_of(index);
+  const StudyTasks& tasks = studies_[study];
+  return {study, (index - tasks.first) / tasks.repetitions};
+}
+
 Task TaskList::operator[](std::size_t index) const {
   const std::size_t study = study_of(index);
   const StudyTasks& tasks = studies_[study];

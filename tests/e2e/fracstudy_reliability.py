@@ -4,6 +4,7 @@ a full disk, and bad result files. Run by ctest under mpirun -n 3 (label mpi).
 Environment: FRACSTUDY_BIN, FRACSTUDY_FAULT_BIN (the same program built with fault
 injection), MPIEXEC, FRACSTUDY_TEST_DATA.
 """
+import json
 import os
 import random
 import signal
@@ -194,6 +195,83 @@ class Reliability(TempDirTest):
         # ... so the work done is at most every task once plus what was in flight.
         self.assertLessEqual(len(attempts), total + in_flight)
         self.assertTrue(np.all(final["attempts"] == 1))  # the kills cost no retries
+
+    def test_kills_under_relays_lose_nothing_and_repeat_no_result_a_relay_kept(self):
+        # 7 ranks in groups of 3: relays 1 and 4 keep their workers' results in their own
+        # journals beside the file (OUT.h5.journal.relay1, .relay4), and rank 0 hears only
+        # task numbers: after a kill the completed tasks are in those journals, not in the
+        # file's rows, and `status`, `export` and --resume must take them from there. (No
+        # saved clusters: a result with one goes to rank 0 whole and makes it write the file.)
+        study = self.write("long.yaml", LONG_STUDY.replace("max_retries: 1\n",
+                                                           "max_retries: 1\n  save_clusters: none\n"))
+        clean = tasks_of(self.clean_run(study, "long"), "long")
+        total = len(clean)
+        out = self.dir / "relayed.h5"
+        trace = self.dir / "attempts.txt"  # one line per attempt started: "study task attempt"
+        env = dict(MPI_ENV, FRACSTUDY_TRACE_ATTEMPTS=str(trace))
+
+        def traced():
+            return [int(line.split()[1]) for line in trace.read_text().splitlines()]
+
+        def exported():
+            proc = run(["export", str(out), "--format", "json"])
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            return json.loads(proc.stdout)
+
+        def completed_as_read():
+            proc = run(["status", str(out), "--json"])
+            if proc.returncode != 0:
+                return 0
+            return json.loads(proc.stdout)["studies"][0]["progress"]["completed"]
+
+        in_flight = 0
+        saved_at_kills = []  # (trace lines so far, tasks saved as completed)
+        kept_by_relays = 0
+        for kill_number, completed_before_kill in enumerate((10, 30, 50)):
+            args = (["run", str(study), "-o", str(out), "--relays", "3"] +
+                    (["--resume"] if kill_number else []))
+            lines_before = len(traced()) if trace.exists() else 0
+            proc = start(args, FAULT_BIN, ranks=7, env=env)
+            deadline = time.time() + 60
+            while completed_as_read() < completed_before_kill and time.time() < deadline:
+                time.sleep(0.05)
+            kill_session(proc)
+            time.sleep(0.2)
+            rows = exported()
+            saved = {row["task_id"] for row in rows if row["status"] == "COMPLETED"}
+            in_rows = int((tasks_of(out, "long")["status"] == b"COMPLETED").sum())
+            kept_by_relays = max(kept_by_relays, len(saved) - in_rows)
+            # `status` reads rank 0's last checkpoint (its journal's end): the relays may hold
+            # up to a checkpoint interval's results more, which export and --resume take.
+            self.assertLessEqual(completed_as_read(), len(saved))
+            self.assertGreaterEqual(completed_as_read(), completed_before_kill)
+            for row in rows:
+                if row["status"] == "COMPLETED":  # the relay's record is the whole record
+                    self.assertEqual(row["df"], clean["df"][row["task_id"]])
+                    self.assertEqual(row["host"], text(clean["host"][0]))
+                    self.assertEqual(row["attempts"], 1)
+            if saved_at_kills:
+                self.assertLessEqual(saved_at_kills[-1][1], saved, "a saved result was lost")
+            started_this_run = traced()[lines_before:]
+            in_flight += len(set(started_this_run) - saved)
+            saved_at_kills.append((len(traced()), saved))
+        # Most results at the kills were the relays' own (the first few of each relay go up
+        # whole, and results with a kept cluster always do).
+        self.assertGreater(kept_by_relays, 10)
+        proc = run(["run", str(study), "-o", str(out), "--resume", "--relays", "3"], ranks=7)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        final = tasks_of(out, "long")
+        np.testing.assert_array_equal(final["df"], clean["df"])
+        np.testing.assert_array_equal(final["rg"], clean["rg"])
+        self.assertTrue(np.all(final["status"] == b"COMPLETED"))
+        self.assertTrue(np.all(final["attempts"] == 1))  # the kills cost no retries
+        attempts = traced()
+        for lines, saved in saved_at_kills:
+            self.assertFalse(saved & set(attempts[lines:]), "a saved task was computed again")
+        self.assertLessEqual(len(attempts), total + in_flight)
+        with h5py.File(out, "r") as f:
+            self.assertGreater(int(f.attrs["relay_kept_results"]), 0)
+        self.assertEqual(list(self.dir.glob("relayed.h5.journal*")), [])  # all in the file
 
     def test_tasks_waiting_in_a_chunk_are_not_charged_for_two_job_deaths(self):
         # 600 healthy tasks in chunks of 40, no retries, the whole job killed twice: only

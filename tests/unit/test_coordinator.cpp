@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <functional>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -93,17 +95,19 @@ exec::RunEnd run_job(int ranks, sched::Scheduler& scheduler, FakeTasks& tasks,
 /// Runs a job shaped by `topology`: rank 0 coordinates, relays relay, workers compute.
 exec::RunEnd run_tree(const sched::Topology& topology, sched::Scheduler& scheduler,
                       FakeTasks& tasks, exec::ProgressObserver& observer, exec::LoopOptions options,
-                      std::vector<exec::RunEnd>* rank_ends = nullptr) {
+                      std::vector<exec::RunEnd>* rank_ends = nullptr,
+                      const std::function<exec::CompletionLog*(int)>& log_of = {}) {
   const int ranks = topology.ranks();
   transport::LocalNetwork network(ranks);
   std::vector<std::thread> threads;
   std::vector<exec::RunEnd> ends(static_cast<std::size_t>(ranks));
   const auto executor = in_process(tasks);
   for (int r = 1; r < ranks; ++r) {
-    threads.emplace_back([&network, &executor, &ends, &options, &topology, r] {
+    exec::CompletionLog* log = log_of && topology.is_relay(r) ? log_of(r) : nullptr;
+    threads.emplace_back([&network, &executor, &ends, &options, &topology, r, log] {
       transport::LocalTransport t(network, r);
       ends[static_cast<std::size_t>(r)] =
-          topology.is_relay(r) ? exec::run_relay(t, topology, options)
+          topology.is_relay(r) ? exec::run_relay(t, topology, options, log)
                                : exec::run_worker(t, executor, options, topology.parent(r));
     });
   }
@@ -344,6 +348,108 @@ TEST(Relays, ADrainReachesTheWorkersAndCostsNoRetries) {
     }
   }
   EXPECT_EQ(runs, counts.completed);
+}
+
+namespace {
+
+/// A relay's log in memory: what it kept, by task; it refuses to keep after `keeps_left`.
+struct MemoryLog : exec::CompletionLog {
+  std::uint64_t token;
+  int keeps_left = 1 << 30;
+  std::mutex& mutex;
+  std::map<std::size_t, std::pair<double, int>>& kept;  // task -> df, attempt (all relays)
+  MemoryLog(std::uint64_t token_, std::mutex& mutex_,
+            std::map<std::size_t, std::pair<double, int>>& kept_)
+      : token(token_), mutex(mutex_), kept(kept_) {}
+  std::optional<std::uint64_t> open() override { return token; }
+  bool keep(std::span<const sched::Outcome> outcomes, std::span<const int> attempts) override {
+    if (keeps_left-- <= 0) return false;
+    std::lock_guard lock(mutex);
+    for (std::size_t i = 0; i < outcomes.size(); ++i)
+      kept[outcomes[i].task] = {outcomes[i].metrics.value("df"), attempts[i]};
+    return true;
+  }
+};
+
+/// Runs 2000 tasks under two relays with logs, rank 0 reading them when `seen`; returns
+/// what the logs kept; every task must have ended COMPLETED, its metrics at rank 0 or in a
+/// log (never both missing), marked as kept elsewhere exactly when a log has them.
+std::map<std::size_t, std::pair<double, int>> run_with_logs(bool seen, int keeps,
+                                                            sched::Scheduler& scheduler) {
+  const auto topology = sched::Topology::fixed_groups(11, 5);  // relays 1 and 6, 8 workers
+  const std::size_t n = scheduler.records().size();
+  FakeTasks tasks(n);
+  tasks.fail_first = {10, 999, 1500};
+  std::mutex mutex;
+  std::map<std::size_t, std::pair<double, int>> kept;
+  MemoryLog first(11, mutex, kept), second(66, mutex, kept);
+  first.keeps_left = second.keeps_left = keeps;
+  CountingObserver observer;
+  exec::LoopOptions options{0.01, 0.05};
+  std::set<int> asked;
+  options.relay_journal_seen = [&](int relay, std::uint64_t token) {
+    asked.insert(relay);
+    EXPECT_EQ(token, relay == 1 ? 11u : 66u);
+    return seen;
+  };
+  run_tree(topology, scheduler, tasks, observer, options, nullptr,
+           [&](int relay) -> exec::CompletionLog* { return relay == 1 ? &first : &second; });
+  EXPECT_EQ(asked, (std::set<int>{1, 6}));  // each relay offered its log, once
+  EXPECT_EQ(scheduler.counts(0).completed, static_cast<std::int64_t>(n));
+  for (std::size_t i = 0; i < n; ++i) {
+    const bool elsewhere = scheduler.records().metrics_elsewhere(i);
+    const auto in_log = kept.find(i);
+    if (elsewhere) {
+      EXPECT_NE(in_log, kept.end()) << "task " << i << ": its metrics are nowhere";
+    } else {
+      EXPECT_EQ(scheduler.records()[i].metrics.value("df"), 1.0 + static_cast<double>(i))
+          << "task " << i;
+    }
+    if (in_log != kept.end()) {
+      EXPECT_EQ(in_log->second.first, 1.0 + static_cast<double>(i));
+      EXPECT_EQ(in_log->second.second, tasks.fail_first.count(i) ? 2 : 1) << "attempt, task " << i;
+    }
+  }
+  return kept;
+}
+
+}  // namespace
+
+TEST(Relays, KeepTheirGroupsResultsOnceRankZeroReadsTheirLogs) {
+  auto scheduler = make_tree_scheduler(2000, sched::Topology::fixed_groups(11, 5));
+  const auto kept = run_with_logs(true, 1 << 30, scheduler);
+  // Only the first reports of each relay (before rank 0 answered) go up whole.
+  std::size_t elsewhere = 0;
+  for (std::size_t i = 0; i < 2000; ++i)
+    elsewhere += scheduler.records().metrics_elsewhere(i) ? 1U : 0U;
+  EXPECT_GT(elsewhere, 1500u);
+  // Rank 0 takes them back at its whole write; what it cannot find is computed again.
+  for (const auto& [task, kept_df] : kept) {
+    kernels::MetricValues metrics;
+    metrics.value("df") = kept_df.first;
+    scheduler.fill_metrics(task, metrics);
+  }
+  EXPECT_EQ(scheduler.reopen_unfilled(), 0u);
+  for (std::size_t i = 0; i < 2000; ++i)
+    ASSERT_EQ(scheduler.records()[i].metrics.value("df"), 1.0 + static_cast<double>(i));
+}
+
+TEST(Relays, PassResultsUpWholeWhenRankZeroCannotReadTheirLogs) {
+  // A directory not shared between a relay's node and rank 0's.
+  auto scheduler = make_tree_scheduler(2000, sched::Topology::fixed_groups(11, 5));
+  EXPECT_TRUE(run_with_logs(false, 1 << 30, scheduler).empty());
+}
+
+TEST(Relays, ALogThatFailsSendsTheRestUpWhole) {
+  // A full disk under the relays' journals after their first few writes.
+  auto scheduler = make_tree_scheduler(2000, sched::Topology::fixed_groups(11, 5));
+  const auto kept = run_with_logs(true, 2, scheduler);
+  EXPECT_FALSE(kept.empty());
+  EXPECT_LT(kept.size(), 1000u);
+  std::size_t elsewhere = 0;
+  for (std::size_t i = 0; i < 2000; ++i)
+    elsewhere += scheduler.records().metrics_elsewhere(i) ? 1U : 0U;
+  EXPECT_EQ(elsewhere, kept.size());
 }
 
 TEST(Relays, AFailedCoordinatorReachesEveryRank) {

@@ -3,6 +3,8 @@
 /// MPI and over in-process threads alike.
 #include <cstdint>
 #include <functional>
+#include <optional>
+#include <span>
 
 #include "fracstudy/exec/chunk_executor.hpp"
 #include "fracstudy/sched/scheduler.hpp"
@@ -31,6 +33,23 @@ struct LoopOptions {
   double drain_grace_s = 30;          ///< after a drain request, how long attempts may finish
   std::function<bool()> drain_requested = [] { return false; };  ///< e.g. SIGUSR1 arrived
   std::uint64_t* coordinator_messages = nullptr;  ///< when set, counts what rank 0 receives
+  /// Rank 0: whether it reads the journal of relay `rank` with this token (a relay's
+  /// results then stay in that journal, io/relay_journal.hpp); unset: relays pass every
+  /// result up whole.
+  std::function<bool(int rank, std::uint64_t token)> relay_journal_seen{};
+};
+
+/// Where a relay keeps its group's completed results, so that rank 0 gets their task
+/// numbers only (io::RelayJournalWriter behind it).
+class CompletionLog {
+ public:
+  virtual ~CompletionLog() = default;
+  /// Starts the log (once rank 0 has handed out work, so after it cleared the last run's);
+  /// returns the token rank 0 must read in it, nullopt when it cannot be kept.
+  virtual std::optional<std::uint64_t> open() = 0;
+  /// Keeps these succeeded attempts (with the attempt number of each) on disk before they
+  /// are reported; false when it could not (they go up whole, and so does all that follows).
+  virtual bool keep(std::span<const sched::Outcome> outcomes, std::span<const int> attempts) = 0;
 };
 
 /// Where a child stands, from the side of the rank that hands it work.
@@ -63,8 +82,9 @@ RunEnd run_worker(transport::Transport& transport, const ChunkExecutor& executor
 
 /// A relay: takes chunks from rank 0 for its group and shares them out among its workers,
 /// passing their results up in batches; drains, aborts and stops travel down the same way.
+/// With `log`, the group's completed results stay in it once rank 0 has read it.
 RunEnd run_relay(transport::Transport& transport, const sched::Topology& topology,
-                 const LoopOptions& options);
+                 const LoopOptions& options, CompletionLog* log = nullptr);
 
 /// One rank alone: rank 0 runs every task itself.
 RunEnd run_serial(sched::Scheduler& scheduler, const ChunkExecutor& executor,

@@ -17,6 +17,9 @@
 ///   0 -> worker  Abort        kill the attempt in progress, answer Stopped
 ///   worker -> 0  Stopped      a report of the finished attempts; the worker leaves, and
 ///                             the rest of its chunk goes back to the queue
+///   0 -> relay   JournalSeen  rank 0 read the relay's journal (payload: its token): from
+///                             now on the relay keeps its group's completed results there
+///                             and passes up only their task numbers (Report::kept)
 ///
 /// A relay (sub-coordinator, see sched/topology.hpp) speaks the worker's side of this
 /// protocol to rank 0 and the coordinator's side to its own workers: rank 0 cannot tell a
@@ -25,6 +28,7 @@
 /// Every rank expanded the same study file into the same task list, so tasks travel as
 /// indices. Failures travel as data: a worker never dies of a task.
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 #include "fracstudy/sched/scheduler.hpp"
@@ -41,6 +45,7 @@ enum class Tag : int {
   Drain = 5,
   Abort = 6,
   Stopped = 7,
+  JournalSeen = 8,
 };
 
 /// Why a Stop message was sent (its one-byte payload).
@@ -56,9 +61,16 @@ StopReason stop_reason(const transport::Message& message);
 
 /// What a WorkRequest, Results or Stopped message carries.
 struct Report {
-  std::vector<sched::Outcome> outcomes;  ///< attempts that ended, in the order they ended
-  std::vector<std::size_t> running;      ///< tasks being computed when it was sent
+  std::vector<sched::Outcome> outcomes;   ///< attempts that ended, in the order they ended
+  std::vector<std::size_t> running;       ///< tasks being computed when it was sent
+  std::vector<sched::KeptResult> kept{};  ///< a relay's results kept in its journal
+  /// A relay's journal waiting for rank 0 to read it (JournalSeen): its token; 0: none.
+  std::uint64_t journal_token = 0;
 };
+
+/// The payload of a JournalSeen message, and the token it carries.
+std::vector<std::byte> journal_seen_payload(std::uint64_t token);
+std::uint64_t journal_seen_token(const transport::Message& message);
 
 /// Encodes a report.
 std::vector<std::byte> encode_report(const Report& report);

@@ -51,6 +51,7 @@ struct ResultSnapshot {
   double elapsed_s = 0;                    ///< wall time of this run so far
   double coordinator_cpu_s = 0;            ///< CPU time rank 0 used so far (its overhead)
   std::uint64_t coordinator_messages = 0;  ///< messages rank 0 received so far
+  std::uint64_t relay_kept_results = 0;    ///< results read back from relays' journals
   int relay_ranks = 0;                ///< ranks that relayed work (sub-coordinators), not computing
   const JobLayout* layout = nullptr;  ///< where the ranks ran (none: no /ranks table)
   std::uint64_t generation = 0;       ///< which journal belongs to this file (see journal.hpp)

@@ -71,6 +71,10 @@ class ResultWriter {
   /// one's is kept in final_error().
   void checkpoint(study::RecordsView records, std::span<const std::size_t> changed, bool final);
 
+  /// Whether the next checkpoint that is not final writes the file whole (what it writes
+  /// must then hold every metric: those the relays keep are read back first).
+  bool whole_write_due() const;
+
   /// Rewrites the whole file (a new generation) and starts its journal afresh; the final
   /// write leaves no journal. Throws when it cannot.
   void write(study::RecordsView records, bool final);
@@ -85,15 +89,18 @@ class ResultWriter {
   std::size_t journaled_rows() const { return journaled_rows_; }
   /// Messages rank 0 received so far (counted by the coordinator loop), for the file.
   std::uint64_t coordinator_messages = 0;
+  /// Results of this run read back from the relays' journals so far, for the file.
+  std::uint64_t relay_kept_results = 0;
 
  private:
-  bool full_write_due() const;
   void write_whole(study::RecordsView records, bool final);
   double cost_of(std::size_t task) const;
   void count_written(study::RecordsView records);
-  void track_point(std::size_t task, const study::CountedState& before, study::RecordsView records);
+  void track_point(std::size_t task, study::TaskList::StudyPoint of,
+                   const study::CountedState& before, study::RecordsView records);
   void append_journal_blocks(std::span<const std::size_t> changed, study::RecordsView records);
-  // Counts `tasks` as written now; what each counted as before goes to `replaced` if given.
+  // Counts `tasks` as written now; what each counted as before goes to `replaced` if given
+  // (not for a task whose metrics a relay keeps: it is not written).
   void count_changed(std::span<const std::size_t> tasks, study::RecordsView records,
                      std::vector<std::optional<study::CountedState>>* replaced = nullptr);
   std::string at(double seconds) const;
@@ -128,6 +135,9 @@ class ResultWriter {
   std::set<PointKey> journaled_points_;  // changed since the last whole write
   bool journaled_points_known_ = true;
   bool force_full_write_ = false;
+  bool wrote_whole_ = false;
+  std::vector<std::vector<double>> point_costs_;  // per study, each point's estimated cost  // this
+                                                  // run wrote the file whole at least once
   double last_full_write_s_ = 0;
   std::chrono::steady_clock::time_point last_full_write_end_ = std::chrono::steady_clock::now();
 };

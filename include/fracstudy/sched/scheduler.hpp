@@ -70,6 +70,14 @@ struct Outcome {
   study::KeptCluster cluster;
 };
 
+/// A successful attempt whose metrics stay in the journal of the relay that passed it up
+/// (io/relay_journal.hpp): all that travels of it to rank 0.
+struct KeptResult {
+  std::size_t task = 0;  ///< global task index
+  int rank = -1;         ///< the worker that computed it
+  double wall_time_s = 0;
+};
+
 /// Where one study stands: its task counts, its times in this run, and the work left
 /// (what its estimated time left comes from: study::estimated_remaining_s).
 struct StudyCounts : study::TaskCounts {
@@ -100,6 +108,15 @@ class Scheduler {
   /// Records the outcome of an attempt that `worker` ran; false when it was stale (the
   /// task had been released or handed elsewhere) and changed nothing.
   bool record(int worker, const Outcome& outcome, double now_s);
+  /// The same for a successful attempt whose metrics a relay keeps (metrics_elsewhere).
+  bool record_kept(int worker, const KeptResult& result, double now_s);
+
+  /// Sets the metrics of a task that completed with them kept by a relay (record_kept);
+  /// false (and nothing changes) for any other task.
+  bool fill_metrics(std::size_t task, const kernels::MetricValues& metrics);
+  /// Puts every task whose metrics a relay kept and that were not filled back in the queue
+  /// (their relay's journal was lost); returns how many.
+  std::size_t reopen_unfilled();
 
   /// Returns the tasks `worker` still runs to the queue without using up a retry (the
   /// worker was stopped or lost, which is not the tasks' fault).
@@ -152,6 +169,8 @@ class Scheduler {
             std::size_t limit, int capacity) const;
   void start_attempt(std::size_t task, int worker, double now_s, std::vector<Assignment>& chunk);
   void task_ended(std::size_t task, double now_s);
+  bool end_attempt(int worker, std::size_t task, int rank, double wall_time_s);
+  void complete(std::size_t task, double now_s);
 
   RunLength<std::size_t> study_of_task_;
   std::vector<int> budget_base_;  // attempts before this run, when the budget is fresh

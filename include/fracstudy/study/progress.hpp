@@ -54,6 +54,8 @@ struct RemainingWork {
   void add(double cost, TaskStatus status, double wall_time_s);
   /// Takes back what add(cost, record) added (a task whose record changed).
   void remove(double cost, const TaskRecord& record);
+  /// The same from a record's status and wall time.
+  void remove(double cost, TaskStatus status, double wall_time_s);
 };
 
 /// The reason of the last failed attempt in "attempt 1: X; attempt 2: Y".
@@ -68,6 +70,8 @@ struct ProgressTally {
 
   /// Adds one task of estimated cost `cost` and its record.
   void add(double cost, const TaskRecord& record);
+  /// The same from the parts of a record it counts (`error` is read when FAILED).
+  void add(double cost, TaskStatus status, double wall_time_s, const std::string& error);
   /// Takes one task's earlier record back out.
   void remove(double cost, const TaskRecord& record);
   /// A task counted as `before` has the record `after` now. False, changing nothing, when
@@ -75,6 +79,9 @@ struct ProgressTally {
   /// not known). A completed task's wall time never changes, so COMPLETED to COMPLETED
   /// changes nothing.
   bool replace(double cost, const CountedState& before, const TaskRecord& after);
+  /// The same from the parts of `after` it counts (`error` is read when FAILED).
+  bool replace(double cost, const CountedState& before, TaskStatus status, double wall_time_s,
+               const std::string& error);
   /// The counts add up to the total, none negative, the sums finite and not negative:
   /// what a tally read from a file must be before it is believed.
   bool consistent() const;

@@ -84,6 +84,10 @@ class TaskRecords {
     return task < metrics_.size() ? metrics_[task] : kernels::MetricValues();
   }
   void set_metrics(std::size_t task, const kernels::MetricValues& metrics);
+  /// Whether task `task`'s metrics are kept by a relay (io/relay_journal.hpp) rather than
+  /// here: set when its completion came without them, cleared when they are set.
+  bool metrics_elsewhere(std::size_t task) const { return fixed_[task].metrics_elsewhere != 0; }
+  void set_metrics_elsewhere(std::size_t task) { fixed_[task].metrics_elsewhere = 1; }
 
   /// Reads the records in order, each assembled in turn.
   using const_iterator = IndexIterator<TaskRecords, TaskRecord>;
@@ -95,12 +99,14 @@ class TaskRecords {
   // far beyond any real count.
   struct Fixed {
     std::uint8_t status = 0;
+    std::uint8_t metrics_elsewhere = 0;  // in the padding after the status: still 24 bytes
     std::uint16_t interruptions = 0;
     std::uint32_t attempts = 0;
     std::int32_t worker_rank = -1;
     std::uint32_t host = 0;  // into hosts_; 0 is ""
     double wall_time_s = kNoValue;
   };
+  static_assert(sizeof(Fixed) == 24, "rank 0 keeps one per task: keep it small");
   std::vector<Fixed> fixed_;
   // In memory: allocated at the first metrics set (none when store_ holds them).
   std::vector<kernels::MetricValues> metrics_;
@@ -128,12 +134,27 @@ class RecordsView {
   TaskRecord operator[](std::size_t i) const {
     return compact_ ? (*compact_)[first_ + i] : span_[i];
   }
+  /// Record `i`'s status and wall time, read alone.
+  TaskStatus status(std::size_t i) const {
+    return compact_ ? compact_->status(first_ + i) : span_[i].status;
+  }
+  double wall_time_s(std::size_t i) const {
+    return compact_ ? compact_->wall_time_s(first_ + i) : span_[i].wall_time_s;
+  }
+  /// Record `i` without its metrics (NaN): what counting needs, without reading them back.
+  TaskRecord without_metrics(std::size_t i) const {
+    return compact_ ? compact_->without_metrics(first_ + i) : span_[i];
+  }
   /// Record `i`'s host and error, where they are kept (they outlive the view).
   const std::string& host(std::size_t i) const {
     return compact_ ? compact_->host(first_ + i) : span_[i].host;
   }
   const std::string& error(std::size_t i) const {
     return compact_ ? compact_->error(first_ + i) : span_[i].error;
+  }
+  /// Whether record `i` completed with its metrics kept by a relay, not read yet.
+  bool metrics_elsewhere(std::size_t i) const {
+    return compact_ && compact_->metrics_elsewhere(first_ + i);
   }
   /// Records first .. first + count - 1 of this view.
   RecordsView subview(std::size_t first, std::size_t count) const;

@@ -49,6 +49,11 @@ class TaskList {
   Task operator[](std::size_t index) const;
   /// The same; throws std::out_of_range past the last task.
   Task at(std::size_t index) const;
+  /// The study and parameter point of task `index` (< size()), without making the task.
+  struct StudyPoint {
+    std::size_t study = 0, point = 0;
+  };
+  StudyPoint study_point(std::size_t index) const;
   /// The study of task `index`, and the index of that study's first task.
   std::size_t study_of(std::size_t index) const;
   std::size_t first_of_study(std::size_t study) const { return studies_[study].first; }
