@@ -229,12 +229,12 @@ RelayJournalWriter::~RelayJournalWriter() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-void RelayJournalWriter::append(std::span<const RelayedCompletion> completions) {
+void RelayJournalWriter::append(std::span<const RelayedCompletion> completions, bool flush) {
   std::string bytes;
   for (const auto& completion : completions)
     encode(bytes, completion);
   write_all(fd_, bytes, path_);
-  if (::fdatasync(fd_) != 0) throw WriteError(path_ + ": " + std::strerror(errno));
+  if (flush && ::fdatasync(fd_) != 0) throw WriteError(path_ + ": " + std::strerror(errno));
 }
 
 std::optional<std::uint64_t> relay_journal_token(const std::string& path) {

@@ -47,10 +47,10 @@ TEST(RelayJournal, ReadsBackWhatWasAppendedAndStopsAtAnEntryCutShort) {
     token = writer.token();
     EXPECT_NE(token, 0u);
     const std::vector<io::RelayedCompletion> first{completion(3, 1.5), completion(9, 1.7, 2)};
-    writer.append(first);
+    writer.append(first, true);
     after_first = fs::file_size(path);
     const std::vector<io::RelayedCompletion> second{completion(12, 1.9)};
-    writer.append(second);
+    writer.append(second, false);
   }
   EXPECT_EQ(io::relay_journal_token(path), token);
   const auto all = io::read_relay_journal(path);
@@ -149,7 +149,7 @@ studies:
     const std::vector<io::RelayedCompletion> kept{completion(0, 9.0), completion(1, 1.7, 3),
                                                   completion(2, 1.8), completion(4, 9.0),
                                                   completion(1, 9.0, 4)};
-    relay.append(kept);
+    relay.append(kept, true);
   }
   const io::ResultReader reader(path);
   const auto read = reader.records(0);

@@ -7,7 +7,9 @@
 /// Written only after rank 0 has read the file's token (the relay and rank 0 see the same
 /// file: a directory that is not shared between their nodes is found out before any result
 /// depends on it). Each entry carries a CRC, so one a kill cut short ends the journal; the
-/// relay flushes its entries to disk before it tells rank 0 of them.
+/// relay writes its entries before it tells rank 0 of them (a killed job loses none: the
+/// kernel holds them) and flushes them to disk about every second (a node's crash may lose
+/// the last second's, which are then computed again).
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -43,7 +45,7 @@ void remove_relay_journals(const std::string& result_path);
 /// journal, or a link planted there): the relay then passes its results up whole.
 class RelayJournalWriter {
  public:
-  /// Creates `path` with a fresh token; throws io::IoError when it cannot.
+  /// Creates `path` with a fresh token; throws io::WriteError when it cannot.
   explicit RelayJournalWriter(const std::string& path);
   ~RelayJournalWriter();
   RelayJournalWriter(const RelayJournalWriter&) = delete;
@@ -51,9 +53,10 @@ class RelayJournalWriter {
 
   /// What rank 0 compares with the file it reads (never 0).
   std::uint64_t token() const { return token_; }
-  /// Appends `completions` and flushes them to disk; throws io::IoError when it cannot
-  /// (what was written before stays valid; a partial entry fails its CRC).
-  void append(std::span<const RelayedCompletion> completions);
+  /// Appends `completions`, and flushes the journal to disk when `flush`; throws
+  /// io::WriteError when it cannot (what was written before stays valid; a partial entry
+  /// fails its CRC).
+  void append(std::span<const RelayedCompletion> completions, bool flush);
 
  private:
   std::string path_;
