@@ -114,7 +114,12 @@ int main(int argc, char** argv) {
     since_checkpoint += chunk.size();
     if (since_checkpoint >= per_checkpoint || scheduler.finished()) {
       start_time = Clock::now();
-      writer.checkpoint(scheduler.records(), scheduler.take_changed_tasks(), false);
+      std::vector<study::ProgressTally> now;  // as `fracstudy run` passes them with relays
+      if (relay) {
+        const auto counts = scheduler.counts(0);
+        now.push_back({counts, counts.work, {}});
+      }
+      writer.checkpoint(scheduler.records(), scheduler.take_changed_tasks(), false, now);
       journal_s += seconds_since(start_time);
       since_checkpoint = 0;
     }

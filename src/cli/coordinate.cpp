@@ -170,7 +170,16 @@ class RunObserver final : public exec::ProgressObserver {
     }
     if (final && progress_) progress_->update(scheduler, true);
     update_studies(scheduler);
-    writer_.checkpoint(scheduler.records(), scheduler.take_changed_tasks(), final);
+    // The scheduler's counts are the tallies of its records as they stand: with relays, the
+    // journal's end takes them rather than counting each kept result again.
+    std::vector<study::ProgressTally> now;
+    if (relayed_) {
+      for (std::size_t s = 0; s < scheduler.study_count(); ++s) {
+        const auto counts = scheduler.counts(s);
+        now.push_back({counts, counts.work, {}});
+      }
+    }
+    writer_.checkpoint(scheduler.records(), scheduler.take_changed_tasks(), final, now);
   }
 
   /// Tells the writer where each study stands.

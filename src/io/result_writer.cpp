@@ -73,13 +73,13 @@ void ResultWriter::update_study(std::size_t s, const study::TaskCounts& counts,
 }
 
 void ResultWriter::checkpoint(study::RecordsView records, std::span<const std::size_t> changed,
-                              bool final) {
+                              bool final, std::span<const study::ProgressTally> now) {
   try {
     if (final || whole_write_due()) {
       count_changed(changed, records);  // the points' statistics stay current
       write_whole(records, final);
     } else {
-      append_journal_blocks(changed, records);
+      append_journal_blocks(changed, records, now);
     }
   } catch (const std::exception& error) {
     // The previous checkpoint stays valid (files are replaced atomically, journal records
@@ -199,13 +199,15 @@ void ResultWriter::track_point(std::size_t task, study::TaskList::StudyPoint of,
 }
 
 void ResultWriter::count_changed(std::span<const std::size_t> tasks, study::RecordsView records,
-                                 std::vector<std::optional<study::CountedState>>* replaced) {
+                                 std::vector<std::optional<study::CountedState>>* replaced,
+                                 bool kept_in_now) {
   // A tally reads the error of a FAILED task only; the others' are not looked up.
   const std::string no_error;
   auto error_of = [&](study::TaskStatus status, std::size_t task) -> const std::string& {
     return status == study::TaskStatus::Failed ? records.error(task) : no_error;
   };
   for (const std::size_t task : tasks) {
+    if (kept_in_now && count_kept(task, records)) continue;
     const auto status = records.status(task);  // the tallies count no metric
     study::CountedState before{static_cast<study::TaskStatus>(written_status_.at(task)), {}};
     if (before.status == study::TaskStatus::Failed) {  // only those have a reason kept
@@ -234,8 +236,31 @@ void ResultWriter::count_changed(std::span<const std::size_t> tasks, study::Reco
   }
 }
 
+/// A result whose metrics its relay keeps, from a task written unfinished: written as
+/// COMPLETED, its tally left to the checkpoint's `now` (false, counting nothing, for any
+/// other task: counted one by one).
+bool ResultWriter::count_kept(std::size_t task, study::RecordsView records) {
+  const auto before = static_cast<study::TaskStatus>(written_status_[task]);
+  if (!records.metrics_elsewhere(task) ||
+      (before != study::TaskStatus::Pending && before != study::TaskStatus::Running)) {
+    return false;
+  }
+  // Its point's statistics are not known here: every point's are read again when needed.
+  point_statistics_.clear();
+  journaled_points_known_ = false;
+  const std::size_t s = tasks_.study_of(task);
+  ++written_.records_of_study[s];
+  ++written_.records;
+  written_status_[task] = static_cast<std::uint8_t>(study::TaskStatus::Completed);
+  return true;
+}
+
 void ResultWriter::append_journal_blocks(std::span<const std::size_t> changed,
-                                         study::RecordsView records) {
+                                         study::RecordsView records,
+                                         std::span<const study::ProgressTally> now) {
+  // The studies' tallies as they stand, for the last end, with the writer's reasons of
+  // failure (counted one by one: failed tasks are few).
+  const bool kept_in_now = now.size() == file_.studies.size();
   // A block's end lets a reader skip its records; a kill cuts at most one block short, so
   // a reader of progress reads at most one block's records. Each block is written as soon
   // as it is made: a checkpoint of millions of records holds one block at a time.
@@ -244,9 +269,17 @@ void ResultWriter::append_journal_blocks(std::span<const std::size_t> changed,
   for (std::size_t first = 0; first < changed.size(); first += kBlockRecords) {
     JournalBlock block;
     const auto tasks = changed.subspan(first, std::min(kBlockRecords, changed.size() - first));
-    count_changed(tasks, records, &block.before);
+    count_changed(tasks, records, &block.before, kept_in_now);
     for (const std::size_t task : tasks) {  // in the order count_changed kept their before
       if (!records.metrics_elsewhere(task)) block.tasks.push_back(task);
+    }
+    // An end before the last leaves out the kept results counted by `now` only: a reader
+    // of a journal a kill cut there shows fewer of them (the relays' journals hold them).
+    if (kept_in_now && first + kBlockRecords >= changed.size() && !written_.tallies.empty()) {
+      for (std::size_t s = 0; s < now.size(); ++s) {
+        written_.tallies[s].counts = now[s].counts;
+        written_.tallies[s].work = now[s].work;
+      }
     }
     block.end = written_;
     if (journaled_points_known_) {

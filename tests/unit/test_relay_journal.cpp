@@ -10,6 +10,7 @@
 #include "fracstudy/io/journal.hpp"
 #include "fracstudy/io/relay_journal.hpp"
 #include "fracstudy/io/result_file.hpp"
+#include "fracstudy/io/result_writer.hpp"
 #include "fracstudy/study/parser.hpp"
 
 using namespace fracstudy;
@@ -171,4 +172,84 @@ studies:
   const auto& summary = reader.summary(0);
   EXPECT_NEAR(io::Table::number(summary.rows[0][*summary.find("mean_df")]), (1.6 + 1.7 + 1.8) / 3,
               1e-12);
+}
+
+TEST(RelayJournal, ACheckpointCountsKeptResultsAsTheSchedulerDoes) {
+  // With relays, rank 0's checkpoint does not count each kept result: its journal's last
+  // end takes the scheduler's tallies. What `status` then reads from that end must equal
+  // what the rows say once the relays' journals are applied to them.
+  const auto file = study::parse_study_text(R"(seed: 3
+studies:
+  - name: sweep
+    algorithm: DLA
+    variable_parameter: n_particles
+    values: [100, 200, 300]
+    repetitions: 4
+  - name: one
+    algorithm: EDEN
+    base_parameters: {n_particles: 50}
+    repetitions: 2
+)",
+                                            "s.yaml");
+  const auto tasks = study::expand_tasks(file);
+  const auto dir = fresh_dir("counted");
+  const auto path = (dir / "kept.h5").string();
+  io::RunStart start;
+  start.ranks = 7;
+  start.whole_write_share = 0;  // checkpoints go to the journal, as with relays
+  study::TaskRecords records(tasks.size());
+  io::ResultWriter writer(path, file, tasks, start);
+  writer.write(records, false);
+  // Kept by a relay: tasks 0-5 of the sweep and the second study's first; task 6 runs,
+  // task 7 failed for good (counted one by one, with its reason).
+  std::vector<io::RelayedCompletion> kept;
+  std::vector<std::size_t> changed;
+  for (const std::size_t task : {0UL, 1UL, 2UL, 3UL, 4UL, 5UL, 12UL}) {
+    records.set_status(task, study::TaskStatus::Completed);
+    records.set_attempts(task, 1);
+    records.set_wall_time_s(task, 0.25 * static_cast<double>(task + 1));
+    records.set_metrics_elsewhere(task);
+    auto c = completion(task, 1.5 + 0.01 * static_cast<double>(task));
+    c.wall_time_s = 0.25 * static_cast<double>(task + 1);
+    kept.push_back(c);
+    changed.push_back(task);
+  }
+  records.set_status(6, study::TaskStatus::Running);
+  records.set_attempts(6, 1);
+  records.set_status(7, study::TaskStatus::Failed);
+  records.set_attempts(7, 1);
+  records.set_error(7, "attempt 1: timeout");
+  changed.push_back(6);
+  changed.push_back(7);
+  {
+    io::RelayJournalWriter relay(io::relay_journal_path(path, 1));
+    relay.append(kept, true);
+  }
+  // The scheduler's counts: the tallies of the records as they stand.
+  const study::RecordsView view(records);
+  std::vector<study::ProgressTally> now{
+      study::tally_progress(file.studies[0], view.subview(0, 12)),
+      study::tally_progress(file.studies[1], view.subview(12, 2))};
+  writer.checkpoint(records, changed, false, now);
+
+  const io::ResultReader reader(path);
+  EXPECT_EQ(reader.data().studies[0].completed, 6);
+  EXPECT_EQ(reader.data().studies[0].failed, 1);
+  EXPECT_EQ(reader.data().studies[1].completed, 1);
+  for (std::size_t s = 0; s < 2; ++s) {
+    const auto progress = reader.progress(s);
+    auto rows = study::tally_progress(reader.data().study(s), reader.records(s));
+    EXPECT_EQ(progress.counts.completed, rows.counts.completed) << "study " << s;
+    EXPECT_EQ(progress.counts.running, rows.counts.running) << "study " << s;
+    EXPECT_EQ(progress.counts.pending, rows.counts.pending) << "study " << s;
+    EXPECT_EQ(progress.counts.failed, rows.counts.failed) << "study " << s;
+    EXPECT_EQ(progress.failures, rows.failures) << "study " << s;
+    EXPECT_NEAR(progress.work.timed_wall_s, rows.work.timed_wall_s, 1e-12) << "study " << s;
+    EXPECT_NEAR(progress.work.unfinished_cost, rows.work.unfinished_cost,
+                1e-9 * rows.work.unfinished_cost)
+        << "study " << s;
+  }
+  // Only the records rank 0 holds whole were written to its journal.
+  EXPECT_EQ(writer.journaled_rows(), 2u);
+  EXPECT_EQ(reader.records(0)[3].metrics.value("df"), 1.53);  // from the relay's journal
 }

@@ -69,7 +69,11 @@ class ResultWriter {
   /// killed run reads instead of the records). A failure leaves the previous checkpoint
   /// valid, is reported on stderr and makes the next checkpoint a whole rewrite; the final
   /// one's is kept in final_error().
-  void checkpoint(study::RecordsView records, std::span<const std::size_t> changed, bool final);
+  /// `now`, when given, is each study's tally of `records` as they stand (the scheduler's
+  /// counts): the journal's last end then takes it, and the results whose metrics a relay
+  /// keeps are not counted one by one (rank 0's cost per result, docs/performance.md).
+  void checkpoint(study::RecordsView records, std::span<const std::size_t> changed, bool final,
+                  std::span<const study::ProgressTally> now = {});
 
   /// Whether the next checkpoint that is not final writes the file whole (what it writes
   /// must then hold every metric: those the relays keep are read back first).
@@ -98,11 +102,15 @@ class ResultWriter {
   void count_written(study::RecordsView records);
   void track_point(std::size_t task, study::TaskList::StudyPoint of,
                    const study::CountedState& before, study::RecordsView records);
-  void append_journal_blocks(std::span<const std::size_t> changed, study::RecordsView records);
+  void append_journal_blocks(std::span<const std::size_t> changed, study::RecordsView records,
+                             std::span<const study::ProgressTally> now);
   // Counts `tasks` as written now; what each counted as before goes to `replaced` if given
-  // (not for a task whose metrics a relay keeps: it is not written).
+  // (not for a task whose metrics a relay keeps: it is not written). With `kept_in_now`,
+  // such a task's tally is left to the checkpoint's `now`.
   void count_changed(std::span<const std::size_t> tasks, study::RecordsView records,
-                     std::vector<std::optional<study::CountedState>>* replaced = nullptr);
+                     std::vector<std::optional<study::CountedState>>* replaced = nullptr,
+                     bool kept_in_now = false);
+  bool count_kept(std::size_t task, study::RecordsView records);
   std::string at(double seconds) const;
 
   std::string path_;
