@@ -267,10 +267,14 @@ std::vector<Assignment> Scheduler::next_chunk(int worker, double now_s) {
     start_attempt(it->task, worker, now_s, chunk);
     it = ready_retries_.erase(it);
   }
-  while (!queue_.empty() && fits(chunk, chunk_cost, cost_of(queue_.front()), limit, capacity)) {
+  // A relay's chunk holds thousands: each task's cost is looked up once, the chunk sized once.
+  chunk.reserve(std::min(limit, chunk.size() + queue_.size()));
+  while (!queue_.empty()) {
     const std::size_t task = queue_.front();
+    const double task_cost = cost_of(task);
+    if (!fits(chunk, chunk_cost, task_cost, limit, capacity)) break;
     queue_.pop_front();
-    chunk_cost += cost_of(task);
+    chunk_cost += task_cost;
     start_attempt(task, worker, now_s, chunk);
   }
   // A worker asks only when idle and starts a chunk's first task as soon as it gets it. (A
@@ -296,10 +300,11 @@ bool Scheduler::end_attempt(int worker, std::size_t task, int rank, double wall_
 /// The attempt that ended succeeded (its metrics already set, or kept elsewhere).
 void Scheduler::complete(std::size_t task, double now_s) {
   if (const auto bad = health_.succeeded(task, records_.worker_rank(task))) exclude_host(*bad);
+  const double cost = cost_of(task);  // looked up once: rank 0 does this per result
   completed_time_s_ += records_.wall_time_s(task);
-  completed_cost_ += cost_of(task);
+  completed_cost_ += cost;
   move_status(task, TaskStatus::Completed);
-  task_ended(task, now_s);
+  task_ended(task, now_s, cost);
 }
 
 bool Scheduler::record_kept(int worker, const KeptResult& result, double now_s) {
@@ -374,14 +379,18 @@ std::size_t Scheduler::reopen_unfilled() {
 }
 
 void Scheduler::task_ended(std::size_t task, double now_s) {
+  task_ended(task, now_s, cost_of(task));
+}
+
+void Scheduler::task_ended(std::size_t task, double now_s, double cost) {
   --unfinished_;
   StudyCounts& counts = counts_[study_of_task_[task]];
   ++counts.ended_this_run;
-  counts.work.unfinished_cost -= cost_of(task);
+  counts.work.unfinished_cost -= cost;
   --counts.work.unfinished;
   const double wall_time_s = records_.wall_time_s(task);
   if (records_.status(task) == TaskStatus::Completed && std::isfinite(wall_time_s)) {
-    counts.work.timed_cost += cost_of(task);
+    counts.work.timed_cost += cost;
     counts.work.timed_wall_s += wall_time_s;
   }
   if (counts.all_ended()) counts.ended_s = now_s;

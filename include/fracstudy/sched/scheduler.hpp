@@ -169,6 +169,7 @@ class Scheduler {
             std::size_t limit, int capacity) const;
   void start_attempt(std::size_t task, int worker, double now_s, std::vector<Assignment>& chunk);
   void task_ended(std::size_t task, double now_s);
+  void task_ended(std::size_t task, double now_s, double cost);
   bool end_attempt(int worker, std::size_t task, int rank, double wall_time_s);
   void complete(std::size_t task, double now_s);
 
