@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <deque>
+#include <map>
 #include <optional>
 #include <set>
 #include <stdexcept>
@@ -138,9 +139,14 @@ class Coordinator {
 
   /// A relay offers to keep its group's results in its journal: taken once rank 0 reads
   /// the same journal (a directory not shared between their nodes shows here), else the
-  /// relay goes on passing them up whole. Looked at once per relay.
+  /// relay goes on passing them up whole and offering again. Looked at most once a second
+  /// per relay (a shared file system may show a new file late).
   void check_relay_journal(int relay, std::uint64_t token) {
-    if (!options_.relay_journal_seen || !journal_checked_.insert(relay).second) return;
+    if (!options_.relay_journal_seen || journal_seen_.contains(relay)) return;
+    const double now_s = clock_.now_s();
+    const auto last = journal_checked_at_.find(relay);
+    if (last != journal_checked_at_.end() && now_s - last->second < 1.0) return;
+    journal_checked_at_[relay] = now_s;
     if (!options_.relay_journal_seen(relay, token)) return;
     journal_seen_.insert(relay);
     send(transport_, relay, Tag::JournalSeen, journal_seen_payload(token));
@@ -205,8 +211,8 @@ class Coordinator {
   std::deque<int> idle_;  // asked for work that was not ready yet
   bool draining_ = false;
   double drain_deadline_s_ = 0;
-  std::set<int> journal_checked_;  // relays whose journal was looked at
-  std::set<int> journal_seen_;     // relays whose journal rank 0 reads
+  std::map<int, double> journal_checked_at_;  // relays whose journal was looked at, when
+  std::set<int> journal_seen_;                // relays whose journal rank 0 reads
 };
 
 /// The worker's side: runs chunks, watching for Drain and Abort while it does.

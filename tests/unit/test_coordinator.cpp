@@ -374,12 +374,14 @@ struct MemoryLog : exec::CompletionLog {
 /// Runs 2000 tasks under two relays with logs, rank 0 reading them when `seen`; returns
 /// what the logs kept; every task must have ended COMPLETED, its metrics at rank 0 or in a
 /// log (never both missing), marked as kept elsewhere exactly when a log has them.
-std::map<std::size_t, std::pair<double, int>> run_with_logs(bool seen, int keeps,
-                                                            sched::Scheduler& scheduler) {
+std::map<std::size_t, std::pair<double, int>> run_with_logs(
+    const std::function<bool()>& seen, int keeps, sched::Scheduler& scheduler,
+    std::chrono::milliseconds delay = std::chrono::milliseconds(0)) {
   const auto topology = sched::Topology::fixed_groups(11, 5);  // relays 1 and 6, 8 workers
   const std::size_t n = scheduler.records().size();
   FakeTasks tasks(n);
   tasks.fail_first = {10, 999, 1500};
+  tasks.delay = delay;
   std::mutex mutex;
   std::map<std::size_t, std::pair<double, int>> kept;
   MemoryLog first(11, mutex, kept), second(66, mutex, kept);
@@ -390,11 +392,11 @@ std::map<std::size_t, std::pair<double, int>> run_with_logs(bool seen, int keeps
   options.relay_journal_seen = [&](int relay, std::uint64_t token) {
     asked.insert(relay);
     EXPECT_EQ(token, relay == 1 ? 11u : 66u);
-    return seen;
+    return seen();
   };
   run_tree(topology, scheduler, tasks, observer, options, nullptr,
            [&](int relay) -> exec::CompletionLog* { return relay == 1 ? &first : &second; });
-  EXPECT_EQ(asked, (std::set<int>{1, 6}));  // each relay offered its log, once
+  EXPECT_EQ(asked, (std::set<int>{1, 6}));  // each relay offered its log
   EXPECT_EQ(scheduler.counts(0).completed, static_cast<std::int64_t>(n));
   for (std::size_t i = 0; i < n; ++i) {
     const bool elsewhere = scheduler.records().metrics_elsewhere(i);
@@ -417,7 +419,7 @@ std::map<std::size_t, std::pair<double, int>> run_with_logs(bool seen, int keeps
 
 TEST(Relays, KeepTheirGroupsResultsOnceRankZeroReadsTheirLogs) {
   auto scheduler = make_tree_scheduler(2000, sched::Topology::fixed_groups(11, 5));
-  const auto kept = run_with_logs(true, 1 << 30, scheduler);
+  const auto kept = run_with_logs([] { return true; }, 1 << 30, scheduler);
   // Only the first reports of each relay (before rank 0 answered) go up whole.
   std::size_t elsewhere = 0;
   for (std::size_t i = 0; i < 2000; ++i)
@@ -437,13 +439,25 @@ TEST(Relays, KeepTheirGroupsResultsOnceRankZeroReadsTheirLogs) {
 TEST(Relays, PassResultsUpWholeWhenRankZeroCannotReadTheirLogs) {
   // A directory not shared between a relay's node and rank 0's.
   auto scheduler = make_tree_scheduler(2000, sched::Topology::fixed_groups(11, 5));
-  EXPECT_TRUE(run_with_logs(false, 1 << 30, scheduler).empty());
+  EXPECT_TRUE(run_with_logs([] { return false; }, 1 << 30, scheduler).empty());
+}
+
+TEST(Relays, ALogRankZeroSeesLateKeepsTheResultsFromThen) {
+  // A shared file system that shows a new file late: rank 0 looks again, at most once a
+  // second per relay, while the relay offers its log. 2000 tasks of 5 ms on 8 workers:
+  // about 1.3 s, so each relay is looked at twice.
+  auto scheduler = make_tree_scheduler(2000, sched::Topology::fixed_groups(11, 5));
+  std::atomic<int> looks{0};
+  const auto kept = run_with_logs([&looks] { return ++looks > 2; }, 1 << 30, scheduler,
+                                  std::chrono::milliseconds(5));
+  EXPECT_GE(looks.load(), 3);
+  EXPECT_FALSE(kept.empty());
 }
 
 TEST(Relays, ALogThatFailsSendsTheRestUpWhole) {
   // A full disk under the relays' journals after their first few writes.
   auto scheduler = make_tree_scheduler(2000, sched::Topology::fixed_groups(11, 5));
-  const auto kept = run_with_logs(true, 2, scheduler);
+  const auto kept = run_with_logs([] { return true; }, 2, scheduler);
   EXPECT_FALSE(kept.empty());
   EXPECT_LT(kept.size(), 1000u);
   std::size_t elsewhere = 0;
