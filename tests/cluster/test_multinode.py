@@ -200,6 +200,26 @@ class Multinode(ClusterTest):
             self.assertEqual(host_of[int(task["worker_rank"])], task["host"].decode())
         self.assert_same_metrics(tasks, self.clean_run(study, "small"))
 
+    def test_relays_on_other_nodes_keep_their_results_in_journals_rank_0_reads(self):
+        # The relays of node2 and node3 write OUT.h5.journal.relay<RANK> into the folder
+        # the nodes share; rank 0 on node1 reads their tokens, then only task numbers
+        # travel, and it reads the metrics back for the final write. No saved clusters
+        # (a result with one goes to rank 0 whole).
+        study = self.write("many.yaml", SMALL.replace("repetitions: 8", "repetitions: 60")
+                           .replace("seed: 31\n", "seed: 31\nexecution: {save_clusters: none}\n"))
+        out = self.dir / "many.h5"
+        proc = self.mpirun_on_nodes(["run", str(study), "-o", str(out), "--relays", "node"])
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        with h5py.File(out, "r") as f:
+            self.assertEqual(f.attrs["relay_ranks"], 2)
+            kept = int(f.attrs["relay_kept_results"])
+        tasks = tasks_of(out, "small")
+        self.assertGreater(kept, len(tasks) // 4, "the relays kept almost nothing")
+        relayed_hosts = {task["host"] for task in tasks}
+        self.assertEqual(relayed_hosts, {b"node1", b"node2", b"node3"})
+        self.assertEqual(list(self.dir.glob("many.h5.journal*")), [])  # all in the file
+        self.assert_same_metrics(tasks, self.clean_run(study, "small"))
+
     def test_sbatch_on_three_nodes_with_mpirun_and_with_srun(self):
         study = self.write("s.yaml", SMALL)
         clean = self.clean_run(study, "small")
