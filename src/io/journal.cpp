@@ -11,10 +11,16 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "entry_bytes.hpp"
 #include "fracstudy/io/errors.hpp"
 
 namespace fracstudy::io {
 namespace {
+
+using detail::crc32_of;
+using detail::get;
+using detail::put;
+using detail::write_all;
 
 // Version 4 starts each entry's payload with its kind (a record, or an append's end);
 // version 3 adds the host after the error; version 2 carries the metrics with their count
@@ -31,25 +37,6 @@ constexpr std::uint8_t kEndEntry = 2;
 constexpr char kEndMark[4] = {'F', 'S', 'J', 'E'};
 constexpr std::size_t kHeaderSize = sizeof kMagic + sizeof(std::uint64_t);
 constexpr std::size_t kVersion1Metrics = 3;  // df, rg, kf: the first three of kMetrics
-
-/// CRC-32 (IEEE 802.3, zlib's), to tell a complete record from one a kill cut short.
-std::uint32_t crc32_of(const char* data, std::size_t size) {
-  return static_cast<std::uint32_t>(::crc32(
-      ::crc32(0L, Z_NULL, 0), reinterpret_cast<const Bytef*>(data), static_cast<uInt>(size)));
-}
-
-template <typename T>
-void put(std::string& out, const T& value) {
-  out.append(reinterpret_cast<const char*>(&value), sizeof value);
-}
-
-template <typename T>
-bool get(std::string_view in, std::size_t& at, T& value) {
-  if (at + sizeof value > in.size()) return false;
-  std::memcpy(&value, in.data() + at, sizeof value);
-  at += sizeof value;
-  return true;
-}
 
 constexpr std::uint8_t kUnknownStatus = 0xFF;
 
@@ -269,16 +256,6 @@ bool decode(std::string_view payload, int version, RecordUpdate& update,
   r.worker_rank = worker;
   r.interruptions = interruptions;
   return true;
-}
-
-void write_all(int fd, const std::string& bytes, const std::string& path) {
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw WriteError(path + ": " + std::strerror(errno));
-    done += static_cast<std::size_t>(n);
-  }
 }
 
 /// Reads up to `size` bytes at `offset` (fewer at the file's end or on an error).

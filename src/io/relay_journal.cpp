@@ -13,11 +13,17 @@
 #include <random>
 #include <string_view>
 
+#include "entry_bytes.hpp"
 #include "fracstudy/io/errors.hpp"
 #include "fracstudy/io/journal.hpp"
 
 namespace fracstudy::io {
 namespace {
+
+using detail::crc32_of;
+using detail::get;
+using detail::put;
+using detail::write_all;
 
 // [magic][token] then entries [payload length][payload][CRC-32 of the payload].
 constexpr char kMagic[4] = {'F', 'S', 'R', '1'};
@@ -25,24 +31,6 @@ constexpr std::size_t kHeaderSize = sizeof kMagic + sizeof(std::uint64_t);
 constexpr const char* kSuffix = ".relay";
 // No entry is near this: a length beyond it is damage, not an entry to allocate for.
 constexpr std::uint32_t kLongestEntry = 1 << 20;
-
-std::uint32_t crc32_of(const char* data, std::size_t size) {
-  return static_cast<std::uint32_t>(::crc32(
-      ::crc32(0L, Z_NULL, 0), reinterpret_cast<const Bytef*>(data), static_cast<uInt>(size)));
-}
-
-template <typename T>
-void put(std::string& out, const T& value) {
-  out.append(reinterpret_cast<const char*>(&value), sizeof value);
-}
-
-template <typename T>
-bool get(std::string_view in, std::size_t& at, T& value) {
-  if (at + sizeof value > in.size()) return false;
-  std::memcpy(&value, in.data() + at, sizeof value);
-  at += sizeof value;
-  return true;
-}
 
 void encode(std::string& out, const RelayedCompletion& completion) {
   std::string payload;
@@ -163,16 +151,6 @@ std::uint64_t fresh_token() {
             static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
   }
   return token;
-}
-
-void write_all(int fd, const std::string& bytes, const std::string& path) {
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t wrote = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (wrote < 0 && errno == EINTR) continue;
-    if (wrote <= 0) throw WriteError(path + ": " + std::strerror(errno));
-    done += static_cast<std::size_t>(wrote);
-  }
 }
 
 }  // namespace

@@ -82,6 +82,11 @@ studies:
 """
 
 
+def attempts_traced(trace):
+    """The task of each attempt started, in order (FRACSTUDY_TRACE_ATTEMPTS lines)."""
+    return [int(line.split()[1]) for line in trace.read_text().splitlines()]
+
+
 def tasks_of(path, study):
     with h5py.File(path, "r") as f:
         return f["studies"][study]["tasks"][:]
@@ -161,7 +166,7 @@ class Reliability(TempDirTest):
         env = dict(MPI_ENV, FRACSTUDY_TRACE_ATTEMPTS=str(trace))
 
         def traced():
-            return [int(line.split()[1]) for line in trace.read_text().splitlines()]
+            return attempts_traced(trace)
 
         in_flight = 0
         saved_at_kills = []  # (trace lines so far, tasks saved as completed)
@@ -211,7 +216,7 @@ class Reliability(TempDirTest):
         env = dict(MPI_ENV, FRACSTUDY_TRACE_ATTEMPTS=str(trace))
 
         def traced():
-            return [int(line.split()[1]) for line in trace.read_text().splitlines()]
+            return attempts_traced(trace)
 
         def exported():
             proc = run(["export", str(out), "--format", "json"])
