@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <sstream>
+#include <thread>
 
 #include "fracstudy/cli/cli.hpp"
 #include "fracstudy/exec/drain.hpp"
@@ -86,8 +87,35 @@ class RelayedMetrics {
   RelayedMetrics(std::string result_path, sched::Scheduler& scheduler)
       : result_path_(std::move(result_path)), scheduler_(scheduler) {}
 
-  /// Returns how many results it read back.
-  std::size_t read_back() {
+  /// Reads back what the relays kept; returns how many results. At the `last` whole
+  /// write, what is missing is looked for again for a few seconds: a shared file system
+  /// may show a relay's last writes only once the relay closed its journal (NFS's
+  /// close-to-open), which it does as it leaves.
+  std::size_t read_back(bool last) {
+    std::size_t filled = read_new_entries();
+    for (int look = 0; last && look < kLastLooks && scheduler_.kept_elsewhere() > 0; ++look) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      filled += read_new_entries();
+    }
+    missing_ = scheduler_.reopen_unfilled();
+    if (missing_ > 0) {
+      std::cerr << "fracstudy: warning: " << missing_ << " results kept by relays were not found "
+                << "in their journals beside " << result_path_
+                << (last ? "; the journals stay for --resume, which takes what they hold and "
+                           "computes the rest"
+                         : "; they are computed again")
+                << "\n";
+    }
+    return filled;
+  }
+
+  /// Results the last read_back did not find (their tasks were reopened).
+  std::size_t missing() const { return missing_; }
+
+ private:
+  static constexpr int kLastLooks = 25;  // 5 s
+
+  std::size_t read_new_entries() {
     std::size_t filled = 0;
     auto fill = [&](std::size_t task, const kernels::MetricValues& metrics) {
       const bool taken = scheduler_.fill_metrics(task, metrics);
@@ -113,10 +141,6 @@ class RelayedMetrics {
       }
       offset = io::scan_relay_journal(path, offset, take).end_offset;
     }
-    if (const auto lost = scheduler_.reopen_unfilled()) {
-      std::cerr << "fracstudy: warning: " << lost << " results kept by relays were not found "
-                << "in their journals beside " << result_path_ << "; they are computed again\n";
-    }
     return filled;
   }
 
@@ -125,6 +149,7 @@ class RelayedMetrics {
   sched::Scheduler& scheduler_;
   std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> read_up_to_;  // token, offset
   std::map<std::size_t, kernels::MetricValues> early_;  // read before their completion came
+  std::size_t missing_ = 0;
 };
 
 /// What the coordinator loop reports goes to the result file and the progress lines.
@@ -166,7 +191,12 @@ class RunObserver final : public exec::ProgressObserver {
     }
     // Every metric is in memory (or the scratch file) before the file is written whole.
     if (relayed_ && (final || writer_.whole_write_due())) {
-      writer_.relay_kept_results += relayed_->read_back();
+      writer_.relay_kept_results += relayed_->read_back(final);
+      if (final && relayed_->missing() > 0) {
+        writer_.keep_relay_journals();
+        writer_.set_stop_reason(std::to_string(relayed_->missing()) +
+                                " results the relays kept were not found in their journals");
+      }
     }
     if (final && progress_) progress_->update(scheduler, true);
     update_studies(scheduler);
@@ -380,14 +410,8 @@ int coordinate(RunPlan& plan, const study::TaskList& tasks, transport::Transport
     roles.emplace_back(rank == 0 ? "coordinator" : topology.is_relay(rank) ? "relay" : "worker");
   }
   warn_of_another_version(plan);
-  // With relays, their journals hold the results and rank 0's journal little: the file is
-  // written whole at the start and the end only (and for clusters), where rank 0 reads
-  // back the relays' results once.
   std::optional<RelayedMetrics> relayed;
-  if (topology.relay_count() > 0) {
-    plan.start.whole_write_share = 0;
-    relayed.emplace(plan.output, scheduler);
-  }
+  if (topology.relay_count() > 0) relayed.emplace(plan.output, scheduler);
   io::ResultWriter writer(plan.output, plan.file, tasks, plan.start);
   const auto watch = stop_watch(plan);
   RunObserver observer(writer, plan, watch, relayed ? &*relayed : nullptr);
@@ -398,8 +422,15 @@ int coordinate(RunPlan& plan, const study::TaskList& tasks, transport::Transport
   loop.drain_requested = [watch] { return watch->stop_requested(); };
   loop.coordinator_messages = &writer.coordinator_messages;
   if (relayed) {
-    loop.relay_journal_seen = [&plan](int relay, std::uint64_t token) {
-      return io::relay_journal_token(io::relay_journal_path(plan.output, relay)) == token;
+    loop.relay_journal_seen = [&plan, &writer](int relay, std::uint64_t token) {
+      if (io::relay_journal_token(io::relay_journal_path(plan.output, relay)) != token) {
+        return false;
+      }
+      // The relays' journals now hold the results and rank 0's journal little: the file
+      // is written whole at the end (and for clusters), where rank 0 reads back the
+      // relays' results once. (Relays that keep nothing leave the 5 % policy in place.)
+      writer.set_whole_write_share(0);
+      return true;
     };
   }
   const auto start = std::chrono::steady_clock::now();
@@ -420,7 +451,10 @@ int coordinate(RunPlan& plan, const study::TaskList& tasks, transport::Transport
     return kFailure;
   }
   return report_end(plan, writer.studies(scheduler.records()), end, transport.size(), elapsed_s,
-                    scheduler.excluded_hosts(), watch->reason(plan));
+                    scheduler.excluded_hosts(),
+                    watch->stopped() ? watch->reason(plan)
+                                     : "some results the relays kept were not found in their "
+                                       "journals (see the warning above)");
 }
 
 int work(const study::StudyFile& file, transport::Transport& transport,

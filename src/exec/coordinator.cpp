@@ -82,7 +82,8 @@ class Coordinator {
     for (const int child : children_)
       scheduler_.release_worker(child);
     observer_.checkpoint(scheduler_, true);
-    return draining_ && !scheduler_.finished() ? RunEnd::Interrupted : RunEnd::Finished;
+    // Unfinished without a drain: results a relay kept were not found at the end.
+    return scheduler_.finished() ? RunEnd::Finished : RunEnd::Interrupted;
   }
 
  private:
@@ -110,7 +111,10 @@ class Coordinator {
       throw std::runtime_error("coordinator got an unexpected message");
     }
     auto report = decode_report(message.payload);
-    if (report.journal_token != 0) check_relay_journal(message.source, report.journal_token);
+    // (A relay that is leaving gets no answer.)
+    if (report.journal_token != 0 && tag != Tag::Stopped) {
+      check_relay_journal(message.source, report.journal_token);
+    }
     if (!report.kept.empty() && !journal_seen_.contains(message.source)) {
       throw std::runtime_error("coordinator got results kept in a journal it has not read");
     }

@@ -239,9 +239,9 @@ RelayJournalRead read_relay_journal(const std::string& path, std::uint64_t offse
 }
 
 bool apply_completion(const RelayedCompletion& completion, study::TaskRecord& record) {
-  if (record.status != study::TaskStatus::Pending && record.status != study::TaskStatus::Running) {
-    return false;
-  }
+  // A FAILED task too: reopened on rank 0 (a bad node's failures given back) and then
+  // computed under a relay; a valid result is never thrown away for a failure.
+  if (record.status == study::TaskStatus::Completed) return false;
   record.status = study::TaskStatus::Completed;
   record.attempts = std::max(record.attempts, completion.attempt);
   record.worker_rank = completion.rank;

@@ -107,17 +107,22 @@ void ResultWriter::write_whole(study::RecordsView records, bool final) {
   snapshot.layout = &start_.layout;
   snapshot.generation = ++generation_;
   snapshot.clusters = &clusters_;
+  // A new file owes nothing to relay journals found beside it (another run's, another
+  // study's): they go before it exists.
+  if (!wrote_whole_ && !start_.continues_file) remove_relay_journals(path_);
   write_result_file(path_, snapshot);
   unsaved_clusters_ = false;
+  // The relays' journals of an earlier run are in the file now (a resumed run read them
+  // with it), as are this run's at its end, unless some were not found (kept for --resume);
+  // in between, the relays append to theirs. Removed before the new generation's journal
+  // starts, so no reader applies them to a file they do not belong to.
+  if (!wrote_whole_ || (final && !keep_relay_journals_)) remove_relay_journals(path_);
+  wrote_whole_ = true;
   if (final) {
     remove_journal(path_);
   } else {
     start_journal(path_, generation_);
   }
-  // The relays' journals of an earlier run are in the file now (a resumed run read them
-  // with it), as are this run's at its end; in between, the relays append to theirs.
-  if (final || !wrote_whole_) remove_relay_journals(path_);
-  wrote_whole_ = true;
   count_written(records);
   last_full_write_end_ = std::chrono::steady_clock::now();
   last_full_write_s_ = std::chrono::duration<double>(last_full_write_end_ - start).count();
@@ -182,6 +187,10 @@ void ResultWriter::track_point(std::size_t task, study::TaskList::StudyPoint of,
     study::TaskRecord failed;
     failed.status = study::TaskStatus::Failed;
     for (std::size_t t = first; t < first + repetitions; ++t) {
+      if (records.metrics_elsewhere(t)) {  // a relay keeps its metrics: not known here
+        journaled_points_known_ = false;
+        return;
+      }
       const auto status = static_cast<study::TaskStatus>(written_status_[t]);
       // A completed task's record never changes; a failed one counts as failed.
       if (status == study::TaskStatus::Completed) accumulator.add(records[t]);

@@ -358,6 +358,13 @@ bool Scheduler::fill_metrics(std::size_t task, const kernels::MetricValues& metr
   return true;
 }
 
+std::size_t Scheduler::kept_elsewhere() const {
+  std::size_t kept = 0;
+  for (std::size_t task = 0; task < records_.size(); ++task)
+    kept += records_.metrics_elsewhere(task) ? 1U : 0U;
+  return kept;
+}
+
 std::size_t Scheduler::reopen_unfilled() {
   std::size_t reopened = 0;
   for (std::size_t task = 0; task < records_.size(); ++task) {

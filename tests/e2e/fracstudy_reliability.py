@@ -278,6 +278,39 @@ class Reliability(TempDirTest):
             self.assertGreater(int(f.attrs["relay_kept_results"]), 0)
         self.assertEqual(list(self.dir.glob("relayed.h5.journal*")), [])  # all in the file
 
+    def test_a_relay_journal_lost_during_the_run_costs_a_recomputation_not_a_result(self):
+        # A relay's journal deleted while the run goes on (or never shown to rank 0 by a
+        # shared file system): at the end rank 0 does not find those results, reopens their
+        # tasks, keeps the other journals, and says the run is unfinished; --resume
+        # computes them again. No task ends COMPLETED without its metrics.
+        study = self.write("long.yaml", LONG_STUDY.replace("max_retries: 1\n",
+                                                           "max_retries: 1\n  save_clusters: none\n"))
+        clean = tasks_of(self.clean_run(study, "long"), "long")
+        out = self.dir / "lost.h5"
+        proc = start(["run", str(study), "-o", str(out), "--relays", "3"], ranks=7)
+        relay1 = Path(str(out) + ".journal.relay1")
+        deadline = time.time() + 60
+        while time.time() < deadline and (not relay1.exists() or relay1.stat().st_size < 2000):
+            time.sleep(0.02)
+        relay1.unlink()
+        _, stderr = proc.communicate(timeout=120)
+        self.assertEqual(proc.returncode, 3, stderr)  # unfinished, as after a drain
+        self.assertIn("not found in their journals", stderr)
+        self.assertIn("--resume", stderr)
+        tasks = tasks_of(out, "long")
+        done = tasks["status"] == b"COMPLETED"
+        self.assertFalse(np.all(done))
+        self.assertFalse(np.any(np.isnan(tasks["df"][done])))  # none completed without metrics
+        np.testing.assert_array_equal(tasks["df"][done], clean["df"][done])
+        with h5py.File(out, "r") as f:
+            self.assertIn("not found", text(f.attrs["stop_reason"]))
+        proc = run(["run", str(study), "-o", str(out), "--resume", "--relays", "3"], ranks=7)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        final = tasks_of(out, "long")
+        self.assertTrue(np.all(final["status"] == b"COMPLETED"))
+        np.testing.assert_array_equal(final["df"], clean["df"])
+        self.assertEqual(list(self.dir.glob("lost.h5.journal*")), [])
+
     def test_tasks_waiting_in_a_chunk_are_not_charged_for_two_job_deaths(self):
         # 600 healthy tasks in chunks of 40, no retries, the whole job killed twice: only
         # a task a worker was computing may be RUNNING, so no waiting task pays for a kill.

@@ -89,10 +89,10 @@ struct RelayJournalRead {
 };
 RelayJournalRead read_relay_journal(const std::string& path, std::uint64_t offset = 0);
 
-/// Applies a relayed completion to the record it completes: a task the record shows
-/// unfinished (PENDING or RUNNING) becomes COMPLETED with the relay's metrics; its earlier
-/// failures and interruptions stay. Returns false (and changes nothing) for a task that
-/// already ended.
+/// Applies a relayed completion to the record it completes: a task the record does not
+/// show COMPLETED (PENDING, RUNNING, or FAILED before rank 0 reopened it) becomes COMPLETED
+/// with the relay's metrics; its earlier failures and interruptions stay. Returns false
+/// (and changes nothing) for a task already COMPLETED.
 bool apply_completion(const RelayedCompletion& completion, study::TaskRecord& record);
 
 }  // namespace fracstudy::io

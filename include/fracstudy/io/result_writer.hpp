@@ -75,6 +75,13 @@ class ResultWriter {
   void checkpoint(study::RecordsView records, std::span<const std::size_t> changed, bool final,
                   std::span<const study::ProgressTally> now = {});
 
+  /// The relays' journals hold results the file does not (rank 0 did not find them): the
+  /// final write leaves them for --resume.
+  void keep_relay_journals() { keep_relay_journals_ = true; }
+  /// From now on a checkpoint rewrites the file whole only when it must (clusters, a
+  /// failed checkpoint): once relays keep the results, rank 0's journal stays small.
+  void set_whole_write_share(double share) { start_.whole_write_share = share; }
+
   /// Whether the next checkpoint that is not final writes the file whole (what it writes
   /// must then hold every metric: those the relays keep are read back first).
   bool whole_write_due() const;
@@ -144,6 +151,7 @@ class ResultWriter {
   bool journaled_points_known_ = true;
   bool force_full_write_ = false;
   bool wrote_whole_ = false;
+  bool keep_relay_journals_ = false;              // some of their results are not in the file
   std::vector<std::vector<double>> point_costs_;  // per study, each point's estimated cost  // this
                                                   // run wrote the file whole at least once
   double last_full_write_s_ = 0;

@@ -117,6 +117,8 @@ class Scheduler {
   /// Puts every task whose metrics a relay kept and that were not filled back in the queue
   /// (their relay's journal was lost); returns how many.
   std::size_t reopen_unfilled();
+  /// How many completed tasks have their metrics kept by a relay, not filled yet.
+  std::size_t kept_elsewhere() const;
 
   /// Returns the tasks `worker` still runs to the queue without using up a retry (the
   /// worker was stopped or lost, which is not the tasks' fault).
