@@ -290,7 +290,7 @@ class Reliability(TempDirTest):
         proc = start(["run", str(study), "-o", str(out), "--relays", "3"], ranks=7)
         relay1 = Path(str(out) + ".journal.relay1")
         deadline = time.time() + 60
-        while time.time() < deadline and (not relay1.exists() or relay1.stat().st_size < 2000):
+        while time.time() < deadline and (not relay1.exists() or relay1.stat().st_size < 600):
             time.sleep(0.02)
         relay1.unlink()
         _, stderr = proc.communicate(timeout=120)
