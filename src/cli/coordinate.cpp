@@ -144,7 +144,6 @@ class RelayedMetrics {
     return filled;
   }
 
- private:
   std::string result_path_;
   sched::Scheduler& scheduler_;
   std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> read_up_to_;  // token, offset

@@ -108,15 +108,18 @@ void ResultWriter::write_whole(study::RecordsView records, bool final) {
   snapshot.generation = ++generation_;
   snapshot.clusters = &clusters_;
   // A new file owes nothing to relay journals found beside it (another run's, another
-  // study's): they go before it exists.
-  if (!wrote_whole_ && !start_.continues_file) remove_relay_journals(path_);
+  // study's): they go before it exists. A continued file's earlier relay journals are in it
+  // once written (the run read them with it), as are this run's at its end, unless some
+  // were not found (kept for --resume); in between, the relays append to theirs. Removed
+  // before the new generation's journal starts, so no reader applies them to a file they
+  // do not belong to.
+  const bool first = !wrote_whole_;
+  if (first && !start_.continues_file) remove_relay_journals(path_);
   write_result_file(path_, snapshot);
   unsaved_clusters_ = false;
-  // The relays' journals of an earlier run are in the file now (a resumed run read them
-  // with it), as are this run's at its end, unless some were not found (kept for --resume);
-  // in between, the relays append to theirs. Removed before the new generation's journal
-  // starts, so no reader applies them to a file they do not belong to.
-  if (!wrote_whole_ || (final && !keep_relay_journals_)) remove_relay_journals(path_);
+  if ((first && start_.continues_file) || (final && !keep_relay_journals_)) {
+    remove_relay_journals(path_);
+  }
   wrote_whole_ = true;
   if (final) {
     remove_journal(path_);
