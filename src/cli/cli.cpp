@@ -33,6 +33,9 @@ constexpr Command kCommands[] = {
     {"tool", "tool NAME [JSON]",
      "call one AI tool (--workspace DIR --launcher local|slurm --ranks N)", tool_command},
     {"mcp", "mcp", "serve the AI tools as an MCP server on stdio", mcp_command},
+    {"dispatch-queue", "dispatch-queue --workspace DIR",
+     "start the AI tools' waiting studies that fit (run when a study ends)",
+     dispatch_queue_command},
 };
 
 constexpr const char* kExamples = R"(

@@ -38,6 +38,7 @@ int submit_command(const CommandLine& line);
 int tools_command(const CommandLine& line);
 int tool_command(const CommandLine& line);
 int mcp_command(const CommandLine& line);
+int dispatch_queue_command(const CommandLine& line);
 
 /// The path of this program, for launching it again.
 std::string self_executable();

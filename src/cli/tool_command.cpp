@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <iostream>
 #include <iterator>
+#include <sstream>
 
 #include "commands.hpp"
 #include "errors.hpp"
@@ -47,7 +48,86 @@ void add_operator_options(CommandSpec& spec) {
       "seconds one run of a study (a start or a retry) may take; then it stops cleanly, "
       "INTERRUPTED, and a retry continues it")(
       "max-wait", po::value<double>()->default_value(defaults.max_wait_s),
-      "the longest wait_for_study call, in seconds");
+      "the longest wait_for_study call, in seconds")(
+      "max-queued", po::value<int>()->default_value(defaults.max_queued_studies),
+      "studies that wait for a slot when --max-running run (0: refuse them); with "
+      "--launcher slurm, studies pending in Slurm's queue")(
+      "max-high-per-client", po::value<int>()->default_value(defaults.max_high_per_client),
+      "high-priority studies one client may have waiting or running")(
+      "priority-sbatch-arg", po::value<std::vector<std::string>>()->composing(),
+      "PRIORITY=ARG: an sbatch argument of that priority's studies (repeatable; default "
+      "high=--nice=0, normal=--nice=100, batch=--nice=1000), e.g. high=--qos=urgent")(
+      "rate-limit", po::value<std::vector<std::string>>()->composing(),
+      "TOOL=N/UNIT: at most N calls of TOOL per second, minute or hour (s, m, h) per client "
+      "(repeatable; default run_simulation=10/m)")(
+      "max-simulation-particles",
+      po::value<std::int64_t>()->default_value(defaults.max_simulation_particles),
+      "cap on n_particles of run_simulation (one simulation while the caller waits)")(
+      "simulation-time-limit", po::value<double>()->default_value(defaults.simulation_time_limit_s),
+      "seconds a run_simulation call may take");
+}
+
+/// The operator's options as given, for the command that starts waiting studies later:
+/// it must apply the same caps as the server that queued them.
+std::vector<std::string> operator_arguments(const po::variables_map& values) {
+  std::vector<std::string> args;
+  const tools::ToolLimits defaults;
+  CommandSpec spec{"", "", ""};
+  add_operator_options(spec);
+  for (const auto& option : spec.options.options()) {
+    const std::string name = option->long_name();
+    if (!values.count(name) || values[name].defaulted()) continue;
+    const auto& value = values[name].value();
+    std::vector<std::string> texts;
+    if (const auto* word = boost::any_cast<std::string>(&value)) {
+      texts = {*word};
+    } else if (const auto* many = boost::any_cast<std::vector<std::string>>(&value)) {
+      texts = *many;
+    } else if (const auto* number = boost::any_cast<int>(&value)) {
+      texts = {std::to_string(*number)};
+    } else if (const auto* big = boost::any_cast<std::int64_t>(&value)) {
+      texts = {std::to_string(*big)};
+    } else if (const auto* real = boost::any_cast<double>(&value)) {
+      std::ostringstream text;
+      text.precision(17);
+      text << *real;
+      texts = {text.str()};
+    }
+    for (const auto& text : texts)
+      args.push_back("--" + name + "=" + text);
+  }
+  return args;
+}
+
+/// "TOOL=N/UNIT" as a budget, or a usage error.
+tools::CallBudget rate_limit(const std::string& text) {
+  const auto equals = text.find('=');
+  const auto slash = text.find('/', equals == std::string::npos ? 0 : equals);
+  const auto bad = [&text](const std::string& why) {
+    return UsageError("--rate-limit: " + why + " in '" + text.substr(0, 64) +
+                      "' (allowed: TOOL=N/s, TOOL=N/m or TOOL=N/h)");
+  };
+  if (equals == std::string::npos || slash == std::string::npos) throw bad("not TOOL=N/UNIT");
+  tools::CallBudget budget;
+  budget.tool = text.substr(0, equals);
+  if (!tools::ToolServer::find_tool(budget.tool)) throw bad("no tool " + budget.tool);
+  const std::string count = text.substr(equals + 1, slash - equals - 1);
+  if (count.empty() || count.size() > 6 || count.find_first_not_of("0123456789") != count.npos ||
+      std::stoi(count) < 1) {
+    throw bad("N must be a whole number from 1 to 999999");
+  }
+  budget.calls = std::stoi(count);
+  const std::string unit = text.substr(slash + 1);
+  if (unit == "s") {
+    budget.window_s = 1;
+  } else if (unit == "m") {
+    budget.window_s = 60;
+  } else if (unit == "h") {
+    budget.window_s = 3600;
+  } else {
+    throw bad("unknown unit '" + unit.substr(0, 8) + "'");
+  }
+  return budget;
 }
 
 /// A positive number of seconds, or a usage error naming the option.
@@ -77,7 +157,7 @@ std::vector<std::string> plot_command() {
 
 tools::ToolServerOptions server_options(const po::variables_map& values, bool serving = true) {
   tools::ToolServerOptions options;
-  options.workspace = values["workspace"].as<std::string>();
+  options.workspace = fs::absolute(values["workspace"].as<std::string>()).string();
   const std::string launcher = values["launcher"].as<std::string>();
   if (launcher != "local" && launcher != "slurm") {
     throw UsageError("--launcher: must be local or slurm, got '" + launcher + "'");
@@ -109,7 +189,47 @@ tools::ToolServerOptions server_options(const po::variables_map& values, bool se
       throw UsageError(std::string("--") + cap + ": must be at least 1");
     }
   }
+  options.limits.max_queued_studies = values["max-queued"].as<int>();
+  options.limits.max_high_per_client = values["max-high-per-client"].as<int>();
+  options.limits.max_simulation_particles = values["max-simulation-particles"].as<std::int64_t>();
+  options.limits.simulation_time_limit_s = seconds_option(values, "simulation-time-limit");
+  if (options.limits.max_queued_studies < 0) throw UsageError("--max-queued: must be at least 0");
+  if (options.limits.max_high_per_client < 0) {
+    throw UsageError("--max-high-per-client: must be at least 0");
+  }
+  if (options.limits.max_simulation_particles < 1) {
+    throw UsageError("--max-simulation-particles: must be at least 1");
+  }
+  if (values.count("rate-limit")) {
+    for (const auto& text : values["rate-limit"].as<std::vector<std::string>>()) {
+      auto budget = rate_limit(text);
+      auto& budgets = options.limits.tool_budgets;
+      std::erase_if(budgets, [&budget](const auto& b) { return b.tool == budget.tool; });
+      budgets.push_back(std::move(budget));
+    }
+  }
+  if (values.count("priority-sbatch-arg")) {
+    for (const auto& text : values["priority-sbatch-arg"].as<std::vector<std::string>>()) {
+      const auto equals = text.find('=');
+      const auto priority =
+          tools::priority_from_name(text.substr(0, equals == std::string::npos ? 0 : equals));
+      if (!priority || equals + 1 >= text.size()) {
+        throw UsageError("--priority-sbatch-arg: '" + text.substr(0, 64) +
+                         "' is not PRIORITY=ARG with PRIORITY high, normal or batch");
+      }
+      options.priority_sbatch_args[*priority].push_back(text.substr(equals + 1));
+    }
+  }
   options.plot_command = plot_command();
+  if (serving) {
+    options.dispatch_command = {self_executable(), "dispatch-queue"};
+    for (auto& arg : operator_arguments(values)) {
+      // The workspace as an absolute path: the command runs in a study's folder.
+      if (arg.rfind("--workspace=", 0) == 0) continue;
+      options.dispatch_command.push_back(std::move(arg));
+    }
+    options.dispatch_command.push_back("--workspace=" + options.workspace);
+  }
   return options;
 }
 
@@ -192,6 +312,24 @@ int tool_command(const CommandLine& line) {
   std::cout << result.value.dump(2) << "\n";
   if (!result.is_error) return kSuccess;
   return result.bad_arguments ? kBadInput : kFailure;
+}
+
+int dispatch_queue_command(const CommandLine& line) {
+  CommandSpec spec{"fracstudy dispatch-queue [OPERATOR OPTIONS]",
+                   "Starts the studies waiting in the workspace's queue while fewer than\n"
+                   "--max-running run, highest priority first, then oldest. The tools run it\n"
+                   "when a study's run ends; an operator may run it from cron as well.",
+                   "  fracstudy dispatch-queue --workspace ws --max-running 2"};
+  add_operator_options(spec);
+  const auto values = parse_command(line.args, spec);
+  if (!values) return kSuccess;
+  tools::ToolServer server(server_options(*values));
+  const int started = server.dispatch_queue();
+  if (started > 0) {
+    std::cout << "fracstudy-tools: started " << started << " waiting "
+              << (started == 1 ? "study" : "studies") << "\n";
+  }
+  return kSuccess;
 }
 
 int mcp_command(const CommandLine& line) {

@@ -143,9 +143,31 @@ json study_status_enum() {
   return {{"type", "string"}, {"enum", names}};
 }
 
+/// The priorities, from the one table in tools/queue.hpp.
+json priority_schema() {
+  json names = json::array();
+  for (const auto priority : all_priorities())
+    names.push_back(std::string(name_of(priority)));
+  return {{"type", "string"},
+          {"enum", names},
+          {"description",
+           "how soon the study runs when the running slots are taken: high studies start "
+           "before every waiting one (never stopping a running one), batch after every other "
+           "(default normal)"}};
+}
+
+json queue_position_schema() {
+  return {{"type", "integer"},
+          {"minimum", 1},
+          {"description",
+           "present while the study waits for a free slot: 1 starts next (it starts by itself)"}};
+}
+
 /// What check_study_status and wait_for_study return about a study.
 json status_properties() {
   return {
+      {"priority", priority_schema()},
+      {"queue_position", queue_position_schema()},
       {"study_id", {{"type", "string"}}},
       {"algorithm", {{"type", "string"}}},
       {"status", study_status_enum()},
@@ -238,8 +260,10 @@ std::string number_text(double value) {
 std::string limits_in_words(const ToolLimits& limits) {
   return "Limits set by the operator: at most " + std::to_string(limits.max_tasks_per_study) +
          " simulations per study, n_particles up to " + std::to_string(limits.max_particles) +
-         ", " + std::to_string(limits.max_running_studies) +
-         " studies running at once, a simulation stopped after " +
+         ", " + std::to_string(limits.max_running_studies) + " studies running at once (" +
+         std::to_string(limits.max_queued_studies) + " more wait in the queue, " +
+         std::to_string(limits.max_high_per_client) +
+         " high-priority study per client at a time), a simulation stopped after " +
          number_text(limits.task_time_limit_s) + " s (and retried), a run stopped after " +
          number_text(limits.study_time_limit_s) + " s (INTERRUPTED; retry_failed_simulations " +
          "continues it), and " + std::to_string(limits.max_calls_per_minute) +
@@ -301,11 +325,15 @@ json run_parametric_study(const ToolLimits& limits) {
          {{"type", "integer"},
           {"minimum", 0},
           {"maximum", 18446744073709551615ULL},
-          {"description", "master seed (default 0); the same seed gives the same results"}}}}},
+          {"description", "master seed (default 0); the same seed gives the same results"}}},
+        {"priority", priority_schema()}}},
       {"required", {"algorithm"}},
       {"additionalProperties", false}};
   json output = output_schema({{"study_id", {{"type", "string"}}},
                                {"status", study_status_enum()},
+                               {"priority", priority_schema()},
+                               {"started", {{"type", "boolean"}}},
+                               {"queue_position", queue_position_schema()},
                                {"total_simulations", {{"type", "integer"}}},
                                {"parameter_points", {{"type", "integer"}}},
                                {"message", {{"type", "string"}}}},
@@ -313,7 +341,10 @@ json run_parametric_study(const ToolLimits& limits) {
   return {{"title", "Run a parametric study"},
           {"description",
            "Start a parametric study of fractal aggregation simulations and return at once with "
-           "its study_id (status QUEUED). Then call wait_for_study (it returns when the study "
+           "its study_id (status QUEUED). When every running slot is taken the study waits in "
+           "the queue (queue_position; priority high jumps it, batch lets others go first) and "
+           "starts by itself when a slot frees. For one simulation while the user waits, use "
+           "run_simulation instead. Then call wait_for_study (it returns when the study "
            "ends or after its timeout, with progress notifications) until the status is no "
            "longer QUEUED or RUNNING, and read get_study_results. Give either "
            "variable_parameter with values (a sweep) or grid (every combination), not both. "
@@ -385,7 +416,8 @@ json retry_failed_simulations(const ToolLimits& limits) {
           {"inputSchema", id_only_input()},
           {"outputSchema", output_schema({{"study_id", {{"type", "string"}}},
                                           {"status", study_status_enum()},
-                                          {"retrying", {{"type", "integer"}}}},
+                                          {"retrying", {{"type", "integer"}}},
+                                          {"queue_position", queue_position_schema()}},
                                          {"study_id", "status", "retrying"})},
           {"annotations", annotations(false, false, false)}};
 }
@@ -397,13 +429,16 @@ json list_studies(const ToolLimits&) {
                   {"algorithm", {{"type", "string"}}},
                   {"status", study_status_enum()},
                   {"active", {{"type", "boolean"}}},
-                  {"progress", progress_schema()}}},
+                  {"progress", progress_schema()},
+                  {"priority", priority_schema()},
+                  {"queue_position", queue_position_schema()}}},
                 {"required", {"study_id", "algorithm", "status", "active", "progress"}},
                 {"additionalProperties", false}};
   return {{"title", "List studies"},
           {"description",
            "List every study in the workspace with its algorithm, status, whether a run is "
-           "going, and progress, oldest first. Takes no arguments. Example: {}"},
+           "going, progress and priority, oldest first; a study waiting for a slot shows its "
+           "queue_position (1 starts next). Takes no arguments. Example: {}"},
           {"inputSchema",
            {{"$schema", kDialect},
             {"type", "object"},
@@ -481,7 +516,8 @@ json cancel_study(const ToolLimits&) {
           {"description",
            "Stop a running study cleanly: no new simulations start, running ones finish "
            "within a grace time, results so far are kept and the study ends CANCELLED; "
-           "retry_failed_simulations continues it later. The request is kept with the study, "
+           "retry_failed_simulations continues it later. A study waiting in the queue is taken "
+           "out of it and never starts (CANCELLED). The request is kept with the study, "
            "so a cancel right after a start is not lost. Example: "
            "{\"study_id\": \"dla_n_sweep\"}"},
           {"inputSchema", id_only_input()},
@@ -491,6 +527,60 @@ json cancel_study(const ToolLimits&) {
                                           {"message", {{"type", "string"}}}},
                                          {"study_id", "status", "cancel_requested"})},
           {"annotations", annotations(false, true, true)}};
+}
+
+json run_simulation(const ToolLimits& limits) {
+  json parameters = parameters_schema(limits);
+  parameters["n_particles"]["maximum"] = limits.max_simulation_particles;
+  parameters["n_particles"]["description"] = "number of particles (at most " +
+                                             std::to_string(limits.max_simulation_particles) +
+                                             " here: run_simulation's cap; larger ones as a study)";
+  json input = {{"$schema", kDialect},
+                {"type", "object"},
+                {"properties",
+                 {{"algorithm", algorithm_schema()},
+                  {"parameters",
+                   {{"type", "object"},
+                    {"properties", parameters},
+                    {"additionalProperties", false},
+                    {"description",
+                     "the simulation's parameters; defaults: n_particles 1000, dimension 2, "
+                     "particle_radius 1, sticking_probability 1 (not for EDEN), "
+                     "volume_fraction (CCA only)"}}},
+                  {"seed",
+                   {{"type", "integer"},
+                    {"minimum", 0},
+                    {"maximum", 18446744073709551615ULL},
+                    {"description",
+                     "random seed (default 0); the same seed gives the same "
+                     "cluster"}}}}},
+                {"required", {"algorithm"}},
+                {"additionalProperties", false}};
+  json properties = {{"algorithm", {{"type", "string"}}},
+                     {"parameters", parameter_values_schema()},
+                     {"seed", {{"type", "integer"}}},
+                     {"n_particles", {{"type", "integer"}}},
+                     {"wall_time_s", {{"type", "number"}}}};
+  for (const auto& metric : kernels::kMetrics) {
+    properties[std::string(metric.name)] = {{"type", {"number", "null"}},
+                                            {"description", std::string(metric.description)}};
+  }
+  return {{"title", "Run one simulation"},
+          {"description",
+           "Run one simulation while you wait and return its metrics in the same call: the "
+           "fractal dimension df with its error and fit window (fit_n_min to fit_n_max "
+           "particles), rg, kf, the other estimators and the wall time. For a quick question "
+           "(\"what df does a 5,000-particle DLA in 3D give?\"); it takes no study slot. "
+           "n_particles up to " +
+               std::to_string(limits.max_simulation_particles) + ", stopped after " +
+               number_text(limits.simulation_time_limit_s) +
+               " s; progress notifications while it runs (with a progressToken); a cancelled "
+               "request stops it. Sweeps, repetitions and larger sizes are studies "
+               "(run_parametric_study). Example: {\"algorithm\": \"DLA\", \"parameters\": "
+               "{\"n_particles\": 5000, \"dimension\": 3}, \"seed\": 1}"},
+          {"inputSchema", input},
+          {"outputSchema", output_schema(properties, {"algorithm", "n_particles", "df", "rg"})},
+          {"annotations", annotations(false, false, true)}};
 }
 
 }  // namespace fracstudy::tools::definitions

@@ -16,5 +16,6 @@ nlohmann::json retry_failed_simulations(const ToolLimits& limits);
 nlohmann::json list_studies(const ToolLimits& limits);
 nlohmann::json get_study_results(const ToolLimits& limits);
 nlohmann::json cancel_study(const ToolLimits& limits);
+nlohmann::json run_simulation(const ToolLimits& limits);
 
 }  // namespace fracstudy::tools::definitions

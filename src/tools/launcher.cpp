@@ -1,6 +1,7 @@
 #include "fracstudy/tools/launcher.hpp"
 
 #include <fcntl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,41 +27,85 @@ std::vector<char*> c_argv(const std::vector<std::string>& argv) {
   return pointers;
 }
 
-/// In a forked child: become a detached session leader with stdin from /dev/null and
-/// stdout and stderr appended to `log`, in `workdir`, then exec `argv`.
-[[noreturn]] void exec_detached(const std::vector<std::string>& argv, const std::string& log,
-                                const std::string& workdir) {
-  ::setsid();
+/// In a forked child (of a process that may have threads: nothing after the fork
+/// allocates): stdin from /dev/null, stdout and stderr appended to `log`, in `workdir`.
+/// False when one of them cannot be had.
+bool redirect(const char* log, const char* workdir) {
   const int in = ::open("/dev/null", O_RDONLY);
-  const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0644);
-  if (in < 0 || out < 0 || ::chdir(workdir.c_str()) != 0) ::_exit(127);
+  const int out = ::open(log, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0644);
+  if (in < 0 || out < 0 || ::chdir(workdir) != 0) return false;
   ::dup2(in, STDIN_FILENO);
   ::dup2(out, STDOUT_FILENO);
   ::dup2(out, STDERR_FILENO);
-  auto args = c_argv(argv);
-  ::execvp(args[0], args.data());
-  const std::string message = "cannot start " + argv[0] + ": " + std::strerror(errno) + "\n";
-  [[maybe_unused]] auto ignored = ::write(STDERR_FILENO, message.data(), message.size());
+  if (in > STDERR_FILENO) ::close(in);
+  if (out > STDERR_FILENO) ::close(out);
+  return true;
+}
+
+/// In a forked child: become a detached session leader writing to `log`, in `workdir`,
+/// then exec `argv`.
+[[noreturn]] void exec_detached(char* const* argv, const char* log, const char* workdir) {
+  ::setsid();
+  if (!redirect(log, workdir)) ::_exit(127);
+  ::execvp(argv[0], argv);
+  static constexpr char kMessage[] = "fracstudy-tools: cannot start the run's command\n";
+  [[maybe_unused]] auto ignored = ::write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
   ::_exit(127);
 }
 
-/// Starts `argv` detached (double fork, so no zombie is left) and returns its pid.
+/// Closes every descriptor from `first` up: a process that outlives its run must not hold
+/// the server's files (the workspace's admission lock above all) that long.
+void close_from(int first) {
+  if (::syscall(SYS_close_range, static_cast<unsigned>(first), ~0u, 0u) == 0) return;
+  const long most = ::sysconf(_SC_OPEN_MAX);
+  for (long fd = first; fd < (most > 0 ? std::min(most, 65536L) : 4096L); ++fd) {
+    ::close(static_cast<int>(fd));
+  }
+}
+
+/// Starts `argv` detached (double fork, so no zombie is left) and returns its pid. With
+/// `after_exit`, a session leader above it waits for it and then execs `after_exit`.
 long spawn_detached(const std::vector<std::string>& argv, const std::string& log,
-                    const std::string& workdir) {
+                    const std::string& workdir, const std::vector<std::string>& after_exit) {
+  // Built before the fork: a child of a threaded process must not allocate.
+  auto run_args = c_argv(argv);
+  auto after_args = c_argv(after_exit);
   int fds[2];
   if (::pipe(fds) != 0) throw std::runtime_error("pipe failed");
   const pid_t child = ::fork();
   if (child < 0) throw std::runtime_error("fork failed");
   if (child == 0) {
     ::close(fds[0]);
-    const pid_t grandchild = ::fork();
-    if (grandchild == 0) {
+    const pid_t middle = ::fork();
+    if (middle == 0 && after_exit.empty()) {
       ::close(fds[1]);
-      exec_detached(argv, log, workdir);
+      exec_detached(run_args.data(), log.c_str(), workdir.c_str());
     }
-    const long pid = grandchild;
-    [[maybe_unused]] auto ignored = ::write(fds[1], &pid, sizeof pid);
-    ::_exit(grandchild < 0 ? 1 : 0);
+    if (middle == 0) {
+      ::setsid();
+      const pid_t run = ::fork();
+      if (run == 0) {
+        ::close(fds[1]);
+        exec_detached(run_args.data(), log.c_str(), workdir.c_str());
+      }
+      const long pid = run;
+      [[maybe_unused]] auto ignored = ::write(fds[1], &pid, sizeof pid);
+      close_from(STDERR_FILENO + 1);
+      if (run < 0 || !redirect(log.c_str(), workdir.c_str())) ::_exit(1);
+      int status = 0;
+      while (::waitpid(run, &status, 0) < 0 && errno == EINTR) {
+      }
+      ::execvp(after_args[0], after_args.data());
+      ::_exit(127);
+    }
+    if (after_exit.empty()) {
+      const long pid = middle;
+      [[maybe_unused]] auto ignored = ::write(fds[1], &pid, sizeof pid);
+    } else if (middle < 0) {
+      const long failed = -1;
+      [[maybe_unused]] auto ignored = ::write(fds[1], &failed, sizeof failed);
+    }
+    ::_exit(middle < 0 ? 1 : 0);
   }
   ::close(fds[1]);
   long pid = -1;
@@ -143,14 +188,17 @@ LaunchRecord Launcher::launch(const std::vector<std::string>& fracstudy_args,
                               const std::vector<std::string>& slurm_args,
                               const std::vector<std::string>& slurm_env,
                               const std::filesystem::path& log,
-                              const std::filesystem::path& workdir) const {
-  return options_.kind == LauncherKind::Local ? launch_local(fracstudy_args, log, workdir)
-                                              : launch_slurm(slurm_args, slurm_env, log, workdir);
+                              const std::filesystem::path& workdir,
+                              const LaunchExtras& extras) const {
+  return options_.kind == LauncherKind::Local
+             ? launch_local(fracstudy_args, log, workdir, extras.after_exit)
+             : launch_slurm(slurm_args, slurm_env, log, workdir, extras.sbatch_args);
 }
 
 LaunchRecord Launcher::launch_local(const std::vector<std::string>& fracstudy_args,
                                     const std::filesystem::path& log,
-                                    const std::filesystem::path& workdir) const {
+                                    const std::filesystem::path& workdir,
+                                    const std::vector<std::string>& after_exit) const {
   LaunchRecord record;
   record.launcher = "local";
   if (options_.ranks > 1) {
@@ -159,7 +207,7 @@ LaunchRecord Launcher::launch_local(const std::vector<std::string>& fracstudy_ar
     record.command = {options_.fracstudy_exe};
   }
   record.command.insert(record.command.end(), fracstudy_args.begin(), fracstudy_args.end());
-  record.pid = spawn_detached(record.command, log.string(), workdir.string());
+  record.pid = spawn_detached(record.command, log.string(), workdir.string(), after_exit);
   record.start_ticks = io::process_start_ticks(record.pid);
   record.started_at = io::utc_now_iso8601();
   return record;
@@ -168,7 +216,8 @@ LaunchRecord Launcher::launch_local(const std::vector<std::string>& fracstudy_ar
 LaunchRecord Launcher::launch_slurm(const std::vector<std::string>& slurm_args,
                                     const std::vector<std::string>& slurm_env,
                                     const std::filesystem::path& log,
-                                    const std::filesystem::path& workdir) const {
+                                    const std::filesystem::path& workdir,
+                                    const std::vector<std::string>& priority_args) const {
   LaunchRecord record;
   record.launcher = "slurm";
   record.command = {"sbatch", "--parsable", "--chdir=" + workdir.string()};
@@ -181,6 +230,7 @@ LaunchRecord Launcher::launch_slurm(const std::vector<std::string>& slurm_args,
   record.command.insert(record.command.end(), {"--output=" + log.string(), "--open-mode=append"});
   record.command.insert(record.command.end(), options_.sbatch_args.begin(),
                         options_.sbatch_args.end());
+  record.command.insert(record.command.end(), priority_args.begin(), priority_args.end());
   record.command.push_back(options_.sbatch_script);
   record.command.insert(record.command.end(), slurm_args.begin(), slurm_args.end());
   std::string output;

@@ -2,12 +2,14 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <istream>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <ostream>
+#include <stop_token>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -306,6 +308,20 @@ bool read_message(std::istream& in, std::string& line, bool& too_long) {
 int serve_mcp(ToolServer& server, std::istream& in, std::ostream& out, std::ostream& log,
               const McpOptions& options) {
   Session session(server, out, log, options);
+  // Looks about once a second for a freed slot and a study waiting for it, so queued
+  // studies start while the client only waits (every call looks too).
+  std::mutex dispatch_mutex;
+  std::condition_variable_any dispatch_wake;
+  std::jthread dispatcher([&server, &dispatch_mutex, &dispatch_wake](std::stop_token stop) {
+    while (!stop.stop_requested()) {
+      try {
+        server.dispatch_queue();
+      } catch (const std::exception&) {  // a broken workspace: the calls say so
+      }
+      std::unique_lock lock(dispatch_mutex);
+      dispatch_wake.wait_for(lock, stop, std::chrono::seconds(1), [] { return false; });
+    }
+  });
   std::string line;
   bool too_long = false;
   while (read_message(in, line, too_long)) {
@@ -318,6 +334,8 @@ int serve_mcp(ToolServer& server, std::istream& in, std::ostream& out, std::ostr
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     session.handle_line(line);
   }
+  dispatcher.request_stop();
+  dispatcher.join();
   session.finish();
   return 0;
 }

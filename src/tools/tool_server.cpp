@@ -19,6 +19,7 @@
 #include "definitions.hpp"
 #include "fracstudy/io/child_process.hpp"
 #include "fracstudy/io/result_file.hpp"
+#include "fracstudy/kernels/models.hpp"
 #include "fracstudy/study/errors.hpp"
 #include "fracstudy/study/parser.hpp"
 #include "fracstudy/study/status.hpp"
@@ -26,6 +27,7 @@
 #include "fracstudy/tools/schema.hpp"
 #include "fracstudy/tools/status.hpp"
 #include "fracstudy/tools/tools.hpp"
+#include "simulation_call.hpp"
 
 namespace fracstudy::tools {
 namespace {
@@ -39,6 +41,10 @@ constexpr const char* kLogFile = "run.log";
 /// while it runs (run --stop-file), so no timing of the cancel can lose it.
 constexpr const char* kStopFile = "cancel";
 constexpr const char* kLaunchFile = "launch.json";
+/// Who asked for the study and at what priority: {"client": ..., "priority": ...}.
+constexpr const char* kSubmissionFile = "submission.json";
+/// What the stop file says when a study was cancelled while it waited: it never started.
+constexpr const char* kCancelledWaiting = "cancelled while waiting in the queue";
 
 /// The base of a study id when the caller gave no name: algorithm, what varies, time.
 std::string generated_id_base(const json& arguments) {
@@ -197,6 +203,16 @@ bool run_holds_lock(const std::filesystem::path& file) {
   return held;
 }
 
+/// "minute", "hour", or "N s".
+std::string window_in_words(double seconds) {
+  if (seconds == 60) return "minute";
+  if (seconds == 3600) return "hour";
+  if (seconds == 1) return "second";
+  std::ostringstream words;
+  words << seconds << " s";
+  return words.str();
+}
+
 bool is_unfinished(study::StudyStatus status) {
   return status == study::StudyStatus::Queued || status == study::StudyStatus::Running ||
          status == study::StudyStatus::Created;
@@ -275,6 +291,7 @@ std::span<const ToolEntry> ToolServer::tools() {
       {"list_studies", definitions::list_studies, &ToolServer::list_studies},
       {"get_study_results", definitions::get_study_results, &ToolServer::get_study_results},
       {"cancel_study", definitions::cancel_study, &ToolServer::cancel_study},
+      {"run_simulation", definitions::run_simulation, &ToolServer::run_simulation},
   };
   return kTools;
 }
@@ -313,15 +330,19 @@ ToolResult ToolServer::call(const std::string& name, const json& arguments_in,
     return ToolResult::invalid(violation->field, violation->message);
   }
   try {
-    double retry_after_s = 0;
-    const int per_minute = options_.limits.max_calls_per_minute;
-    if (!workspace_.admit_call(context.client, per_minute, retry_after_s)) {
-      return ToolResult::invalid("",
-                                 "rate limit: at most " + std::to_string(per_minute) +
-                                     " tool calls per minute per client; try again in " +
-                                     std::to_string(static_cast<int>(std::ceil(retry_after_s))) +
-                                     " s (wait_for_study waits without spending calls)");
+    std::vector<CallBudget> budgets = {{"", options_.limits.max_calls_per_minute, 60}};
+    budgets.insert(budgets.end(), options_.limits.tool_budgets.begin(),
+                   options_.limits.tool_budgets.end());
+    if (const auto refused = workspace_.admit_call(context.client, name, budgets)) {
+      const auto& budget = refused->budget;
+      return ToolResult::invalid(
+          "", "rate limit: at most " + std::to_string(budget.calls) + " " +
+                  (budget.tool.empty() ? "tool calls" : "calls of " + budget.tool) + " per " +
+                  window_in_words(budget.window_s) + " per client; try again in " +
+                  std::to_string(static_cast<int>(std::ceil(refused->retry_after_s))) +
+                  " s (wait_for_study waits without spending calls)");
     }
+    dispatch_queue();  // every call looks whether a slot has freed for a waiting study
     return (this->*tool->handler)(arguments, context);
   } catch (const std::exception& error) {
     return ToolResult::failure(error.what());
@@ -337,7 +358,7 @@ std::optional<std::string> ToolServer::create_generated_study(const json& argume
   return std::nullopt;
 }
 
-ToolResult ToolServer::run_parametric_study(const json& arguments, const CallContext&) {
+ToolResult ToolServer::run_parametric_study(const json& arguments, const CallContext& context) {
   const bool sweep = arguments.contains("values");
   const bool grid = arguments.contains("grid");
   if (sweep == grid) {
@@ -387,8 +408,15 @@ ToolResult ToolServer::run_parametric_study(const json& arguments, const CallCon
               std::to_string(options_.limits.max_particles));
     }
   }
+  const Priority priority =
+      *priority_from_name(arguments.value("priority", std::string(name_of(Priority::Normal))));
   const auto admission = workspace_.lock_admission();  // count and start as one step
-  if (auto full = refuse_when_full()) return *full;
+  start_waiting();  // a slot freed since the last look goes to those who waited
+  const auto waiting = waiting_studies();
+  if (auto full = refuse_when_full(waiting.size())) return *full;
+  if (priority == Priority::High) {
+    if (auto over = refuse_high(context.client, waiting)) return *over;
+  }
   std::string id = draft_id;
   if (!named) {
     const auto created = create_generated_study(arguments);
@@ -399,18 +427,28 @@ ToolResult ToolServer::run_parametric_study(const json& arguments, const CallCon
     return ToolResult::invalid("name", "a study named '" + id + "' already exists");
   }
   workspace_.write_file(id, kStudyFile, study_yaml(id, arguments, task_limit));
-  auto started = start(id, {"run", kStudyFile, "-o", kResultFile}, {});
-  if (started.is_error) return started;
-  return ToolResult::ok(
-      {{"study_id", id},
-       {"status", study::name_of(study::StudyStatus::Queued)},
-       {"total_simulations", spec.task_count()},
-       {"parameter_points", spec.points.size()},
-       {"message", "started; wait_for_study (or check_study_status) with this study_id"}});
+  workspace_.write_file(
+      id, kSubmissionFile,
+      json{{"client", context.client}, {"priority", name_of(priority)}}.dump() + "\n");
+  const auto position = submit(id, priority, context.client, false);  // throws if it failed
+  json reply = {{"study_id", id},
+                {"status", study::name_of(study::StudyStatus::Queued)},
+                {"priority", name_of(priority)},
+                {"started", !position},
+                {"total_simulations", spec.task_count()},
+                {"parameter_points", spec.points.size()}};
+  if (position) {
+    reply["queue_position"] = *position;
+    reply["message"] = "waiting for a free slot (" + std::to_string(*position) +
+                       " in the queue); it starts by itself. wait_for_study with this study_id";
+  } else {
+    reply["message"] = "started; wait_for_study (or check_study_status) with this study_id";
+  }
+  return ToolResult::ok(reply);
 }
 
 ToolResult ToolServer::start(const std::string& id, const std::vector<std::string>& fracstudy_args,
-                             const std::vector<std::string>& slurm_env) {
+                             const std::vector<std::string>& slurm_env, Priority priority) {
   std::vector<std::string> environment = slurm_env;
   environment.push_back("FRACSTUDY=" + options_.launcher.fracstudy_exe);
   environment.push_back("FRACSTUDY_STOP_FILE=" + workspace_.file(id, kStopFile).string());
@@ -427,8 +465,22 @@ ToolResult ToolServer::start(const std::string& id, const std::vector<std::strin
   workspace_.remove_file(id, kStopFile);  // an earlier cancel does not stop this run
   workspace_.append_line(id, kLogFile,
                          std::string(kRunStartsMarker) + ", " + io::utc_now_iso8601());
-  const auto record = launcher_.launch(args, {kStudyFile, kResultFile}, environment,
-                                       workspace_.file(id, kLogFile), workspace_.study_dir(id));
+  LaunchExtras extras;
+  extras.after_exit = options_.dispatch_command;
+  if (const auto found = options_.priority_sbatch_args.find(priority);
+      found != options_.priority_sbatch_args.end()) {
+    extras.sbatch_args = found->second;
+  } else {
+    constexpr std::pair<Priority, const char*> kNice[] = {{Priority::High, "--nice=0"},
+                                                          {Priority::Normal, "--nice=100"},
+                                                          {Priority::Batch, "--nice=1000"}};
+    for (const auto& [level, nice] : kNice) {
+      if (level == priority) extras.sbatch_args = {nice};
+    }
+  }
+  const auto record =
+      launcher_.launch(args, {kStudyFile, kResultFile}, environment, workspace_.file(id, kLogFile),
+                       workspace_.study_dir(id), extras);
   workspace_.write_file(id, kLaunchFile, record.to_json().dump(2) + "\n");
   const std::lock_guard lock(started_mutex_);
   if (std::find(started_.begin(), started_.end(), id) == started_.end()) started_.push_back(id);
@@ -448,11 +500,125 @@ bool ToolServer::is_active(const std::string& id) const {
   return !parsed.is_discarded() && launcher_.is_active(LaunchRecord::from_json(parsed));
 }
 
-std::optional<ToolResult> ToolServer::refuse_when_full() const {
-  if (active_studies() < options_.limits.max_running_studies) return std::nullopt;
-  return ToolResult::invalid("", std::to_string(options_.limits.max_running_studies) +
-                                     " studies are running, the most allowed at once; wait "
-                                     "for one to finish (wait_for_study) and call again");
+std::optional<ToolResult> ToolServer::refuse_when_full(std::size_t waiting) const {
+  const auto& limits = options_.limits;
+  const int active = active_studies();
+  const bool slurm = options_.launcher.kind == LauncherKind::Slurm;
+  // With Slurm its own queue holds the waiting: as many may be submitted as run and wait.
+  const bool full = slurm ? active >= limits.max_running_studies + limits.max_queued_studies
+                          : active >= limits.max_running_studies &&
+                                static_cast<int>(waiting) >= limits.max_queued_studies;
+  if (!full) return std::nullopt;
+  return ToolResult::invalid("", std::to_string(limits.max_running_studies) +
+                                     " studies are running, the most allowed at once, and " +
+                                     std::to_string(limits.max_queued_studies) +
+                                     " wait in the queue, the most allowed; wait for one to finish "
+                                     "(wait_for_study) and call again");
+}
+
+std::optional<ToolResult> ToolServer::refuse_high(const std::string& client,
+                                                  const std::vector<QueuedStudy>& waiting) const {
+  int mine = 0;
+  for (const auto& id : workspace_.study_ids()) {
+    const auto submission =
+        json::parse(workspace_.read_file(id, kSubmissionFile).value_or(""), nullptr, false);
+    if (!submission.is_object() || submission.value("client", "") != client ||
+        submission.value("priority", "") != name_of(Priority::High)) {
+      continue;
+    }
+    const bool waits = std::any_of(waiting.begin(), waiting.end(),
+                                   [&id](const QueuedStudy& study) { return study.id == id; });
+    mine += waits || is_active(id);
+  }
+  const int cap = options_.limits.max_high_per_client;
+  if (mine < cap) return std::nullopt;
+  return ToolResult::invalid("priority", "you have " + std::to_string(mine) +
+                                             " high-priority studies waiting or running, the "
+                                             "most allowed per client (" +
+                                             std::to_string(cap) +
+                                             "); use normal or batch, or wait for one to end");
+}
+
+std::optional<std::size_t> ToolServer::submit(const std::string& id, Priority priority,
+                                              const std::string& client, bool retry) {
+  const std::vector<std::string> command =
+      retry ? std::vector<std::string>{"retry", kResultFile}
+            : std::vector<std::string>{"run", kStudyFile, "-o", kResultFile};
+  const std::vector<std::string> environment =
+      retry ? std::vector<std::string>{"FRACSTUDY_RETRY=1"} : std::vector<std::string>{};
+  if (options_.launcher.kind == LauncherKind::Slurm) {  // Slurm's queue is the queue
+    auto started = start(id, command, environment, priority);
+    if (started.is_error) throw std::runtime_error(started.value["error"]["message"]);
+    return std::nullopt;
+  }
+  QueuedStudy entry;
+  entry.id = id;
+  entry.priority = priority;
+  entry.sequence = workspace_.next_queue_sequence();
+  entry.client = client;
+  entry.queued_at = io::utc_now_iso8601();
+  entry.retry = retry;
+  workspace_.write_queue_entry(id, entry.to_json().dump() + "\n");
+  start_waiting(id);
+  return queue_position(id);
+}
+
+int ToolServer::dispatch_queue() {
+  if (options_.launcher.kind == LauncherKind::Slurm) return 0;
+  if (workspace_.queue_entries().empty()) return 0;  // a look without the lock
+  const auto admission = workspace_.lock_admission();
+  return start_waiting();
+}
+
+int ToolServer::start_waiting(const std::string& rethrow_for) {
+  int started = 0;
+  int active = active_studies();
+  for (const auto& study : waiting_studies()) {
+    if (active >= options_.limits.max_running_studies) break;
+    const std::vector<std::string> command =
+        study.retry ? std::vector<std::string>{"retry", kResultFile}
+                    : std::vector<std::string>{"run", kStudyFile, "-o", kResultFile};
+    try {
+      start(
+          study.id, command,
+          study.retry ? std::vector<std::string>{"FRACSTUDY_RETRY=1"} : std::vector<std::string>{},
+          study.priority);
+    } catch (const std::exception& error) {
+      // Out of the queue all the same: a study that cannot start must not block the rest.
+      workspace_.remove_queue_entry(study.id);
+      workspace_.append_line(study.id, kLogFile,
+                             "fracstudy: could not start the study: " + std::string(error.what()));
+      if (study.id == rethrow_for) throw;
+      continue;
+    }
+    workspace_.remove_queue_entry(study.id);
+    ++active;
+    ++started;
+  }
+  return started;
+}
+
+std::vector<QueuedStudy> ToolServer::waiting_studies() const {
+  std::vector<QueuedStudy> waiting;
+  for (const auto& [id, text] : workspace_.queue_entries()) {
+    auto study = QueuedStudy::from_json(id, text);
+    // An entry of a study that is gone, or that started (a process that started it died
+    // before it could take it out): dropped, so that nothing starts twice.
+    if (!study || !workspace_.has_study(id) || is_active(id)) {
+      workspace_.remove_queue_entry(id);
+      continue;
+    }
+    waiting.push_back(std::move(*study));
+  }
+  return in_start_order(std::move(waiting));
+}
+
+std::optional<std::size_t> ToolServer::queue_position(const std::string& id) const {
+  const auto waiting = waiting_studies();
+  for (std::size_t k = 0; k < waiting.size(); ++k) {
+    if (waiting[k].id == id) return k + 1;
+  }
+  return std::nullopt;
 }
 
 int ToolServer::active_studies() const {
@@ -463,6 +629,24 @@ int ToolServer::active_studies() const {
 }
 
 json ToolServer::status_of(const std::string& id) const {
+  json status = run_status_of(id);
+  if (const auto position = queue_position(id)) {
+    status["status"] = study::name_of(study::StudyStatus::Queued);
+    status["queue_position"] = *position;
+    status.erase("reason");
+    status.erase("resumable");
+  }
+  const auto submission =
+      json::parse(workspace_.read_file(id, kSubmissionFile).value_or(""), nullptr, false);
+  const auto priority = submission.is_object() ? submission.find("priority") : submission.end();
+  if (submission.is_object() && priority != submission.end() && priority->is_string() &&
+      priority_from_name(priority->get<std::string>())) {
+    status["priority"] = *priority;
+  }
+  return status;
+}
+
+json ToolServer::run_status_of(const std::string& id) const {
   const bool active = is_active(id);
   const auto status_in_file =
       read_results(workspace_.file(id, kResultFile),
@@ -521,7 +705,13 @@ json ToolServer::status_of(const std::string& id) const {
       {"estimated_remaining", "unknown"},
       {"estimated_remaining_s", nullptr},
       {"active", active}};
-  if (!active) {
+  if (!active && workspace_.read_file(id, kStopFile).value_or("").find(kCancelledWaiting) !=
+                     std::string::npos) {
+    status["status"] = study::name_of(study::StudyStatus::Cancelled);
+    status["resumable"] = true;
+    status["reason"] =
+        std::string(kCancelledWaiting) + "; it never started (retry_failed_simulations starts it)";
+  } else if (!active) {
     status["resumable"] = false;
     status["reason"] =
         "the run ended without results: " +
@@ -562,7 +752,7 @@ ToolResult ToolServer::wait_for_study(const json& arguments, const CallContext& 
                            std::to_string(progress["completed"].get<std::int64_t>()) + " of " +
                            std::to_string(progress["total"].get<std::int64_t>()) + " done");
     }
-    const bool finished = !status["active"].get<bool>();
+    const bool finished = !status["active"].get<bool>() && !status.contains("queue_position");
     if (finished || waited() >= timeout_s || context.is_cancelled()) {
       status["finished"] = finished;
       status["waited_s"] = std::round(waited() * 10) / 10;
@@ -572,7 +762,7 @@ ToolResult ToolServer::wait_for_study(const json& arguments, const CallContext& 
   }
 }
 
-ToolResult ToolServer::retry_failed_simulations(const json& arguments, const CallContext&) {
+ToolResult ToolServer::retry_failed_simulations(const json& arguments, const CallContext& context) {
   const std::string id = arguments["study_id"];
   if (!workspace_.has_study(id)) {
     return ToolResult::invalid("study_id", "no study '" + id + "' in the workspace");
@@ -583,34 +773,53 @@ ToolResult ToolServer::retry_failed_simulations(const json& arguments, const Cal
                                                "' is still running; retry it when "
                                                "wait_for_study shows it ended");
   }
-  if (auto full = refuse_when_full()) return *full;  // a retry runs like any study
+  start_waiting();
+  const auto waiting = waiting_studies();
+  if (const auto position = queue_position(id)) {
+    return ToolResult::invalid("study_id", "study '" + id + "' already waits in the queue (" +
+                                               std::to_string(*position) + ")");
+  }
+  if (auto full = refuse_when_full(waiting.size())) return *full;  // a retry runs like any study
   const json status = status_of(id);
   const auto& progress = status["progress"];
   const std::int64_t unfinished =
       progress["total"].get<std::int64_t>() - progress["completed"].get<std::int64_t>();
-  if (!std::filesystem::exists(workspace_.file(id, kResultFile))) {
+  const bool has_results = std::filesystem::exists(workspace_.file(id, kResultFile));
+  const bool never_started = !has_results && !workspace_.read_file(id, kLaunchFile) &&
+                             workspace_.read_file(id, kStudyFile);
+  if (!has_results && !never_started) {
     return ToolResult::failure("study '" + id +
                                "' has no results to retry: " + status.value("reason", ""));
   }
   if (unfinished == 0) {
     return ToolResult::ok({{"study_id", id}, {"status", status["status"]}, {"retrying", 0}});
   }
-  auto started = start(id, {"retry", kResultFile}, {"FRACSTUDY_RETRY=1"});
-  if (started.is_error) return started;
-  return ToolResult::ok({{"study_id", id},
-                         {"status", study::name_of(study::StudyStatus::Queued)},
-                         {"retrying", unfinished}});
+  const auto priority = priority_from_name(status.value("priority", "")).value_or(Priority::Normal);
+  if (priority == Priority::High) {
+    if (auto over = refuse_high(context.client, waiting)) return *over;
+  }
+  workspace_.remove_file(id, kStopFile);  // a cancel while it waited does not hold it back
+  const auto position = submit(id, priority, context.client, has_results);
+  json reply = {{"study_id", id},
+                {"status", study::name_of(study::StudyStatus::Queued)},
+                {"retrying", unfinished}};
+  if (position) reply["queue_position"] = *position;
+  return ToolResult::ok(reply);
 }
 
 ToolResult ToolServer::list_studies(const json&, const CallContext&) {
   json studies = json::array();
   for (const auto& id : workspace_.study_ids()) {
     const json status = status_of(id);
-    studies.push_back({{"study_id", id},
-                       {"algorithm", status.value("algorithm", "")},
-                       {"status", status["status"]},
-                       {"active", status["active"]},
-                       {"progress", status["progress"]}});
+    json entry = {{"study_id", id},
+                  {"algorithm", status.value("algorithm", "")},
+                  {"status", status["status"]},
+                  {"active", status["active"]},
+                  {"progress", status["progress"]}};
+    for (const char* key : {"priority", "queue_position"}) {
+      if (status.contains(key)) entry[key] = status[key];
+    }
+    studies.push_back(std::move(entry));
   }
   return ToolResult::ok({{"studies", studies}});
 }
@@ -734,7 +943,22 @@ ToolResult ToolServer::cancel_study(const json& arguments, const CallContext&) {
   if (!workspace_.has_study(id)) {
     return ToolResult::invalid("study_id", "no study '" + id + "' in the workspace");
   }
-  const bool requested = request_cancel(id);
+  bool requested = false;
+  {
+    const auto admission = workspace_.lock_admission();  // not started while it is taken out
+    if (workspace_.remove_queue_entry(id) && !is_active(id)) {
+      workspace_.write_file(id, kStopFile,
+                            std::string(kCancelledWaiting) + ", " + io::utc_now_iso8601() + "\n");
+      const json status = status_of(id);
+      return ToolResult::ok({{"study_id", id},
+                             {"status", status["status"]},
+                             {"cancel_requested", true},
+                             {"message",
+                              "the study waited in the queue and will not start; "
+                              "retry_failed_simulations starts it later"}});
+    }
+  }
+  requested = request_cancel(id);
   const json status = status_of(id);
   return ToolResult::ok({{"study_id", id},
                          {"status", status["status"]},
@@ -742,6 +966,72 @@ ToolResult ToolServer::cancel_study(const json& arguments, const CallContext&) {
                          {"message", requested ? "the run is draining: running simulations "
                                                  "finish, the rest stay pending"
                                                : "the study is not running"}});
+}
+
+ToolResult ToolServer::run_simulation(const json& arguments, const CallContext& context) {
+  const std::string name = arguments["algorithm"];
+  const auto algorithm = *kernels::algorithm_from_name(name);
+  const auto& limits = options_.limits;
+  if (arguments.contains("seed") && !exact_seed(arguments["seed"])) {
+    return ToolResult::invalid("seed", "must be an integer from 0 to 18446744073709551615");
+  }
+  kernels::SimulationParameters parameters;
+  std::vector<std::string> command = {options_.launcher.fracstudy_exe, "simulate", "--algorithm",
+                                      name};
+  const json given = arguments.value("parameters", json::object());
+  for (const auto& [key, value] : given.items()) {
+    const auto parameter = parameter_named(key);
+    if (!kernels::uses_parameter(algorithm, parameter)) {
+      return ToolResult::invalid("parameters." + key, name + " does not use " + key);
+    }
+    if (auto broken = kernels::check_parameter(parameter, value.get<double>())) {
+      return ToolResult::invalid("parameters." + key, *broken);
+    }
+    kernels::set_parameter(parameters, parameter, value.get<double>());
+    std::ostringstream text;
+    text.precision(17);
+    text << value.get<double>();
+    std::string flag = key;
+    std::replace(flag.begin(), flag.end(), '_', '-');
+    command.insert(command.end(), {"--" + flag, text.str()});
+  }
+  if (parameters.n_particles > limits.max_simulation_particles) {
+    return ToolResult::invalid("parameters.n_particles",
+                               "n_particles " + std::to_string(parameters.n_particles) +
+                                   " exceeds run_simulation's limit of " +
+                                   std::to_string(limits.max_simulation_particles) +
+                                   " (a study, run_parametric_study, takes up to " +
+                                   std::to_string(limits.max_particles) + ")");
+  }
+  try {
+    kernels::check_parameters(algorithm, parameters);
+  } catch (const std::exception& error) {
+    return ToolResult::invalid("parameters", error.what());
+  }
+  const std::uint64_t seed = !arguments.contains("seed") ? 0
+                             : arguments["seed"].is_number_float()
+                                 ? static_cast<std::uint64_t>(arguments["seed"].get<double>())
+                                 : arguments["seed"].get<std::uint64_t>();
+  std::ostringstream limit;
+  limit << limits.simulation_time_limit_s;
+  command.insert(command.end(), {"--seed", std::to_string(seed), "--time-limit", limit.str()});
+  // A second past the kernel's own deadline, then the process is killed: a stuck one too.
+  const auto outcome =
+      run_for_call(command, limits.simulation_time_limit_s + 2, context, "simulating " + name);
+  if (outcome.cancelled) return ToolResult::failure("cancelled");
+  const bool past_limit = outcome.timed_out || outcome.err.find("timeout") != std::string::npos;
+  if (past_limit) {
+    return ToolResult::failure("the simulation was stopped after " + limit.str() +
+                               " s, run_simulation's time limit; run bigger ones as a study "
+                               "(run_parametric_study)");
+  }
+  json result = json::parse(outcome.out, nullptr, false);
+  if (outcome.exit_code != 0 || !result.is_object()) {
+    std::string said = outcome.err.substr(0, outcome.err.find('\n'));
+    return ToolResult::failure("the simulation failed (exit " + std::to_string(outcome.exit_code) +
+                               "): " + said.substr(0, 300));
+  }
+  return ToolResult::ok(result);
 }
 
 }  // namespace fracstudy::tools

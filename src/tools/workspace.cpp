@@ -1,5 +1,6 @@
 #include "fracstudy/tools/workspace.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -7,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -171,7 +173,8 @@ Workspace::AdmissionLock Workspace::lock_admission() const {
   return AdmissionLock(fd);
 }
 
-bool Workspace::admit_call(const std::string& client, int per_minute, double& retry_after_s) const {
+std::optional<CallRefusal> Workspace::admit_call(const std::string& client, const std::string& tool,
+                                                 std::span<const CallBudget> budgets) const {
   const fs::path log = root_ / ".fracstudy" / "calls";
   const Fd state(state_dir());
   Fd fd(::openat(state.get(), "calls", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644));
@@ -186,34 +189,131 @@ bool Workspace::admit_call(const std::string& client, int per_minute, double& re
   while ((got = ::read(fd.get(), buffer, sizeof buffer)) > 0) {
     content.append(buffer, static_cast<std::size_t>(got));
   }
-  // One line per call of the last minute: "TIME CLIENT".
+  // One line per call still inside the widest window: "TIME CLIENT TOOL".
+  double widest_s = 60;
+  for (const auto& budget : budgets)
+    widest_s = std::max(widest_s, budget.window_s);
   const double now = now_s();
-  std::vector<std::pair<double, std::string>> recent;
-  std::vector<double> mine;
+  struct Call {
+    double time;
+    std::string client, tool;
+  };
+  std::vector<Call> recent;
   std::istringstream lines(content);
   for (std::string line; std::getline(lines, line);) {
     std::istringstream fields(line);
-    double t = 0;
-    std::string who;
-    if (!(fields >> t >> who) || !(now - t < 60.0)) continue;  // old or damaged: dropped
-    if (who == client) mine.push_back(t);
-    recent.emplace_back(t, std::move(who));
+    Call call{};
+    if (!(fields >> call.time >> call.client) || !(now - call.time < widest_s)) continue;
+    fields >> call.tool;  // absent in lines of older versions: counted for every tool only
+    recent.push_back(std::move(call));
   }
-  const bool admitted = static_cast<int>(mine.size()) < per_minute;
-  if (admitted) recent.emplace_back(now, client);
-  std::sort(mine.begin(), mine.end());
-  retry_after_s = admitted || mine.empty() ? 0 : 60.0 - (now - mine.front());
+  std::optional<CallRefusal> refusal;
+  for (const auto& budget : budgets) {
+    if (!budget.tool.empty() && budget.tool != tool) continue;
+    double oldest = now;
+    int counted = 0;
+    for (const auto& call : recent) {
+      if (call.client != client || !(now - call.time < budget.window_s)) continue;
+      if (!budget.tool.empty() && call.tool != budget.tool) continue;
+      ++counted;
+      oldest = std::min(oldest, call.time);
+    }
+    if (counted >= budget.calls) {
+      const double retry_after_s = budget.window_s - (now - oldest);
+      if (!refusal || retry_after_s > refusal->retry_after_s) {
+        refusal = CallRefusal{budget, retry_after_s};
+      }
+    }
+  }
+  if (!refusal) recent.push_back({now, client, tool});
   std::ostringstream out;
   out.precision(17);
-  for (const auto& [t, who] : recent)
-    out << t << " " << who << "\n";
+  for (const auto& call : recent)
+    out << call.time << " " << call.client << " " << call.tool << "\n";
   const std::string text = out.str();
   // Best effort: on a full disk the count is lost (the limit starts over), while the calls
   // that read a study's status must go on working.
   if (::ftruncate(fd.get(), 0) == 0) {
     [[maybe_unused]] const auto written = ::pwrite(fd.get(), text.data(), text.size(), 0);
   }
-  return admitted;
+  return refusal;
+}
+
+int Workspace::queue_dir() const {
+  const Fd state(state_dir());
+  if (::mkdirat(state.get(), "queue", 0755) != 0 && errno != EEXIST) {
+    throw std::runtime_error("cannot make the workspace's queue folder: " +
+                             std::string(std::strerror(errno)));
+  }
+  const int fd = ::openat(state.get(), "queue", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    throw std::runtime_error((root_ / ".fracstudy" / "queue").string() +
+                             " is not a folder of the workspace's own (a symbolic link?)");
+  }
+  return fd;
+}
+
+void Workspace::write_queue_entry(const std::string& id, const std::string& content) const {
+  if (!is_valid_study_id(id)) throw std::invalid_argument("invalid study id");
+  const Fd queue(queue_dir());
+  const std::string temporary = "." + id + ".tmp";
+  {
+    Fd fd(::openat(queue.get(), temporary.c_str(),
+                   O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644));
+    if (fd.get() < 0 ||
+        ::write(fd.get(), content.data(), content.size()) != static_cast<ssize_t>(content.size())) {
+      throw std::runtime_error("cannot queue study " + id + ": " + std::strerror(errno));
+    }
+  }
+  if (::renameat(queue.get(), temporary.c_str(), queue.get(), id.c_str()) != 0) {
+    throw std::runtime_error("cannot queue study " + id + ": " + std::strerror(errno));
+  }
+}
+
+bool Workspace::remove_queue_entry(const std::string& id) const {
+  if (!is_valid_study_id(id)) return false;
+  const Fd queue(queue_dir());
+  return ::unlinkat(queue.get(), id.c_str(), 0) == 0;
+}
+
+std::vector<std::pair<std::string, std::string>> Workspace::queue_entries() const {
+  std::vector<std::pair<std::string, std::string>> entries;
+  const Fd queue(queue_dir());
+  DIR* listing = ::fdopendir(::dup(queue.get()));
+  if (!listing) return entries;
+  while (const dirent* entry = ::readdir(listing)) {
+    const std::string id = entry->d_name;
+    if (!is_valid_study_id(id)) continue;  // ".", "..", temporaries
+    // Only a regular file of the queue's own: never a link, never a FIFO waited on.
+    Fd fd(::openat(queue.get(), id.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+    struct stat info {};
+    if (fd.get() < 0 || ::fstat(fd.get(), &info) != 0 || !S_ISREG(info.st_mode) ||
+        info.st_size > (1 << 20)) {
+      continue;
+    }
+    std::string content(static_cast<std::size_t>(info.st_size), '\0');
+    const auto got = ::pread(fd.get(), content.data(), content.size(), 0);
+    content.resize(got > 0 ? static_cast<std::size_t>(got) : 0);
+    entries.emplace_back(id, std::move(content));
+  }
+  ::closedir(listing);
+  return entries;
+}
+
+std::uint64_t Workspace::next_queue_sequence() const {
+  const Fd state(state_dir());
+  Fd fd(::openat(state.get(), "queue-sequence", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644));
+  if (fd.get() < 0) throw std::runtime_error("cannot open the workspace's queue sequence");
+  ::flock(fd.get(), LOCK_EX);  // released when fd closes
+  char buffer[32] = {};
+  const auto got = ::pread(fd.get(), buffer, sizeof buffer - 1, 0);
+  const std::uint64_t last = got > 0 ? std::strtoull(buffer, nullptr, 10) : 0;
+  const std::string next = std::to_string(last + 1) + "\n";
+  if (::ftruncate(fd.get(), 0) != 0 ||
+      ::pwrite(fd.get(), next.data(), next.size(), 0) != static_cast<ssize_t>(next.size())) {
+    throw std::runtime_error("cannot write the workspace's queue sequence");
+  }
+  return last + 1;
 }
 
 }  // namespace fracstudy::tools

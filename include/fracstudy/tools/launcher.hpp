@@ -37,6 +37,15 @@ struct LauncherOptions {
   std::string sbatch_script;             ///< slurm/fracstudy.sbatch
 };
 
+/// What one launch adds to the operator's options.
+struct LaunchExtras {
+  /// Local: a command run once the run has ended (whatever ended it), detached, its output
+  /// appended to the run's log: the tools start the next waiting study with it.
+  std::vector<std::string> after_exit;
+  /// Slurm: extra sbatch arguments of this launch (its priority's).
+  std::vector<std::string> sbatch_args;
+};
+
 /// Starts, watches and drains study runs.
 class Launcher {
  public:
@@ -48,7 +57,7 @@ class Launcher {
   LaunchRecord launch(const std::vector<std::string>& fracstudy_args,
                       const std::vector<std::string>& slurm_args,
                       const std::vector<std::string>& slurm_env, const std::filesystem::path& log,
-                      const std::filesystem::path& workdir) const;
+                      const std::filesystem::path& workdir, const LaunchExtras& extras = {}) const;
 
   /// Whether the run is still going (or waiting in the batch queue).
   bool is_active(const LaunchRecord& record) const;
@@ -60,12 +69,12 @@ class Launcher {
 
  private:
   LaunchRecord launch_local(const std::vector<std::string>& fracstudy_args,
-                            const std::filesystem::path& log,
-                            const std::filesystem::path& workdir) const;
+                            const std::filesystem::path& log, const std::filesystem::path& workdir,
+                            const std::vector<std::string>& after_exit) const;
   LaunchRecord launch_slurm(const std::vector<std::string>& slurm_args,
                             const std::vector<std::string>& slurm_env,
-                            const std::filesystem::path& log,
-                            const std::filesystem::path& workdir) const;
+                            const std::filesystem::path& log, const std::filesystem::path& workdir,
+                            const std::vector<std::string>& priority_args) const;
 
   LauncherOptions options_;
 };

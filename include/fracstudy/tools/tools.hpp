@@ -3,6 +3,7 @@
 /// `fracstudy tool` and the MCP server.
 #include <atomic>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "fracstudy/tools/launcher.hpp"
+#include "fracstudy/tools/queue.hpp"
 #include "fracstudy/tools/workspace.hpp"
 
 namespace fracstudy::tools {
@@ -20,8 +22,18 @@ namespace fracstudy::tools {
 struct ToolLimits {
   std::int64_t max_tasks_per_study = 10000;  ///< parameter points x repetitions
   std::int64_t max_particles = 100000;       ///< n_particles of any one task
-  int max_running_studies = 4;               ///< studies running (or queued) at once
-  int max_calls_per_minute = 60;             ///< tool calls over the last 60 s, per client
+  int max_running_studies = 4;               ///< studies running (or starting) at once
+  /// Studies waiting for a slot when max_running_studies run (0: a start over the cap is
+  /// refused). With the slurm launcher, Slurm's queue holds them: this many may be pending.
+  int max_queued_studies = 20;
+  int max_high_per_client = 1;    ///< high-priority studies of one client, waiting or running
+  int max_calls_per_minute = 60;  ///< tool calls over the last 60 s, per client
+  /// Budgets of single tools, per client (the product brief's rate_limit='10/m' for the
+  /// simulation task).
+  std::vector<CallBudget> tool_budgets = {{"run_simulation", 10, 60}};
+  /// run_simulation's caps: it runs while the caller waits, beside the studies.
+  std::int64_t max_simulation_particles = 20000;
+  double simulation_time_limit_s = 60;
   /// Seconds one attempt of one simulation may take before it is stopped (and retried):
   /// a pathological parameter (sticking_probability 1e-9) cannot hold a slot forever.
   double task_time_limit_s = 600;
@@ -51,6 +63,11 @@ struct ToolServerOptions {
   ToolLimits limits;
   /// The command that draws figures (python and fracstudy-plot); empty: no figures.
   std::vector<std::string> plot_command;
+  /// The command that starts waiting studies when a local run ends (`fracstudy
+  /// dispatch-queue` with these options); empty: only later calls and servers start them.
+  std::vector<std::string> dispatch_command;
+  /// Slurm: the sbatch arguments of each priority (default --nice 0, 100, 1000).
+  std::map<Priority, std::vector<std::string>> priority_sbatch_args;
 };
 
 /// The outcome of one tool call: a JSON value, or an error
@@ -108,6 +125,11 @@ class ToolServer {
   /// Asks a study's run to stop (the durable cancel); false when it is not running.
   bool request_cancel(const std::string& id) const;
 
+  /// Starts waiting studies while fewer than max_running_studies run, highest priority
+  /// first, then oldest; each exactly once, whichever process of the workspace calls it.
+  /// Returns how many started. Cheap when nothing waits.
+  int dispatch_queue();
+
  private:
   ToolResult run_parametric_study(const nlohmann::json& arguments, const CallContext& context);
   ToolResult check_study_status(const nlohmann::json& arguments, const CallContext& context);
@@ -116,9 +138,12 @@ class ToolServer {
   ToolResult list_studies(const nlohmann::json& arguments, const CallContext& context);
   ToolResult get_study_results(const nlohmann::json& arguments, const CallContext& context);
   ToolResult cancel_study(const nlohmann::json& arguments, const CallContext& context);
+  ToolResult run_simulation(const nlohmann::json& arguments, const CallContext& context);
 
   /// The status JSON of one study, from its files and its launch.
   nlohmann::json status_of(const std::string& id) const;
+  /// The status of the study's runs (without its place in the queue).
+  nlohmann::json run_status_of(const std::string& id) const;
   /// Whether a run of the study is going: its launch (mpirun, or the batch job) or its
   /// rank 0 (the result file's lock), which outlives a killed mpirun for a while.
   bool is_active(const std::string& id) const;
@@ -126,10 +151,25 @@ class ToolServer {
   /// admission lock: two calls at the same moment get different ids.
   std::optional<std::string> create_generated_study(const nlohmann::json& arguments) const;
   int active_studies() const;
-  /// The refusal of a start when max_running_studies run already; nullopt when one fits.
-  std::optional<ToolResult> refuse_when_full() const;
+  /// Whether the queue is full.
+  std::optional<ToolResult> refuse_when_full(std::size_t waiting) const;
+  /// Puts a study in the queue (or, with the slurm launcher, submits it at once) and
+  /// starts what fits; under the admission lock. Returns its place in the queue, nullopt
+  /// when it started.
+  std::optional<std::size_t> submit(const std::string& id, Priority priority,
+                                    const std::string& client, bool retry);
+  /// Starts waiting studies while slots are free; under the admission lock. A failure to
+  /// start `rethrow_for` is thrown (others are written to their logs).
+  int start_waiting(const std::string& rethrow_for = "");
+  /// The waiting studies in start order; entries of studies gone or started are dropped.
+  std::vector<QueuedStudy> waiting_studies() const;
+  /// A study's place in the queue (1 = next), nullopt when it does not wait.
+  std::optional<std::size_t> queue_position(const std::string& id) const;
+  /// The refusal of a high-priority study over the caller's cap; nullopt when it fits.
+  std::optional<ToolResult> refuse_high(const std::string& client,
+                                        const std::vector<QueuedStudy>& waiting) const;
   ToolResult start(const std::string& id, const std::vector<std::string>& fracstudy_args,
-                   const std::vector<std::string>& slurm_env);
+                   const std::vector<std::string>& slurm_env, Priority priority);
 
   /// fracstudy-plot's figures of a study (the metric against the varied parameter, and a
   /// saved cluster): their paths and PNG bytes; none when they cannot be drawn.

@@ -2,12 +2,28 @@
 /// The tools' workspace: one folder per study (study.yaml, results.h5, run.log,
 /// launch.json), set by the operator. Nothing outside it is ever read or written.
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 namespace fracstudy::tools {
+
+/// At most `calls` calls over the last `window_s` seconds, of one tool (or, with `tool`
+/// empty, of every tool), per client.
+struct CallBudget {
+  std::string tool;
+  int calls = 0;
+  double window_s = 60;
+};
+
+/// Why a call was refused: the budget it would break, and when a call would fit.
+struct CallRefusal {
+  CallBudget budget;
+  double retry_after_s = 0;
+};
 
 /// Whether `id` is a valid study id: a valid study name (study::kStudyNamePattern).
 bool is_valid_study_id(const std::string& id);
@@ -44,11 +60,26 @@ class Workspace {
   /// The path of a file in a study's folder, for handing to the launcher.
   std::filesystem::path file(const std::string& id, const std::string& name) const;
 
-  /// Records one tool call of `client` and says whether it fits in `per_minute` calls of
-  /// that client over the last 60 s (counted across every process using this workspace,
-  /// under a file lock): one flooding client does not spend the others' calls. When it
-  /// does not fit, `retry_after_s` says when it would. `client` is a word without spaces.
-  bool admit_call(const std::string& client, int per_minute, double& retry_after_s) const;
+  /// Records one call of `tool` by `client` and says whether it fits in every budget that
+  /// applies to it (a budget without a tool counts every call of the client; one with a
+  /// tool, that tool's calls), counted across every process using this workspace, under a
+  /// file lock: one flooding client does not spend the others' calls. A refused call is
+  /// not recorded; the budget it broke is returned, with when a call would fit.
+  /// `client` and `tool` are words without spaces.
+  std::optional<CallRefusal> admit_call(const std::string& client, const std::string& tool,
+                                        std::span<const CallBudget> budgets) const;
+
+  /// The queue of studies waiting for a slot: one small file per study in the workspace's
+  /// state folder, its content the caller's. Callers hold the admission lock.
+  void write_queue_entry(const std::string& id, const std::string& content) const;
+  /// Removes a study from the queue; false when it was not in it.
+  bool remove_queue_entry(const std::string& id) const;
+  /// Every waiting study's id and entry (in no order), read without the lock: a cheap look
+  /// for whether anything waits at all.
+  std::vector<std::pair<std::string, std::string>> queue_entries() const;
+  /// The next number of the queue's order (1, 2, ...), kept in the state folder: oldest
+  /// first among studies of one priority, whichever process queued them.
+  std::uint64_t next_queue_sequence() const;
 
   /// Held while a study is admitted and started: counting the running studies and starting
   /// one more is one step for every process and server sharing the workspace.
@@ -67,6 +98,8 @@ class Workspace {
  private:
   /// The workspace's own state folder (.fracstudy), opened; throws when it is a link.
   int state_dir() const;
+  /// The queue's folder inside it, opened (made when absent); throws when it is a link.
+  int queue_dir() const;
   std::filesystem::path root_;
 };
 

@@ -1,0 +1,78 @@
+#include "fracstudy/tools/queue.hpp"
+
+#include <algorithm>
+#include <array>
+#include <utility>
+
+namespace fracstudy::tools {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::array<std::pair<Priority, std::string_view>, 3> kPriorities = {
+    {{Priority::High, "high"}, {Priority::Normal, "normal"}, {Priority::Batch, "batch"}}};
+
+constexpr std::array<Priority, 3> kAll = {Priority::High, Priority::Normal, Priority::Batch};
+
+}  // namespace
+
+std::span<const Priority> all_priorities() {
+  return kAll;
+}
+
+std::string_view name_of(Priority priority) {
+  for (const auto& [value, name] : kPriorities) {
+    if (value == priority) return name;
+  }
+  return "normal";
+}
+
+std::optional<Priority> priority_from_name(std::string_view name) {
+  for (const auto& [value, known] : kPriorities) {
+    if (known == name) return value;
+  }
+  return std::nullopt;
+}
+
+json QueuedStudy::to_json() const {
+  return {{"priority", name_of(priority)},
+          {"sequence", sequence},
+          {"client", client},
+          {"queued_at", queued_at},
+          {"retry", retry}};
+}
+
+std::optional<QueuedStudy> QueuedStudy::from_json(const std::string& id, const std::string& text) {
+  const json parsed = json::parse(text, nullptr, false);
+  if (!parsed.is_object()) return std::nullopt;
+  QueuedStudy study;
+  study.id = id;
+  const auto priority = parsed.find("priority");
+  if (priority == parsed.end() || !priority->is_string()) return std::nullopt;
+  const auto known = priority_from_name(priority->get<std::string>());
+  if (!known) return std::nullopt;
+  study.priority = *known;
+  const auto sequence = parsed.find("sequence");
+  if (sequence == parsed.end() || !sequence->is_number_unsigned()) return std::nullopt;
+  study.sequence = sequence->get<std::uint64_t>();
+  if (const auto client = parsed.find("client"); client != parsed.end() && client->is_string()) {
+    study.client = client->get<std::string>();
+  }
+  if (const auto at = parsed.find("queued_at"); at != parsed.end() && at->is_string()) {
+    study.queued_at = at->get<std::string>();
+  }
+  const auto retry = parsed.find("retry");
+  study.retry = retry != parsed.end() && retry->is_boolean() && retry->get<bool>();
+  return study;
+}
+
+std::vector<QueuedStudy> in_start_order(std::vector<QueuedStudy> waiting) {
+  std::sort(waiting.begin(), waiting.end(), [](const QueuedStudy& a, const QueuedStudy& b) {
+    if (a.priority != b.priority) return a.priority < b.priority;
+    if (a.sequence != b.sequence) return a.sequence < b.sequence;
+    return a.id < b.id;
+  });
+  return waiting;
+}
+
+}  // namespace fracstudy::tools
