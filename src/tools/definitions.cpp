@@ -529,6 +529,8 @@ json cancel_study(const ToolLimits&) {
           {"annotations", annotations(false, true, true)}};
 }
 
+/// Read-only and idempotent: it changes nothing in the workspace, and the same arguments
+/// give the same cluster.
 json run_simulation(const ToolLimits& limits) {
   json parameters = parameters_schema(limits);
   parameters["n_particles"]["maximum"] = limits.max_simulation_particles;
@@ -580,7 +582,7 @@ json run_simulation(const ToolLimits& limits) {
                "{\"n_particles\": 5000, \"dimension\": 3}, \"seed\": 1}"},
           {"inputSchema", input},
           {"outputSchema", output_schema(properties, {"algorithm", "n_particles", "df", "rg"})},
-          {"annotations", annotations(false, false, true)}};
+          {"annotations", annotations(true, false, true)}};
 }
 
 }  // namespace fracstudy::tools::definitions

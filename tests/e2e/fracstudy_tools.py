@@ -54,7 +54,7 @@ class Schemas(unittest.TestCase):
         self.assertEqual([t["name"] for t in definitions],
                          ["run_parametric_study", "check_study_status", "wait_for_study",
                           "retry_failed_simulations", "list_studies", "get_study_results",
-                          "cancel_study"])
+                          "cancel_study", "run_simulation"])
         for definition in definitions:
             with self.subTest(tool=definition["name"]):
                 self.assertGreater(len(definition["description"]), 80)
@@ -69,7 +69,8 @@ class Schemas(unittest.TestCase):
                 annotations = definition["annotations"]
                 self.assertEqual(annotations["title"], definition["title"])
                 read_only = definition["name"] in ("check_study_status", "wait_for_study",
-                                                   "list_studies", "get_study_results")
+                                                   "list_studies", "get_study_results",
+                                                   "run_simulation")
                 self.assertEqual(annotations["readOnlyHint"], read_only)
                 self.assertEqual(annotations["destructiveHint"],
                                  definition["name"] == "cancel_study")
@@ -232,9 +233,10 @@ class HostileCalls(unittest.TestCase):
         long = {"algorithm": "DLA", "values": [30000], "repetitions": 10, "name": "long"}
         code, started = tool(self.ws, "run_parametric_study", long, "--max-running", "1")
         self.assertEqual(code, 0, started)
+        # No queue (--max-queued 0): a start over the cap is refused, as before queues.
         code, refused = tool(self.ws, "run_parametric_study",
                              {"algorithm": "DLA", "values": [100], "name": "second"},
-                             "--max-running", "1")
+                             "--max-running", "1", "--max-queued", "0")
         self.assertEqual(code, 2, refused)
         self.assertIn("studies are running", refused["error"]["message"])
         self.assertEqual(studies_in(self.ws), ["long"])
@@ -326,7 +328,8 @@ class Admission(unittest.TestCase):
     def test_parallel_starts_and_a_retry_respect_the_running_cap(self):
         with tempfile.TemporaryDirectory() as ws:
             long = {"algorithm": "DLA", "values": [30000], "repetitions": 10}
-            options = ("--max-running", "2", "--max-calls-per-minute", "1000")
+            options = ("--max-running", "2", "--max-queued", "16", "--max-calls-per-minute",
+                       "1000")
             # A study stopped before its end: a retry would start it again.
             code, _ = tool(ws, "run_parametric_study", {**long, "name": "stopped"}, *options)
             self.assertEqual(code, 0)
@@ -340,16 +343,24 @@ class Admission(unittest.TestCase):
                      for i in range(20)]
             codes = [call.wait(timeout=120) for call in calls]
             try:
-                self.assertEqual(codes.count(0), 2, codes)
-                self.assertEqual(codes.count(2), 18, codes)
+                # Two run, sixteen wait (the queue's limit), two are refused.
+                self.assertEqual(codes.count(0), 18, codes)
+                self.assertEqual(codes.count(2), 2, codes)
+                statuses = [tool(ws, "check_study_status", {"study_id": study_id}, *options)[1]
+                            for study_id in studies_in(ws) if study_id != "stopped"]
+                self.assertLessEqual(sum(status["active"] for status in statuses), 2)
+                self.assertEqual(sorted(status["queue_position"] for status in statuses
+                                        if "queue_position" in status), list(range(1, 17)))
                 # A retry is a start like any other: refused while the cap is reached.
                 code, refused = tool(ws, "retry_failed_simulations", {"study_id": "stopped"},
                                      *options)
                 self.assertEqual(code, 2, refused)
                 self.assertIn("studies are running", refused["error"]["message"])
             finally:
-                for study_id in studies_in(ws):
-                    tool(ws, "cancel_study", {"study_id": study_id}, *options)
+                # The waiting ones first: a running one's end would start the next.
+                for _ in range(2):
+                    for study_id in reversed(studies_in(ws)):
+                        tool(ws, "cancel_study", {"study_id": study_id}, *options)
                 self.wait_inactive(ws, options)
 
     def wait_inactive(self, ws, options):
@@ -775,6 +786,303 @@ class Mcp:
     def close(self):
         self.proc.stdin.close()
         return self.proc.wait(timeout=120)
+
+
+def launched_at(workspace, study_id):
+    """When the study's (latest) run was launched: launch.json's mtime in ns; None if never."""
+    launch = Path(workspace) / study_id / "launch.json"
+    return launch.stat().st_mtime_ns if launch.exists() else None
+
+
+def runs_started(workspace, study_id):
+    """How many runs the tools started of a study: the markers start() writes in its log."""
+    log = Path(workspace) / study_id / "run.log"
+    return log.read_text().count("fracstudy-tools: a run starts") if log.exists() else 0
+
+
+def wait_all_ended(workspace, study_ids, *options, timeout=300):
+    statuses = {}
+    deadline = time.time() + timeout
+    for study_id in study_ids:
+        while True:
+            code, status = tool(workspace, "check_study_status", {"study_id": study_id}, *options)
+            assert code == 0, status
+            if not status["active"] and "queue_position" not in status:
+                statuses[study_id] = status
+                break
+            assert time.time() < deadline, f"{study_id} did not end: {status}"
+            time.sleep(0.3)
+    return statuses
+
+
+# A study that holds its slot for several seconds with one worker (3D DLA of 10^5 particles
+# takes about 1.5 s here), and short ones that end in well under a second.
+HOLDS_A_SLOT = {"algorithm": "DLA", "values": [100000], "repetitions": 4,
+                "base_parameters": {"dimension": 3}}
+SHORT = {"algorithm": "DLA", "values": [2000]}
+
+
+class Queues(unittest.TestCase):
+    """Over the running cap, studies wait in a queue and start by themselves in priority
+    order, then oldest first, each exactly once (issue 18)."""
+
+    def test_high_jumps_the_queue_batch_waits_and_a_cancelled_waiter_never_starts(self):
+        with tempfile.TemporaryDirectory() as ws:
+            cap = ("--max-running", "1")
+            self.assertEqual(tool(ws, "run_parametric_study", {**HOLDS_A_SLOT, "name": "first"},
+                                  *cap)[0], 0)
+            submitted = {}
+            for name, priority in [("second", "batch"), ("third", "high"), ("fourth", "normal"),
+                                   ("fifth", "batch")]:
+                code, reply = tool(ws, "run_parametric_study",
+                                   {**SHORT, "name": name, "priority": priority}, *cap)
+                self.assertEqual(code, 0, reply)
+                self.assertFalse(reply["started"], reply)
+                self.assertEqual(reply["status"], "QUEUED")
+                submitted[name] = reply["queue_position"]
+            # Each was told its place when it came: batch at the end, high at the front.
+            self.assertEqual(submitted, {"second": 1, "third": 1, "fourth": 2, "fifth": 4})
+            code, listed = tool(ws, "list_studies", {}, *cap)
+            by_id = {study["study_id"]: study for study in listed["studies"]}
+            self.assertTrue(by_id["first"]["active"], "the first study ended too soon to test")
+            self.assertEqual({k: v.get("queue_position") for k, v in by_id.items()},
+                             {"first": None, "third": 1, "fourth": 2, "second": 3, "fifth": 4})
+            self.assertEqual(by_id["third"]["priority"], "high")
+            jsonschema.validate(listed, output_schema_of("list_studies"))
+            code, cancelled = tool(ws, "cancel_study", {"study_id": "fourth"}, *cap)
+            self.assertEqual(code, 0, cancelled)
+            self.assertEqual(cancelled["status"], "CANCELLED")
+            listed = {study["study_id"]: study.get("queue_position")
+                      for study in tool(ws, "list_studies", {}, *cap)[1]["studies"]}
+            self.assertIsNone(listed["fourth"])  # out of the queue; batch behind batch
+            self.assertLess(listed["second"], listed["fifth"])
+            statuses = wait_all_ended(ws, ["first", "third", "second", "fifth", "fourth"], *cap)
+            for name in ("first", "second", "third", "fifth"):
+                self.assertEqual(statuses[name]["status"], "COMPLETED", statuses[name])
+                self.assertEqual(runs_started(ws, name), 1, name)
+            order = sorted(["first", "second", "third", "fifth"], key=lambda n: launched_at(ws, n))
+            self.assertEqual(order, ["first", "third", "second", "fifth"])
+            self.assertEqual(statuses["fourth"]["status"], "CANCELLED")
+            self.assertIn("never started", statuses["fourth"]["reason"])
+            self.assertIsNone(launched_at(ws, "fourth"))
+            self.assertFalse((Path(ws) / "fourth" / "results.h5").exists())
+
+    def test_the_end_of_a_run_starts_the_next_without_any_call(self):
+        with tempfile.TemporaryDirectory() as ws:
+            cap = ("--max-running", "1")
+            self.assertEqual(tool(ws, "run_parametric_study", {**SHORT, "values": [30000],
+                                                               "name": "running"}, *cap)[0], 0)
+            code, queued = tool(ws, "run_parametric_study", {**SHORT, "name": "waiting"}, *cap)
+            self.assertEqual(code, 0, queued)
+            self.assertFalse(queued["started"])
+            # No tool call and no server from here on: the first run's end starts the next.
+            log = Path(ws) / "waiting" / "run.log"
+            deadline = time.time() + 120
+            while not (log.exists() and "wrote results.h5" in log.read_text()):
+                self.assertLess(time.time(), deadline, "the waiting study never ran")
+                time.sleep(0.2)
+            self.assertIn("started 1 waiting study", (Path(ws) / "running" / "run.log").read_text())
+            status = wait_all_ended(ws, ["waiting"], *cap)["waiting"]
+            self.assertEqual(status["status"], "COMPLETED")
+            self.assertEqual(runs_started(ws, "waiting"), 1)
+
+    def test_two_mcp_servers_on_one_workspace_start_each_study_exactly_once(self):
+        with tempfile.TemporaryDirectory() as ws:
+            options = ("--max-running", "1", "--max-calls-per-minute", "1000",
+                       "--max-high-per-client", "8")
+            servers = [Mcp(ws, *options), Mcp(ws, *options)]
+            try:
+                servers[0].call(1, "run_parametric_study", {**SHORT, "values": [30000],
+                                                            "repetitions": 2, "name": "s0"})
+                self.assertFalse(servers[0].reply(1)[1]["result"]["isError"])
+                names = [f"s{i}" for i in range(1, 9)]
+                for i, name in enumerate(names):
+                    server = servers[i % 2]
+                    server.call(10 + i, "run_parametric_study",
+                                {**SHORT, "name": name,
+                                 "priority": ["normal", "high", "batch"][i % 3]})
+                    _, reply = server.reply(10 + i)
+                    self.assertFalse(reply["result"]["isError"], reply)
+                # Both servers look for a free slot every second, and each run's end too.
+                for i, name in enumerate(["s0"] + names):
+                    servers[i % 2].call(100 + i, "wait_for_study",
+                                        {"study_id": name, "timeout_s": 240})
+                    _, done = servers[i % 2].reply(100 + i, timeout=300)
+                    status = done["result"]["structuredContent"]
+                    self.assertTrue(status["finished"], status)
+                    self.assertEqual(status["status"], "COMPLETED", status)
+                for name in ["s0"] + names:
+                    self.assertEqual(runs_started(ws, name), 1, name)
+                self.assertEqual(list((Path(ws) / ".fracstudy" / "queue").iterdir()), [])
+            finally:
+                for server in servers:
+                    self.assertEqual(server.close(), 0)
+
+    def test_a_clients_high_priority_studies_are_capped(self):
+        with tempfile.TemporaryDirectory() as ws:
+            cap = ("--max-running", "1", "--max-high-per-client", "1")
+            self.assertEqual(tool(ws, "run_parametric_study", {**HOLDS_A_SLOT, "name": "busy"},
+                                  *cap)[0], 0)
+            high = {**SHORT, "priority": "high"}
+            self.assertEqual(tool(ws, "run_parametric_study", {**high, "name": "h1"}, *cap,
+                                  "--client", "alice")[0], 0)
+            code, refused = tool(ws, "run_parametric_study", {**high, "name": "h2"}, *cap,
+                                 "--client", "alice")
+            self.assertEqual(code, 2, refused)
+            self.assertEqual(refused["error"]["field"], "priority")
+            self.assertIn("1 high-priority studies", refused["error"]["message"])
+            self.assertFalse((Path(ws) / "h2").exists())
+            code, other = tool(ws, "run_parametric_study", {**high, "name": "h3"}, *cap,
+                               "--client", "bob")
+            self.assertEqual(code, 0, other)
+            self.assertEqual(tool(ws, "run_parametric_study", {**SHORT, "name": "n1"}, *cap,
+                                  "--client", "alice")[0], 0)
+            for name in ("n1", "h3", "h1", "busy"):
+                tool(ws, "cancel_study", {"study_id": name}, *cap)
+            wait_all_ended(ws, ["busy", "h1", "h3", "n1"], *cap)
+
+    def test_the_queue_limit_refuses_with_both_caps_in_the_message(self):
+        with tempfile.TemporaryDirectory() as ws:
+            cap = ("--max-running", "1", "--max-queued", "1")
+            self.assertEqual(tool(ws, "run_parametric_study", {**HOLDS_A_SLOT, "name": "busy"},
+                                  *cap)[0], 0)
+            self.assertEqual(tool(ws, "run_parametric_study", {**SHORT, "name": "w"}, *cap)[0], 0)
+            code, refused = tool(ws, "run_parametric_study", {**SHORT, "name": "x"}, *cap)
+            self.assertEqual(code, 2, refused)
+            self.assertIn("1 studies are running", refused["error"]["message"])
+            self.assertIn("1 wait in the queue", refused["error"]["message"])
+            self.assertFalse((Path(ws) / "x").exists())
+            tool(ws, "cancel_study", {"study_id": "w"}, *cap)
+            tool(ws, "cancel_study", {"study_id": "busy"}, *cap)
+            wait_all_ended(ws, ["busy", "w"], *cap)
+
+    def test_a_waiter_cancelled_then_retried_runs_once_and_completes(self):
+        with tempfile.TemporaryDirectory() as ws:
+            cap = ("--max-running", "1")
+            self.assertEqual(tool(ws, "run_parametric_study", {**HOLDS_A_SLOT, "name": "busy"},
+                                  *cap)[0], 0)
+            self.assertEqual(tool(ws, "run_parametric_study", {**SHORT, "name": "w"}, *cap)[0], 0)
+            self.assertEqual(tool(ws, "cancel_study", {"study_id": "w"}, *cap)[1]["status"],
+                             "CANCELLED")
+            code, retried = tool(ws, "retry_failed_simulations", {"study_id": "w"}, *cap)
+            self.assertEqual(code, 0, retried)
+            self.assertEqual(retried["queue_position"], 1)
+            code, again = tool(ws, "retry_failed_simulations", {"study_id": "w"}, *cap)
+            self.assertEqual(code, 2, again)
+            self.assertIn("already waits", again["error"]["message"])
+            statuses = wait_all_ended(ws, ["busy", "w"], *cap)
+            self.assertEqual(statuses["w"]["status"], "COMPLETED", statuses["w"])
+            self.assertEqual(runs_started(ws, "w"), 1)
+            self.assertGreater(launched_at(ws, "w"), launched_at(ws, "busy"))
+
+
+class SingleSimulations(unittest.TestCase):
+    """run_simulation: one simulation while the caller waits, beside the studies, under its
+    own caps (issue 18)."""
+
+    def test_a_3d_dla_of_5000_while_two_studies_hold_every_slot(self):
+        with tempfile.TemporaryDirectory() as ws:
+            cap = ("--max-running", "2", "--max-queued", "0")
+            for name in ("a", "b"):
+                self.assertEqual(tool(ws, "run_parametric_study",
+                                      {**HOLDS_A_SLOT, "repetitions": 10, "name": name},
+                                      *cap)[0], 0)
+            code, refused = tool(ws, "run_parametric_study", {**SHORT, "name": "c"}, *cap)
+            self.assertEqual(code, 2, refused)  # every slot is taken
+            asked = time.time()
+            code, result = tool(ws, "run_simulation", {"algorithm": "DLA", "seed": 1,
+                                                       "parameters": {"n_particles": 5000,
+                                                                      "dimension": 3}}, *cap)
+            self.assertEqual(code, 0, result)
+            self.assertLess(time.time() - asked, 60)
+            jsonschema.validate(result, output_schema_of("run_simulation"))
+            self.assertEqual(result["n_particles"], 5000)
+            self.assertEqual(result["parameters"]["dimension"], 3)
+            # 3D DLA: df = 2.50 (Tolman & Meakin 1989). One cluster of 5,000 reads
+            # 2.26-2.89 over seeds 0-11 here (mean 2.52, SD 0.17), so 2.0-3.0 is about
+            # three SDs; a 2D cluster (1.71) or a dense one (3) falls outside.
+            self.assertGreater(result["df"], 2.0)
+            self.assertLess(result["df"], 3.0)
+            self.assertEqual(result["fit_n_max"], 5000)
+            self.assertLess(result["fit_n_min"], 500)
+            self.assertGreater(result["rg"], 0)
+            self.assertGreater(result["kf"], 0)
+            self.assertGreater(result["wall_time_s"], 0)
+            # Same seed, same cluster; nothing was written to the workspace.
+            self.assertEqual(tool(ws, "run_simulation", {"algorithm": "DLA", "seed": 1,
+                                                         "parameters": {"n_particles": 5000,
+                                                                        "dimension": 3}},
+                                  *cap)[1]["df"], result["df"])
+            self.assertEqual(studies_in(ws), ["a", "b"])
+            for name in ("a", "b"):
+                tool(ws, "cancel_study", {"study_id": name}, *cap)
+            wait_all_ended(ws, ["a", "b"], *cap)
+
+    def test_what_is_over_its_caps_is_refused_with_the_cap(self):
+        with tempfile.TemporaryDirectory() as ws:
+            dla = {"algorithm": "DLA", "parameters": {"n_particles": 5000, "dimension": 3}}
+            code, refused = tool(ws, "run_simulation", dla, "--max-simulation-particles", "3000")
+            self.assertEqual(code, 2, refused)
+            self.assertEqual(refused["error"]["field"], "parameters.n_particles")
+            self.assertIn("3000", refused["error"]["message"])
+            code, refused = tool(ws, "run_simulation",
+                                 {"algorithm": "DLA", "parameters": {"n_particles": 20001}})
+            self.assertEqual(code, 2, refused)
+            self.assertIn("20000", refused["error"]["message"])
+            code, refused = tool(ws, "run_simulation",
+                                 {"algorithm": "EDEN", "parameters": {"sticking_probability": 0.5}})
+            self.assertEqual(code, 2, refused)
+            self.assertEqual(refused["error"]["field"], "parameters.sticking_probability")
+            code, stopped = tool(ws, "run_simulation",
+                                 {"algorithm": "DLA", "parameters": {"n_particles": 20000,
+                                                                     "dimension": 3}},
+                                 "--simulation-time-limit", "0.02")
+            self.assertEqual(code, 1, stopped)
+            self.assertIn("stopped after 0.02 s", stopped["error"]["message"])
+            # The brief's rate limit, per tool and per client: other tools and clients go on.
+            limit = ("--rate-limit", "run_simulation=2/m", "--client", "agent")
+            small = {"algorithm": "EDEN", "parameters": {"n_particles": 50}}
+            for _ in range(2):
+                self.assertEqual(tool(ws, "run_simulation", small, *limit)[0], 0)
+            code, limited = tool(ws, "run_simulation", small, *limit)
+            self.assertEqual(code, 2, limited)
+            self.assertIn("at most 2 calls of run_simulation per minute",
+                          limited["error"]["message"])
+            self.assertEqual(tool(ws, "list_studies", {}, *limit)[0], 0)
+            self.assertEqual(tool(ws, "run_simulation", small, "--rate-limit",
+                                  "run_simulation=2/m", "--client", "other")[0], 0)
+
+    def test_progress_while_it_runs_and_a_cancel_kills_it(self):
+        with tempfile.TemporaryDirectory() as ws:
+            mcp = Mcp(ws, "--max-simulation-particles", "200000")
+            try:
+                # 3D CCA of 2*10^5 monomers: about half a minute here.
+                mcp.call(1, "run_simulation", {"algorithm": "CCA", "seed": 424242,
+                                               "parameters": {"n_particles": 200000,
+                                                              "dimension": 3}}, "sim")
+                deadline = time.time() + 60
+                while not mcp.notifications("sim"):
+                    self.assertLess(time.time(), deadline, "no progress notification")
+                    time.sleep(0.1)
+                first = mcp.notifications("sim")[0]
+                self.assertEqual(first["total"], 62)  # the time limit (60 s) and its grace
+                self.assertIn("simulating CCA", first["message"])
+                child = subprocess.run(["pgrep", "-f", "seed 424242"], capture_output=True,
+                                       text=True).stdout.split()
+                self.assertTrue(child, "the simulation is not a child process")
+                mcp.send({"jsonrpc": "2.0", "method": "notifications/cancelled",
+                          "params": {"requestId": 1}})
+                deadline = time.time() + 10
+                while subprocess.run(["pgrep", "-f", "seed 424242"],
+                                     capture_output=True).returncode == 0:
+                    self.assertLess(time.time(), deadline, "the simulation was not stopped")
+                    time.sleep(0.1)
+                mcp.send({"jsonrpc": "2.0", "id": 2, "method": "ping"})
+                self.assertEqual(mcp.reply(2)[1]["result"], {})
+                with self.assertRaises(AssertionError):
+                    mcp.reply(1, timeout=1)  # a cancelled request is not answered
+            finally:
+                self.assertEqual(mcp.close(), 0)
 
 
 class McpWaiting(unittest.TestCase):

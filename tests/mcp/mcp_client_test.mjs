@@ -45,12 +45,12 @@ await check("initialize negotiates a protocol version and names the server", asy
 });
 
 let tools;
-await check("tools/list lists the seven tools with schemas and annotations", async () => {
+await check("tools/list lists the eight tools with schemas and annotations", async () => {
   ({ tools } = await client.listTools());
   const names = tools.map((tool) => tool.name).sort();
   assert.deepEqual(names, [
     "cancel_study", "check_study_status", "get_study_results", "list_studies",
-    "retry_failed_simulations", "run_parametric_study", "wait_for_study",
+    "retry_failed_simulations", "run_parametric_study", "run_simulation", "wait_for_study",
   ]);
   for (const tool of tools) {
     assert.equal(tool.inputSchema.type, "object");
