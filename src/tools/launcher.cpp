@@ -132,8 +132,13 @@ bool process_alive(const LaunchRecord& record) {
 }  // namespace
 
 nlohmann::json LaunchRecord::to_json() const {
-  return {{"launcher", launcher}, {"pid", pid},         {"start_ticks", start_ticks},
-          {"job_id", job_id},     {"command", command}, {"started_at", started_at}};
+  return {{"launcher", launcher},
+          {"pid", pid},
+          {"start_ticks", start_ticks},
+          {"job_id", job_id},
+          {"command", command},
+          {"started_at", started_at},
+          {"queue_sequence", queue_sequence}};
 }
 
 LaunchRecord LaunchRecord::from_json(const nlohmann::json& json) {
@@ -157,6 +162,10 @@ LaunchRecord LaunchRecord::from_json(const nlohmann::json& json) {
     }
   }
   record.started_at = text("started_at");
+  if (const auto sequence = json.find("queue_sequence");
+      sequence != json.end() && sequence->is_number_unsigned()) {
+    record.queue_sequence = sequence->get<std::uint64_t>();
+  }
   return record;
 }
 

@@ -448,7 +448,8 @@ ToolResult ToolServer::run_parametric_study(const json& arguments, const CallCon
 }
 
 ToolResult ToolServer::start(const std::string& id, const std::vector<std::string>& fracstudy_args,
-                             const std::vector<std::string>& slurm_env, Priority priority) {
+                             const std::vector<std::string>& slurm_env, Priority priority,
+                             std::uint64_t queue_sequence) {
   std::vector<std::string> environment = slurm_env;
   environment.push_back("FRACSTUDY=" + options_.launcher.fracstudy_exe);
   environment.push_back("FRACSTUDY_STOP_FILE=" + workspace_.file(id, kStopFile).string());
@@ -478,12 +479,10 @@ ToolResult ToolServer::start(const std::string& id, const std::vector<std::strin
       if (level == priority) extras.sbatch_args = {nice};
     }
   }
-  const auto record =
-      launcher_.launch(args, {kStudyFile, kResultFile}, environment, workspace_.file(id, kLogFile),
-                       workspace_.study_dir(id), extras);
+  auto record = launcher_.launch(args, {kStudyFile, kResultFile}, environment,
+                                 workspace_.file(id, kLogFile), workspace_.study_dir(id), extras);
+  record.queue_sequence = queue_sequence;
   workspace_.write_file(id, kLaunchFile, record.to_json().dump(2) + "\n");
-  const std::lock_guard lock(started_mutex_);
-  if (std::find(started_.begin(), started_.end(), id) == started_.end()) started_.push_back(id);
   return ToolResult::ok(json::object());
 }
 
@@ -546,6 +545,11 @@ std::optional<std::size_t> ToolServer::submit(const std::string& id, Priority pr
             : std::vector<std::string>{"run", kStudyFile, "-o", kResultFile};
   const std::vector<std::string> environment =
       retry ? std::vector<std::string>{"FRACSTUDY_RETRY=1"} : std::vector<std::string>{};
+  {
+    // This server's own, wherever it starts (--on-exit cancel), not the dispatcher's.
+    const std::lock_guard lock(started_mutex_);
+    if (std::find(started_.begin(), started_.end(), id) == started_.end()) started_.push_back(id);
+  }
   if (options_.launcher.kind == LauncherKind::Slurm) {  // Slurm's queue is the queue
     auto started = start(id, command, environment, priority);
     if (started.is_error) throw std::runtime_error(started.value["error"]["message"]);
@@ -582,7 +586,7 @@ int ToolServer::start_waiting(const std::string& rethrow_for) {
       start(
           study.id, command,
           study.retry ? std::vector<std::string>{"FRACSTUDY_RETRY=1"} : std::vector<std::string>{},
-          study.priority);
+          study.priority, study.sequence);
     } catch (const std::exception& error) {
       // Out of the queue all the same: a study that cannot start must not block the rest.
       workspace_.remove_queue_entry(study.id);
@@ -604,13 +608,19 @@ std::vector<QueuedStudy> ToolServer::waiting_studies() const {
     auto study = QueuedStudy::from_json(id, text);
     // An entry of a study that is gone, or that started (a process that started it died
     // before it could take it out): dropped, so that nothing starts twice.
-    if (!study || !workspace_.has_study(id) || is_active(id)) {
+    if (!study || !workspace_.has_study(id) || is_active(id) || was_started(*study)) {
       workspace_.remove_queue_entry(id);
       continue;
     }
     waiting.push_back(std::move(*study));
   }
   return in_start_order(std::move(waiting));
+}
+
+bool ToolServer::was_started(const QueuedStudy& study) const {
+  const auto launch = workspace_.read_file(study.id, kLaunchFile);
+  const auto parsed = launch ? json::parse(*launch, nullptr, false) : json();
+  return parsed.is_object() && LaunchRecord::from_json(parsed).queue_sequence == study.sequence;
 }
 
 std::optional<std::size_t> ToolServer::queue_position(const std::string& id) const {
@@ -923,7 +933,16 @@ std::vector<std::pair<std::filesystem::path, std::string>> ToolServer::draw_figu
   return figures;
 }
 
+bool ToolServer::take_out_of_queue(const std::string& id) const {
+  const auto admission = workspace_.lock_admission();  // not started while it is taken out
+  if (!workspace_.remove_queue_entry(id) || is_active(id)) return false;
+  workspace_.write_file(id, kStopFile,
+                        std::string(kCancelledWaiting) + ", " + io::utc_now_iso8601() + "\n");
+  return true;
+}
+
 bool ToolServer::request_cancel(const std::string& id) const {
+  if (take_out_of_queue(id)) return true;
   if (!is_active(id)) return false;
   // Kept in the study folder, the request waits for the run wherever it is: still
   // starting (a signal then would be lost, or kill mpirun), or draining already.
@@ -943,22 +962,16 @@ ToolResult ToolServer::cancel_study(const json& arguments, const CallContext&) {
   if (!workspace_.has_study(id)) {
     return ToolResult::invalid("study_id", "no study '" + id + "' in the workspace");
   }
-  bool requested = false;
-  {
-    const auto admission = workspace_.lock_admission();  // not started while it is taken out
-    if (workspace_.remove_queue_entry(id) && !is_active(id)) {
-      workspace_.write_file(id, kStopFile,
-                            std::string(kCancelledWaiting) + ", " + io::utc_now_iso8601() + "\n");
-      const json status = status_of(id);
-      return ToolResult::ok({{"study_id", id},
-                             {"status", status["status"]},
-                             {"cancel_requested", true},
-                             {"message",
-                              "the study waited in the queue and will not start; "
-                              "retry_failed_simulations starts it later"}});
-    }
+  if (take_out_of_queue(id)) {
+    const json status = status_of(id);
+    return ToolResult::ok({{"study_id", id},
+                           {"status", status["status"]},
+                           {"cancel_requested", true},
+                           {"message",
+                            "the study waited in the queue and will not start; "
+                            "retry_failed_simulations starts it later"}});
   }
-  requested = request_cancel(id);
+  const bool requested = request_cancel(id);
   const json status = status_of(id);
   return ToolResult::ok({{"study_id", id},
                          {"status", status["status"]},

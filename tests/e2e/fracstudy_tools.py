@@ -976,6 +976,40 @@ class Queues(unittest.TestCase):
             self.assertGreater(launched_at(ws, "w"), launched_at(ws, "busy"))
 
 
+    def test_an_entry_left_by_a_dispatcher_killed_after_the_start_is_not_started_again(self):
+        with tempfile.TemporaryDirectory() as ws:
+            cap = ("--max-running", "1")
+            self.assertEqual(tool(ws, "run_parametric_study", {**SHORT, "values": [20000],
+                                                               "name": "busy"}, *cap)[0], 0)
+            self.assertEqual(tool(ws, "run_parametric_study", {**SHORT, "name": "w"}, *cap)[0], 0)
+            wait_all_ended(ws, ["busy", "w"], *cap)
+            # The dispatcher that started w died before it took w's entry out: the entry is
+            # back, and w's launch record names it.
+            sequence = json.loads((Path(ws) / "w" / "launch.json").read_text())["queue_sequence"]
+            self.assertGreater(sequence, 0)
+            (Path(ws) / ".fracstudy" / "queue" / "w").write_text(
+                json.dumps({"priority": "normal", "sequence": sequence, "client": "cli"}))
+            code, listed = tool(ws, "list_studies", {}, *cap)
+            self.assertEqual(code, 0, listed)
+            self.assertNotIn("queue_position", listed["studies"][1])
+            time.sleep(1)
+            self.assertEqual(runs_started(ws, "w"), 1)
+            self.assertEqual(list((Path(ws) / ".fracstudy" / "queue").iterdir()), [])
+
+    def test_on_exit_cancel_takes_the_sessions_waiting_studies_out_of_the_queue(self):
+        with tempfile.TemporaryDirectory() as ws:
+            mcp = Mcp(ws, "--on-exit", "cancel", "--max-running", "1")
+            mcp.call(1, "run_parametric_study", {**HOLDS_A_SLOT, "name": "busy"})
+            self.assertFalse(mcp.reply(1)[1]["result"]["isError"])  # calls run at once
+            mcp.call(2, "run_parametric_study", {**SHORT, "name": "waiting"})
+            self.assertFalse(mcp.reply(2)[1]["result"]["structuredContent"]["started"])
+            self.assertEqual(mcp.close(), 0)
+            statuses = wait_all_ended(ws, ["busy", "waiting"], "--max-running", "1")
+            self.assertEqual(statuses["waiting"]["status"], "CANCELLED", statuses["waiting"])
+            self.assertIsNone(launched_at(ws, "waiting"))
+            self.assertEqual(statuses["busy"]["status"], "CANCELLED", statuses["busy"])
+
+
 class SingleSimulations(unittest.TestCase):
     """run_simulation: one simulation while the caller waits, beside the studies, under its
     own caps (issue 18)."""

@@ -120,9 +120,10 @@ class ToolServer {
   /// This server's tool definitions (tool_definitions of its limits).
   const nlohmann::json& definitions() const { return definitions_; }
 
-  /// The studies this server started (for --on-exit cancel).
+  /// The studies this server started or queued (for --on-exit cancel).
   std::vector<std::string> started_studies() const;
-  /// Asks a study's run to stop (the durable cancel); false when it is not running.
+  /// Asks a study's run to stop (the durable cancel), or takes a waiting study out of the
+  /// queue; false when it neither runs nor waits.
   bool request_cancel(const std::string& id) const;
 
   /// Starts waiting studies while fewer than max_running_studies run, highest priority
@@ -163,13 +164,20 @@ class ToolServer {
   int start_waiting(const std::string& rethrow_for = "");
   /// The waiting studies in start order; entries of studies gone or started are dropped.
   std::vector<QueuedStudy> waiting_studies() const;
+  /// Takes a waiting study out of the queue for good (CANCELLED, never started); false when
+  /// it did not wait.
+  bool take_out_of_queue(const std::string& id) const;
   /// A study's place in the queue (1 = next), nullopt when it does not wait.
   std::optional<std::size_t> queue_position(const std::string& id) const;
   /// The refusal of a high-priority study over the caller's cap; nullopt when it fits.
   std::optional<ToolResult> refuse_high(const std::string& client,
                                         const std::vector<QueuedStudy>& waiting) const;
   ToolResult start(const std::string& id, const std::vector<std::string>& fracstudy_args,
-                   const std::vector<std::string>& slurm_env, Priority priority);
+                   const std::vector<std::string>& slurm_env, Priority priority,
+                   std::uint64_t queue_sequence = 0);
+  /// Whether the study's launch record shows this entry was started already (a process
+  /// that started it died before it took the entry out).
+  bool was_started(const QueuedStudy& study) const;
 
   /// fracstudy-plot's figures of a study (the metric against the varied parameter, and a
   /// saved cluster): their paths and PNG bytes; none when they cannot be drawn.
