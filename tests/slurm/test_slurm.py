@@ -223,6 +223,40 @@ class ToolsOnSlurm(unittest.TestCase):
             log = (workspace / "budget" / "run.log").read_text()
             self.assertNotIn("requeueing", log)
 
+    def test_over_the_running_cap_studies_go_to_slurms_queue_at_their_priority(self):
+        # With the slurm launcher the queue is Slurm's: each study is submitted at once,
+        # its priority a --nice value, or what the operator names for it.
+        with tempfile.TemporaryDirectory() as tmp:
+            workspace = Path(tmp) / "ws"
+            command = [BIN, "tool", "--workspace", str(workspace), "--launcher", "slurm",
+                       "--sbatch-arg=--ntasks=2", "--max-running", "1", "--max-queued", "2",
+                       "--priority-sbatch-arg", "high=--comment=urgent"]
+
+            def tool(name, arguments):
+                proc = subprocess.run(command + [name, json.dumps(arguments)],
+                                      capture_output=True, text=True, env=ENV, timeout=60)
+                return proc.returncode, json.loads(proc.stdout)
+
+            jobs = {}
+            for name, priority in [("normal", "normal"), ("later", "batch"), ("soon", "high")]:
+                code, reply = tool("run_parametric_study", {"algorithm": "DLA", "values": [500],
+                                                            "name": name, "priority": priority})
+                self.assertEqual(code, 0, reply)
+                self.assertTrue(reply["started"], reply)  # submitted at once
+                launch = json.loads((workspace / name / "launch.json").read_text())
+                jobs[name] = launch
+            self.assertIn("--nice=100", jobs["normal"]["command"])
+            self.assertIn("--nice=1000", jobs["later"]["command"])
+            self.assertIn("--comment=urgent", jobs["soon"]["command"])
+            self.assertFalse(any(arg.startswith("--nice") for arg in jobs["soon"]["command"]))
+            nice = slurm("squeue", "-h", "-j", jobs["later"]["job_id"], "-o", "%y").stdout.strip()
+            if nice:  # still in the queue: Slurm holds the nice value the priority asked for
+                self.assertEqual(nice, "1000")
+            for name, launch in jobs.items():
+                wait_for(lambda: job_state(launch["job_id"]) == "", 180, f"{name} to end")
+                code, status = tool("check_study_status", {"study_id": name})
+                self.assertEqual(status["status"], "COMPLETED", status)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
