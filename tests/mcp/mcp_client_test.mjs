@@ -199,6 +199,22 @@ await check("invalid arguments come back as an isError result naming the field",
   assert.match(error.message, /at most 100 items/);
 });
 
+await check("run_simulation returns a 3D DLA's metrics in the same call", async () => {
+  const result = await call("run_simulation", { algorithm: "DLA", seed: 3,
+                                                parameters: { n_particles: 5000, dimension: 3 } });
+  assert.equal(result.isError, false, JSON.stringify(result.structuredContent));
+  assertMatchesOutputSchema("run_simulation", result.structuredContent);
+  const simulation = result.structuredContent;
+  assert.equal(simulation.n_particles, 5000);
+  // 3D DLA: df 2.50; one cluster of 5,000 reads 2.26-2.89 over 12 seeds (SD 0.17).
+  assert.ok(simulation.df > 2.0 && simulation.df < 3.0, `df ${simulation.df}`);
+  assert.ok(simulation.fit_n_min < simulation.fit_n_max);
+  const tooBig = await call("run_simulation", { algorithm: "DLA",
+                                                parameters: { n_particles: 1000000 } });
+  assert.equal(tooBig.isError, true);
+  assert.equal(tooBig.structuredContent.error.field, "parameters.n_particles");
+});
+
 await check("an unknown tool is a protocol error", async () => {
   await assert.rejects(client.callTool({ name: "rm_rf", arguments: {} }), /unknown tool/i);
 });
