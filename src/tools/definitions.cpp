@@ -363,7 +363,8 @@ json run_parametric_study(const ToolLimits& limits) {
 json check_study_status(const ToolLimits&) {
   return {{"title", "Check a study's status"},
           {"description",
-           "Report a study's status (QUEUED, RUNNING; when it has ended: COMPLETED, "
+           "Report a study's status (QUEUED: waiting for a slot, with its queue_position, or "
+           "starting; RUNNING; when it has ended: COMPLETED, "
            "PARTIALLY_FAILED, FAILED, or, stopped before its end, CANCELLED or INTERRUPTED, "
            "with the `reason` and whether retry_failed_simulations continues it, "
            "`resumable`; `active` says whether a run is going), its progress (total, "
@@ -392,7 +393,8 @@ json wait_for_study(const ToolLimits& limits) {
   properties["waited_s"] = {{"type", "number"}};
   return {{"title", "Wait for a study"},
           {"description",
-           "Wait until a study is no longer QUEUED or RUNNING, or until timeout_s (at most " +
+           "Wait until a study is no longer QUEUED or RUNNING (a study waiting in the queue "
+           "starts by itself meanwhile), or until timeout_s (at most " +
                number_text(limits.max_wait_s) +
                " s) passes, then return its status as check_study_status does, with "
                "`finished`. While it waits it sends notifications/progress (simulations done "

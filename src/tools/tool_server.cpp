@@ -203,6 +203,18 @@ bool run_holds_lock(const std::filesystem::path& file) {
   return held;
 }
 
+/// The command of a study's run: a first run, or a retry of the runs before it.
+std::vector<std::string> run_command(bool retry) {
+  if (retry) return {"retry", kResultFile};
+  return {"run", kStudyFile, "-o", kResultFile};
+}
+
+/// What a batch job of that run needs besides (the batch script's choice of command).
+std::vector<std::string> run_environment(bool retry) {
+  if (retry) return {"FRACSTUDY_RETRY=1"};
+  return {};
+}
+
 /// "minute", "hour", or "N s".
 std::string window_in_words(double seconds) {
   if (seconds == 60) return "minute";
@@ -540,18 +552,13 @@ std::optional<ToolResult> ToolServer::refuse_high(const std::string& client,
 
 std::optional<std::size_t> ToolServer::submit(const std::string& id, Priority priority,
                                               const std::string& client, bool retry) {
-  const std::vector<std::string> command =
-      retry ? std::vector<std::string>{"retry", kResultFile}
-            : std::vector<std::string>{"run", kStudyFile, "-o", kResultFile};
-  const std::vector<std::string> environment =
-      retry ? std::vector<std::string>{"FRACSTUDY_RETRY=1"} : std::vector<std::string>{};
   {
     // This server's own, wherever it starts (--on-exit cancel), not the dispatcher's.
     const std::lock_guard lock(started_mutex_);
     if (std::find(started_.begin(), started_.end(), id) == started_.end()) started_.push_back(id);
   }
   if (options_.launcher.kind == LauncherKind::Slurm) {  // Slurm's queue is the queue
-    auto started = start(id, command, environment, priority);
+    auto started = start(id, run_command(retry), run_environment(retry), priority);
     if (started.is_error) throw std::runtime_error(started.value["error"]["message"]);
     return std::nullopt;
   }
@@ -579,14 +586,9 @@ int ToolServer::start_waiting(const std::string& rethrow_for) {
   int active = active_studies();
   for (const auto& study : waiting_studies()) {
     if (active >= options_.limits.max_running_studies) break;
-    const std::vector<std::string> command =
-        study.retry ? std::vector<std::string>{"retry", kResultFile}
-                    : std::vector<std::string>{"run", kStudyFile, "-o", kResultFile};
     try {
-      start(
-          study.id, command,
-          study.retry ? std::vector<std::string>{"FRACSTUDY_RETRY=1"} : std::vector<std::string>{},
-          study.priority, study.sequence);
+      start(study.id, run_command(study.retry), run_environment(study.retry), study.priority,
+            study.sequence);
     } catch (const std::exception& error) {
       // Out of the queue all the same: a study that cannot start must not block the rest.
       workspace_.remove_queue_entry(study.id);
@@ -752,6 +754,7 @@ ToolResult ToolServer::wait_for_study(const json& arguments, const CallContext& 
   };
   double reported = -1;  // progress must grow from one notification to the next
   for (;;) {
+    dispatch_queue();  // a waiting study starts while its caller waits, server or not
     json status = status_of(id);
     const auto& progress = status["progress"];
     const double done = progress["completed"].get<double>() + progress["failed"].get<double>();
