@@ -2,11 +2,13 @@
 // and over the Model Context Protocol.
 #include <unistd.h>
 
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <iostream>
 #include <iterator>
 #include <sstream>
+#include <thread>
 
 #include "commands.hpp"
 #include "errors.hpp"
@@ -321,9 +323,20 @@ int dispatch_queue_command(const CommandLine& line) {
                    "when a study's run ends; an operator may run it from cron as well.",
                    "  fracstudy dispatch-queue --workspace ws --max-running 2"};
   add_operator_options(spec);
+  spec.options.add_options()("after", po::value<std::string>(),
+                             "first wait (up to 10 minutes) until this study's run has ended, "
+                             "its rank 0 too: the ranks of a killed mpirun outlive it a while");
   const auto values = parse_command(line.args, spec);
   if (!values) return kSuccess;
   tools::ToolServer server(server_options(*values));
+  if (values->count("after")) {
+    const std::string after = (*values)["after"].as<std::string>();
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(10);
+    while (tools::is_valid_study_id(after) && server.study_is_active(after) &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+  }
   const int started = server.dispatch_queue();
   if (started > 0) {
     std::cout << "fracstudy-tools: started " << started << " waiting "

@@ -480,6 +480,7 @@ ToolResult ToolServer::start(const std::string& id, const std::vector<std::strin
                          std::string(kRunStartsMarker) + ", " + io::utc_now_iso8601());
   LaunchExtras extras;
   extras.after_exit = options_.dispatch_command;
+  if (!extras.after_exit.empty()) extras.after_exit.push_back("--after=" + id);
   if (const auto found = options_.priority_sbatch_args.find(priority);
       found != options_.priority_sbatch_args.end()) {
     extras.sbatch_args = found->second;

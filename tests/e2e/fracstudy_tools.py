@@ -886,6 +886,28 @@ class Queues(unittest.TestCase):
             self.assertEqual(status["status"], "COMPLETED")
             self.assertEqual(runs_started(ws, "waiting"), 1)
 
+    def test_a_killed_run_starts_the_next_once_its_ranks_are_gone(self):
+        with tempfile.TemporaryDirectory() as ws:
+            cap = ("--max-running", "1")
+            self.assertEqual(tool(ws, "run_parametric_study",
+                                  {**HOLDS_A_SLOT, "repetitions": 6, "name": "killed"}, *cap)[0], 0)
+            self.assertFalse(tool(ws, "run_parametric_study", {**SHORT, "name": "next"},
+                                  *cap)[1]["started"])
+            time.sleep(1)
+            launch = json.loads((Path(ws) / "killed" / "launch.json").read_text())
+            os.kill(launch["pid"], 9)  # mpirun, without a word; its ranks linger a while
+            # No call and no server: the launcher's waiter sees mpirun end, waits for the
+            # ranks to let go of the result file, then starts the next study.
+            log = Path(ws) / "next" / "run.log"
+            deadline = time.time() + 120
+            while not (log.exists() and "wrote results.h5" in log.read_text()):
+                self.assertLess(time.time(), deadline, "the waiting study never ran")
+                time.sleep(0.2)
+            statuses = wait_all_ended(ws, ["killed", "next"], *cap)
+            self.assertEqual(statuses["killed"]["status"], "INTERRUPTED")
+            self.assertEqual(statuses["next"]["status"], "COMPLETED")
+            self.assertEqual(runs_started(ws, "next"), 1)
+
     def test_two_mcp_servers_on_one_workspace_start_each_study_exactly_once(self):
         with tempfile.TemporaryDirectory() as ws:
             options = ("--max-running", "1", "--max-calls-per-minute", "1000",

@@ -126,6 +126,9 @@ class ToolServer {
   /// queue; false when it neither runs nor waits.
   bool request_cancel(const std::string& id) const;
 
+  /// Whether a run of the study is going (its launch, or its rank 0).
+  bool study_is_active(const std::string& id) const { return is_active(id); }
+
   /// Starts waiting studies while fewer than max_running_studies run, highest priority
   /// first, then oldest; each exactly once, whichever process of the workspace calls it.
   /// Returns how many started. Cheap when nothing waits.
