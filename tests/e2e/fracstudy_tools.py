@@ -914,17 +914,18 @@ class Queues(unittest.TestCase):
                        "--max-high-per-client", "8")
             servers = [Mcp(ws, *options), Mcp(ws, *options)]
             try:
-                servers[0].call(1, "run_parametric_study", {**SHORT, "values": [30000],
-                                                            "repetitions": 2, "name": "s0"})
+                servers[0].call(1, "run_parametric_study", {**HOLDS_A_SLOT, "name": "s0"})
                 self.assertFalse(servers[0].reply(1)[1]["result"]["isError"])
+                # s1 batch, s2 high, then normal ones; the servers take turns.
                 names = [f"s{i}" for i in range(1, 9)]
-                for i, name in enumerate(names):
+                priorities = ["batch", "high"] + ["normal"] * 6
+                for i, (name, priority) in enumerate(zip(names, priorities)):
                     server = servers[i % 2]
                     server.call(10 + i, "run_parametric_study",
-                                {**SHORT, "name": name,
-                                 "priority": ["normal", "high", "batch"][i % 3]})
+                                {**SHORT, "name": name, "priority": priority})
                     _, reply = server.reply(10 + i)
                     self.assertFalse(reply["result"]["isError"], reply)
+                    self.assertFalse(reply["result"]["structuredContent"]["started"], reply)
                 # Both servers look for a free slot every second, and each run's end too.
                 for i, name in enumerate(["s0"] + names):
                     servers[i % 2].call(100 + i, "wait_for_study",
@@ -935,6 +936,8 @@ class Queues(unittest.TestCase):
                     self.assertEqual(status["status"], "COMPLETED", status)
                 for name in ["s0"] + names:
                     self.assertEqual(runs_started(ws, name), 1, name)
+                order = sorted(["s0"] + names, key=lambda n: launched_at(ws, n))
+                self.assertEqual(order, ["s0", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s1"])
                 self.assertEqual(list((Path(ws) / ".fracstudy" / "queue").iterdir()), [])
             finally:
                 for server in servers:
