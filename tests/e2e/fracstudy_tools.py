@@ -1035,6 +1035,19 @@ class Queues(unittest.TestCase):
             self.assertEqual(statuses["busy"]["status"], "CANCELLED", statuses["busy"])
 
 
+def processes_with(word):
+    """The pids of processes with `word` as a word of their command line (from /proc)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        try:
+            words = (entry / "cmdline").read_bytes().split(b"\0")
+            if entry.name.isdigit() and word.encode() in words:
+                pids.append(int(entry.name))
+        except OSError:
+            pass
+    return pids
+
+
 class SingleSimulations(unittest.TestCase):
     """run_simulation: one simulation while the caller waits, beside the studies, under its
     own caps (issue 18)."""
@@ -1126,14 +1139,11 @@ class SingleSimulations(unittest.TestCase):
                 first = mcp.notifications("sim")[0]
                 self.assertEqual(first["total"], 62)  # the time limit (60 s) and its grace
                 self.assertIn("simulating CCA", first["message"])
-                child = subprocess.run(["pgrep", "-f", "seed 424242"], capture_output=True,
-                                       text=True).stdout.split()
-                self.assertTrue(child, "the simulation is not a child process")
+                self.assertTrue(processes_with("424242"), "the simulation is not running")
                 mcp.send({"jsonrpc": "2.0", "method": "notifications/cancelled",
                           "params": {"requestId": 1}})
                 deadline = time.time() + 10
-                while subprocess.run(["pgrep", "-f", "seed 424242"],
-                                     capture_output=True).returncode == 0:
+                while processes_with("424242"):
                     self.assertLess(time.time(), deadline, "the simulation was not stopped")
                     time.sleep(0.1)
                 mcp.send({"jsonrpc": "2.0", "id": 2, "method": "ping"})
