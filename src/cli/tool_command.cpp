@@ -328,7 +328,10 @@ int dispatch_queue_command(const CommandLine& line) {
                              "its rank 0 too: the ranks of a killed mpirun outlive it a while");
   const auto values = parse_command(line.args, spec);
   if (!values) return kSuccess;
-  tools::ToolServer server(server_options(*values));
+  auto options = server_options(*values);
+  options.create_workspace = false;
+  if (!fs::is_directory(options.workspace)) return kSuccess;  // removed: nothing waits
+  tools::ToolServer server(std::move(options));
   if (values->count("after")) {
     const std::string after = (*values)["after"].as<std::string>();
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(10);

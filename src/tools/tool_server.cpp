@@ -288,7 +288,7 @@ ToolResult ToolResult::failure(const std::string& message) {
 
 ToolServer::ToolServer(ToolServerOptions options)
     : options_(std::move(options)),
-      workspace_(options_.workspace),
+      workspace_(options_.workspace, options_.create_workspace),
       launcher_(options_.launcher),
       definitions_(tool_definitions(options_.limits)) {}
 
@@ -566,11 +566,18 @@ std::optional<std::size_t> ToolServer::submit(const std::string& id, Priority pr
   QueuedStudy entry;
   entry.id = id;
   entry.priority = priority;
-  entry.sequence = workspace_.next_queue_sequence();
   entry.client = client;
   entry.queued_at = io::utc_now_iso8601();
   entry.retry = retry;
-  workspace_.write_queue_entry(id, entry.to_json().dump() + "\n");
+  try {
+    entry.sequence = workspace_.next_queue_sequence();
+    workspace_.write_queue_entry(id, entry.to_json().dump() + "\n");
+  } catch (const std::exception&) {
+    // Not queued (a full disk): a new study leaves no folder behind, so that its name can
+    // be asked for again; a retry's study stays as it was.
+    if (!retry) workspace_.remove_new_study(id, {kStudyFile, kSubmissionFile});
+    throw;
+  }
   start_waiting(id);
   return queue_position(id);
 }

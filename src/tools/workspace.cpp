@@ -51,10 +51,10 @@ bool is_valid_study_id(const std::string& id) {
   return study::is_valid_study_name(id);  // a study id is the name of its study
 }
 
-Workspace::Workspace(const std::string& root) {
-  fs::create_directories(root);
-  root_ = fs::canonical(root);
-  fs::create_directories(root_ / ".fracstudy");
+Workspace::Workspace(const std::string& root, bool create) {
+  if (create) fs::create_directories(root);
+  root_ = fs::canonical(root);  // throws when it is not there
+  if (create) fs::create_directories(root_ / ".fracstudy");
   state_dir();  // refuses a planted symlink at once
 }
 
@@ -81,6 +81,14 @@ bool Workspace::has_study(const std::string& id) const {
 
 bool Workspace::create_study(const std::string& id) const {
   return ::mkdir(study_dir(id).c_str(), 0755) == 0;  // fails on anything already there
+}
+
+void Workspace::remove_new_study(const std::string& id,
+                                 const std::vector<std::string>& files) const {
+  if (!has_study(id)) return;
+  for (const auto& name : files)
+    remove_file(id, name);
+  ::rmdir(study_dir(id).c_str());  // fails, harmlessly, when anything else is there
 }
 
 std::vector<std::string> Workspace::study_ids() const {
@@ -239,8 +247,13 @@ std::optional<CallRefusal> Workspace::admit_call(const std::string& client, cons
   return refusal;
 }
 
-int Workspace::queue_dir() const {
+int Workspace::queue_dir(bool create) const {
   const Fd state(state_dir());
+  if (!create) {
+    const int fd = ::openat(state.get(), "queue", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) return -1;  // nothing ever waited here
+    if (fd >= 0) return fd;
+  }
   if (::mkdirat(state.get(), "queue", 0755) != 0 && errno != EEXIST) {
     throw std::runtime_error("cannot make the workspace's queue folder: " +
                              std::string(std::strerror(errno)));
@@ -255,7 +268,7 @@ int Workspace::queue_dir() const {
 
 void Workspace::write_queue_entry(const std::string& id, const std::string& content) const {
   if (!is_valid_study_id(id)) throw std::invalid_argument("invalid study id");
-  const Fd queue(queue_dir());
+  const Fd queue(queue_dir(true));
   const std::string temporary = "." + id + ".tmp";
   {
     Fd fd(::openat(queue.get(), temporary.c_str(),
@@ -272,13 +285,16 @@ void Workspace::write_queue_entry(const std::string& id, const std::string& cont
 
 bool Workspace::remove_queue_entry(const std::string& id) const {
   if (!is_valid_study_id(id)) return false;
-  const Fd queue(queue_dir());
-  return ::unlinkat(queue.get(), id.c_str(), 0) == 0;
+  const Fd queue(queue_dir(false));
+  return queue.get() >= 0 && ::unlinkat(queue.get(), id.c_str(), 0) == 0;
 }
 
 std::vector<std::pair<std::string, std::string>> Workspace::queue_entries() const {
   std::vector<std::pair<std::string, std::string>> entries;
-  const Fd queue(queue_dir());
+  // Read only, nothing made: the waiter of a run that ends as its workspace is removed
+  // must not put a folder back into it.
+  const Fd queue(queue_dir(false));
+  if (queue.get() < 0) return entries;
   DIR* listing = ::fdopendir(::dup(queue.get()));
   if (!listing) return entries;
   while (const dirent* entry = ::readdir(listing)) {

@@ -70,6 +70,18 @@ TEST(StudyQueue, AnEntryRoundTripsAndAMalformedOneIsNone) {
   }
 }
 
+TEST_F(TempWorkspace, LookingAtTheQueueMakesNothing) {
+  // The waiter of a run that ends while its workspace is removed only looks: it must not
+  // put a folder back (a removal then fails: "directory not empty").
+  EXPECT_THROW(Workspace(root_.string(), false), std::exception);
+  EXPECT_FALSE(fs::exists(root_));
+  const Workspace made(root_.string());
+  const Workspace existing(root_.string(), false);
+  EXPECT_TRUE(existing.queue_entries().empty());
+  EXPECT_FALSE(existing.remove_queue_entry("a"));
+  EXPECT_FALSE(fs::exists(root_ / ".fracstudy" / "queue"));
+}
+
 TEST_F(TempWorkspace, QueueEntriesAreWrittenListedAndRemovedOnce) {
   const Workspace workspace(root_.string());
   EXPECT_TRUE(workspace.queue_entries().empty());

@@ -59,6 +59,9 @@ struct CallContext {
 /// Everything the operator decides: where, how, how much.
 struct ToolServerOptions {
   std::string workspace;
+  /// Whether the workspace is made when it is not there (false: `dispatch-queue`, which
+  /// only looks at a workspace that exists).
+  bool create_workspace = true;
   LauncherOptions launcher;
   ToolLimits limits;
   /// The command that draws figures (python and fracstudy-plot); empty: no figures.

@@ -32,8 +32,9 @@ bool is_valid_study_id(const std::string& id);
 /// and every file is opened without following symbolic links.
 class Workspace {
  public:
-  /// Opens (and creates) the workspace folder.
-  explicit Workspace(const std::string& root);
+  /// Opens (and, with `create`, creates) the workspace folder; throws when it is not
+  /// there and may not be made.
+  explicit Workspace(const std::string& root, bool create = true);
 
   const std::filesystem::path& root() const { return root_; }
 
@@ -43,6 +44,9 @@ class Workspace {
   bool has_study(const std::string& id) const;
   /// Creates a study's folder; false when it already exists.
   bool create_study(const std::string& id) const;
+  /// Removes a study folder just created, with the files named (nothing else: a folder
+  /// that holds more is left as it is).
+  void remove_new_study(const std::string& id, const std::vector<std::string>& files) const;
   /// Every study id, in creation order.
   std::vector<std::string> study_ids() const;
 
@@ -98,8 +102,9 @@ class Workspace {
  private:
   /// The workspace's own state folder (.fracstudy), opened; throws when it is a link.
   int state_dir() const;
-  /// The queue's folder inside it, opened (made when absent); throws when it is a link.
-  int queue_dir() const;
+  /// The queue's folder inside it, opened (made when absent and `create`; else -1 when
+  /// absent); throws when it is a link.
+  int queue_dir(bool create) const;
   std::filesystem::path root_;
 };
 
