@@ -438,10 +438,17 @@ ToolResult ToolServer::run_parametric_study(const json& arguments, const CallCon
   } else if (!workspace_.create_study(id)) {
     return ToolResult::invalid("name", "a study named '" + id + "' already exists");
   }
-  workspace_.write_file(id, kStudyFile, study_yaml(id, arguments, task_limit));
-  workspace_.write_file(
-      id, kSubmissionFile,
-      json{{"client", context.client}, {"priority", name_of(priority)}}.dump() + "\n");
+  try {
+    workspace_.write_file(id, kStudyFile, study_yaml(id, arguments, task_limit));
+    workspace_.write_file(
+        id, kSubmissionFile,
+        json{{"client", context.client}, {"priority", name_of(priority)}}.dump() + "\n");
+  } catch (const std::exception&) {
+    // A full disk: no half-made study is left behind, so that its name can be asked for
+    // again.
+    workspace_.remove_new_study(id, {kStudyFile, kSubmissionFile});
+    throw;
+  }
   const auto position = submit(id, priority, context.client, false);  // throws if it failed
   json reply = {{"study_id", id},
                 {"status", study::name_of(study::StudyStatus::Queued)},

@@ -86,8 +86,10 @@ bool Workspace::create_study(const std::string& id) const {
 void Workspace::remove_new_study(const std::string& id,
                                  const std::vector<std::string>& files) const {
   if (!has_study(id)) return;
-  for (const auto& name : files)
+  for (const auto& name : files) {
     remove_file(id, name);
+    remove_file(id, "." + name + ".tmp");  // what write_file left when the disk was full
+  }
   ::rmdir(study_dir(id).c_str());  // fails, harmlessly, when anything else is there
 }
 

@@ -1035,6 +1035,41 @@ class Queues(unittest.TestCase):
             self.assertEqual(statuses["busy"]["status"], "CANCELLED", statuses["busy"])
 
 
+class FullDisk(unittest.TestCase):
+    """A study that cannot be written leaves no half-made folder: its name stays free."""
+
+    def test_a_start_on_a_full_disk_fails_cleanly_and_the_name_stays_free(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            disk = Path(tmp) / "disk"
+            disk.mkdir()
+            mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs",
+                                      str(disk)], capture_output=True)
+            if mounted.returncode != 0:
+                self.skipTest("needs root to mount a small tmpfs")
+            try:
+                ws = disk / "ws"
+                self.assertEqual(tool(ws, "list_studies", {})[0], 0)
+                filler = disk / "filler"
+                fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
+                try:  # to the last byte
+                    while True:
+                        os.write(fd, b"\0" * 4096)
+                except OSError:
+                    pass
+                finally:
+                    os.close(fd)
+                code, failed = tool(ws, "run_parametric_study", {**SHORT, "name": "full"})
+                self.assertEqual(code, 1, failed)
+                self.assertIn("No space", failed["error"]["message"])
+                self.assertEqual(studies_in(ws), [])
+                filler.unlink()
+                code, started = tool(ws, "run_parametric_study", {**SHORT, "name": "full"})
+                self.assertEqual(code, 0, started)
+                self.assertEqual(wait_until_ended(ws, "full")["status"], "COMPLETED")
+            finally:
+                subprocess.run(["umount", "-l", str(disk)], capture_output=True)
+
+
 def processes_with(word):
     """The pids of processes with `word` as a word of their command line (from /proc)."""
     pids = []
