@@ -66,7 +66,9 @@ void add_operator_options(CommandSpec& spec) {
       po::value<std::int64_t>()->default_value(defaults.max_simulation_particles),
       "cap on n_particles of run_simulation (one simulation while the caller waits)")(
       "simulation-time-limit", po::value<double>()->default_value(defaults.simulation_time_limit_s),
-      "seconds a run_simulation call may take");
+      "seconds a run_simulation call may take")(
+      "max-simulations", po::value<int>()->default_value(defaults.max_simulations_at_once),
+      "run_simulation calls running at once in the workspace (every client together)");
 }
 
 /// The operator's options as given, for the command that starts waiting studies later:
@@ -194,6 +196,10 @@ tools::ToolServerOptions server_options(const po::variables_map& values, bool se
   options.limits.max_queued_studies = values["max-queued"].as<int>();
   options.limits.max_high_per_client = values["max-high-per-client"].as<int>();
   options.limits.max_simulation_particles = values["max-simulation-particles"].as<std::int64_t>();
+  options.limits.max_simulations_at_once = values["max-simulations"].as<int>();
+  if (options.limits.max_simulations_at_once < 1) {
+    throw UsageError("--max-simulations: must be at least 1");
+  }
   options.limits.simulation_time_limit_s = seconds_option(values, "simulation-time-limit");
   if (options.limits.max_queued_studies < 0) throw UsageError("--max-queued: must be at least 0");
   if (options.limits.max_high_per_client < 0) {

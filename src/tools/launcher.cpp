@@ -1,6 +1,7 @@
 #include "fracstudy/tools/launcher.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -32,8 +33,13 @@ std::vector<char*> c_argv(const std::vector<std::string>& argv) {
 /// False when one of them cannot be had.
 bool redirect(const char* log, const char* workdir) {
   const int in = ::open("/dev/null", O_RDONLY);
-  const int out = ::open(log, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0644);
-  if (in < 0 || out < 0 || ::chdir(workdir) != 0) return false;
+  // Never blocks on a FIFO planted as the log, and writes only a regular file.
+  const int out = ::open(log, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_NONBLOCK, 0644);
+  struct stat info {};
+  if (in < 0 || out < 0 || ::fstat(out, &info) != 0 || !S_ISREG(info.st_mode) ||
+      ::chdir(workdir) != 0) {
+    return false;
+  }
   ::dup2(in, STDIN_FILENO);
   ::dup2(out, STDOUT_FILENO);
   ::dup2(out, STDERR_FILENO);
@@ -71,7 +77,8 @@ long spawn_detached(const std::vector<std::string>& argv, const std::string& log
   auto run_args = c_argv(argv);
   auto after_args = c_argv(after_exit);
   int fds[2];
-  if (::pipe(fds) != 0) throw std::runtime_error("pipe failed");
+  // Close-on-exec: a child another thread starts meanwhile must not hold the pipe open.
+  if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
   const pid_t child = ::fork();
   if (child < 0) throw std::runtime_error("fork failed");
   if (child == 0) {
@@ -132,13 +139,9 @@ bool process_alive(const LaunchRecord& record) {
 }  // namespace
 
 nlohmann::json LaunchRecord::to_json() const {
-  return {{"launcher", launcher},
-          {"pid", pid},
-          {"start_ticks", start_ticks},
-          {"job_id", job_id},
-          {"command", command},
-          {"started_at", started_at},
-          {"queue_sequence", queue_sequence}};
+  return {{"launcher", launcher},      {"pid", pid},         {"start_ticks", start_ticks},
+          {"job_id", job_id},          {"command", command}, {"started_at", started_at},
+          {"queue_token", queue_token}};
 }
 
 LaunchRecord LaunchRecord::from_json(const nlohmann::json& json) {
@@ -162,10 +165,7 @@ LaunchRecord LaunchRecord::from_json(const nlohmann::json& json) {
     }
   }
   record.started_at = text("started_at");
-  if (const auto sequence = json.find("queue_sequence");
-      sequence != json.end() && sequence->is_number_unsigned()) {
-    record.queue_sequence = sequence->get<std::uint64_t>();
-  }
+  record.queue_token = text("queue_token");
   return record;
 }
 

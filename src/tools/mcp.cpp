@@ -112,8 +112,13 @@ class Session {
       calls_done_.wait(lock, [this] { return in_flight_.empty(); });
     }
     if (options_.cancel_on_exit && !finished_) {
+      finished_ = true;  // once, even when a cancel below fails
       for (const auto& id : server_.started_studies()) {
-        if (server_.request_cancel(id)) log("the session ended: cancelled " + id);
+        try {
+          if (server_.request_cancel(id)) log("the session ended: cancelled " + id);
+        } catch (const std::exception& error) {  // its workspace or folder is gone
+          log("the session ended: could not cancel " + id + ": " + error.what());
+        }
       }
     }
     finished_ = true;

@@ -35,11 +35,8 @@ std::optional<Priority> priority_from_name(std::string_view name) {
 }
 
 json QueuedStudy::to_json() const {
-  return {{"priority", name_of(priority)},
-          {"sequence", sequence},
-          {"client", client},
-          {"queued_at", queued_at},
-          {"retry", retry}};
+  return {{"priority", name_of(priority)}, {"sequence", sequence}, {"client", client},
+          {"queued_at", queued_at},        {"retry", retry},       {"token", token}};
 }
 
 std::optional<QueuedStudy> QueuedStudy::from_json(const std::string& id, const std::string& text) {
@@ -61,6 +58,11 @@ std::optional<QueuedStudy> QueuedStudy::from_json(const std::string& id, const s
   if (const auto at = parsed.find("queued_at"); at != parsed.end() && at->is_string()) {
     study.queued_at = at->get<std::string>();
   }
+  const auto token = parsed.find("token");
+  if (token == parsed.end() || !token->is_string() || token->get<std::string>().empty()) {
+    return std::nullopt;
+  }
+  study.token = token->get<std::string>();
   const auto retry = parsed.find("retry");
   study.retry = retry != parsed.end() && retry->is_boolean() && retry->get<bool>();
   return study;

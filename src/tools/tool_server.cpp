@@ -11,7 +11,9 @@
 #include <ctime>
 #include <fstream>
 #include <functional>
+#include <iomanip>
 #include <optional>
+#include <random>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -215,6 +217,23 @@ std::vector<std::string> run_environment(bool retry) {
   return {};
 }
 
+/// `object[key]` when it is a string, else "" (a file of the workspace may say anything).
+std::string text_field(const json& object, const char* key) {
+  if (!object.is_object()) return "";
+  const auto found = object.find(key);
+  return found != object.end() && found->is_string() ? found->get<std::string>() : "";
+}
+
+/// 128 random bits as hex: a queue entry's name for its run.
+std::string random_token() {
+  std::random_device device;
+  std::ostringstream token;
+  token << std::hex;
+  for (int k = 0; k < 4; ++k)
+    token << std::setw(8) << std::setfill('0') << device();
+  return token.str();
+}
+
 /// "minute", "hour", or "N s".
 std::string window_in_words(double seconds) {
   if (seconds == 60) return "minute";
@@ -354,7 +373,11 @@ ToolResult ToolServer::call(const std::string& name, const json& arguments_in,
                   std::to_string(static_cast<int>(std::ceil(refused->retry_after_s))) +
                   " s (wait_for_study waits without spending calls)");
     }
-    dispatch_queue();  // every call looks whether a slot has freed for a waiting study
+    try {
+      dispatch_queue();  // every call looks whether a slot has freed for a waiting study
+    } catch (const std::exception&) {
+      // A broken queue folder must not stop the calls that say so or cancel.
+    }
     return (this->*tool->handler)(arguments, context);
   } catch (const std::exception& error) {
     return ToolResult::failure(error.what());
@@ -424,7 +447,7 @@ ToolResult ToolServer::run_parametric_study(const json& arguments, const CallCon
       *priority_from_name(arguments.value("priority", std::string(name_of(Priority::Normal))));
   const auto admission = workspace_.lock_admission();  // count and start as one step
   start_waiting();  // a slot freed since the last look goes to those who waited
-  const auto waiting = waiting_studies();
+  const auto waiting = waiting_studies(true);  // under the admission lock
   if (auto full = refuse_when_full(waiting.size())) return *full;
   if (priority == Priority::High) {
     if (auto over = refuse_high(context.client, waiting)) return *over;
@@ -449,7 +472,7 @@ ToolResult ToolServer::run_parametric_study(const json& arguments, const CallCon
     workspace_.remove_new_study(id, {kStudyFile, kSubmissionFile});
     throw;
   }
-  const auto position = submit(id, priority, context.client, false);  // throws if it failed
+  const auto position = submit(id, priority, context.client, false, true);  // throws if it failed
   json reply = {{"study_id", id},
                 {"status", study::name_of(study::StudyStatus::Queued)},
                 {"priority", name_of(priority)},
@@ -468,7 +491,7 @@ ToolResult ToolServer::run_parametric_study(const json& arguments, const CallCon
 
 ToolResult ToolServer::start(const std::string& id, const std::vector<std::string>& fracstudy_args,
                              const std::vector<std::string>& slurm_env, Priority priority,
-                             std::uint64_t queue_sequence) {
+                             const std::string& queue_token) {
   std::vector<std::string> environment = slurm_env;
   environment.push_back("FRACSTUDY=" + options_.launcher.fracstudy_exe);
   environment.push_back("FRACSTUDY_STOP_FILE=" + workspace_.file(id, kStopFile).string());
@@ -483,6 +506,15 @@ ToolResult ToolServer::start(const std::string& id, const std::vector<std::strin
     environment.push_back("FRACSTUDY_TIME_LIMIT=" + limit.str());
   }
   workspace_.remove_file(id, kStopFile);  // an earlier cancel does not stop this run
+  if (!queue_token.empty()) {
+    // The entry is claimed before the spawn: a starter that dies between the spawn and the
+    // record below leaves an entry this record names, and it is never started twice.
+    LaunchRecord claim;
+    claim.launcher = options_.launcher.kind == LauncherKind::Slurm ? "slurm" : "local";
+    claim.queue_token = queue_token;
+    claim.started_at = io::utc_now_iso8601();
+    workspace_.write_file(id, kLaunchFile, claim.to_json().dump(2) + "\n");
+  }
   workspace_.append_line(id, kLogFile,
                          std::string(kRunStartsMarker) + ", " + io::utc_now_iso8601());
   LaunchExtras extras;
@@ -501,9 +533,23 @@ ToolResult ToolServer::start(const std::string& id, const std::vector<std::strin
   }
   auto record = launcher_.launch(args, {kStudyFile, kResultFile}, environment,
                                  workspace_.file(id, kLogFile), workspace_.study_dir(id), extras);
-  record.queue_sequence = queue_sequence;
-  workspace_.write_file(id, kLaunchFile, record.to_json().dump(2) + "\n");
+  record.queue_token = queue_token;
+  try {
+    workspace_.write_file(id, kLaunchFile, record.to_json().dump(2) + "\n");
+  } catch (const std::exception& error) {
+    // The run is going all the same (its rank 0's lock shows it active): it counts as
+    // started, and only its record is missing.
+    workspace_.append_line(id, kLogFile,
+                           "fracstudy-tools: the run started, but its launch record could not "
+                           "be written: " +
+                               std::string(error.what()));
+  }
   return ToolResult::ok(json::object());
+}
+
+void ToolServer::own(const std::string& id) {
+  const std::lock_guard lock(started_mutex_);
+  if (std::find(started_.begin(), started_.end(), id) == started_.end()) started_.push_back(id);
 }
 
 std::vector<std::string> ToolServer::started_studies() const {
@@ -541,8 +587,8 @@ std::optional<ToolResult> ToolServer::refuse_high(const std::string& client,
   for (const auto& id : workspace_.study_ids()) {
     const auto submission =
         json::parse(workspace_.read_file(id, kSubmissionFile).value_or(""), nullptr, false);
-    if (!submission.is_object() || submission.value("client", "") != client ||
-        submission.value("priority", "") != name_of(Priority::High)) {
+    if (text_field(submission, "client") != client ||
+        text_field(submission, "priority") != name_of(Priority::High)) {
       continue;
     }
     const bool waits = std::any_of(waiting.begin(), waiting.end(),
@@ -559,15 +605,12 @@ std::optional<ToolResult> ToolServer::refuse_high(const std::string& client,
 }
 
 std::optional<std::size_t> ToolServer::submit(const std::string& id, Priority priority,
-                                              const std::string& client, bool retry) {
-  {
-    // This server's own, wherever it starts (--on-exit cancel), not the dispatcher's.
-    const std::lock_guard lock(started_mutex_);
-    if (std::find(started_.begin(), started_.end(), id) == started_.end()) started_.push_back(id);
-  }
+                                              const std::string& client, bool retry,
+                                              bool new_study) {
   if (options_.launcher.kind == LauncherKind::Slurm) {  // Slurm's queue is the queue
     auto started = start(id, run_command(retry), run_environment(retry), priority);
     if (started.is_error) throw std::runtime_error(started.value["error"]["message"]);
+    own(id);
     return std::nullopt;
   }
   QueuedStudy entry;
@@ -576,15 +619,17 @@ std::optional<std::size_t> ToolServer::submit(const std::string& id, Priority pr
   entry.client = client;
   entry.queued_at = io::utc_now_iso8601();
   entry.retry = retry;
+  entry.token = random_token();
   try {
     entry.sequence = workspace_.next_queue_sequence();
     workspace_.write_queue_entry(id, entry.to_json().dump() + "\n");
   } catch (const std::exception&) {
     // Not queued (a full disk): a new study leaves no folder behind, so that its name can
-    // be asked for again; a retry's study stays as it was.
-    if (!retry) workspace_.remove_new_study(id, {kStudyFile, kSubmissionFile});
+    // be asked for again; a study that was there before stays as it was.
+    if (new_study) workspace_.remove_new_study(id, {kStudyFile, kSubmissionFile});
     throw;
   }
+  own(id);
   start_waiting(id);
   return queue_position(id);
 }
@@ -599,18 +644,19 @@ int ToolServer::dispatch_queue() {
 int ToolServer::start_waiting(const std::string& rethrow_for) {
   int started = 0;
   int active = active_studies();
-  for (const auto& study : waiting_studies()) {
+  for (const auto& study : waiting_studies(true)) {
     if (active >= options_.limits.max_running_studies) break;
     try {
       start(study.id, run_command(study.retry), run_environment(study.retry), study.priority,
-            study.sequence);
+            study.token);
     } catch (const std::exception& error) {
-      // Out of the queue all the same: a study that cannot start must not block the rest.
+      // That study leaves the queue (it must not block the rest for good); the others stay
+      // for the next look, in case the cause passes (no fork to be had, no descriptor).
       workspace_.remove_queue_entry(study.id);
       workspace_.append_line(study.id, kLogFile,
                              "fracstudy: could not start the study: " + std::string(error.what()));
       if (study.id == rethrow_for) throw;
-      continue;
+      break;
     }
     workspace_.remove_queue_entry(study.id);
     ++active;
@@ -619,14 +665,15 @@ int ToolServer::start_waiting(const std::string& rethrow_for) {
   return started;
 }
 
-std::vector<QueuedStudy> ToolServer::waiting_studies() const {
+std::vector<QueuedStudy> ToolServer::waiting_studies(bool prune) const {
   std::vector<QueuedStudy> waiting;
   for (const auto& [id, text] : workspace_.queue_entries()) {
     auto study = QueuedStudy::from_json(id, text);
     // An entry of a study that is gone, or that started (a process that started it died
-    // before it could take it out): dropped, so that nothing starts twice.
+    // before it could take it out), does not wait; under the lock it is taken out, so
+    // that nothing starts twice (without it, a newer entry of that name could go).
     if (!study || !workspace_.has_study(id) || is_active(id) || was_started(*study)) {
-      workspace_.remove_queue_entry(id);
+      if (prune) workspace_.remove_queue_entry(id);
       continue;
     }
     waiting.push_back(std::move(*study));
@@ -637,11 +684,11 @@ std::vector<QueuedStudy> ToolServer::waiting_studies() const {
 bool ToolServer::was_started(const QueuedStudy& study) const {
   const auto launch = workspace_.read_file(study.id, kLaunchFile);
   const auto parsed = launch ? json::parse(*launch, nullptr, false) : json();
-  return parsed.is_object() && LaunchRecord::from_json(parsed).queue_sequence == study.sequence;
+  return parsed.is_object() && LaunchRecord::from_json(parsed).queue_token == study.token;
 }
 
 std::optional<std::size_t> ToolServer::queue_position(const std::string& id) const {
-  const auto waiting = waiting_studies();
+  const auto waiting = waiting_studies(false);
   for (std::size_t k = 0; k < waiting.size(); ++k) {
     if (waiting[k].id == id) return k + 1;
   }
@@ -802,7 +849,7 @@ ToolResult ToolServer::retry_failed_simulations(const json& arguments, const Cal
                                                "wait_for_study shows it ended");
   }
   start_waiting();
-  const auto waiting = waiting_studies();
+  const auto waiting = waiting_studies(true);  // under the admission lock
   if (const auto position = queue_position(id)) {
     return ToolResult::invalid("study_id", "study '" + id + "' already waits in the queue (" +
                                                std::to_string(*position) + ")");
@@ -827,7 +874,7 @@ ToolResult ToolServer::retry_failed_simulations(const json& arguments, const Cal
     if (auto over = refuse_high(context.client, waiting)) return *over;
   }
   workspace_.remove_file(id, kStopFile);  // a cancel while it waited does not hold it back
-  const auto position = submit(id, priority, context.client, has_results);
+  const auto position = submit(id, priority, context.client, has_results, false);
   json reply = {{"study_id", id},
                 {"status", study::name_of(study::StudyStatus::Queued)},
                 {"retrying", unfinished}};
@@ -1046,6 +1093,14 @@ ToolResult ToolServer::run_simulation(const json& arguments, const CallContext& 
   std::ostringstream limit;
   limit << limits.simulation_time_limit_s;
   command.insert(command.end(), {"--seed", std::to_string(seed), "--time-limit", limit.str()});
+  // Every client and session of the workspace together: single simulations run beside the
+  // studies, so their number is capped as the studies' is.
+  const auto slot = workspace_.take_simulation_slot(limits.max_simulations_at_once);
+  if (!slot.held()) {
+    return ToolResult::invalid("", std::to_string(limits.max_simulations_at_once) +
+                                       " simulations of run_simulation are running, the most "
+                                       "at once; try again in a few seconds");
+  }
   // A second past the kernel's own deadline, then the process is killed: a stuck one too.
   const auto outcome =
       run_for_call(command, limits.simulation_time_limit_s + 2, context, "simulating " + name);

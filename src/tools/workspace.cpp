@@ -41,6 +41,12 @@ class Fd {
   int fd_;
 };
 
+/// Whether an open descriptor is a regular file (not a FIFO, a device, a folder).
+bool is_regular(int fd) {
+  struct stat info {};
+  return ::fstat(fd, &info) == 0 && S_ISREG(info.st_mode);
+}
+
 double now_s() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -119,8 +125,11 @@ void Workspace::write_file(const std::string& id, const std::string& name,
   const fs::path target = file(id, name);
   const fs::path temporary = file(id, "." + name + ".tmp");
   {
-    Fd fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0644));
-    if (fd.get() < 0 ||
+    // Never blocks on a FIFO planted under the temporary's name (the admission lock may be
+    // held), and writes only a regular file.
+    Fd fd(::open(temporary.c_str(),
+                 O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644));
+    if (fd.get() < 0 || !is_regular(fd.get()) ||
         ::write(fd.get(), content.data(), content.size()) != static_cast<ssize_t>(content.size())) {
       throw std::runtime_error("cannot write " + target.string() + ": " + std::strerror(errno));
     }
@@ -167,6 +176,23 @@ std::optional<std::string> Workspace::read_file(const std::string& id, const std
     at += static_cast<std::size_t>(got);
   }
   return content;
+}
+
+Workspace::SimulationSlot::~SimulationSlot() {
+  if (fd_ >= 0) ::close(fd_);  // releases the place
+}
+
+Workspace::SimulationSlot Workspace::take_simulation_slot(int slots) const {
+  const Fd state(state_dir());
+  for (int k = 0; k < slots; ++k) {
+    const std::string name = "simulation-slot-" + std::to_string(k);
+    const int fd = ::openat(state.get(), name.c_str(),
+                            O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+    if (fd < 0) continue;
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return SimulationSlot(fd);
+    ::close(fd);
+  }
+  return SimulationSlot(-1);
 }
 
 Workspace::AdmissionLock::~AdmissionLock() {
@@ -274,8 +300,8 @@ void Workspace::write_queue_entry(const std::string& id, const std::string& cont
   const std::string temporary = "." + id + ".tmp";
   {
     Fd fd(::openat(queue.get(), temporary.c_str(),
-                   O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644));
-    if (fd.get() < 0 ||
+                   O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644));
+    if (fd.get() < 0 || !is_regular(fd.get()) ||
         ::write(fd.get(), content.data(), content.size()) != static_cast<ssize_t>(content.size())) {
       throw std::runtime_error("cannot queue study " + id + ": " + std::strerror(errno));
     }
@@ -319,17 +345,31 @@ std::vector<std::pair<std::string, std::string>> Workspace::queue_entries() cons
 }
 
 std::uint64_t Workspace::next_queue_sequence() const {
+  // Callers hold the admission lock. The count is replaced by rename: a full disk leaves
+  // the old count, never an empty file that would start the order over.
   const Fd state(state_dir());
-  Fd fd(::openat(state.get(), "queue-sequence", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644));
-  if (fd.get() < 0) throw std::runtime_error("cannot open the workspace's queue sequence");
-  ::flock(fd.get(), LOCK_EX);  // released when fd closes
-  char buffer[32] = {};
-  const auto got = ::pread(fd.get(), buffer, sizeof buffer - 1, 0);
-  const std::uint64_t last = got > 0 ? std::strtoull(buffer, nullptr, 10) : 0;
+  std::uint64_t last = 0;
+  {
+    Fd fd(::openat(state.get(), "queue-sequence", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+    char buffer[32] = {};
+    if (fd.get() >= 0 && is_regular(fd.get())) {
+      const auto got = ::pread(fd.get(), buffer, sizeof buffer - 1, 0);
+      if (got > 0) last = std::strtoull(buffer, nullptr, 10);
+    }
+  }
   const std::string next = std::to_string(last + 1) + "\n";
-  if (::ftruncate(fd.get(), 0) != 0 ||
-      ::pwrite(fd.get(), next.data(), next.size(), 0) != static_cast<ssize_t>(next.size())) {
-    throw std::runtime_error("cannot write the workspace's queue sequence");
+  {
+    Fd fd(::openat(state.get(), "queue-sequence.tmp",
+                   O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644));
+    if (fd.get() < 0 || !is_regular(fd.get()) ||
+        ::write(fd.get(), next.data(), next.size()) != static_cast<ssize_t>(next.size())) {
+      throw std::runtime_error("cannot write the workspace's queue sequence: " +
+                               std::string(std::strerror(errno)));
+    }
+  }
+  if (::renameat(state.get(), "queue-sequence.tmp", state.get(), "queue-sequence") != 0) {
+    throw std::runtime_error("cannot write the workspace's queue sequence: " +
+                             std::string(std::strerror(errno)));
   }
   return last + 1;
 }

@@ -1010,10 +1010,11 @@ class Queues(unittest.TestCase):
             wait_all_ended(ws, ["busy", "w"], *cap)
             # The dispatcher that started w died before it took w's entry out: the entry is
             # back, and w's launch record names it.
-            sequence = json.loads((Path(ws) / "w" / "launch.json").read_text())["queue_sequence"]
-            self.assertGreater(sequence, 0)
+            token = json.loads((Path(ws) / "w" / "launch.json").read_text())["queue_token"]
+            self.assertEqual(len(token), 32)
             (Path(ws) / ".fracstudy" / "queue" / "w").write_text(
-                json.dumps({"priority": "normal", "sequence": sequence, "client": "cli"}))
+                json.dumps({"priority": "normal", "sequence": 1, "client": "cli",
+                            "token": token}))
             code, listed = tool(ws, "list_studies", {}, *cap)
             self.assertEqual(code, 0, listed)
             self.assertNotIn("queue_position", listed["studies"][1])
@@ -1033,6 +1034,98 @@ class Queues(unittest.TestCase):
             self.assertEqual(statuses["waiting"]["status"], "CANCELLED", statuses["waiting"])
             self.assertIsNone(launched_at(ws, "waiting"))
             self.assertEqual(statuses["busy"]["status"], "CANCELLED", statuses["busy"])
+
+
+class QueueFaults(unittest.TestCase):
+    """What a hostile workspace or an unlucky moment does to the queue (issue 18's review):
+    nothing blocks, nothing existing is deleted, the server ends cleanly."""
+
+    def test_a_retry_that_cannot_be_queued_keeps_the_study(self):
+        with tempfile.TemporaryDirectory() as ws:
+            cap = ("--max-running", "1")
+            self.assertEqual(tool(ws, "run_parametric_study", {**HOLDS_A_SLOT, "name": "busy"},
+                                  *cap)[0], 0)
+            self.assertEqual(tool(ws, "run_parametric_study", {**SHORT, "name": "w"}, *cap)[0], 0)
+            self.assertEqual(tool(ws, "cancel_study", {"study_id": "w"}, *cap)[0], 0)
+            blocker = Path(ws) / ".fracstudy" / "queue-sequence.tmp"
+            blocker.mkdir()  # the next number cannot be written
+            code, failed = tool(ws, "retry_failed_simulations", {"study_id": "w"}, *cap)
+            self.assertEqual(code, 1, failed)
+            self.assertTrue((Path(ws) / "w" / "study.yaml").exists(), "the retry deleted it")
+            blocker.rmdir()
+            code, retried = tool(ws, "retry_failed_simulations", {"study_id": "w"}, *cap)
+            self.assertEqual(code, 0, retried)
+            statuses = wait_all_ended(ws, ["busy", "w"], *cap)
+            self.assertEqual(statuses["w"]["status"], "COMPLETED", statuses["w"])
+
+    def test_fifos_planted_in_the_queue_block_no_start(self):
+        with tempfile.TemporaryDirectory() as ws:
+            cap = ("--max-running", "1")
+            self.assertEqual(tool(ws, "run_parametric_study", {**HOLDS_A_SLOT, "name": "busy"},
+                                  *cap)[0], 0)
+            queue = Path(ws) / ".fracstudy" / "queue"
+            queue.mkdir(exist_ok=True)
+            os.mkfifo(queue / ".w.tmp")        # the entry's temporary
+            os.mkfifo(queue / "ghost")         # an "entry" of no study
+            code, failed = tool(ws, "run_parametric_study", {**SHORT, "name": "w"}, *cap)
+            self.assertEqual(code, 1, failed)  # refused at once, not blocked
+            code, queued = tool(ws, "run_parametric_study", {**SHORT, "name": "x"}, *cap)
+            self.assertEqual(code, 0, queued)
+            self.assertEqual(queued["queue_position"], 1)
+            tool(ws, "cancel_study", {"study_id": "x"}, *cap)
+            tool(ws, "cancel_study", {"study_id": "busy"}, *cap)
+            wait_all_ended(ws, ["busy", "x"], *cap)
+
+    def test_a_planted_submission_does_not_stop_high_priority_starts(self):
+        with tempfile.TemporaryDirectory() as ws:
+            self.assertEqual(tool(ws, "run_parametric_study", {**SHORT, "name": "a"})[0], 0)
+            wait_until_ended(ws, "a")
+            (Path(ws) / "a" / "submission.json").write_text('{"client": 5, "priority": []}')
+            code, high = tool(ws, "run_parametric_study", {**SHORT, "name": "b",
+                                                           "priority": "high"})
+            self.assertEqual(code, 0, high)
+            self.assertEqual(tool(ws, "list_studies", {})[0], 0)
+            wait_until_ended(ws, "b")
+
+    def test_a_server_whose_workspace_went_ends_cleanly_on_exit_cancel(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            ws = Path(tmp) / "ws"
+            mcp = Mcp(ws, "--on-exit", "cancel")
+            mcp.call(1, "run_parametric_study", {**SHORT, "name": "gone"})
+            self.assertFalse(mcp.reply(1)[1]["result"]["isError"])
+            wait_until_ended(ws, "gone")
+            time.sleep(1)  # the run's waiter has looked at the queue
+            shutil.rmtree(ws)
+            self.assertEqual(mcp.close(), 0)
+
+    def test_single_simulations_at_once_are_capped_per_workspace(self):
+        with tempfile.TemporaryDirectory() as ws:
+            options = ("--max-simulations", "1", "--max-simulation-particles", "200000")
+            mcp = Mcp(ws, *options)
+            try:
+                mcp.call(1, "run_simulation", {"algorithm": "CCA", "seed": 515151,
+                                               "parameters": {"n_particles": 200000,
+                                                              "dimension": 3}}, "slow")
+                deadline = time.time() + 60
+                while not processes_with("515151"):
+                    self.assertLess(time.time(), deadline, "the simulation did not start")
+                    time.sleep(0.1)
+                # Another client (a command-line call) finds the one place taken.
+                code, refused = tool(ws, "run_simulation", {"algorithm": "EDEN"}, *options)
+                self.assertEqual(code, 2, refused)
+                self.assertIn("1 simulations of run_simulation are running",
+                              refused["error"]["message"])
+                mcp.send({"jsonrpc": "2.0", "method": "notifications/cancelled",
+                          "params": {"requestId": 1}})
+                deadline = time.time() + 10
+                while processes_with("515151"):
+                    self.assertLess(time.time(), deadline, "the simulation was not stopped")
+                    time.sleep(0.1)
+                time.sleep(0.5)  # its call has ended and let go of its place
+                code, ran = tool(ws, "run_simulation", {"algorithm": "EDEN"}, *options)
+                self.assertEqual(code, 0, ran)
+            finally:
+                self.assertEqual(mcp.close(), 0)
 
 
 class FullDisk(unittest.TestCase):

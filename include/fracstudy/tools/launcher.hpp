@@ -23,9 +23,9 @@ struct LaunchRecord {
   std::string job_id;                ///< slurm: the job id sbatch printed
   std::vector<std::string> command;  ///< the argument vector that was executed
   std::string started_at;            ///< ISO 8601 UTC
-  /// The queue entry this run was started from (its sequence), 0 when none: an entry whose
+  /// The token of the queue entry this run was started from ("" when none): an entry whose
   /// study shows it was started already is never started again.
-  std::uint64_t queue_sequence = 0;
+  std::string queue_token;
 
   nlohmann::json to_json() const;
   static LaunchRecord from_json(const nlohmann::json& json);

@@ -26,7 +26,10 @@ struct QueuedStudy {
   Priority priority = Priority::Normal;
   std::uint64_t sequence = 0;  ///< the queue's order within a priority: oldest first
   std::string client;          ///< who asked (its high studies are capped)
-  std::string queued_at;       ///< ISO 8601 UTC
+  /// A random word naming this entry: the run started from it carries it in its launch
+  /// record, so an entry whose study was started already is never started again.
+  std::string token;
+  std::string queued_at;  ///< ISO 8601 UTC
   /// Whether it waits to continue an earlier run (retry_failed_simulations) rather than to
   /// start; the command is built when it starts, never read from the entry.
   bool retry = false;

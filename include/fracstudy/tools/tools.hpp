@@ -33,6 +33,7 @@ struct ToolLimits {
   std::vector<CallBudget> tool_budgets = {{"run_simulation", 10, 60}};
   /// run_simulation's caps: it runs while the caller waits, beside the studies.
   std::int64_t max_simulation_particles = 20000;
+  int max_simulations_at_once = 4;  ///< run_simulation calls running at once, per workspace
   double simulation_time_limit_s = 60;
   /// Seconds one attempt of one simulation may take before it is stopped (and retried):
   /// a pathological parameter (sticking_probability 1e-9) cannot hold a slot forever.
@@ -163,13 +164,17 @@ class ToolServer {
   /// Puts a study in the queue (or, with the slurm launcher, submits it at once) and
   /// starts what fits; under the admission lock. Returns its place in the queue, nullopt
   /// when it started.
+  /// `new_study`: the study's folder was made by this call, and goes when queueing fails.
   std::optional<std::size_t> submit(const std::string& id, Priority priority,
-                                    const std::string& client, bool retry);
+                                    const std::string& client, bool retry, bool new_study);
+  /// Records a study as this server's (for --on-exit cancel).
+  void own(const std::string& id);
   /// Starts waiting studies while slots are free; under the admission lock. A failure to
   /// start `rethrow_for` is thrown (others are written to their logs).
   int start_waiting(const std::string& rethrow_for = "");
-  /// The waiting studies in start order; entries of studies gone or started are dropped.
-  std::vector<QueuedStudy> waiting_studies() const;
+  /// The waiting studies in start order, without entries of studies gone or started;
+  /// with `prune` (only under the admission lock) those entries are taken out.
+  std::vector<QueuedStudy> waiting_studies(bool prune) const;
   /// Takes a waiting study out of the queue for good (CANCELLED, never started); false when
   /// it did not wait.
   bool take_out_of_queue(const std::string& id) const;
@@ -180,7 +185,7 @@ class ToolServer {
                                         const std::vector<QueuedStudy>& waiting) const;
   ToolResult start(const std::string& id, const std::vector<std::string>& fracstudy_args,
                    const std::vector<std::string>& slurm_env, Priority priority,
-                   std::uint64_t queue_sequence = 0);
+                   const std::string& queue_token = "");
   /// Whether the study's launch record shows this entry was started already (a process
   /// that started it died before it took the entry out).
   bool was_started(const QueuedStudy& study) const;

@@ -87,6 +87,22 @@ class Workspace {
 
   /// Held while a study is admitted and started: counting the running studies and starting
   /// one more is one step for every process and server sharing the workspace.
+  /// One of `slots` places for a simulation running while its caller waits, held (a file
+  /// lock) until destroyed; `held()` is false when every place was taken.
+  class SimulationSlot {
+   public:
+    explicit SimulationSlot(int fd) : fd_(fd) {}
+    SimulationSlot(const SimulationSlot&) = delete;
+    SimulationSlot& operator=(const SimulationSlot&) = delete;
+    ~SimulationSlot();
+    bool held() const { return fd_ >= 0; }
+
+   private:
+    int fd_;
+  };
+  /// Takes a free place of `slots`, across every process using this workspace.
+  SimulationSlot take_simulation_slot(int slots) const;
+
   class AdmissionLock {
    public:
     explicit AdmissionLock(int fd) : fd_(fd) {}
