@@ -57,14 +57,18 @@ TEST(StudyQueue, AnEntryRoundTripsAndAMalformedOneIsNone) {
   QueuedStudy study = waiting("s", Priority::Batch, 7);
   study.client = "mcp-12";
   study.retry = true;
+  study.token = "0123abcd";
   const auto back = QueuedStudy::from_json("s", study.to_json().dump());
   ASSERT_TRUE(back);
   EXPECT_EQ(back->priority, Priority::Batch);
   EXPECT_EQ(back->sequence, 7u);
   EXPECT_EQ(back->client, "mcp-12");
   EXPECT_TRUE(back->retry);
+  EXPECT_EQ(back->token, "0123abcd");
   for (const char* bad :
        {"", "[]", "{\"priority\": \"urgent\", \"sequence\": 1}", "{\"priority\": \"high\"}",
+        "{\"priority\": \"high\", \"sequence\": 1}",  // no token
+        "{\"priority\": \"high\", \"sequence\": 1, \"token\": \"\"}",
         "{\"priority\": \"high\", \"sequence\": -1}", "{\"priority\": 3, \"sequence\": 1}"}) {
     EXPECT_FALSE(QueuedStudy::from_json("s", bad)) << bad;
   }
