@@ -860,8 +860,12 @@ ToolResult ToolServer::retry_failed_simulations(const json& arguments, const Cal
   const std::int64_t unfinished =
       progress["total"].get<std::int64_t>() - progress["completed"].get<std::int64_t>();
   const bool has_results = std::filesystem::exists(workspace_.file(id, kResultFile));
-  const bool never_started = !has_results && !workspace_.read_file(id, kLaunchFile) &&
-                             workspace_.read_file(id, kStudyFile);
+  // No run ever began: no launch record, or only the claim of a start that failed.
+  const auto launch =
+      json::parse(workspace_.read_file(id, kLaunchFile).value_or(""), nullptr, false);
+  const auto record = launch.is_object() ? LaunchRecord::from_json(launch) : LaunchRecord{};
+  const bool never_started = !has_results && record.pid == 0 && record.job_id.empty() &&
+                             workspace_.read_file(id, kStudyFile).has_value();
   if (!has_results && !never_started) {
     return ToolResult::failure("study '" + id +
                                "' has no results to retry: " + status.value("reason", ""));
