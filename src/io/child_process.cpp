@@ -1,5 +1,6 @@
 #include "fracstudy/io/child_process.hpp"
 
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -107,7 +108,11 @@ ChildCrashed::ChildCrashed(int signal_number, const std::string& last_words)
 std::string in_child_process(const std::function<std::string()>& work,
                              std::uint64_t memory_budget_bytes, double cpu_limit_s) {
   int fds[2];
-  if (::pipe(fds) != 0) throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
+  // Close-on-exec: a run another thread spawns meanwhile must not keep the write end (the
+  // read below would wait for that run's end).
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
+    throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
+  }
   // A file in memory rather than a pipe: the child may write any amount of it without
   // waiting for the parent, which reads its answer first.
   const int child_stderr = ::memfd_create("fracstudy-child-stderr", MFD_CLOEXEC);

@@ -48,17 +48,6 @@ bool redirect(const char* log, const char* workdir) {
   return true;
 }
 
-/// In a forked child: become a detached session leader writing to `log`, in `workdir`,
-/// then exec `argv`.
-[[noreturn]] void exec_detached(char* const* argv, const char* log, const char* workdir) {
-  ::setsid();
-  if (!redirect(log, workdir)) ::_exit(127);
-  ::execvp(argv[0], argv);
-  static constexpr char kMessage[] = "fracstudy-tools: cannot start the run's command\n";
-  [[maybe_unused]] auto ignored = ::write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
-  ::_exit(127);
-}
-
 /// Closes every descriptor from `first` up: a process that outlives its run must not hold
 /// the server's files (the workspace's admission lock above all) that long.
 void close_from(int first) {
@@ -67,6 +56,18 @@ void close_from(int first) {
   for (long fd = first; fd < (most > 0 ? std::min(most, 65536L) : 4096L); ++fd) {
     ::close(static_cast<int>(fd));
   }
+}
+
+/// In a forked child: become a detached session leader writing to `log`, in `workdir`,
+/// then exec `argv`.
+[[noreturn]] void exec_detached(char* const* argv, const char* log, const char* workdir) {
+  ::setsid();
+  if (!redirect(log, workdir)) ::_exit(127);
+  close_from(STDERR_FILENO + 1);  // the server's pipes and files stay the server's
+  ::execvp(argv[0], argv);
+  static constexpr char kMessage[] = "fracstudy-tools: cannot start the run's command\n";
+  [[maybe_unused]] auto ignored = ::write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
+  ::_exit(127);
 }
 
 /// Starts `argv` detached (double fork, so no zombie is left) and returns its pid. With

@@ -115,7 +115,7 @@ class Session {
       finished_ = true;  // once, even when a cancel below fails
       for (const auto& id : server_.started_studies()) {
         try {
-          if (server_.request_cancel(id)) log("the session ended: cancelled " + id);
+          if (server_.cancel_if_own(id)) log("the session ended: cancelled " + id);
         } catch (const std::exception& error) {  // its workspace or folder is gone
           log("the session ended: could not cancel " + id + ": " + error.what());
         }

@@ -47,6 +47,8 @@ constexpr const char* kLaunchFile = "launch.json";
 constexpr const char* kSubmissionFile = "submission.json";
 /// What the stop file says when a study was cancelled while it waited: it never started.
 constexpr const char* kCancelledWaiting = "cancelled while waiting in the queue";
+/// How long a starter's claim (launch.json before the spawn) counts as a start going on.
+constexpr auto kClaimLifetime = std::chrono::seconds(30);
 
 /// The base of a study id when the caller gave no name: algorithm, what varies, time.
 std::string generated_id_base(const json& arguments) {
@@ -547,14 +549,41 @@ ToolResult ToolServer::start(const std::string& id, const std::vector<std::strin
   return ToolResult::ok(json::object());
 }
 
-void ToolServer::own(const std::string& id) {
+void ToolServer::own(const std::string& id, const std::string& token) {
   const std::lock_guard lock(started_mutex_);
-  if (std::find(started_.begin(), started_.end(), id) == started_.end()) started_.push_back(id);
+  started_[id] = token;
 }
 
 std::vector<std::string> ToolServer::started_studies() const {
   const std::lock_guard lock(started_mutex_);
-  return started_;
+  std::vector<std::string> ids;
+  for (const auto& [id, token] : started_)
+    ids.push_back(id);
+  return ids;
+}
+
+bool ToolServer::cancel_if_own(const std::string& id) const {
+  std::string token;
+  {
+    const std::lock_guard lock(started_mutex_);
+    const auto found = started_.find(id);
+    if (found == started_.end()) return false;
+    token = found->second;
+  }
+  {
+    const auto admission = workspace_.lock_admission();
+    for (const auto& [waiting_id, text] : workspace_.queue_entries()) {
+      const auto entry = QueuedStudy::from_json(waiting_id, text);
+      if (waiting_id != id || !entry) continue;
+      if (entry->token != token) return false;  // queued again by someone else
+      return take_out_of_queue_locked(id);
+    }
+  }
+  // Started: only the run this server's submission started, not a later one of another.
+  const auto launch =
+      json::parse(workspace_.read_file(id, kLaunchFile).value_or(""), nullptr, false);
+  if (!launch.is_object() || LaunchRecord::from_json(launch).queue_token != token) return false;
+  return request_cancel(id);
 }
 
 bool ToolServer::is_active(const std::string& id) const {
@@ -562,7 +591,16 @@ bool ToolServer::is_active(const std::string& id) const {
   const auto launch = workspace_.read_file(id, kLaunchFile);
   if (!launch) return false;
   const auto parsed = json::parse(*launch, nullptr, false);
-  return !parsed.is_discarded() && launcher_.is_active(LaunchRecord::from_json(parsed));
+  if (!parsed.is_object()) return false;
+  const auto record = LaunchRecord::from_json(parsed);
+  if (record.pid == 0 && record.job_id.empty() && !record.queue_token.empty()) {
+    // A starter's claim, its spawn a moment away: starting. A claim left by a starter
+    // that died before its spawn stops counting after a while.
+    std::error_code error;
+    const auto written = std::filesystem::last_write_time(workspace_.file(id, kLaunchFile), error);
+    return !error && std::filesystem::file_time_type::clock::now() - written < kClaimLifetime;
+  }
+  return launcher_.is_active(record);
 }
 
 std::optional<ToolResult> ToolServer::refuse_when_full(std::size_t waiting) const {
@@ -608,9 +646,10 @@ std::optional<std::size_t> ToolServer::submit(const std::string& id, Priority pr
                                               const std::string& client, bool retry,
                                               bool new_study) {
   if (options_.launcher.kind == LauncherKind::Slurm) {  // Slurm's queue is the queue
-    auto started = start(id, run_command(retry), run_environment(retry), priority);
+    const std::string token = random_token();
+    auto started = start(id, run_command(retry), run_environment(retry), priority, token);
     if (started.is_error) throw std::runtime_error(started.value["error"]["message"]);
-    own(id);
+    own(id, token);
     return std::nullopt;
   }
   QueuedStudy entry;
@@ -629,7 +668,7 @@ std::optional<std::size_t> ToolServer::submit(const std::string& id, Priority pr
     if (new_study) workspace_.remove_new_study(id, {kStudyFile, kSubmissionFile});
     throw;
   }
-  own(id);
+  own(id, entry.token);
   start_waiting(id);
   return queue_position(id);
 }
@@ -703,8 +742,11 @@ int ToolServer::active_studies() const {
 }
 
 json ToolServer::status_of(const std::string& id) const {
+  // The queue first: a start takes the entry out only after its claim or launch record is
+  // written, so a study seen out of the queue is seen active by run_status_of.
+  const auto position = queue_position(id);
   json status = run_status_of(id);
-  if (const auto position = queue_position(id)) {
+  if (position) {
     status["status"] = study::name_of(study::StudyStatus::Queued);
     status["queue_position"] = *position;
     status.erase("reason");
@@ -816,7 +858,10 @@ ToolResult ToolServer::wait_for_study(const json& arguments, const CallContext& 
   };
   double reported = -1;  // progress must grow from one notification to the next
   for (;;) {
-    dispatch_queue();  // a waiting study starts while its caller waits, server or not
+    try {
+      dispatch_queue();  // a waiting study starts while its caller waits, server or not
+    } catch (const std::exception&) {  // a broken queue folder: the status says the rest
+    }
     json status = status_of(id);
     const auto& progress = status["progress"];
     const double done = progress["completed"].get<double>() + progress["failed"].get<double>();
@@ -1004,6 +1049,10 @@ std::vector<std::pair<std::filesystem::path, std::string>> ToolServer::draw_figu
 
 bool ToolServer::take_out_of_queue(const std::string& id) const {
   const auto admission = workspace_.lock_admission();  // not started while it is taken out
+  return take_out_of_queue_locked(id);
+}
+
+bool ToolServer::take_out_of_queue_locked(const std::string& id) const {
   if (!workspace_.remove_queue_entry(id) || is_active(id)) return false;
   workspace_.write_file(id, kStopFile,
                         std::string(kCancelledWaiting) + ", " + io::utc_now_iso8601() + "\n");

@@ -213,8 +213,10 @@ std::optional<CallRefusal> Workspace::admit_call(const std::string& client, cons
                                                  std::span<const CallBudget> budgets) const {
   const fs::path log = root_ / ".fracstudy" / "calls";
   const Fd state(state_dir());
-  Fd fd(::openat(state.get(), "calls", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644));
-  if (fd.get() < 0) {
+  // Never blocks on a FIFO planted as the log, and reads only a regular file.
+  Fd fd(
+      ::openat(state.get(), "calls", O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644));
+  if (fd.get() < 0 || !is_regular(fd.get())) {
     throw std::runtime_error("cannot open " + log.string() + " (" + std::strerror(errno) +
                              "): the workspace's call log must be a file of its own");
   }
@@ -313,15 +315,28 @@ void Workspace::write_queue_entry(const std::string& id, const std::string& cont
 
 bool Workspace::remove_queue_entry(const std::string& id) const {
   if (!is_valid_study_id(id)) return false;
-  const Fd queue(queue_dir(false));
+  int fd = -1;
+  try {
+    fd = queue_dir(false);
+  } catch (const std::exception&) {  // no queue folder of its own: nothing to remove
+    return false;
+  }
+  const Fd queue(fd);
   return queue.get() >= 0 && ::unlinkat(queue.get(), id.c_str(), 0) == 0;
 }
 
 std::vector<std::pair<std::string, std::string>> Workspace::queue_entries() const {
   std::vector<std::pair<std::string, std::string>> entries;
   // Read only, nothing made: the waiter of a run that ends as its workspace is removed
-  // must not put a folder back into it.
-  const Fd queue(queue_dir(false));
+  // must not put a folder back into it. A queue folder that is not one (a planted link or
+  // file) holds no entries: the calls that only look or cancel go on; a start says why.
+  int queue_fd = -1;
+  try {
+    queue_fd = queue_dir(false);
+  } catch (const std::exception&) {
+    return entries;
+  }
+  const Fd queue(queue_fd);
   if (queue.get() < 0) return entries;
   DIR* listing = ::fdopendir(::dup(queue.get()));
   if (!listing) return entries;

@@ -870,21 +870,29 @@ class Queues(unittest.TestCase):
     def test_the_end_of_a_run_starts_the_next_without_any_call(self):
         with tempfile.TemporaryDirectory() as ws:
             cap = ("--max-running", "1")
-            self.assertEqual(tool(ws, "run_parametric_study", {**SHORT, "values": [30000],
-                                                               "name": "running"}, *cap)[0], 0)
-            code, queued = tool(ws, "run_parametric_study", {**SHORT, "name": "waiting"}, *cap)
-            self.assertEqual(code, 0, queued)
-            self.assertFalse(queued["started"])
-            # No tool call and no server from here on: the first run's end starts the next.
-            log = Path(ws) / "waiting" / "run.log"
+            self.assertEqual(tool(ws, "run_parametric_study", {**HOLDS_A_SLOT, "name": "running"},
+                                  *cap)[0], 0)
+            for name in ("waiting", "later"):
+                code, queued = tool(ws, "run_parametric_study", {**SHORT, "name": name}, *cap)
+                self.assertEqual(code, 0, queued)
+                self.assertFalse(queued["started"])
+            # No tool call and no server from here on: each run's end starts the next, under
+            # the server's cap (one at a time: the default would start both at once).
+            log = Path(ws) / "later" / "run.log"
             deadline = time.time() + 120
             while not (log.exists() and "wrote results.h5" in log.read_text()):
-                self.assertLess(time.time(), deadline, "the waiting study never ran")
+                self.assertLess(time.time(), deadline, "the waiting studies never ran")
                 time.sleep(0.2)
-            self.assertIn("started 1 waiting study", (Path(ws) / "running" / "run.log").read_text())
-            status = wait_all_ended(ws, ["waiting"], *cap)["waiting"]
-            self.assertEqual(status["status"], "COMPLETED")
-            self.assertEqual(runs_started(ws, "waiting"), 1)
+            time.sleep(0.5)
+            for name in ("running", "waiting"):
+                said = (Path(ws) / name / "run.log").read_text()
+                self.assertIn("started 1 waiting study", said, name)
+                self.assertNotIn("started 2", said, name)
+            statuses = wait_all_ended(ws, ["waiting", "later"], *cap)
+            for name in ("waiting", "later"):
+                self.assertEqual(statuses[name]["status"], "COMPLETED")
+                self.assertEqual(runs_started(ws, name), 1)
+            self.assertLess(launched_at(ws, "waiting"), launched_at(ws, "later"))
 
     def test_a_killed_run_starts_the_next_once_its_ranks_are_gone(self):
         with tempfile.TemporaryDirectory() as ws:
@@ -893,7 +901,10 @@ class Queues(unittest.TestCase):
                                   {**HOLDS_A_SLOT, "repetitions": 6, "name": "killed"}, *cap)[0], 0)
             self.assertFalse(tool(ws, "run_parametric_study", {**SHORT, "name": "next"},
                                   *cap)[1]["started"])
-            time.sleep(1)
+            deadline = time.time() + 60
+            while not (Path(ws) / "killed" / "results.h5").exists():
+                self.assertLess(time.time(), deadline, "the run never wrote its file")
+                time.sleep(0.1)
             launch = json.loads((Path(ws) / "killed" / "launch.json").read_text())
             os.kill(launch["pid"], 9)  # mpirun, without a word; its ranks linger a while
             # No call and no server: the launcher's waiter sees mpirun end, waits for the
@@ -1097,6 +1108,56 @@ class QueueFaults(unittest.TestCase):
             time.sleep(1)  # the run's waiter has looked at the queue
             shutil.rmtree(ws)
             self.assertEqual(mcp.close(), 0)
+
+    def test_a_planted_queue_link_stops_neither_status_nor_cancel(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            ws = Path(tmp) / "ws"
+            self.assertEqual(tool(ws, "run_parametric_study", {**HOLDS_A_SLOT, "name": "busy"})[0],
+                             0)
+            elsewhere = Path(tmp) / "elsewhere"
+            elsewhere.mkdir()
+            queue = ws / ".fracstudy" / "queue"
+            if queue.exists():
+                queue.rmdir()
+            queue.symlink_to(elsewhere)
+            code, status = tool(ws, "check_study_status", {"study_id": "busy"})
+            self.assertEqual(code, 0, status)
+            self.assertTrue(status["active"])
+            code, cancelled = tool(ws, "cancel_study", {"study_id": "busy"})
+            self.assertEqual(code, 0, cancelled)
+            self.assertTrue(cancelled["cancel_requested"])
+            deadline = time.time() + 120
+            while tool(ws, "check_study_status", {"study_id": "busy"})[1]["active"]:
+                self.assertLess(time.time(), deadline)
+                time.sleep(0.3)
+            self.assertEqual(list(elsewhere.iterdir()), [])  # nothing written through it
+
+    def test_a_fifo_as_the_call_log_blocks_no_call(self):
+        with tempfile.TemporaryDirectory() as ws:
+            self.assertEqual(tool(ws, "list_studies", {})[0], 0)
+            calls = Path(ws) / ".fracstudy" / "calls"
+            calls.unlink()
+            os.mkfifo(calls)
+            asked = time.time()
+            code, refused = tool(ws, "list_studies", {})
+            self.assertEqual(code, 1, refused)
+            self.assertIn("call log", refused["error"]["message"])
+            self.assertLess(time.time() - asked, 30)
+
+    def test_on_exit_cancel_spares_a_later_retry_by_another_client(self):
+        with tempfile.TemporaryDirectory() as ws:
+            mcp = Mcp(ws, "--on-exit", "cancel")
+            mcp.call(1, "run_parametric_study", {**HOLDS_A_SLOT, "name": "shared"})
+            self.assertFalse(mcp.reply(1)[1]["result"]["isError"])
+            self.assertEqual(tool(ws, "cancel_study", {"study_id": "shared"})[0], 0)
+            deadline = time.time() + 120
+            while tool(ws, "check_study_status", {"study_id": "shared"})[1]["active"]:
+                self.assertLess(time.time(), deadline)
+                time.sleep(0.3)
+            code, retried = tool(ws, "retry_failed_simulations", {"study_id": "shared"})
+            self.assertEqual(code, 0, retried)
+            self.assertEqual(mcp.close(), 0)  # its on-exit cancel is for its own run only
+            self.assertEqual(wait_until_ended(ws, "shared")["status"], "COMPLETED")
 
     def test_single_simulations_at_once_are_capped_per_workspace(self):
         with tempfile.TemporaryDirectory() as ws:

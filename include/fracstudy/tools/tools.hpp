@@ -126,6 +126,9 @@ class ToolServer {
 
   /// The studies this server started or queued (for --on-exit cancel).
   std::vector<std::string> started_studies() const;
+  /// Cancels a study if what this server submitted still waits or runs (not a later
+  /// retry of it by another client); true when a cancel was made.
+  bool cancel_if_own(const std::string& id) const;
   /// Asks a study's run to stop (the durable cancel), or takes a waiting study out of the
   /// queue; false when it neither runs nor waits.
   bool request_cancel(const std::string& id) const;
@@ -168,7 +171,7 @@ class ToolServer {
   std::optional<std::size_t> submit(const std::string& id, Priority priority,
                                     const std::string& client, bool retry, bool new_study);
   /// Records a study as this server's (for --on-exit cancel).
-  void own(const std::string& id);
+  void own(const std::string& id, const std::string& token);
   /// Starts waiting studies while slots are free; under the admission lock. A failure to
   /// start `rethrow_for` is thrown (others are written to their logs).
   int start_waiting(const std::string& rethrow_for = "");
@@ -178,6 +181,7 @@ class ToolServer {
   /// Takes a waiting study out of the queue for good (CANCELLED, never started); false when
   /// it did not wait.
   bool take_out_of_queue(const std::string& id) const;
+  bool take_out_of_queue_locked(const std::string& id) const;
   /// A study's place in the queue (1 = next), nullopt when it does not wait.
   std::optional<std::size_t> queue_position(const std::string& id) const;
   /// The refusal of a high-priority study over the caller's cap; nullopt when it fits.
@@ -200,7 +204,7 @@ class ToolServer {
   Launcher launcher_;
   nlohmann::json definitions_;
   mutable std::mutex started_mutex_;
-  std::vector<std::string> started_;
+  std::map<std::string, std::string> started_;  ///< id -> the token of its submission
 };
 
 }  // namespace fracstudy::tools
