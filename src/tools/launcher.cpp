@@ -16,6 +16,7 @@
 
 #include "fracstudy/io/process_info.hpp"
 #include "fracstudy/io/result_file.hpp"
+#include "json_fields.hpp"
 
 namespace fracstudy::tools {
 namespace {
@@ -147,11 +148,7 @@ nlohmann::json LaunchRecord::to_json() const {
 
 LaunchRecord LaunchRecord::from_json(const nlohmann::json& json) {
   LaunchRecord record;
-  const auto text = [&json](const char* key) {
-    const auto found = json.find(key);
-    return found != json.end() && found->is_string() ? found->get<std::string>() : std::string();
-  };
-  record.launcher = text("launcher");
+  record.launcher = text_field(json, "launcher");
   const auto number = [&json](const char* key) -> std::int64_t {
     const auto found = json.find(key);
     return found != json.end() && found->is_number_integer() ? found->get<std::int64_t>() : 0;
@@ -159,14 +156,14 @@ LaunchRecord LaunchRecord::from_json(const nlohmann::json& json) {
   record.pid = static_cast<long>(number("pid"));
   record.start_ticks = static_cast<std::uint64_t>(std::max<std::int64_t>(0, number("start_ticks")));
   record.has_start_ticks = json.contains("start_ticks");
-  record.job_id = text("job_id");
+  record.job_id = text_field(json, "job_id");
   if (const auto command = json.find("command"); command != json.end() && command->is_array()) {
     for (const auto& word : *command) {
       if (word.is_string()) record.command.push_back(word.get<std::string>());
     }
   }
-  record.started_at = text("started_at");
-  record.queue_token = text("queue_token");
+  record.started_at = text_field(json, "started_at");
+  record.queue_token = text_field(json, "queue_token");
   return record;
 }
 

@@ -16,6 +16,7 @@
 
 #include "fracstudy/kernels/models.hpp"
 #include "fracstudy/version.hpp"
+#include "json_fields.hpp"
 
 namespace fracstudy::tools {
 namespace {
@@ -38,15 +39,6 @@ json result_response(const json& id, json result) {
   return {{"jsonrpc", "2.0"}, {"id", id}, {"result", std::move(result)}};
 }
 
-/// `object[key]` when it is a string; "" otherwise (absent, a number, not an object). The
-/// JSON library throws when json::value() meets another type: a hostile message must not
-/// end the server.
-std::string string_field(const json& object, const char* key) {
-  if (!object.is_object()) return "";
-  const auto found = object.find(key);
-  return found != object.end() && found->is_string() ? found->get<std::string>() : "";
-}
-
 /// What a client sent, as far as an error message repeats it: at most 64 characters.
 std::string echo(const std::string& text) {
   return text.size() <= 64 ? text : text.substr(0, 64) + "...";
@@ -54,7 +46,7 @@ std::string echo(const std::string& text) {
 
 /// The version to speak: the client's when we know it, else our newest.
 std::string negotiate(const json& params) {
-  const std::string asked = string_field(params, "protocolVersion");
+  const std::string asked = text_field(params, "protocolVersion");
   for (const char* version : kMcpProtocolVersions) {
     if (asked == version) return asked;
   }
@@ -137,7 +129,7 @@ class Session {
     if (message.is_array()) {
       return error_response(nullptr, kInvalidRequest, "batches are not supported");
     }
-    if (!message.is_object() || string_field(message, "jsonrpc") != "2.0" ||
+    if (!message.is_object() || text_field(message, "jsonrpc") != "2.0" ||
         !message.contains("method") || !message["method"].is_string()) {
       const auto id = message.is_object() ? message.find("id") : message.end();
       return error_response(id != message.end() && usable_id(*id) ? *id : json(nullptr),

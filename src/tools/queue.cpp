@@ -9,10 +9,22 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::array<std::pair<Priority, std::string_view>, 3> kPriorities = {
-    {{Priority::High, "high"}, {Priority::Normal, "normal"}, {Priority::Batch, "batch"}}};
+struct PriorityDefinition {
+  Priority priority;
+  std::string_view name;
+  int slurm_nice;
+};
 
-constexpr std::array<Priority, 3> kAll = {Priority::High, Priority::Normal, Priority::Batch};
+constexpr std::array<PriorityDefinition, 3> kPriorities = {{{Priority::High, "high", 0},
+                                                            {Priority::Normal, "normal", 100},
+                                                            {Priority::Batch, "batch", 1000}}};
+
+constexpr auto kAll = [] {
+  std::array<Priority, kPriorities.size()> all{};
+  for (std::size_t k = 0; k < all.size(); ++k)
+    all[k] = kPriorities[k].priority;
+  return all;
+}();
 
 }  // namespace
 
@@ -21,17 +33,24 @@ std::span<const Priority> all_priorities() {
 }
 
 std::string_view name_of(Priority priority) {
-  for (const auto& [value, name] : kPriorities) {
-    if (value == priority) return name;
+  for (const auto& definition : kPriorities) {
+    if (definition.priority == priority) return definition.name;
   }
   return "normal";
 }
 
 std::optional<Priority> priority_from_name(std::string_view name) {
-  for (const auto& [value, known] : kPriorities) {
-    if (known == name) return value;
+  for (const auto& definition : kPriorities) {
+    if (definition.name == name) return definition.priority;
   }
   return std::nullopt;
+}
+
+int slurm_nice(Priority priority) {
+  for (const auto& definition : kPriorities) {
+    if (definition.priority == priority) return definition.slurm_nice;
+  }
+  return 100;
 }
 
 json QueuedStudy::to_json() const {

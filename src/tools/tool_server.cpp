@@ -29,6 +29,7 @@
 #include "fracstudy/tools/schema.hpp"
 #include "fracstudy/tools/status.hpp"
 #include "fracstudy/tools/tools.hpp"
+#include "json_fields.hpp"
 #include "simulation_call.hpp"
 
 namespace fracstudy::tools {
@@ -217,13 +218,6 @@ std::vector<std::string> run_command(bool retry) {
 std::vector<std::string> run_environment(bool retry) {
   if (retry) return {"FRACSTUDY_RETRY=1"};
   return {};
-}
-
-/// `object[key]` when it is a string, else "" (a file of the workspace may say anything).
-std::string text_field(const json& object, const char* key) {
-  if (!object.is_object()) return "";
-  const auto found = object.find(key);
-  return found != object.end() && found->is_string() ? found->get<std::string>() : "";
 }
 
 /// 128 random bits as hex: a queue entry's name for its run.
@@ -526,12 +520,7 @@ ToolResult ToolServer::start(const std::string& id, const std::vector<std::strin
       found != options_.priority_sbatch_args.end()) {
     extras.sbatch_args = found->second;
   } else {
-    constexpr std::pair<Priority, const char*> kNice[] = {{Priority::High, "--nice=0"},
-                                                          {Priority::Normal, "--nice=100"},
-                                                          {Priority::Batch, "--nice=1000"}};
-    for (const auto& [level, nice] : kNice) {
-      if (level == priority) extras.sbatch_args = {nice};
-    }
+    extras.sbatch_args = {"--nice=" + std::to_string(slurm_nice(priority))};
   }
   auto record = launcher_.launch(args, {kStudyFile, kResultFile}, environment,
                                  workspace_.file(id, kLogFile), workspace_.study_dir(id), extras);
@@ -727,7 +716,11 @@ bool ToolServer::was_started(const QueuedStudy& study) const {
 }
 
 std::optional<std::size_t> ToolServer::queue_position(const std::string& id) const {
-  const auto waiting = waiting_studies(false);
+  return position_in(waiting_studies(false), id);
+}
+
+std::optional<std::size_t> ToolServer::position_in(const std::vector<QueuedStudy>& waiting,
+                                                   const std::string& id) {
   for (std::size_t k = 0; k < waiting.size(); ++k) {
     if (waiting[k].id == id) return k + 1;
   }
@@ -744,7 +737,11 @@ int ToolServer::active_studies() const {
 json ToolServer::status_of(const std::string& id) const {
   // The queue first: a start takes the entry out only after its claim or launch record is
   // written, so a study seen out of the queue is seen active by run_status_of.
-  const auto position = queue_position(id);
+  return status_of(id, waiting_studies(false));
+}
+
+json ToolServer::status_of(const std::string& id, const std::vector<QueuedStudy>& waiting) const {
+  const auto position = position_in(waiting, id);
   json status = run_status_of(id);
   if (position) {
     status["status"] = study::name_of(study::StudyStatus::Queued);
@@ -754,10 +751,8 @@ json ToolServer::status_of(const std::string& id) const {
   }
   const auto submission =
       json::parse(workspace_.read_file(id, kSubmissionFile).value_or(""), nullptr, false);
-  const auto priority = submission.is_object() ? submission.find("priority") : submission.end();
-  if (submission.is_object() && priority != submission.end() && priority->is_string() &&
-      priority_from_name(priority->get<std::string>())) {
-    status["priority"] = *priority;
+  if (const auto priority = priority_from_name(text_field(submission, "priority"))) {
+    status["priority"] = name_of(*priority);
   }
   return status;
 }
@@ -933,8 +928,9 @@ ToolResult ToolServer::retry_failed_simulations(const json& arguments, const Cal
 
 ToolResult ToolServer::list_studies(const json&, const CallContext&) {
   json studies = json::array();
+  const auto waiting = waiting_studies(false);  // read once, not once a study
   for (const auto& id : workspace_.study_ids()) {
-    const json status = status_of(id);
+    const json status = status_of(id, waiting);
     json entry = {{"study_id", id},
                   {"algorithm", status.value("algorithm", "")},
                   {"status", status["status"]},

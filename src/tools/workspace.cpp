@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 
@@ -45,6 +46,38 @@ class Fd {
 bool is_regular(int fd) {
   struct stat info {};
   return ::fstat(fd, &info) == 0 && S_ISREG(info.st_mode);
+}
+
+/// Replaces `name` in the folder `dir` with `content`, through `temporary` and a rename (a
+/// reader never sees half a file; a symlink at `name` is replaced, never followed). Never
+/// blocks on a FIFO planted under the temporary's name (the admission lock may be held),
+/// and writes only a regular file. Throws "`what`: reason".
+void replace_file_at(int dir, const std::string& name, const std::string& temporary,
+                     const std::string& content, const std::string& what) {
+  const auto fail = [&what] { return std::runtime_error(what + ": " + std::strerror(errno)); };
+  {
+    Fd fd(::openat(dir, temporary.c_str(),
+                   O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644));
+    if (fd.get() < 0 || !is_regular(fd.get()) ||
+        ::write(fd.get(), content.data(), content.size()) != static_cast<ssize_t>(content.size())) {
+      throw fail();
+    }
+  }
+  if (::renameat(dir, temporary.c_str(), dir, name.c_str()) != 0) throw fail();
+}
+
+/// At most the first `most` bytes of `name` in the folder `dir`; nullopt when it is absent,
+/// a link or not a regular file (a FIFO is never waited on).
+std::optional<std::string> read_regular_at(int dir, const std::string& name, std::size_t most) {
+  Fd fd(::openat(dir, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  struct stat info {};
+  if (fd.get() < 0 || ::fstat(fd.get(), &info) != 0 || !S_ISREG(info.st_mode)) {
+    return std::nullopt;
+  }
+  std::string content(std::min(most, static_cast<std::size_t>(info.st_size)), '\0');
+  const auto got = ::pread(fd.get(), content.data(), content.size(), 0);
+  content.resize(got > 0 ? static_cast<std::size_t>(got) : 0);
+  return content;
 }
 
 double now_s() {
@@ -122,19 +155,10 @@ fs::path Workspace::file(const std::string& id, const std::string& name) const {
 void Workspace::write_file(const std::string& id, const std::string& name,
                            const std::string& content) const {
   if (!has_study(id)) throw std::runtime_error("no study folder " + id);
-  const fs::path target = file(id, name);
-  const fs::path temporary = file(id, "." + name + ".tmp");
-  {
-    // Never blocks on a FIFO planted under the temporary's name (the admission lock may be
-    // held), and writes only a regular file.
-    Fd fd(::open(temporary.c_str(),
-                 O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644));
-    if (fd.get() < 0 || !is_regular(fd.get()) ||
-        ::write(fd.get(), content.data(), content.size()) != static_cast<ssize_t>(content.size())) {
-      throw std::runtime_error("cannot write " + target.string() + ": " + std::strerror(errno));
-    }
-  }
-  fs::rename(temporary, target);  // replaces a symlink itself, never its target
+  const Fd dir(::open(study_dir(id).c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (dir.get() < 0) throw std::runtime_error("no study folder " + id);
+  replace_file_at(dir.get(), name, "." + name + ".tmp", content,
+                  "cannot write " + file(id, name).string());
 }
 
 void Workspace::remove_file(const std::string& id, const std::string& name) const {
@@ -299,18 +323,7 @@ int Workspace::queue_dir(bool create) const {
 void Workspace::write_queue_entry(const std::string& id, const std::string& content) const {
   if (!is_valid_study_id(id)) throw std::invalid_argument("invalid study id");
   const Fd queue(queue_dir(true));
-  const std::string temporary = "." + id + ".tmp";
-  {
-    Fd fd(::openat(queue.get(), temporary.c_str(),
-                   O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644));
-    if (fd.get() < 0 || !is_regular(fd.get()) ||
-        ::write(fd.get(), content.data(), content.size()) != static_cast<ssize_t>(content.size())) {
-      throw std::runtime_error("cannot queue study " + id + ": " + std::strerror(errno));
-    }
-  }
-  if (::renameat(queue.get(), temporary.c_str(), queue.get(), id.c_str()) != 0) {
-    throw std::runtime_error("cannot queue study " + id + ": " + std::strerror(errno));
-  }
+  replace_file_at(queue.get(), id, "." + id + ".tmp", content, "cannot queue study " + id);
 }
 
 bool Workspace::remove_queue_entry(const std::string& id) const {
@@ -343,17 +356,11 @@ std::vector<std::pair<std::string, std::string>> Workspace::queue_entries() cons
   while (const dirent* entry = ::readdir(listing)) {
     const std::string id = entry->d_name;
     if (!is_valid_study_id(id)) continue;  // ".", "..", temporaries
-    // Only a regular file of the queue's own: never a link, never a FIFO waited on.
-    Fd fd(::openat(queue.get(), id.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
-    struct stat info {};
-    if (fd.get() < 0 || ::fstat(fd.get(), &info) != 0 || !S_ISREG(info.st_mode) ||
-        info.st_size > (1 << 20)) {
-      continue;
+    // Only a regular file of the queue's own: never a link, never a FIFO waited on. An
+    // entry is a few hundred bytes: one cut at 64 KiB does not parse, and is skipped.
+    if (auto content = read_regular_at(queue.get(), id, std::size_t{64} << 10)) {
+      entries.emplace_back(id, std::move(*content));
     }
-    std::string content(static_cast<std::size_t>(info.st_size), '\0');
-    const auto got = ::pread(fd.get(), content.data(), content.size(), 0);
-    content.resize(got > 0 ? static_cast<std::size_t>(got) : 0);
-    entries.emplace_back(id, std::move(content));
   }
   ::closedir(listing);
   return entries;
@@ -363,29 +370,10 @@ std::uint64_t Workspace::next_queue_sequence() const {
   // Callers hold the admission lock. The count is replaced by rename: a full disk leaves
   // the old count, never an empty file that would start the order over.
   const Fd state(state_dir());
-  std::uint64_t last = 0;
-  {
-    Fd fd(::openat(state.get(), "queue-sequence", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
-    char buffer[32] = {};
-    if (fd.get() >= 0 && is_regular(fd.get())) {
-      const auto got = ::pread(fd.get(), buffer, sizeof buffer - 1, 0);
-      if (got > 0) last = std::strtoull(buffer, nullptr, 10);
-    }
-  }
-  const std::string next = std::to_string(last + 1) + "\n";
-  {
-    Fd fd(::openat(state.get(), "queue-sequence.tmp",
-                   O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644));
-    if (fd.get() < 0 || !is_regular(fd.get()) ||
-        ::write(fd.get(), next.data(), next.size()) != static_cast<ssize_t>(next.size())) {
-      throw std::runtime_error("cannot write the workspace's queue sequence: " +
-                               std::string(std::strerror(errno)));
-    }
-  }
-  if (::renameat(state.get(), "queue-sequence.tmp", state.get(), "queue-sequence") != 0) {
-    throw std::runtime_error("cannot write the workspace's queue sequence: " +
-                             std::string(std::strerror(errno)));
-  }
+  const auto text = read_regular_at(state.get(), "queue-sequence", 31);
+  const std::uint64_t last = text ? std::strtoull(text->c_str(), nullptr, 10) : 0;
+  replace_file_at(state.get(), "queue-sequence", "queue-sequence.tmp",
+                  std::to_string(last + 1) + "\n", "cannot write the workspace's queue sequence");
   return last + 1;
 }
 

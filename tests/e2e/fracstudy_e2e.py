@@ -63,6 +63,18 @@ def run(args, ranks=None, **kwargs):
                           **kwargs)
 
 
+def fill_disk(path):
+    """Writes `path` until the file system holding it is full, to the last byte."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT)
+    try:
+        while True:
+            os.write(fd, b"\0" * 4096)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 def text(value):
     return value.decode() if isinstance(value, bytes) else value
 

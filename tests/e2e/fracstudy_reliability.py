@@ -17,7 +17,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from fracstudy_e2e import MPI_ENV, MPIEXEC, BIN, TempDirTest, digest, run, text
+from fracstudy_e2e import MPI_ENV, MPIEXEC, BIN, TempDirTest, digest, fill_disk, run, text
 
 FAULT_BIN = os.environ["FRACSTUDY_FAULT_BIN"]
 
@@ -434,14 +434,7 @@ class Reliability(TempDirTest):
             proc = start(["run", str(study), "-o", str(out)])
             wait_for_completed(out, "long", 5)
             filler = disk / "filler"
-            fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
-            try:  # fill the disk to the last byte
-                while True:
-                    os.write(fd, b"\0" * 4096)
-            except OSError:
-                pass
-            finally:
-                os.close(fd)
+            fill_disk(filler)
             _, stderr = proc.communicate(timeout=120)
             self.assertEqual(proc.returncode, 1, stderr)
             self.assertIn("No space left on device", stderr)

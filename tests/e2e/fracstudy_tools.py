@@ -19,7 +19,7 @@ from pathlib import Path
 import h5py
 import jsonschema
 
-from fracstudy_e2e import BIN, MPI_ENV, text
+from fracstudy_e2e import BIN, MPI_ENV, fill_disk, text
 
 
 def tool(workspace, name, arguments=None, *operator_options):
@@ -1204,14 +1204,7 @@ class FullDisk(unittest.TestCase):
                 ws = disk / "ws"
                 self.assertEqual(tool(ws, "list_studies", {})[0], 0)
                 filler = disk / "filler"
-                fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
-                try:  # to the last byte
-                    while True:
-                        os.write(fd, b"\0" * 4096)
-                except OSError:
-                    pass
-                finally:
-                    os.close(fd)
+                fill_disk(filler)
                 code, failed = tool(ws, "run_parametric_study", {**SHORT, "name": "full"})
                 self.assertEqual(code, 1, failed)
                 self.assertIn("No space", failed["error"]["message"])

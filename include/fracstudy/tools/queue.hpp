@@ -18,6 +18,9 @@ enum class Priority { High, Normal, Batch };
 std::span<const Priority> all_priorities();
 std::string_view name_of(Priority priority);
 std::optional<Priority> priority_from_name(std::string_view name);
+/// The Slurm nice value of a priority's batch jobs unless the operator names other
+/// arguments: 0, 100, 1000 (an unprivileged user can only lower a job's priority).
+int slurm_nice(Priority priority);
 
 /// What a study waiting in the queue needs to start later, in whichever process notices a
 /// free slot first.

@@ -153,6 +153,8 @@ class ToolServer {
 
   /// The status JSON of one study, from its files and its launch.
   nlohmann::json status_of(const std::string& id) const;
+  /// The same, with the queue as already read.
+  nlohmann::json status_of(const std::string& id, const std::vector<QueuedStudy>& waiting) const;
   /// The status of the study's runs (without its place in the queue).
   nlohmann::json run_status_of(const std::string& id) const;
   /// Whether a run of the study is going: its launch (mpirun, or the batch job) or its
@@ -184,6 +186,9 @@ class ToolServer {
   bool take_out_of_queue_locked(const std::string& id) const;
   /// A study's place in the queue (1 = next), nullopt when it does not wait.
   std::optional<std::size_t> queue_position(const std::string& id) const;
+  /// A study's place (1 = next) in a queue as read; nullopt when it is not there.
+  static std::optional<std::size_t> position_in(const std::vector<QueuedStudy>& waiting,
+                                                const std::string& id);
   /// The refusal of a high-priority study over the caller's cap; nullopt when it fits.
   std::optional<ToolResult> refuse_high(const std::string& client,
                                         const std::vector<QueuedStudy>& waiting) const;
