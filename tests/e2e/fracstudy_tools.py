@@ -32,10 +32,16 @@ def tool(workspace, name, arguments=None, *operator_options):
     return proc.returncode, json.loads(proc.stdout)
 
 
+# Polling helpers raise the per-client call budget: on a slow machine a poll every half
+# second for minutes would spend the default 60 calls a minute.
+POLL_BUDGET = ("--max-calls-per-minute", "100000")
+
+
 def wait_until_ended(workspace, study_id, timeout=240):
     deadline = time.time() + timeout
     while time.time() < deadline:
-        code, status = tool(workspace, "check_study_status", {"study_id": study_id})
+        code, status = tool(workspace, "check_study_status", {"study_id": study_id},
+                            *POLL_BUDGET)
         assert code == 0, status
         if status["status"] in ("COMPLETED", "PARTIALLY_FAILED", "FAILED") and not status["active"]:
             return status
@@ -805,7 +811,8 @@ def wait_all_ended(workspace, study_ids, *options, timeout=300):
     deadline = time.time() + timeout
     for study_id in study_ids:
         while True:
-            code, status = tool(workspace, "check_study_status", {"study_id": study_id}, *options)
+            code, status = tool(workspace, "check_study_status", {"study_id": study_id}, *options,
+                                *POLL_BUDGET)
             assert code == 0, status
             if not status["active"] and "queue_position" not in status:
                 statuses[study_id] = status
