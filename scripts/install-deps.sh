@@ -11,7 +11,7 @@ packages=(build-essential cmake libopenmpi-dev openmpi-bin libhdf5-dev zlib1g-de
 with_tests=false
 if [ "${1:-}" = "--tests" ]; then
   with_tests=true
-  packages+=(python3-jsonschema clang-format
+  packages+=(python3-jsonschema clang-format gdb  # gdb: stacks of a test command that hung
              slurm-wlm slurmctld slurmd slurm-client munge)
   # Node.js runs the MCP SDK client test; keep one that is already there (any source).
   command -v node >/dev/null 2>&1 || packages+=(nodejs npm)

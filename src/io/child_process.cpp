@@ -1,16 +1,20 @@
 #include "fracstudy/io/child_process.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cmath>
 #include <csignal>
 #include <cstring>
 #include <fstream>
+#include <optional>
 
 #include "fracstudy/study/errors.hpp"
 
@@ -98,7 +102,40 @@ std::string read_all(int fd) {
   }
 }
 
+/// Reads `fd` to its end, as read_all, unless `wall_limit_s` (> 0) passes first: then
+/// nullopt.
+std::optional<std::string> read_all_within(int fd, double wall_limit_s) {
+  if (wall_limit_s <= 0) return read_all(fd);
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                           std::chrono::duration<double>(wall_limit_s));
+  std::string text;
+  char buffer[65536];
+  while (true) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) return std::nullopt;
+    pollfd ready{fd, POLLIN, 0};
+    const int polled =
+        ::poll(&ready, 1, static_cast<int>(std::min<long long>(left.count() + 1, 60'000)));
+    if (polled < 0 && errno != EINTR) return text;
+    if (polled <= 0) continue;
+    const ssize_t got = ::read(fd, buffer, sizeof buffer);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) return text;
+    text.append(buffer, static_cast<std::size_t>(got));
+  }
+}
+
+std::string seconds_text(double seconds) {
+  return std::to_string(static_cast<long long>(std::ceil(seconds)));
+}
+
 }  // namespace
+
+ChildStalled::ChildStalled(double wall_limit_s)
+    : std::runtime_error("did not end within " + seconds_text(wall_limit_s) + " s"),
+      wall_limit_s_(wall_limit_s) {}
 
 ChildCrashed::ChildCrashed(int signal_number, const std::string& last_words)
     : std::runtime_error("crashed (signal " + std::to_string(signal_number) +
@@ -106,7 +143,8 @@ ChildCrashed::ChildCrashed(int signal_number, const std::string& last_words)
       signal_number_(signal_number) {}
 
 std::string in_child_process(const std::function<std::string()>& work,
-                             std::uint64_t memory_budget_bytes, double cpu_limit_s) {
+                             std::uint64_t memory_budget_bytes, double cpu_limit_s,
+                             double wall_limit_s) {
   int fds[2];
   // Close-on-exec: a run another thread spawns meanwhile must not keep the write end (the
   // read below would wait for that run's end).
@@ -128,11 +166,18 @@ std::string in_child_process(const std::function<std::string()>& work,
     child_main(fds[1], child_stderr, memory_budget_bytes, cpu_limit_s, work);
   }
   ::close(fds[1]);
-  const std::string answer = read_all(fds[0]);  // before waiting: the answer may be large
+  // Read before waiting: the answer may be large.
+  const std::optional<std::string> read = read_all_within(fds[0], wall_limit_s);
   ::close(fds[0]);
+  if (!read) ::kill(child, SIGKILL);
   int status = 0;
   while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
   }
+  if (!read) {
+    if (child_stderr >= 0) ::close(child_stderr);
+    throw ChildStalled(wall_limit_s);
+  }
+  const std::string& answer = *read;
   std::string stderr_text;
   if (child_stderr >= 0) {
     ::lseek(child_stderr, 0, SEEK_SET);

@@ -845,6 +845,10 @@ std::string read_in_child(const std::string& path, const std::function<std::stri
   // Reading takes about 1 s of CPU per 100 MB of file: ten times that, and 10 s more,
   // before a read is taken for an endless loop in a damaged heap.
   const double cpu_limit_s = 10 + static_cast<double>(size + journal_size) / 10e6;
+  // A child that neither ends nor loops (blocked on a file system, or on a lock another
+  // thread of this process held when it forked) is ended on the wall clock: ten times its
+  // CPU allowance, which a loaded machine's reader stays far below.
+  const double wall_limit_s = 60 + 10 * cpu_limit_s;
   try {
     return in_child_process(
         [&] {
@@ -856,7 +860,10 @@ std::string read_in_child(const std::string& path, const std::function<std::stri
                                   "than a file of its size can hold)");
           }
         },
-        budget, cpu_limit_s);
+        budget, cpu_limit_s, wall_limit_s);
+  } catch (const ChildStalled& stalled) {
+    throw ResultFileError(path + ": reading it " + stalled.what() +
+                          " (a damaged file, or a file system that stopped answering)");
   } catch (const ChildCrashed& crash) {
     if (crash.signal_number() == SIGXCPU || crash.signal_number() == SIGKILL) {
       throw ResultFileError(path + ": corrupt result file (reading it did not end within " +

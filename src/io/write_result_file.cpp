@@ -224,10 +224,16 @@ void write_result_file(const std::string& path, const ResultSnapshot& snapshot) 
   try {
     // In a child: a write that fails (a full disk) leaves HDF5's state broken, and that
     // must not stay in rank 0, which goes on, and would crash at exit.
-    in_child_process([&] {
-      write_file_contents(temporary, snapshot);
-      return std::string();
-    });
+    // A write takes seconds even for ten million tasks. A child far past that is blocked (a
+    // file system that stopped answering, a lock another thread held when it forked) and
+    // must not hold the run forever: the checkpoint fails, and the next one writes again.
+    const double wall_limit_s = 120 + 1e-4 * static_cast<double>(snapshot.records.size());
+    in_child_process(
+        [&] {
+          write_file_contents(temporary, snapshot);
+          return std::string();
+        },
+        0, 0, wall_limit_s);
   } catch (const std::exception& error) {
     std::error_code ignored;
     std::filesystem::remove(temporary, ignored);

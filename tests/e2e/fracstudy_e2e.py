@@ -54,13 +54,65 @@ STUDY_ATTRS = {"algorithm", "status", "total_simulations", "completed_simulation
                "failed_simulations", "created_at", "started_at", "completed_at"}
 
 
-def run(args, ranks=None, **kwargs):
-    """Runs fracstudy (under mpirun when `ranks` is given) and returns the process."""
+def descendants(pid):
+    """`pid` and every process below it, parents first."""
+    children = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    found, todo = [], [pid]
+    while todo:
+        found.append(todo.pop(0))
+        todo.extend(children.get(found[-1], []))
+    return found
+
+
+def stacks_of(pid):
+    """The threads' stacks of `pid` and its descendants (gdb where installed), for the
+    report of a command that hung: a hang seen once in CI must be diagnosable."""
+    report = []
+    for process in descendants(pid):
+        try:
+            command = (Path(f"/proc/{process}/cmdline").read_bytes()
+                       .replace(b"\0", b" ").decode(errors="replace"))
+        except OSError:
+            continue
+        report.append(f"--- process {process}: {command}")
+        try:
+            report.append(subprocess.run(
+                ["gdb", "-p", str(process), "-batch", "-ex", "thread apply all bt"],
+                capture_output=True, text=True, timeout=120, errors="replace").stdout)
+        except (OSError, subprocess.TimeoutExpired) as error:
+            report.append(f"(no stacks: {error})")
+    return "\n".join(report)
+
+
+def run(args, ranks=None, timeout=600, **kwargs):
+    """Runs fracstudy (under mpirun when `ranks` is given) and returns the process. One
+    that outlives `timeout` fails the test with its stacks."""
     command = [BIN] + args
     if ranks is not None:
         command = [MPIEXEC, "-n", str(ranks)] + command
-    return subprocess.run(command, capture_output=True, text=True, env=MPI_ENV, timeout=600,
-                          **kwargs)
+    kwargs.setdefault("text", True)
+    kwargs.setdefault("env", MPI_ENV)
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          **kwargs) as proc:
+        try:
+            stdout, stderr = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            stacks = stacks_of(proc.pid)
+            for process in reversed(descendants(proc.pid)):
+                try:
+                    os.kill(process, 9)
+                except OSError:
+                    pass
+            proc.communicate()
+            raise AssertionError(f"{command} did not end within {timeout} s; its stacks:\n"
+                                 + stacks) from None
+    return subprocess.CompletedProcess(command, proc.returncode, stdout, stderr)
 
 
 def fill_disk(path):

@@ -2,6 +2,11 @@
 // report in one line; the parent itself is never hurt.
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -78,6 +83,39 @@ TEST(ChildProcess, ACpuLimitEndsAnEndlessLoop) {
   } catch (const ChildCrashed& crash) {
     EXPECT_EQ(crash.signal_number(), SIGXCPU);
   }
+}
+
+TEST(ChildProcess, AWallLimitEndsAChildBlockedWithoutUsingCpu) {
+  // A child that waits forever uses no CPU, so only the wall clock can end it (as a child
+  // forked while another thread held a lock it needs would wait). The same in_child_process
+  // without the wall limit would not return at all.
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    in_child_process(
+        [] {
+          ::pause();
+          return std::string("woken");
+        },
+        0, 1.0, 1.0);
+    FAIL() << "the blocked child returned";
+  } catch (const ChildStalled& stalled) {
+    EXPECT_STREQ(stalled.what(), "did not end within 1 s");
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  // Killed and reaped: no child of this process is left.
+  EXPECT_EQ(::waitpid(-1, nullptr, WNOHANG), -1);
+  EXPECT_EQ(errno, ECHILD);
+}
+
+TEST(ChildProcess, AWallLimitLetsAChildThatEndsInTimeAnswer) {
+  EXPECT_EQ(in_child_process(
+                [] {
+                  ::usleep(100'000);
+                  return std::string(200000, 'y');
+                },
+                0, 0, 30.0)
+                .size(),
+            200000U);
 }
 
 }  // namespace

@@ -21,6 +21,19 @@ class ChildCrashed : public std::runtime_error {
   int signal_number_;
 };
 
+/// The child neither finished nor died within its wall-clock limit: it was killed. A damaged
+/// file cannot cause this alone (its loops meet the CPU limit first); a child blocked without
+/// using CPU can (a file system that stopped answering, or a lock some other thread of the
+/// parent held when it forked, such as MPI's).
+class ChildStalled : public std::runtime_error {
+ public:
+  explicit ChildStalled(double wall_limit_s);
+  double wall_limit_s() const { return wall_limit_s_; }
+
+ private:
+  double wall_limit_s_;
+};
+
 /// Runs `work` in a forked child process and returns the text it returned. When `work`
 /// throws, the same message (and, for a fracstudy::Error, exit code) is thrown here as a
 /// fracstudy::Error; when the child dies of a signal, ChildCrashed. What the child writes
@@ -29,8 +42,11 @@ class ChildCrashed : public std::runtime_error {
 /// inherited: a damaged length field makes HDF5 allocate and clear gigabytes, which the
 /// cap turns into a failed allocation. `cpu_limit_s` (0: none) caps its CPU time: a damaged
 /// heap can make HDF5 loop forever, and the child then dies of SIGXCPU (ChildCrashed).
+/// `wall_limit_s` (0: none) bounds the wait for it whatever it does: past it the child is
+/// killed and ChildStalled thrown, so a blocked child cannot hang the caller forever.
 /// The child never runs exit handlers (MPI's, HDF5's) and must not use MPI.
 std::string in_child_process(const std::function<std::string()>& work,
-                             std::uint64_t memory_budget_bytes = 0, double cpu_limit_s = 0);
+                             std::uint64_t memory_budget_bytes = 0, double cpu_limit_s = 0,
+                             double wall_limit_s = 0);
 
 }  // namespace fracstudy::io
