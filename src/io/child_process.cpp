@@ -91,33 +91,23 @@ std::string last_line(const std::string& text) {
                      end + 1 - (start == std::string::npos ? 0 : start + 1));
 }
 
-std::string read_all(int fd) {
-  std::string text;
-  char buffer[65536];
-  while (true) {
-    const ssize_t got = ::read(fd, buffer, sizeof buffer);
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) return text;
-    text.append(buffer, static_cast<std::size_t>(got));
-  }
-}
-
-/// Reads `fd` to its end, as read_all, unless `wall_limit_s` (> 0) passes first: then
-/// nullopt.
-std::optional<std::string> read_all_within(int fd, double wall_limit_s) {
-  if (wall_limit_s <= 0) return read_all(fd);
+/// Reads `fd` to its end, unless `wall_limit_s` (> 0: a limit) passes first: then nullopt.
+std::optional<std::string> read_all(int fd, double wall_limit_s = 0) {
   using Clock = std::chrono::steady_clock;
   const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                            std::chrono::duration<double>(wall_limit_s));
   std::string text;
   char buffer[65536];
   while (true) {
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0) return std::nullopt;
+    int wait_ms = -1;
+    if (wall_limit_s > 0) {
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      if (left.count() <= 0) return std::nullopt;
+      wait_ms = static_cast<int>(std::min<long long>(left.count() + 1, 60'000));
+    }
     pollfd ready{fd, POLLIN, 0};
-    const int polled =
-        ::poll(&ready, 1, static_cast<int>(std::min<long long>(left.count() + 1, 60'000)));
+    const int polled = ::poll(&ready, 1, wait_ms);
     if (polled < 0 && errno != EINTR) return text;
     if (polled <= 0) continue;
     const ssize_t got = ::read(fd, buffer, sizeof buffer);
@@ -167,7 +157,7 @@ std::string in_child_process(const std::function<std::string()>& work,
   }
   ::close(fds[1]);
   // Read before waiting: the answer may be large.
-  const std::optional<std::string> read = read_all_within(fds[0], wall_limit_s);
+  const std::optional<std::string> read = read_all(fds[0], wall_limit_s);
   ::close(fds[0]);
   if (!read) ::kill(child, SIGKILL);
   int status = 0;
@@ -181,7 +171,7 @@ std::string in_child_process(const std::function<std::string()>& work,
   std::string stderr_text;
   if (child_stderr >= 0) {
     ::lseek(child_stderr, 0, SEEK_SET);
-    stderr_text = read_all(child_stderr);
+    stderr_text = read_all(child_stderr).value_or(std::string());
     ::close(child_stderr);
   }
   if (WIFSIGNALED(status)) throw ChildCrashed(WTERMSIG(status), last_line(stderr_text));
