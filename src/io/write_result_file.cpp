@@ -227,7 +227,8 @@ void write_result_file(const std::string& path, const ResultSnapshot& snapshot) 
     // A write takes seconds even for ten million tasks. A child far past that is blocked (a
     // file system that stopped answering, a lock another thread held when it forked) and
     // must not hold the run forever: the checkpoint fails, and the next one writes again.
-    const double wall_limit_s = 120 + 1e-4 * static_cast<double>(snapshot.records.size());
+    // Ten minutes first: a parallel file system's failover can stall writes for minutes.
+    const double wall_limit_s = 600 + 1e-4 * static_cast<double>(snapshot.records.size());
     in_child_process(
         [&] {
           write_file_contents(temporary, snapshot);
