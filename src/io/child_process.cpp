@@ -117,6 +117,18 @@ std::optional<std::string> read_all(int fd, double wall_limit_s = 0) {
   }
 }
 
+/// Kills a child past its wall limit and reaps it, waiting a few seconds at most: one
+/// blocked in the kernel on a file system that stopped answering dies only when its call
+/// returns, and is then left to be reaped at the caller's exit rather than waited for.
+void end_stalled(pid_t child) {
+  ::kill(child, SIGKILL);
+  for (int tries = 0; tries < 500; ++tries) {
+    const pid_t reaped = ::waitpid(child, nullptr, WNOHANG);
+    if (reaped == child || (reaped < 0 && errno != EINTR)) return;
+    ::usleep(10'000);
+  }
+}
+
 std::string seconds_text(double seconds) {
   return std::to_string(static_cast<long long>(std::ceil(seconds)));
 }
@@ -159,13 +171,13 @@ std::string in_child_process(const std::function<std::string()>& work,
   // Read before waiting: the answer may be large.
   const std::optional<std::string> read = read_all(fds[0], wall_limit_s);
   ::close(fds[0]);
-  if (!read) ::kill(child, SIGKILL);
-  int status = 0;
-  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
-  }
   if (!read) {
     if (child_stderr >= 0) ::close(child_stderr);
+    end_stalled(child);
     throw ChildStalled(wall_limit_s);
+  }
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
   }
   const std::string& answer = *read;
   std::string stderr_text;
