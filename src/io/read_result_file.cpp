@@ -1,5 +1,9 @@
 // Reading a result file back, with its checkpoint journal applied, without ever holding a
 // whole tasks table: the task rows are read a slab at a time.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -830,7 +834,26 @@ void ResultReader::for_each_checked_record(std::size_t s, const RecordVisitor& v
   }
 }
 
+namespace {
+
+/// Refuses a FIFO, a socket or a device as a result file: HDF5 would wait on a FIFO forever
+/// (a folder, like any file that is not HDF5, gets the library's own refusal). Opened
+/// without blocking, so that a FIFO is looked at, not waited on.
+void refuse_special_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return;  // missing or unreadable: the reader says so
+  struct stat info {};
+  const bool special = ::fstat(fd, &info) == 0 && !S_ISREG(info.st_mode) && !S_ISDIR(info.st_mode);
+  ::close(fd);
+  if (special) {
+    throw ResultFileError(path + ": is not a regular file (a device, pipe or socket)");
+  }
+}
+
+}  // namespace
+
 std::string read_in_child(const std::string& path, const std::function<std::string()>& read) {
+  refuse_special_file(path);
   const auto size_of = [](const std::string& file) -> std::uint64_t {
     std::error_code error;
     const auto size = std::filesystem::file_size(file, error);

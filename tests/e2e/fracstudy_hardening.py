@@ -106,6 +106,19 @@ class Paths(TempDirTest):
                 self.refused(["validate", path], fragment)
                 self.refused(["run", path, "-o", "out.h5"], fragment)
 
+    def test_a_result_file_that_is_a_fifo_or_a_device_is_refused_at_once(self):
+        # HDF5 opened a FIFO and waited for a writer forever (status, export, retry), and
+        # so did the tools' status of a study whose results.h5 was one; a link to it too.
+        os.mkfifo(self.dir / "pipe.h5")
+        (self.dir / "link.h5").symlink_to("pipe.h5")
+        for path in ("pipe.h5", "link.h5", "/dev/zero"):
+            for args in (["status", path], ["export", path, "--table", "tasks"],
+                         ["retry", path]):
+                with self.subTest(args=args):
+                    started = time.time()
+                    self.refused(args, "is not a regular file (a device, pipe or socket)")
+                    self.assertLess(time.time() - started, 60)
+
     def test_a_symlink_to_a_file_being_written_shares_its_lock(self):
         study = self.write("s.yaml", SMALL)
         real = self.dir / "real.h5"
