@@ -890,7 +890,7 @@ ToolResult ToolServer::retry_failed_simulations(const json& arguments, const Cal
   }
   start_waiting();
   const auto waiting = waiting_studies(true);  // under the admission lock
-  if (const auto position = queue_position(id)) {
+  if (const auto position = position_in(waiting, id)) {
     return ToolResult::invalid("study_id", "study '" + id + "' already waits in the queue (" +
                                                std::to_string(*position) + ")");
   }

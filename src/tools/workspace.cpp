@@ -202,35 +202,31 @@ std::optional<std::string> Workspace::read_file(const std::string& id, const std
   return content;
 }
 
-Workspace::SimulationSlot::~SimulationSlot() {
-  if (fd_ >= 0) ::close(fd_);  // releases the place
+Workspace::HeldLock::~HeldLock() {
+  if (fd_ >= 0) ::close(fd_);  // releases the lock
 }
 
-Workspace::SimulationSlot Workspace::take_simulation_slot(int slots) const {
+Workspace::HeldLock Workspace::take_simulation_slot(int slots) const {
   const Fd state(state_dir());
   for (int k = 0; k < slots; ++k) {
     const std::string name = "simulation-slot-" + std::to_string(k);
     const int fd = ::openat(state.get(), name.c_str(),
                             O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
     if (fd < 0) continue;
-    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return SimulationSlot(fd);
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return HeldLock(fd);
     ::close(fd);
   }
-  return SimulationSlot(-1);
+  return HeldLock(-1);
 }
 
-Workspace::AdmissionLock::~AdmissionLock() {
-  if (fd_ >= 0) ::close(fd_);  // releases the lock
-}
-
-Workspace::AdmissionLock Workspace::lock_admission() const {
+Workspace::HeldLock Workspace::lock_admission() const {
   const Fd state(state_dir());
   const int fd =
       ::openat(state.get(), "admission", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd < 0) throw std::runtime_error("cannot open the workspace's admission lock");
   while (::flock(fd, LOCK_EX) != 0 && errno == EINTR) {
   }
-  return AdmissionLock(fd);
+  return HeldLock(fd);
 }
 
 std::optional<CallRefusal> Workspace::admit_call(const std::string& client, const std::string& tool,

@@ -49,6 +49,16 @@ def wait_until_ended(workspace, study_id, timeout=240):
     raise AssertionError(f"{study_id} did not end")
 
 
+def wait_until_inactive(workspace, study_id, timeout=120):
+    """Polls check_study_status until the study neither runs nor is starting."""
+    deadline = time.time() + timeout
+    while tool(workspace, "check_study_status", {"study_id": study_id},
+               *POLL_BUDGET)[1]["active"]:
+        if time.time() > deadline:
+            raise AssertionError(f"{study_id} still active after {timeout} s")
+        time.sleep(0.3)
+
+
 def studies_in(workspace):
     return sorted(p.name for p in Path(workspace).iterdir() if not p.name.startswith("."))
 
@@ -249,10 +259,7 @@ class HostileCalls(unittest.TestCase):
         code, cancelled = tool(self.ws, "cancel_study", {"study_id": "long"})
         self.assertEqual(code, 0)
         self.assertTrue(cancelled["cancel_requested"])
-        deadline = time.time() + 120
-        while tool(self.ws, "check_study_status", {"study_id": "long"})[1]["active"]:
-            self.assertLess(time.time(), deadline)
-            time.sleep(0.3)
+        wait_until_inactive(self.ws, "long")
         code, status = tool(self.ws, "check_study_status", {"study_id": "long"})
         if status["status"] != "COMPLETED":  # the drain stopped it before the end
             self.assertTrue(status["resumable"], status)
@@ -311,10 +318,7 @@ class Cancels(unittest.TestCase):
             code, cancelled = tool(ws, "cancel_study", {"study_id": "long"})
             self.assertEqual(code, 0, cancelled)
             self.assertTrue(cancelled["cancel_requested"])
-            deadline = time.time() + 120
-            while tool(ws, "check_study_status", {"study_id": "long"})[1]["active"]:
-                self.assertLess(time.time(), deadline)
-                time.sleep(0.2)
+            wait_until_inactive(ws, "long")
             code, status = tool(ws, "check_study_status", {"study_id": "long"})
             self.assertEqual(status["status"], "CANCELLED", status)
             self.assertLess(status["progress"]["completed"], 10)
@@ -1133,10 +1137,7 @@ class QueueFaults(unittest.TestCase):
             code, cancelled = tool(ws, "cancel_study", {"study_id": "busy"})
             self.assertEqual(code, 0, cancelled)
             self.assertTrue(cancelled["cancel_requested"])
-            deadline = time.time() + 120
-            while tool(ws, "check_study_status", {"study_id": "busy"})[1]["active"]:
-                self.assertLess(time.time(), deadline)
-                time.sleep(0.3)
+            wait_until_inactive(ws, "busy")
             self.assertEqual(list(elsewhere.iterdir()), [])  # nothing written through it
 
     def test_a_fifo_as_the_call_log_blocks_no_call(self):
@@ -1157,10 +1158,7 @@ class QueueFaults(unittest.TestCase):
             mcp.call(1, "run_parametric_study", {**HOLDS_A_SLOT, "name": "shared"})
             self.assertFalse(mcp.reply(1)[1]["result"]["isError"])
             self.assertEqual(tool(ws, "cancel_study", {"study_id": "shared"})[0], 0)
-            deadline = time.time() + 120
-            while tool(ws, "check_study_status", {"study_id": "shared"})[1]["active"]:
-                self.assertLess(time.time(), deadline)
-                time.sleep(0.3)
+            wait_until_inactive(ws, "shared")
             code, retried = tool(ws, "retry_failed_simulations", {"study_id": "shared"})
             self.assertEqual(code, 0, retried)
             self.assertEqual(mcp.close(), 0)  # its on-exit cancel is for its own run only
@@ -1406,10 +1404,7 @@ class McpWaiting(unittest.TestCase):
             mcp.reply(1)
             self.assertEqual(mcp.close(), 0)
             self.assertTrue((Path(ws) / "left" / "cancel").exists())
-            deadline = time.time() + 120
-            while tool(ws, "check_study_status", {"study_id": "left"})[1]["active"]:
-                self.assertLess(time.time(), deadline)
-                time.sleep(0.3)
+            wait_until_inactive(ws, "left")
             self.assertEqual(tool(ws, "check_study_status", {"study_id": "left"})[1]["status"],
                              "CANCELLED")
 

@@ -85,35 +85,25 @@ class Workspace {
   /// first among studies of one priority, whichever process queued them.
   std::uint64_t next_queue_sequence() const;
 
-  /// Held while a study is admitted and started: counting the running studies and starting
-  /// one more is one step for every process and server sharing the workspace.
-  /// One of `slots` places for a simulation running while its caller waits, held (a file
-  /// lock) until destroyed; `held()` is false when every place was taken.
-  class SimulationSlot {
+  /// A file lock, held until destroyed (closing its descriptor releases it); `held()` is
+  /// false when it could not be taken.
+  class HeldLock {
    public:
-    explicit SimulationSlot(int fd) : fd_(fd) {}
-    SimulationSlot(const SimulationSlot&) = delete;
-    SimulationSlot& operator=(const SimulationSlot&) = delete;
-    ~SimulationSlot();
+    explicit HeldLock(int fd) : fd_(fd) {}
+    HeldLock(const HeldLock&) = delete;
+    HeldLock& operator=(const HeldLock&) = delete;
+    ~HeldLock();
     bool held() const { return fd_ >= 0; }
 
    private:
     int fd_;
   };
-  /// Takes a free place of `slots`, across every process using this workspace.
-  SimulationSlot take_simulation_slot(int slots) const;
-
-  class AdmissionLock {
-   public:
-    explicit AdmissionLock(int fd) : fd_(fd) {}
-    AdmissionLock(const AdmissionLock&) = delete;
-    AdmissionLock& operator=(const AdmissionLock&) = delete;
-    ~AdmissionLock();
-
-   private:
-    int fd_;
-  };
-  AdmissionLock lock_admission() const;
+  /// Held while a study is admitted and started: counting the running studies and starting
+  /// one more is one step for every process and server sharing the workspace. Waits for it.
+  HeldLock lock_admission() const;
+  /// One of `slots` places for a simulation running while its caller waits, across every
+  /// process using this workspace; not held when every place is taken.
+  HeldLock take_simulation_slot(int slots) const;
 
  private:
   /// The workspace's own state folder (.fracstudy), opened; throws when it is a link.
