@@ -84,18 +84,20 @@ async function waitUntilEnded(studyId) {
   }
 }
 
+// 48 tasks of 0.2-0.5 s: the study outlasts a checkpoint (see the progress test).
+const SWEEP = [50000, 60000, 70000, 80000, 90000, 100000];
 let studyId;
 await check("run_parametric_study starts a study and returns its id", async () => {
   const result = await client.callTool({
     name: "run_parametric_study",
-    arguments: { algorithm: "DLA", variable_parameter: "n_particles", values: [50000, 100000],
+    arguments: { algorithm: "DLA", variable_parameter: "n_particles", values: SWEEP,
                  repetitions: 8, name: "sdk_sweep" },
   });
   assert.equal(result.isError, false);
   studyId = result.structuredContent.study_id;
   assert.equal(studyId, "sdk_sweep");
   assert.equal(result.structuredContent.status, "QUEUED");
-  assert.equal(result.structuredContent.total_simulations, 16);
+  assert.equal(result.structuredContent.total_simulations, 48);
   assertMatchesOutputSchema("run_parametric_study", result.structuredContent);
   assert.deepEqual(JSON.parse(result.content[0].text), result.structuredContent);
 });
@@ -119,17 +121,19 @@ await check("wait_for_study sends increasing progress, and ping is answered mean
   assert.equal(status.finished, true);
   assert.equal(status.status, "COMPLETED");
   assert.deepEqual(status.progress,
-                   { total: 16, completed: 16, failed: 0, running: 0, percentage: 100 });
+                   { total: 48, completed: 48, failed: 0, running: 0, percentage: 100 });
   assert.ok(pingedDuringWait, "ping waited for wait_for_study");
-  // Sixteen tasks of 0.2-0.5 s on one worker: the 250 ms polls see the study between its
-  // start and its end (with eight, one CI run saw none, and the SDK drops the last).
+  // A run shows its progress at its first write and then at checkpoints (every 10 s): 48
+  // tasks of 0.2-0.5 s on one worker outlast one, so progress is seen between the start and
+  // the end (a run of a few seconds showed none when its first write came before its first
+  // result, and the SDK drops the last notification).
   assert.ok(progress.length >= 2, `progress notifications: ${JSON.stringify(progress)}`);
   for (let i = 1; i < progress.length; i += 1) {
     assert.ok(progress[i].progress > progress[i - 1].progress, JSON.stringify(progress));
   }
   // The SDK drops a notification that arrives just before its response, so the last one
-  // seen may fall short of 16.
-  assert.ok(progress.every((notification) => notification.total === 16));
+  // seen may fall short of 48.
+  assert.ok(progress.every((notification) => notification.total === 48));
 });
 
 await check("get_study_results: rows valid against the output schema, links, a figure",
@@ -139,7 +143,7 @@ await check("get_study_results: rows valid against the output schema, links, a f
   assert.equal(result.isError, false);
   assertMatchesOutputSchema("get_study_results", result.structuredContent);
   const rows = result.structuredContent.results;
-  assert.deepEqual(rows.map((row) => row.parameters.n_particles), [50000, 100000]);
+  assert.deepEqual(rows.map((row) => row.parameters.n_particles), SWEEP);
   for (const row of rows) {
     assert.equal(row.n_samples, 8);
     assert.ok(row.mean_df > 1.4 && row.mean_df < 2.0, `mean_df ${row.mean_df}`);
