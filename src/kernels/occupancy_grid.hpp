@@ -214,6 +214,7 @@ class OccupancyGrid {
   void index(std::size_t i) {
     const Vec<D>& centre = centres_[i];
     const Cell cell = cell_of(centre);
+    prefetch_map_tiles(cell, std::min(kExactLevels + 1, level_count()));
     update_map(0, centre, cell);
     // Filed at once: a later level's tiles may move the lists' first chunk. An empty list
     // says the centre is the first of its level-0 cell (the finer levels' own masks would
@@ -231,6 +232,24 @@ class OccupancyGrid {
       if (first_so_far) levels = std::min(level + 1 + kExactLevels, level_count());
     }
   }
+  /// Starts loading the map tiles an insertion at level-0 `cell` will update on its first
+  /// `levels` levels, all at once: each level's update waits on its tiles (a cache line
+  /// each), and one level after another those waits added up (perf: the map's byte loads
+  /// were the update's hottest instructions at 3·10^6 in 3D).
+  void prefetch_map_tiles(const Cell& cell, std::size_t levels) const {
+    for (std::size_t level = 0; level < levels; ++level) {
+      const MapLevel& map_level = levels_[level];
+      for_each_tile_within(
+          coarsened(cell, level), reach_in_cells(level), map_level.cells_per_side,
+          [&](const Cell& tile) {
+            const std::int32_t id = map_level.tile_of[flat_index(tile, map_level.tiles_per_side)];
+            if (id != kNone) {
+              __builtin_prefetch(&map_level.map[static_cast<std::size_t>(id) * kTileCells]);
+            }
+          });
+    }
+  }
+
   static constexpr std::size_t kNoSlot = std::numeric_limits<std::size_t>::max();
   /// Tiles are 2^kTileShift cells a side: 64 cells in 2D and in 3D.
   static constexpr int kTileShift = D == 2 ? 3 : 2;
