@@ -589,6 +589,16 @@ class OccupancyGrid {
   /// grid), reading each tile's lists once.
   template <typename F>
   void for_each_centre_in_box(const Cell& lo, const Cell& hi, F&& f) const {
+    for_each_list_in_box(lo, hi, [&](std::int32_t first) {
+      for (std::int32_t i = first; i != kNone; i = next_of(i)) {
+        f(i);
+      }
+    });
+  }
+
+  /// Calls f with the first centre of each level-0 cell lo <= c <= hi that holds any.
+  template <typename F>
+  void for_each_list_in_box(const Cell& lo, const Cell& hi, F&& f) const {
     const MapLevel& fine = levels_[0];
     for_each_cell_in_box(
         lo, hi, cells_per_side_, [](const Cell&) { return true; },
@@ -600,10 +610,7 @@ class OccupancyGrid {
           return &heads_[static_cast<std::size_t>(block) * kTileCells];
         },
         [&](const Cell&, const std::int32_t* heads, std::size_t local) {
-          if (heads == nullptr) return;
-          for (std::int32_t i = heads[local]; i != kNone; i = next_of(i)) {
-            f(i);
-          }
+          if (heads != nullptr && heads[local] != kNone) f(heads[local]);
         });
   }
 
@@ -643,11 +650,25 @@ class OccupancyGrid {
     }
     cache.valid = true;
     cache.count = 0;
-    for_each_centre_in_box(lo, hi, [&](std::int32_t i) {
-      if (cache.count < kNearCacheSize) cache.entries[cache.count] = {centre_of(i), i};
-      ++cache.count;
+    // The cells' first centres first, each starting to load at once, then their lists: one
+    // list after another, every first centre was a cache miss waited for in turn (perf: the
+    // centres' loads were the fill's hottest instructions). The order is the same.
+    std::array<std::int32_t, kBoxCells> firsts;
+    std::size_t lists = 0;
+    for_each_list_in_box(lo, hi, [&](std::int32_t first) {
+      __builtin_prefetch(&centres_[static_cast<std::size_t>(first)]);
+      __builtin_prefetch(&next_[static_cast<std::size_t>(first)]);
+      firsts[lists++] = first;
     });
+    for (std::size_t list = 0; list < lists; ++list) {
+      for (std::int32_t i = firsts[list]; i != kNone; i = next_of(i)) {
+        if (cache.count < kNearCacheSize) cache.entries[cache.count] = {centre_of(i), i};
+        ++cache.count;
+      }
+    }
   }
+  /// Cells in the walker's kept block.
+  static constexpr std::size_t kBoxCells = std::size_t{1} << (2 * D);
 
   /// The head of a level-0 cell's list, whose tile is allocated; gives the tile its block of
   /// lists when it gets its first centre.
