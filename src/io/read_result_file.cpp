@@ -1,9 +1,5 @@
 // Reading a result file back, with its checkpoint journal applied, without ever holding a
 // whole tasks table: the task rows are read a slab at a time.
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -836,16 +832,14 @@ void ResultReader::for_each_checked_record(std::size_t s, const RecordVisitor& v
 
 namespace {
 
-/// Refuses a FIFO, a socket or a device as a result file: HDF5 would wait on a FIFO forever
-/// (a folder, like any file that is not HDF5, gets the library's own refusal). Opened
-/// without blocking, so that a FIFO is looked at, not waited on.
+/// Refuses a FIFO, a socket or a device (or a link to one) as a result file: HDF5 would
+/// wait on a FIFO forever (a folder, like any file that is not HDF5, gets the library's own
+/// refusal). Looked at, not opened, as the run's own output path is (check_output_path).
 void refuse_special_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) return;  // missing or unreadable: the reader says so
-  struct stat info {};
-  const bool special = ::fstat(fd, &info) == 0 && !S_ISREG(info.st_mode) && !S_ISDIR(info.st_mode);
-  ::close(fd);
-  if (special) {
+  std::error_code error;
+  const auto status = std::filesystem::status(path, error);  // missing: the reader says so
+  if (std::filesystem::exists(status) && !std::filesystem::is_regular_file(status) &&
+      !std::filesystem::is_directory(status)) {
     throw ResultFileError(path + ": is not a regular file (a device, pipe or socket)");
   }
 }

@@ -601,7 +601,7 @@ class OccupancyGrid {
   void for_each_list_in_box(const Cell& lo, const Cell& hi, F&& f) const {
     const MapLevel& fine = levels_[0];
     for_each_cell_in_box(
-        lo, hi, cells_per_side_, [](const Cell&) { return true; },
+        lo, hi, cells_per_side_, kEveryRow,
         [&](const Cell& tile) -> const std::int32_t* {
           const std::int32_t id = fine.tile_of[flat_index(tile, fine.tiles_per_side)];
           if (id == kNone) return nullptr;
@@ -710,9 +710,11 @@ class OccupancyGrid {
   /// Calls f on each cell c with lo <= c <= hi, the first axis fastest.
   template <typename F>
   static void for_each_in_box(const Cell& lo, const Cell& hi, F&& f) {
-    for_each_in_box(
-        lo, hi, [](const Cell&) { return true; }, f);
+    for_each_in_box(lo, hi, kEveryRow, f);
   }
+
+  /// A row filter that keeps every row.
+  static constexpr auto kEveryRow = [](const Cell&) { return true; };
 
   /// The same for the rows (cells along the first axis) for which row_wanted(the row's first
   /// cell) holds.
