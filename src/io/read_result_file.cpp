@@ -2,6 +2,7 @@
 // whole tasks table: the task rows are read a slab at a time.
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cmath>
 #include <csignal>
 #include <filesystem>
@@ -288,7 +289,12 @@ ResultReader::ResultReader(const std::string& path, const std::function<void()>&
     : impl_(std::make_unique<Impl>()) {
   detail::silence_hdf5_errors();
   impl_->path = path;
-  if (!std::filesystem::exists(path)) throw ResultFileError(path + ": no such file");
+  std::error_code unreadable;  // a link loop, say: one line, as a run says it
+  if (!std::filesystem::exists(path, unreadable)) {
+    std::string why = unreadable ? unreadable.message() : "no such file";
+    why[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(why[0])));
+    throw ResultFileError(path + ": " + why);
+  }
   if (H5Fis_hdf5(path.c_str()) <= 0) {
     throw ResultFileError(path + ": not an HDF5 file (expected a fracstudy result file)");
   }

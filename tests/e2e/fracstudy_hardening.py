@@ -119,6 +119,15 @@ class Paths(TempDirTest):
                     self.refused(args, "is not a regular file (a device, pipe or socket)")
                     self.assertLess(time.time() - started, 60)
 
+    def test_a_result_file_that_is_a_link_loop_is_refused_in_one_line(self):
+        # It made status and export end with the library's exception and exit 1.
+        (self.dir / "loop1.h5").symlink_to("loop2.h5")
+        (self.dir / "loop2.h5").symlink_to("loop1.h5")
+        for args in (["status", "loop1.h5"], ["export", "loop1.h5", "--table", "tasks"],
+                     ["retry", "loop1.h5"]):
+            with self.subTest(args=args):
+                self.refused(args, "loop1.h5: too many levels of symbolic links")
+
     def test_a_symlink_to_a_file_being_written_shares_its_lock(self):
         study = self.write("s.yaml", SMALL)
         real = self.dir / "real.h5"
