@@ -1,7 +1,10 @@
+#include <charconv>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <filesystem>
 #include <iostream>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
@@ -22,6 +25,18 @@ std::string flag_of(kernels::Parameter parameter) {
   for (char& c : flag)
     c = c == '_' ? '-' : c;
   return flag;
+}
+
+/// A seed as given on the command line: digits only. (Boost parsed "-1" as 2^64 - 1.)
+std::uint64_t seed_from_text(const std::string& text) {
+  std::uint64_t seed = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), seed);
+  if (text.empty() || error != std::errc() || end != text.data() + text.size()) {
+    throw UsageError("--seed: must be an integer from 0 to " +
+                     std::to_string(std::numeric_limits<std::uint64_t>::max()) + ", got '" + text +
+                     "'");
+  }
+  return seed;
 }
 
 /// The models and what each is, for --help.
@@ -53,7 +68,8 @@ int simulate_command(const CommandLine& line) {
         flag_of(p).c_str(), po::value<double>(),
         (std::string(rule.description) + " (" + std::string(rule.allowed) + ")").c_str());
   }
-  spec.options.add_options()("seed", po::value<std::uint64_t>()->default_value(0), "random seed")(
+  spec.options.add_options()("seed", po::value<std::string>()->default_value("0"),
+                             "random seed (0 to 18446744073709551615)")(
       "time-limit", po::value<double>()->default_value(0),
       "stop after this many seconds (0: none)")(
       "save-cluster", po::value<std::string>(),
@@ -87,11 +103,14 @@ int simulate_command(const CommandLine& line) {
           kernels::rule_of(p).integer ? nlohmann::json(std::llround(value)) : nlohmann::json(value);
     }
   }
-  const auto seed = (*values)["seed"].as<std::uint64_t>();
+  const auto seed = seed_from_text((*values)["seed"].as<std::string>());
   const std::string cluster_path =
       values->count("save-cluster") ? (*values)["save-cluster"].as<std::string>() : "";
-  if (!cluster_path.empty() && std::filesystem::exists(cluster_path)) {
-    throw UsageError("--save-cluster: " + cluster_path + " already exists");
+  if (values->count("save-cluster")) {
+    if (auto problem =
+            io::cluster_path_problem(cluster_path, parameters.n_particles, parameters.dimension)) {
+      throw UsageError("--save-cluster: " + *problem);
+    }
   }
   const auto start = std::chrono::steady_clock::now();
   const auto result = kernels::simulate(

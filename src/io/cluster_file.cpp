@@ -1,7 +1,11 @@
 #include "fracstudy/io/cluster_file.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <stdexcept>
 
@@ -14,13 +18,94 @@
 #include "result_layout.hpp"
 
 namespace fracstudy::io {
+namespace {
+
+namespace fs = std::filesystem;
+
+/// What a cluster file holds beyond its positions: attributes, S(q), HDF5's own structures.
+constexpr double kSlack = 64 * 1024;
+
+/// The name a cluster is written under before it is linked to its own: this process's, so
+/// that two runs given the same path do not write into each other's file.
+std::string temporary_name(const std::string& path) {
+  return path + ".tmp." + std::to_string(::getpid());
+}
+
+/// Gives the finished temporary file its name without replacing anything there: link(2)
+/// fails when the name is taken. Where a file system has no hard links, a rename after a
+/// last look.
+void publish(const std::string& temporary, const std::string& path) {
+  const auto appeared = [&] {
+    return WriteError(path + ": appeared while the cluster was computed; not overwritten, the " +
+                      "cluster is in " + temporary);
+  };
+  if (::link(temporary.c_str(), path.c_str()) == 0) {
+    ::unlink(temporary.c_str());
+    return;
+  }
+  if (errno == EEXIST) throw appeared();
+  std::error_code error;
+  if (fs::exists(fs::symlink_status(path, error))) throw appeared();
+  fs::rename(temporary, path);
+}
+
+/// A size in kB below 10 MB, in MB above.
+std::string size_text(double bytes) {
+  if (bytes < 1e7) return std::to_string(std::llround(bytes / 1e3)) + " kB";
+  return std::to_string(std::llround(bytes / 1e6)) + " MB";
+}
+
+/// Whether the folder of `path` has room for the positions (float64) of a cluster; the
+/// file's attributes and S(q) add a few kilobytes.
+std::optional<std::string> space_problem(const std::string& path, std::int64_t n_particles,
+                                         int dimension) {
+  const fs::path folder = fs::path(path).parent_path();
+  std::error_code error;
+  const fs::space_info space = fs::space(folder.empty() ? fs::path(".") : folder, error);
+  if (error) return std::nullopt;  // no figure to go by: the write will tell
+  const double needed = static_cast<double>(n_particles) * dimension * sizeof(double) + kSlack;
+  if (static_cast<double>(space.available) >= needed) return std::nullopt;
+  return path + ": the cluster needs about " + size_text(needed) + ", " +
+         size_text(static_cast<double>(space.available)) + " free there";
+}
+
+}  // namespace
+
+std::optional<std::string> cluster_path_problem(const std::string& path, std::int64_t n_particles,
+                                                int dimension) {
+  if (path.empty()) return "the file name is empty";
+  std::error_code error;
+  if (fs::exists(fs::symlink_status(path, error))) return path + " already exists";
+  const fs::path file(path);
+  if (!file.has_filename())
+    return path + ": names a folder; give a file, e.g. " + path + "cluster.h5";
+  const fs::path folder = file.parent_path();
+  if (!folder.empty()) {
+    std::error_code made;
+    fs::create_directories(folder, made);
+    if (!fs::is_directory(folder, error)) {
+      return path + ": cannot make its folder " + folder.string() + " (" +
+             (fs::exists(folder, error) ? std::string("a file has that name") : made.message()) +
+             ")";
+    }
+  }
+  const std::string probe = temporary_name(path);
+  const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0644);
+  if (fd < 0) {
+    if (errno == EEXIST) return std::nullopt;  // this pid's leftover: the write unlinks it
+    return path + ": cannot write there (" + std::strerror(errno) + ")";
+  }
+  ::close(fd);
+  ::unlink(probe.c_str());
+  return space_problem(path, n_particles, dimension);
+}
 
 void write_cluster_file(const std::string& path, kernels::Algorithm algorithm,
                         const kernels::SimulationParameters& parameters, std::uint64_t seed,
                         const kernels::SimulationResult& result) {
   using detail::check;
   detail::silence_hdf5_errors();
-  const std::string temporary = path + ".tmp";
+  const std::string temporary = temporary_name(path);
   try {
     // In a child: a write that fails (a full disk) leaves HDF5's state broken until it
     // crashes at exit.
@@ -65,7 +150,7 @@ void write_cluster_file(const std::string& path, kernels::Algorithm algorithm,
     std::filesystem::remove(temporary, ignored);
     throw WriteError(path + ": cannot write the cluster file (" + error.what() + ")");
   }
-  std::filesystem::rename(temporary, path);
+  publish(temporary, path);
 }
 
 }  // namespace fracstudy::io

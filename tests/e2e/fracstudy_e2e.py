@@ -404,6 +404,21 @@ class Commands(TempDirTest):
         self.assertEqual(first["parameters"]["dimension"], 2)
         self.assertGreater(first["rg"], 0)
 
+    def test_simulate_takes_every_seed_and_refuses_what_is_not_one(self):
+        # The seed's whole range is usable; "-1" used to be read as 2^64 - 1 without a word.
+        for seed in ("0", "18446744073709551615"):
+            proc = run(["simulate", "--algorithm", "EDEN", "--n-particles", "10", "--seed", seed])
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            self.assertEqual(json.loads(proc.stdout)["seed"], int(seed))
+        for seed in ("-1", "18446744073709551616", "5x", " 5", "1e3"):
+            with self.subTest(seed=seed):
+                proc = run(["simulate", "--algorithm", "EDEN", "--n-particles", "10",
+                            f"--seed={seed}"])
+                self.assertEqual(proc.returncode, 2, proc.stderr)
+                self.assertEqual(proc.stdout, "")
+                self.assertEqual(proc.stderr.strip(), "fracstudy simulate: --seed: must be an "
+                                 f"integer from 0 to 18446744073709551615, got '{seed}'")
+
     def test_simulate_saves_the_cluster_it_measured(self):
         out = self.dir / "cluster.h5"
         for algorithm, dimension in (("DLA", 3), ("EDEN", 2)):

@@ -143,9 +143,61 @@ class Paths(TempDirTest):
         self.assertEqual(proc.returncode, 2, proc.stderr)
         self.assertIn("another run is writing", proc.stderr)
 
+    def test_a_cluster_path_that_cannot_be_written_is_refused_before_the_simulation(self):
+        # A 10^8-particle simulation takes about 15 minutes: its cluster path is checked
+        # before it starts (it used to fail at the end, exit 1, the cluster lost). The
+        # timeout fails the test if the simulation ran first.
+        (self.dir / "plain").write_text("x\n")
+        (self.dir / "dangling.h5").symlink_to(self.dir / "nowhere.h5")
+        huge = ["simulate", "--algorithm", "DLA", "--n-particles", "100000000"]
+        for path, fragment in (("plain/cluster.h5", "cannot make its folder plain"),
+                               ("dangling.h5", "dangling.h5 already exists"),
+                               ("newdir/", "names a folder"), ("", "the file name is empty")):
+            listing = sorted(self.dir.iterdir())
+            proc = run(huge + ["--save-cluster", path], cwd=self.dir, timeout=60)
+            self.assertEqual(proc.returncode, 2, proc.stderr)
+            self.assertIn("--save-cluster: ", proc.stderr)
+            self.assertIn(fragment, proc.stderr)
+            self.assertEqual(len(proc.stderr.strip().splitlines()), 1, proc.stderr)
+            self.assertEqual(proc.stdout, "")
+            self.assertEqual(sorted(self.dir.iterdir()), listing, "something was created")
+        self.assertTrue((self.dir / "dangling.h5").is_symlink())
+        self.assertFalse((self.dir / "nowhere.h5").exists())
+        # A missing folder is made, as for a run's result file.
+        proc = run(["simulate", "--algorithm", "DLA", "--n-particles", "50", "--save-cluster",
+                    "new/sub/cluster.h5"], cwd=self.dir)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        with h5py.File(self.dir / "new/sub/cluster.h5", "r") as f:
+            self.assertEqual(f["positions"].shape, (50, 2))
+
+    def test_a_cluster_file_that_appears_during_the_simulation_is_not_overwritten(self):
+        # Two simulations given the same new path: both pass the check, the first to finish
+        # names its file, the other keeps its cluster under its temporary name and says so.
+        args = ["simulate", "--algorithm", "DLA", "--n-particles", "200000",
+                "--save-cluster", "same.h5"]
+        procs = [subprocess.Popen([BIN] + args + ["--seed", str(seed)], cwd=self.dir,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for seed in (1, 2)]
+        outcomes = [(proc.returncode, out, err)
+                    for proc, (out, err) in ((p, p.communicate(timeout=120)) for p in procs)]
+        codes = sorted(code for code, _, _ in outcomes)
+        self.assertEqual(codes, [0, 1], outcomes)
+        winner = next(json.loads(out) for code, out, _ in outcomes if code == 0)
+        loser_error = next(err for code, _, err in outcomes if code == 1)
+        self.assertIn("same.h5: appeared while the cluster was computed; not overwritten",
+                      loser_error)
+        kept = loser_error.strip().rsplit(" ", 1)[-1]
+        with h5py.File(self.dir / "same.h5", "r") as f:
+            self.assertEqual(int(f.attrs["seed"]), winner["seed"])
+        with h5py.File(self.dir / kept, "r") as f:
+            self.assertEqual(int(f.attrs["seed"]), 3 - winner["seed"])
+            self.assertEqual(f["positions"].shape, (200000, 2))
+
     def test_links_planted_at_the_temporary_names_lead_nowhere(self):
         # Whoever can write the folder may plant links where the run writes its temporary
         # files; the run replaces them and never writes through them into another file.
+        # (`simulate`'s temporary name now carries its pid, cluster.h5.tmp.PID; it is
+        # created exclusively, which refuses a link planted there too.)
         study = self.write("s.yaml", SMALL)
         victim = self.write("victim.txt", "precious\n")
         (self.dir / "out.h5.tmp").symlink_to(victim)

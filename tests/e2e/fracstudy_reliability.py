@@ -4,6 +4,7 @@ a full disk, and bad result files. Run by ctest under mpirun -n 3 (label mpi).
 Environment: FRACSTUDY_BIN, FRACSTUDY_FAULT_BIN (the same program built with fault
 injection), MPIEXEC, FRACSTUDY_TEST_DATA.
 """
+import contextlib
 import json
 import os
 import random
@@ -125,6 +126,22 @@ def wait_for_completed(path, study, at_least, timeout=60):
             pass
         time.sleep(0.05)
     raise AssertionError(f"{path} never reached {at_least} completed tasks")
+
+
+@contextlib.contextmanager
+def small_disk(test, size):
+    """A tmpfs of `size` (e.g. "200k") in the test's folder, unmounted at the end; skips the
+    test where mounting needs root."""
+    disk = test.dir / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(disk)],
+                             capture_output=True)
+    if mounted.returncode != 0:
+        test.skipTest("needs root to mount a small tmpfs")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", str(disk)], capture_output=True)
 
 
 class Reliability(TempDirTest):
@@ -420,13 +437,7 @@ class Reliability(TempDirTest):
             self.assertTrue(np.all(group["summary"]["n_samples"][:] == 1))
 
     def test_full_disk_keeps_the_last_checkpoint_and_resume_finishes(self):
-        disk = self.dir / "disk"
-        disk.mkdir()
-        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", str(disk)],
-                                 capture_output=True)
-        if mounted.returncode != 0:
-            self.skipTest("needs root to mount a small tmpfs")
-        try:
+        with small_disk(self, "400k") as disk:
             # Records only: two copies of the file (old and new) must fit on the disk.
             study = self.write("long.yaml", LONG_STUDY.replace(
                 "max_retries: 1", "max_retries: 1\n  save_clusters: none"))
@@ -445,8 +456,6 @@ class Reliability(TempDirTest):
             proc = run(["run", str(study), "-o", str(out), "--resume"], ranks=3)
             self.assertEqual(proc.returncode, 0, proc.stderr)
             self.assertTrue(np.all(tasks_of(out, "long")["status"] == b"COMPLETED"))
-        finally:
-            subprocess.run(["umount", str(disk)], capture_output=True)
 
 
 def processes():
@@ -503,13 +512,7 @@ class FullDisk(TempDirTest):
     def test_full_disk_with_saved_clusters_exits_1_without_a_crash(self):
         # The clusters (save_clusters: first, the default) outgrow a 200 KiB disk: every write
         # of the file fails. Rank 0 must say so and exit 1, not crash in HDF5 at exit.
-        disk = self.dir / "disk"
-        disk.mkdir()
-        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", str(disk)],
-                                 capture_output=True)
-        if mounted.returncode != 0:
-            self.skipTest("needs root to mount a small tmpfs")
-        try:
+        with small_disk(self, "200k") as disk:
             study = self.write("clusters.yaml", CLUSTER_STUDY)
             out = disk / "out.h5"
             proc = run(["run", str(study), "-o", str(out)], ranks=3)
@@ -519,8 +522,22 @@ class FullDisk(TempDirTest):
             self.assertNotIn("signal", proc.stderr)
             status = run(["status", str(out)])  # the last good checkpoint is still a result file
             self.assertEqual(status.returncode, 0, status.stderr)
-        finally:
-            subprocess.run(["umount", str(disk)], capture_output=True)
+
+    def test_a_cluster_that_cannot_fit_is_refused_before_the_simulation(self):
+        # 10^8 positions in 3D take 2.4 GB: on a 200 KiB disk `simulate --save-cluster` says
+        # so at once (it used to simulate for half an hour first); the timeout fails the test
+        # if the simulation ran.
+        with small_disk(self, "200k") as disk:
+            proc = run(["simulate", "--algorithm", "DLA", "--dimension", "3", "--n-particles",
+                        "100000000", "--save-cluster", str(disk / "c.h5")], timeout=60)
+            self.assertEqual(proc.returncode, 2, proc.stderr)
+            self.assertIn("the cluster needs about 2400 MB, 205 kB free there", proc.stderr)
+            self.assertEqual(list(disk.iterdir()), [])
+            # One that fits is written.
+            proc = run(["simulate", "--algorithm", "DLA", "--n-particles", "1000",
+                        "--save-cluster", str(disk / "c.h5")])
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            self.assertEqual([p.name for p in disk.iterdir()], ["c.h5"])
 
 
 class Orphans(TempDirTest):
