@@ -6,6 +6,8 @@
 #include <iostream>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <sstream>
+#include <stdexcept>
 
 #include "commands.hpp"
 #include "errors.hpp"
@@ -37,6 +39,22 @@ std::uint64_t seed_from_text(const std::string& text) {
                      "'");
   }
   return seed;
+}
+
+/// The simulation, stopped at its time limit with a line that says so (the kernel's own
+/// word is "timeout", which run_simulation's caller looks for, so it leads).
+kernels::SimulationResult simulate_within(kernels::Algorithm algorithm,
+                                          const kernels::SimulationParameters& parameters,
+                                          std::uint64_t seed, double time_limit_s) {
+  try {
+    return kernels::simulate(algorithm, parameters, seed, kernels::Deadline::after(time_limit_s));
+  } catch (const kernels::DeadlineExceeded&) {
+    std::ostringstream limit;
+    limit << time_limit_s;
+    throw std::runtime_error("timeout: stopped at --time-limit " + limit.str() +
+                             " s, before the cluster had its " +
+                             std::to_string(parameters.n_particles) + " particles");
+  }
 }
 
 /// The models and what each is, for --help.
@@ -112,9 +130,15 @@ int simulate_command(const CommandLine& line) {
       throw UsageError("--save-cluster: " + *problem);
     }
   }
+  const double time_limit_s = (*values)["time-limit"].as<double>();
+  if (!(time_limit_s >= 0)) {  // NaN too
+    std::ostringstream given;
+    given << time_limit_s;
+    throw UsageError("--time-limit: must be a number of seconds >= 0 (0: none), got '" +
+                     given.str() + "'");
+  }
   const auto start = std::chrono::steady_clock::now();
-  const auto result = kernels::simulate(
-      *algorithm, parameters, seed, kernels::Deadline::after((*values)["time-limit"].as<double>()));
+  const auto result = simulate_within(*algorithm, parameters, seed, time_limit_s);
   const double wall_time_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   nlohmann::json out = {{"algorithm", name},

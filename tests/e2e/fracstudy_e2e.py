@@ -419,6 +419,21 @@ class Commands(TempDirTest):
                 self.assertEqual(proc.stderr.strip(), "fracstudy simulate: --seed: must be an "
                                  f"integer from 0 to 18446744073709551615, got '{seed}'")
 
+    def test_simulate_keeps_to_its_time_limit_and_refuses_one_that_is_not_one(self):
+        # A negative or NaN limit used to mean "none" without a word.
+        base = ["simulate", "--algorithm", "DLA", "--n-particles", "200000"]
+        for limit in ("-1", "nan", "-inf"):
+            with self.subTest(limit=limit):
+                proc = run(base + [f"--time-limit={limit}"])
+                self.assertEqual(proc.returncode, 2, proc.stderr)
+                self.assertEqual(proc.stderr.strip(), "fracstudy simulate: --time-limit: must be "
+                                 f"a number of seconds >= 0 (0: none), got '{limit}'")
+        proc = run(base + ["--time-limit", "0.01"])
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        self.assertEqual(proc.stdout, "")
+        self.assertEqual(proc.stderr.strip(), "fracstudy simulate: error: timeout: stopped at "
+                         "--time-limit 0.01 s, before the cluster had its 200000 particles")
+
     def test_simulate_saves_the_cluster_it_measured(self):
         out = self.dir / "cluster.h5"
         for algorithm, dimension in (("DLA", 3), ("EDEN", 2)):
