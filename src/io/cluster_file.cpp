@@ -59,8 +59,13 @@ std::string size_text(double bytes) {
 /// file's attributes and S(q) add a few kilobytes.
 std::optional<std::string> space_problem(const std::string& path, std::int64_t n_particles,
                                          int dimension) {
-  const fs::path folder = fs::path(path).parent_path();
+  // Measured where the file will be, or, for a folder still to be made, at its nearest
+  // existing ancestor: a refused cluster leaves no new folder behind.
+  fs::path folder = fs::path(path).parent_path();
   std::error_code error;
+  while (!folder.empty() && !fs::exists(folder, error) && folder.has_relative_path()) {
+    folder = folder.parent_path();
+  }
   const fs::space_info space = fs::space(folder.empty() ? fs::path(".") : folder, error);
   if (error) return std::nullopt;  // no figure to go by: the write will tell
   const double needed = static_cast<double>(n_particles) * dimension * sizeof(double) + kSlack;
@@ -79,6 +84,7 @@ std::optional<std::string> cluster_path_problem(const std::string& path, std::in
   const fs::path file(path);
   if (!file.has_filename())
     return path + ": names a folder; give a file, e.g. " + path + "cluster.h5";
+  if (auto problem = space_problem(path, n_particles, dimension)) return problem;
   const fs::path folder = file.parent_path();
   if (!folder.empty()) {
     std::error_code made;
@@ -97,7 +103,7 @@ std::optional<std::string> cluster_path_problem(const std::string& path, std::in
   }
   ::close(fd);
   ::unlink(probe.c_str());
-  return space_problem(path, n_particles, dimension);
+  return std::nullopt;
 }
 
 void write_cluster_file(const std::string& path, kernels::Algorithm algorithm,

@@ -66,8 +66,11 @@ studies:
     repetitions: 200
 """
 
-# 480 tasks of 10-60 ms in chunks of 16, with no retries: about 9 s of work on 2 workers,
-# enough for ten deaths a few tasks apart.
+# 1,440 tasks of 10-60 ms in chunks of 16, with no retries: about 20 s of work on 2 workers
+# at this machine's fastest. Each of the ten deaths comes up to a checkpoint interval, a
+# poll and a random 0.3 s after its run completed 3 more tasks, which is up to about 50
+# tasks at that speed: 480 tasks (the first version) ran out before the tenth death on a fast
+# hour (1 run in 2 alone, 2026-12-02), so the study holds three times that.
 CHAIN_STUDY = """\
 seed: 8
 execution:
@@ -79,7 +82,7 @@ studies:
     algorithm: DLA
     variable_parameter: n_particles
     values: [2000, 4000, 6000, 8000]
-    repetitions: 120
+    repetitions: 360
 """
 
 
@@ -528,11 +531,13 @@ class FullDisk(TempDirTest):
         # so at once (it used to simulate for half an hour first); the timeout fails the test
         # if the simulation ran.
         with small_disk(self, "200k") as disk:
-            proc = run(["simulate", "--algorithm", "DLA", "--dimension", "3", "--n-particles",
-                        "100000000", "--save-cluster", str(disk / "c.h5")], timeout=60)
-            self.assertEqual(proc.returncode, 2, proc.stderr)
-            self.assertIn("the cluster needs about 2400 MB, 205 kB free there", proc.stderr)
-            self.assertEqual(list(disk.iterdir()), [])
+            for target in (disk / "c.h5", disk / "new" / "sub" / "c.h5"):
+                proc = run(["simulate", "--algorithm", "DLA", "--dimension", "3",
+                            "--n-particles", "100000000", "--save-cluster", str(target)],
+                           timeout=60)
+                self.assertEqual(proc.returncode, 2, proc.stderr)
+                self.assertIn("the cluster needs about 2400 MB, 205 kB free there", proc.stderr)
+                self.assertEqual(list(disk.iterdir()), [])  # no folder made for it either
             # One that fits is written.
             proc = run(["simulate", "--algorithm", "DLA", "--n-particles", "1000",
                         "--save-cluster", str(disk / "c.h5")])
