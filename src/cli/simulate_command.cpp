@@ -1,10 +1,8 @@
-#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <iostream>
-#include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
@@ -15,6 +13,7 @@
 #include "fracstudy/kernels/metrics.hpp"
 #include "fracstudy/kernels/models.hpp"
 #include "fracstudy/study/errors.hpp"
+#include "fracstudy/study/spec.hpp"
 #include "fracstudy/tools/status.hpp"
 #include "options.hpp"
 
@@ -29,16 +28,15 @@ std::string flag_of(kernels::Parameter parameter) {
   return flag;
 }
 
-/// A seed as given on the command line: digits only. (Boost parsed "-1" as 2^64 - 1.)
+/// A seed as given on the command line, read as the study file's is. (Boost parsed "-1" as
+/// 2^64 - 1.)
 std::uint64_t seed_from_text(const std::string& text) {
-  std::uint64_t seed = 0;
-  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), seed);
-  if (text.empty() || error != std::errc() || end != text.data() + text.size()) {
-    throw UsageError("--seed: must be an integer from 0 to " +
-                     std::to_string(std::numeric_limits<std::uint64_t>::max()) + ", got '" + text +
+  const auto seed = study::parse_seed(text);
+  if (!seed) {
+    throw UsageError("--seed: must be " + std::string(study::kSeedAllowed) + ", got '" + text +
                      "'");
   }
-  return seed;
+  return *seed;
 }
 
 /// The simulation, stopped at its time limit with a line that says so (the kernel's own
@@ -87,7 +85,7 @@ int simulate_command(const CommandLine& line) {
         (std::string(rule.description) + " (" + std::string(rule.allowed) + ")").c_str());
   }
   spec.options.add_options()("seed", po::value<std::string>()->default_value("0"),
-                             "random seed (0 to 18446744073709551615)")(
+                             ("random seed, " + std::string(study::kSeedAllowed)).c_str())(
       "time-limit", po::value<double>()->default_value(0),
       "stop after this many seconds (0: none)")(
       "save-cluster", po::value<std::string>(),

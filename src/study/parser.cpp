@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <fstream>
 #include <limits>
@@ -21,6 +22,15 @@
 #include "fracstudy/study/errors.hpp"
 
 namespace fracstudy::study {
+
+std::optional<std::uint64_t> parse_seed(std::string_view text) {
+  std::uint64_t seed = 0;
+  const char* end = text.data() + text.size();
+  const auto [stop, error] = std::from_chars(text.data(), end, seed);
+  if (text.empty() || error != std::errc() || stop != end) return std::nullopt;
+  return seed;
+}
+
 namespace {
 
 using kernels::check_parameter;
@@ -126,15 +136,10 @@ class Validator {
   }
 
   std::uint64_t seed(const YAML::Node& node, const std::string& key) const {
-    std::uint64_t value = 0;
-    const std::string text = node.IsScalar() ? node.Scalar() : "";
-    const bool digits = !text.empty() && std::all_of(text.begin(), text.end(),
-                                                     [](char c) { return c >= '0' && c <= '9'; });
-    if (!digits || !YAML::convert<std::uint64_t>::decode(node, value)) {
-      fail(node, key,
-           "must be an integer from 0 to 18446744073709551615, got " + scalar_text(node));
-    }
-    return value;
+    const auto value = parse_seed(node.IsScalar() ? node.Scalar() : "");
+    if (!value)
+      fail(node, key, "must be " + std::string(kSeedAllowed) + ", got " + scalar_text(node));
+    return *value;
   }
 
   ExecutionOptions execution(const YAML::Node& node) const {

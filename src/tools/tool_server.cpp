@@ -403,7 +403,7 @@ ToolResult ToolServer::run_parametric_study(const json& arguments, const CallCon
     return ToolResult::invalid("grid", "must name at least one parameter");
   }
   if (arguments.contains("seed") && !exact_seed(arguments["seed"])) {
-    return ToolResult::invalid("seed", "must be an integer from 0 to 18446744073709551615");
+    return ToolResult::invalid("seed", "must be " + std::string(study::kSeedAllowed));
   }
   // Counted before anything is expanded: a grid of 5e7 points took 2 GB and 5 s to refuse.
   const auto limit = options_.limits.max_tasks_per_study;
@@ -1100,7 +1100,7 @@ ToolResult ToolServer::run_simulation(const json& arguments, const CallContext& 
   const auto algorithm = *kernels::algorithm_from_name(name);
   const auto& limits = options_.limits;
   if (arguments.contains("seed") && !exact_seed(arguments["seed"])) {
-    return ToolResult::invalid("seed", "must be an integer from 0 to 18446744073709551615");
+    return ToolResult::invalid("seed", "must be " + std::string(study::kSeedAllowed));
   }
   kernels::SimulationParameters parameters;
   std::vector<std::string> command = {options_.launcher.fracstudy_exe, "simulate", "--algorithm",

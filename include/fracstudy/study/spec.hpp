@@ -3,12 +3,20 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "fracstudy/kernels/models.hpp"
 #include "fracstudy/kernels/parameters.hpp"
 
 namespace fracstudy::study {
+
+/// What a seed may be, in the words every error about one uses (study file, command line,
+/// tool call).
+inline constexpr std::string_view kSeedAllowed = "an integer from 0 to 18446744073709551615";
+
+/// A seed written as text: decimal digits only (no sign, no space), at most 2^64 - 1.
+std::optional<std::uint64_t> parse_seed(std::string_view text);
 
 using kernels::Algorithm;
 using kernels::Parameter;
