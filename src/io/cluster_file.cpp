@@ -11,6 +11,7 @@
 
 #include "fracstudy/io/child_process.hpp"
 #include "fracstudy/io/errors.hpp"
+#include "fracstudy/io/process_info.hpp"
 #include "fracstudy/kernels/metrics.hpp"
 #include "fracstudy/version.hpp"
 #include "hdf5_handle.hpp"
@@ -25,10 +26,80 @@ namespace fs = std::filesystem;
 /// What a cluster file holds beyond its positions: attributes, S(q), HDF5's own structures.
 constexpr double kSlack = 64 * 1024;
 
+/// This node's name, as it may appear in a file name.
+std::string host_name() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "localhost";
+  std::string host(name);
+  for (char& c : host)
+    if (c == '/') c = '_';
+  return host;
+}
+
+/// This process as a name no other process can take: its pid and its start time (a
+/// recycled pid starts later).
+std::string process_tag() {
+  const long pid = ::getpid();
+  return std::to_string(pid) + "." + std::to_string(process_start_ticks(pid));
+}
+
+/// What the temporary names of `path`'s cluster start with; the node, pid and start time
+/// of the writing process follow (`PATH.tmp.HOST.PID.START`). The node's name keeps a run
+/// from taking another node's live temporary for abandoned on a shared file system.
+std::string temporary_prefix(const std::string& path) {
+  return path + ".tmp.";
+}
+
 /// The name a cluster is written under before it is linked to its own: this process's, so
 /// that two runs given the same path do not write into each other's file.
 std::string temporary_name(const std::string& path) {
-  return path + ".tmp." + std::to_string(::getpid());
+  return temporary_prefix(path) + host_name() + "." + process_tag();
+}
+
+/// Whether `suffix` (what follows `PATH.tmp.`) names a process of this node that is gone.
+bool abandoned_by_this_host(const std::string& suffix, const std::string& host) {
+  const auto last_dot = suffix.rfind('.');
+  if (last_dot == std::string::npos || last_dot == 0) return false;
+  const auto middle_dot = suffix.rfind('.', last_dot - 1);
+  if (middle_dot == std::string::npos || suffix.substr(0, middle_dot) != host) return false;
+  const std::string pid_text = suffix.substr(middle_dot + 1, last_dot - middle_dot - 1);
+  const std::string start_text = suffix.substr(last_dot + 1);
+  const auto digits = [](const std::string& text) {
+    return !text.empty() && text.size() < 19 &&
+           text.find_first_not_of("0123456789") == std::string::npos;
+  };
+  if (!digits(pid_text) || !digits(start_text)) return false;
+  const long pid = std::stol(pid_text);
+  return pid > 0 && process_start_ticks(pid) != std::stoull(start_text);
+}
+
+/// Removes the temporary files of `path`'s cluster that runs on this node left when they
+/// were killed while writing (each as large as its cluster): those whose process is gone.
+/// Links and other nodes' files are left alone.
+void remove_abandoned_temporaries(const std::string& path) {
+  const fs::path file(path);
+  if (!file.has_filename()) return;
+  const fs::path folder = file.parent_path().empty() ? fs::path(".") : file.parent_path();
+  const std::string prefix = temporary_prefix(file.filename().string());
+  const std::string host = host_name();
+  std::error_code error;
+  for (fs::directory_iterator it(folder, error), end; !error && it != end; it.increment(error)) {
+    const std::string name = it->path().filename().string();
+    if (name.rfind(prefix, 0) != 0) continue;
+    std::error_code ignored;
+    if (!fs::is_regular_file(fs::symlink_status(it->path(), ignored))) continue;
+    if (abandoned_by_this_host(name.substr(prefix.size()), host)) fs::remove(it->path(), ignored);
+  }
+}
+
+/// Where a computed cluster is kept when its name was taken meanwhile: out of the
+/// temporaries' pattern, so that no later run removes it. The temporary itself when that
+/// name is taken too.
+std::string keep_aside(const std::string& temporary, const std::string& path) {
+  const std::string kept = path + ".kept." + process_tag();
+  if (::link(temporary.c_str(), kept.c_str()) != 0) return temporary;
+  ::unlink(temporary.c_str());
+  return kept;
 }
 
 /// Gives the finished temporary file its name without replacing anything there: link(2)
@@ -37,7 +108,7 @@ std::string temporary_name(const std::string& path) {
 void publish(const std::string& temporary, const std::string& path) {
   const auto appeared = [&] {
     return WriteError(path + ": appeared while the cluster was computed; not overwritten, the " +
-                      "cluster is in " + temporary);
+                      "cluster is in " + keep_aside(temporary, path));
   };
   if (::link(temporary.c_str(), path.c_str()) == 0) {
     ::unlink(temporary.c_str());
@@ -79,6 +150,7 @@ std::optional<std::string> space_problem(const std::string& path, std::int64_t n
 std::optional<std::string> cluster_path_problem(const std::string& path, std::int64_t n_particles,
                                                 int dimension) {
   if (path.empty()) return "the file name is empty";
+  remove_abandoned_temporaries(path);  // before the free space is measured: they hold some
   std::error_code error;
   if (fs::exists(fs::symlink_status(path, error))) return path + " already exists";
   const fs::path file(path);
@@ -98,7 +170,8 @@ std::optional<std::string> cluster_path_problem(const std::string& path, std::in
   const std::string probe = temporary_name(path);
   const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0644);
   if (fd < 0) {
-    if (errno == EEXIST) return std::nullopt;  // this pid's leftover: the write unlinks it
+    if (errno == EEXIST)
+      return std::nullopt;  // planted at this process's name: the write unlinks it
     return path + ": cannot write there (" + std::strerror(errno) + ")";
   }
   ::close(fd);

@@ -9,6 +9,7 @@ import fcntl
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 import unittest
@@ -193,11 +194,49 @@ class Paths(TempDirTest):
             self.assertEqual(int(f.attrs["seed"]), 3 - winner["seed"])
             self.assertEqual(f["positions"].shape, (200000, 2))
 
+    def test_temporaries_of_killed_runs_are_removed_by_the_next_one_and_nothing_else(self):
+        # A run killed while it writes its cluster leaves PATH.tmp.HOST.PID.START, as large as
+        # the cluster; the next run to that path removes those of its node whose process is
+        # gone (or whose pid was recycled: another start time), and nothing else.
+        def start_ticks(pid):
+            return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+
+        gone = subprocess.Popen(["true"])
+        gone_ticks = start_ticks(gone.pid) if Path(f"/proc/{gone.pid}").exists() else 1
+        gone.wait()
+        host, me = socket.gethostname(), os.getpid()
+        names = {
+            "dead": f"c.h5.tmp.{host}.{gone.pid}.{gone_ticks}",
+            "recycled": f"c.h5.tmp.{host}.{me}.{start_ticks(me) + 1}",
+            "alive": f"c.h5.tmp.{host}.{me}.{start_ticks(me)}",
+            "other_node": f"c.h5.tmp.{host}x.{gone.pid}.{gone_ticks}",
+            "other_file": f"d.h5.tmp.{host}.{gone.pid}.{gone_ticks}",
+            "kept": f"c.h5.kept.{gone.pid}.{gone_ticks}",
+        }
+        victim = self.write("victim.txt", "precious\n")
+        for name in names.values():
+            self.write(name, "partial cluster\n")
+        (self.dir / f"c.h5.tmp.{host}.{gone.pid}.{gone_ticks + 1}").symlink_to(victim)
+        proc = run(["simulate", "--algorithm", "DLA", "--n-particles", "50",
+                    "--save-cluster", "c.h5"], cwd=self.dir)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        left = {path.name for path in self.dir.iterdir()}
+        for key in ("dead", "recycled"):
+            self.assertNotIn(names[key], left, key)
+        for key in ("alive", "other_node", "other_file", "kept"):
+            self.assertIn(names[key], left, key)
+        self.assertEqual(victim.read_text(), "precious\n")
+        self.assertIn("c.h5", left)
+        self.assertEqual(sorted(n for n in left if n.startswith("c.h5.tmp.")),
+                         sorted([names["alive"], names["other_node"],
+                                 f"c.h5.tmp.{host}.{gone.pid}.{gone_ticks + 1}"]))
+
     def test_links_planted_at_the_temporary_names_lead_nowhere(self):
         # Whoever can write the folder may plant links where the run writes its temporary
         # files; the run replaces them and never writes through them into another file.
-        # (`simulate`'s temporary name now carries its pid, cluster.h5.tmp.PID; it is
-        # created exclusively, which refuses a link planted there too.)
+        # (`simulate`'s temporary name now carries its node, pid and start time,
+        # cluster.h5.tmp.HOST.PID.START; it is created exclusively, which refuses a link
+        # planted there too.)
         study = self.write("s.yaml", SMALL)
         victim = self.write("victim.txt", "precious\n")
         (self.dir / "out.h5.tmp").symlink_to(victim)
