@@ -12,6 +12,7 @@
 #include "fracstudy/io/result_file.hpp"
 #include "fracstudy/io/result_writer.hpp"
 #include "fracstudy/study/parser.hpp"
+#include "scratch_dir.hpp"
 
 using namespace fracstudy;
 namespace fs = std::filesystem;
@@ -19,7 +20,7 @@ namespace fs = std::filesystem;
 namespace {
 
 fs::path fresh_dir(const std::string& name) {
-  auto dir = fs::temp_directory_path() / ("fracstudy_relay_" + std::to_string(::getpid())) / name;
+  auto dir = test_support::scratch_dir() / name;
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir;

@@ -18,6 +18,7 @@
 #include "fracstudy/study/parser.hpp"
 #include "fracstudy/study/progress.hpp"
 #include "fracstudy/study/statistics.hpp"
+#include "scratch_dir.hpp"
 
 using namespace fracstudy;
 namespace fs = std::filesystem;
@@ -25,9 +26,7 @@ namespace fs = std::filesystem;
 namespace {
 
 fs::path temp_dir() {
-  auto dir = fs::temp_directory_path() / ("fracstudy_io_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  return dir;
+  return test_support::scratch_dir();
 }
 
 const char* kStudy = R"(seed: 3
