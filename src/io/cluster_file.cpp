@@ -1,12 +1,14 @@
 #include "fracstudy/io/cluster_file.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <stdexcept>
 
 #include "fracstudy/io/child_process.hpp"
@@ -70,7 +72,12 @@ bool abandoned_by_this_host(const std::string& suffix, const std::string& host) 
   };
   if (!digits(pid_text) || !digits(start_text)) return false;
   const long pid = std::stol(pid_text);
-  return pid > 0 && process_start_ticks(pid) != std::stoull(start_text);
+  if (pid <= 0 || pid > std::numeric_limits<pid_t>::max()) return false;
+  if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) return true;  // gone
+  // A live pid: abandoned only when it is provably another process (a recycled pid). Where
+  // /proc hides other users' processes the start time reads 0: kept, as a live run's.
+  const std::uint64_t started = process_start_ticks(pid);
+  return started != 0 && started != std::stoull(start_text);
 }
 
 /// Removes the temporary files of `path`'s cluster that runs on this node left when they
