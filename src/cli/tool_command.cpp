@@ -14,6 +14,7 @@
 #include "errors.hpp"
 #include "fracstudy/cli/cli.hpp"
 #include "fracstudy/study/errors.hpp"
+#include "fracstudy/tools/json_input.hpp"
 #include "fracstudy/tools/mcp.hpp"
 #include "fracstudy/tools/tools.hpp"
 #include "options.hpp"
@@ -302,22 +303,24 @@ int tool_command(const CommandLine& line) {
   }
   if (text.find_first_not_of(" \t\r\n") == std::string::npos) text = "{}";
   tools::ToolResult result;
-  const json arguments =
-      text.size() > tools::kMaxMessageBytes ? json(nullptr) : json::parse(text, nullptr, false);
+  std::string problem;
+  const std::optional<json> arguments = text.size() > tools::kMaxMessageBytes
+                                            ? std::nullopt
+                                            : tools::parse_untrusted_json(text, &problem);
   if (text.size() > tools::kMaxMessageBytes) {
     result = tools::ToolResult::invalid(
         "", "the arguments are longer than " + std::to_string(tools::kMaxMessageBytes) + " bytes");
-  } else if (arguments.is_discarded()) {
-    result = tools::ToolResult::invalid("", "the arguments are not valid JSON");
+  } else if (!arguments) {
+    result = tools::ToolResult::invalid("", "the arguments are " + problem);
   } else {
     try {
       tools::ToolServer server(std::move(options));
-      result = server.call((*values)["name"].as<std::string>(), arguments, context);
+      result = server.call((*values)["name"].as<std::string>(), *arguments, context);
     } catch (const std::exception& error) {  // a broken workspace: still a JSON answer
       result = tools::ToolResult::failure(error.what());
     }
   }
-  std::cout << result.value.dump(2) << "\n";
+  std::cout << tools::dump_untrusted(result.value, 2) << "\n";
   if (!result.is_error) return kSuccess;
   return result.bad_arguments ? kBadInput : kFailure;
 }

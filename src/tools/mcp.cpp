@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <ostream>
 #include <stop_token>
 #include <string>
@@ -15,6 +16,7 @@
 #include <thread>
 
 #include "fracstudy/kernels/models.hpp"
+#include "fracstudy/tools/json_input.hpp"
 #include "fracstudy/version.hpp"
 #include "json_fields.hpp"
 
@@ -28,6 +30,7 @@ constexpr int kParseError = -32700;
 constexpr int kInvalidRequest = -32600;
 constexpr int kMethodNotFound = -32601;
 constexpr int kInvalidParams = -32602;
+constexpr int kInternalError = -32603;
 constexpr int kNotInitialized = -32002;
 constexpr int kBusy = -32000;
 
@@ -39,9 +42,15 @@ json result_response(const json& id, json result) {
   return {{"jsonrpc", "2.0"}, {"id", id}, {"result", std::move(result)}};
 }
 
-/// What a client sent, as far as an error message repeats it: at most 64 characters.
+/// What a client sent, as far as an error message repeats it: at most 64 bytes, cut
+/// between two characters (a cut inside one made the answer invalid UTF-8, and its
+/// serialisation threw: the server ended).
 std::string echo(const std::string& text) {
-  return text.size() <= 64 ? text : text.substr(0, 64) + "...";
+  if (text.size() <= 64) return text;
+  std::size_t cut = 64;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80)
+    --cut;  // a continuation byte: back to the start of its character
+  return text.substr(0, cut) + "...";
 }
 
 /// The version to speak: the client's when we know it, else our newest.
@@ -83,13 +92,13 @@ class Session {
       response = answer(line);
     } catch (const std::exception& error) {  // whatever a message does, the server goes on
       log("a message could not be handled: " + std::string(error.what()));
-      response = error_response(nullptr, kInvalidRequest, "invalid request");
+      response = error_response(nullptr, kInternalError, "internal error");
     }
     if (!response.is_null()) send(response);
   }
 
   void send(const json& message) {
-    const std::string text = message.dump() + "\n";
+    const std::string text = dump_untrusted(message) + "\n";
     const std::lock_guard lock(out_mutex_);
     out_ << text << std::flush;
   }
@@ -124,10 +133,16 @@ class Session {
 
   /// The response to one line, or null for a notification or a call answered later.
   json answer(const std::string& line) {
-    const json message = json::parse(line, nullptr, false);
-    if (message.is_discarded()) return error_response(nullptr, kParseError, "parse error");
+    std::string problem;
+    const std::optional<json> parsed = parse_untrusted_json(line, &problem);
+    if (!parsed) return error_response(nullptr, kParseError, "parse error: " + problem);
+    const json& message = *parsed;
     if (message.is_array()) {
       return error_response(nullptr, kInvalidRequest, "batches are not supported");
+    }
+    if (message.is_object() && !message.contains("method") &&
+        (message.contains("result") || message.contains("error"))) {
+      return nullptr;  // a client's response (this server asks nothing): never answered
     }
     if (!message.is_object() || text_field(message, "jsonrpc") != "2.0" ||
         !message.contains("method") || !message["method"].is_string()) {
@@ -156,7 +171,11 @@ class Session {
                             "the session is not initialized: send "
                             "initialize first");
     }
-    if (method == "tools/list") return result_response(id, {{"tools", server_.definitions()}});
+    if (method == "tools/list") {
+      // One page holds every tool: no cursor this server gave can be sent back.
+      if (params.contains("cursor")) return error_response(id, kInvalidParams, "invalid cursor");
+      return result_response(id, {{"tools", server_.definitions()}});
+    }
     if (method == "tools/call") return call_tool(id, params);
     return error_response(id, kMethodNotFound, "method not found: " + echo(method));
   }
@@ -257,7 +276,7 @@ class Session {
                                       {"structuredContent", result.value},
                                       {"isError", result.is_error}});
     } catch (const std::exception& error) {
-      response = error_response(id, kInvalidRequest, "the call failed: " + echo(error.what()));
+      response = error_response(id, kInternalError, "the call failed: " + echo(error.what()));
     }
     // A cancelled request is not answered (MCP: the receiver should not respond).
     if (!state.cancelled_by_client.load()) send(response);

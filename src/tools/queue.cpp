@@ -1,4 +1,5 @@
 #include "fracstudy/tools/queue.hpp"
+#include "fracstudy/tools/json_input.hpp"
 
 #include <algorithm>
 #include <array>
@@ -59,7 +60,7 @@ json QueuedStudy::to_json() const {
 }
 
 std::optional<QueuedStudy> QueuedStudy::from_json(const std::string& id, const std::string& text) {
-  const json parsed = json::parse(text, nullptr, false);
+  const json parsed = parse_untrusted_or_discarded(text);
   if (!parsed.is_object()) return std::nullopt;
   QueuedStudy study;
   study.id = id;

@@ -170,7 +170,8 @@ class Validator {
           known += (known.empty() ? "" : ", ") + name;
         }
         return SchemaViolation{join_field(field, key),
-                               "is not a known field (known: " + known + ")"};
+                               known.empty() ? "is not a known field (this tool takes none)"
+                                             : "is not a known field (known: " + known + ")"};
       }
       if (auto v = check(additional, value, join_field(field, key))) return v;
     }

@@ -26,6 +26,7 @@
 #include "fracstudy/study/parser.hpp"
 #include "fracstudy/study/status.hpp"
 #include "fracstudy/study/writer.hpp"
+#include "fracstudy/tools/json_input.hpp"
 #include "fracstudy/tools/schema.hpp"
 #include "fracstudy/tools/status.hpp"
 #include "fracstudy/tools/tools.hpp"
@@ -392,9 +393,13 @@ std::optional<std::string> ToolServer::create_generated_study(const json& argume
 ToolResult ToolServer::run_parametric_study(const json& arguments, const CallContext& context) {
   const bool sweep = arguments.contains("values");
   const bool grid = arguments.contains("grid");
-  if (sweep == grid) {
-    return ToolResult::invalid(sweep ? "grid" : "values",
+  if (sweep && grid) {
+    return ToolResult::invalid("grid",
                                "give either variable_parameter with values, or grid, not both");
+  }
+  if (!sweep && !grid) {
+    return ToolResult::invalid("values",
+                               "missing: give variable_parameter with values (a sweep), or grid");
   }
   if (grid && arguments.contains("variable_parameter")) {
     return ToolResult::invalid("variable_parameter", "not allowed with grid");
@@ -570,7 +575,7 @@ bool ToolServer::cancel_if_own(const std::string& id) const {
   }
   // Started: only the run this server's submission started, not a later one of another.
   const auto launch =
-      json::parse(workspace_.read_file(id, kLaunchFile).value_or(""), nullptr, false);
+      parse_untrusted_or_discarded(workspace_.read_file(id, kLaunchFile).value_or(""));
   if (!launch.is_object() || LaunchRecord::from_json(launch).queue_token != token) return false;
   return request_cancel(id);
 }
@@ -579,7 +584,7 @@ bool ToolServer::is_active(const std::string& id) const {
   if (run_holds_lock(workspace_.file(id, kResultFile))) return true;
   const auto launch = workspace_.read_file(id, kLaunchFile);
   if (!launch) return false;
-  const auto parsed = json::parse(*launch, nullptr, false);
+  const auto parsed = parse_untrusted_or_discarded(*launch);
   if (!parsed.is_object()) return false;
   const auto record = LaunchRecord::from_json(parsed);
   if (record.pid == 0 && record.job_id.empty() && !record.queue_token.empty()) {
@@ -613,7 +618,7 @@ std::optional<ToolResult> ToolServer::refuse_high(const std::string& client,
   int mine = 0;
   for (const auto& id : workspace_.study_ids()) {
     const auto submission =
-        json::parse(workspace_.read_file(id, kSubmissionFile).value_or(""), nullptr, false);
+        parse_untrusted_or_discarded(workspace_.read_file(id, kSubmissionFile).value_or(""));
     if (text_field(submission, "client") != client ||
         text_field(submission, "priority") != name_of(Priority::High)) {
       continue;
@@ -711,7 +716,7 @@ std::vector<QueuedStudy> ToolServer::waiting_studies(bool prune) const {
 
 bool ToolServer::was_started(const QueuedStudy& study) const {
   const auto launch = workspace_.read_file(study.id, kLaunchFile);
-  const auto parsed = launch ? json::parse(*launch, nullptr, false) : json();
+  const auto parsed = launch ? parse_untrusted_or_discarded(*launch) : json();
   return parsed.is_object() && LaunchRecord::from_json(parsed).queue_token == study.token;
 }
 
@@ -750,7 +755,7 @@ json ToolServer::status_of(const std::string& id, const std::vector<QueuedStudy>
     status.erase("resumable");
   }
   const auto submission =
-      json::parse(workspace_.read_file(id, kSubmissionFile).value_or(""), nullptr, false);
+      parse_untrusted_or_discarded(workspace_.read_file(id, kSubmissionFile).value_or(""));
   if (const auto priority = priority_from_name(text_field(submission, "priority"))) {
     status["priority"] = name_of(*priority);
   }
@@ -902,7 +907,7 @@ ToolResult ToolServer::retry_failed_simulations(const json& arguments, const Cal
   const bool has_results = std::filesystem::exists(workspace_.file(id, kResultFile));
   // No run ever began: no launch record, or only the claim of a start that failed.
   const auto launch =
-      json::parse(workspace_.read_file(id, kLaunchFile).value_or(""), nullptr, false);
+      parse_untrusted_or_discarded(workspace_.read_file(id, kLaunchFile).value_or(""));
   const auto record = launch.is_object() ? LaunchRecord::from_json(launch) : LaunchRecord{};
   const bool never_started = !has_results && record.pid == 0 && record.job_id.empty() &&
                              workspace_.read_file(id, kStudyFile).has_value();
@@ -1062,7 +1067,7 @@ bool ToolServer::request_cancel(const std::string& id) const {
   // starting (a signal then would be lost, or kill mpirun), or draining already.
   workspace_.write_file(id, kStopFile, io::utc_now_iso8601() + "\n");
   const auto launch = workspace_.read_file(id, kLaunchFile);
-  const auto parsed = launch ? json::parse(*launch, nullptr, false) : json();
+  const auto parsed = launch ? parse_untrusted_or_discarded(*launch) : json();
   const auto record = parsed.is_object() ? LaunchRecord::from_json(parsed) : LaunchRecord{};
   const bool watches = std::find(record.command.begin(), record.command.end(), "--stop-file") !=
                        record.command.end();
@@ -1160,7 +1165,7 @@ ToolResult ToolServer::run_simulation(const json& arguments, const CallContext& 
                                " s, run_simulation's time limit; run bigger ones as a study "
                                "(run_parametric_study)");
   }
-  json result = json::parse(outcome.out, nullptr, false);
+  json result = parse_untrusted_or_discarded(outcome.out);
   if (outcome.exit_code != 0 || !result.is_object()) {
     std::string said = outcome.err.substr(0, outcome.err.find('\n'));
     return ToolResult::failure("the simulation failed (exit " + std::to_string(outcome.exit_code) +

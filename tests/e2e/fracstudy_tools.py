@@ -468,6 +468,47 @@ class McpProtocol(unittest.TestCase):
             self.assertIsNone(replies[4]["id"])
             self.assertEqual(replies[5], {"jsonrpc": "2.0", "id": 5, "result": {}})
 
+    def test_unicode_names_deep_nesting_and_responses_do_not_end_the_server(self):
+        # A name cut inside a character in the error's echo made the answer invalid UTF-8
+        # (the server ended, exit 1); 150,000 nested arrays in 300 kB crashed it (SIGSEGV).
+        deep = "[" * 150000 + "]" * 150000
+        with tempfile.TemporaryDirectory() as tmp:
+            lines = [
+                json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                            "params": {"protocolVersion": "2024-11-05", "capabilities": {},
+                                       "clientInfo": {"name": "t", "version": "0"}}}),
+                json.dumps({"jsonrpc": "2.0", "id": 2, "method": "a" + "\u00e9" * 40}),
+                json.dumps({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+                            "params": {"name": "b" + "\u00e9" * 40, "arguments": {}}}),
+                '{"jsonrpc": "2.0", "id": 4, "method": "ping", "params": {"a": ' + deep + '}}',
+                '{"jsonrpc": "2.0", "method": "notifications/x", "params": ' + deep + '}',
+                json.dumps({"jsonrpc": "2.0", "id": 15, "result": {}}),  # a response: unanswered
+                json.dumps({"jsonrpc": "2.0", "id": 5, "method": "tools/list",
+                            "params": {"cursor": "garbage"}}),
+                json.dumps({"jsonrpc": "2.0", "id": 6, "method": "ping"}),
+            ]
+            proc = subprocess.run([BIN, "mcp", "--workspace", tmp], input="\n".join(lines) + "\n",
+                                  capture_output=True, text=True, timeout=60, env=MPI_ENV)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            replies = [json.loads(line) for line in proc.stdout.splitlines()]
+            self.assertEqual(len(replies), 7, proc.stdout[:2000])
+            # Only the version whose rules it follows is offered (2024-11-05 has no batches
+            # refused and no resource links); the client decides.
+            self.assertEqual(replies[0]["result"]["protocolVersion"], "2025-06-18")
+            self.assertEqual(replies[1]["error"]["code"], -32601)
+            self.assertEqual(replies[2]["error"]["code"], -32602)
+            self.assertIn("\u00e9", replies[1]["error"]["message"])
+            self.assertEqual(replies[3]["error"]["code"], -32700)
+            self.assertIn("nested deeper than", replies[3]["error"]["message"])
+            self.assertEqual(replies[4]["error"]["code"], -32700)  # the notification's
+            self.assertEqual(replies[5]["error"]["code"], -32602)  # the cursor: none given out
+            self.assertEqual(replies[6], {"jsonrpc": "2.0", "id": 6, "result": {}})
+            proc = subprocess.run([BIN, "tool", "--workspace", tmp, "list_studies"],
+                                  input='{"a": ' + deep + '}', capture_output=True, text=True,
+                                  timeout=60, env=MPI_ENV)
+            self.assertEqual(proc.returncode, 2, proc.stderr)
+            self.assertIn("nested deeper than", json.loads(proc.stdout)["error"]["message"])
+
     def test_an_oversized_message_is_answered_and_skipped(self):
         # Two megabytes on one line (past the 1 MiB cap): an invalid-request error, then
         # the server goes on with the next message. The same cap holds for `fracstudy tool`.

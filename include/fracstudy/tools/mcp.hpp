@@ -7,8 +7,11 @@
 
 namespace fracstudy::tools {
 
-/// The protocol versions this server speaks, newest first.
-inline constexpr const char* kMcpProtocolVersions[] = {"2025-06-18", "2025-03-26", "2024-11-05"};
+/// The protocol versions this server speaks, newest first. Only the one whose rules it
+/// follows: 2025-03-26 required JSON-RPC batches, which it does not take, and 2024-11-05 and
+/// 2025-03-26 have no `resource_link` content, which get_study_results returns. A client that
+/// asks for another version is offered this one (MCP's negotiation) and decides.
+inline constexpr const char* kMcpProtocolVersions[] = {"2025-06-18"};
 
 /// The largest message read: one MCP line, or the arguments of `fracstudy tool`. The
 /// tools' arguments are a few hundred bytes; a client that sends megabytes is broken or
