@@ -257,11 +257,20 @@ class Validator {
     if (count > static_cast<double>(kMaxTasksPerFile)) {
       fail(range, path, "gives too many values (at most " + std::to_string(kMaxTasksPerFile) + ")");
     }
+    if (rule_of(parameter).integer) {
+      // Rounded, a step of 0.5 gave every value twice, with the same seed each time.
+      for (const auto& [key, value] : {std::pair{"start", start}, std::pair{"step", step}}) {
+        if (value != std::round(value)) {
+          fail(range[key], path + "." + key,
+               "must be a whole number, as " + std::string(name_of(parameter)) +
+                   " takes integers, got " + format(value));
+        }
+      }
+    }
     std::vector<double> result;
     for (std::int64_t i = 0; i < static_cast<std::int64_t>(count); ++i) {
       // Computed from the index, not by accumulation, so 0.1 steps do not drift.
-      double value = start + static_cast<double>(i) * step;
-      if (rule_of(parameter).integer) value = std::round(value);
+      const double value = start + static_cast<double>(i) * step;
       if (auto broken = check_parameter(parameter, value)) {
         fail(range, path, "value " + format(value) + " " + *broken);
       }
@@ -492,7 +501,19 @@ std::string nearest_key(const std::string& key, const std::vector<std::string>& 
 StudyFile parse_study_text(const std::string& text, const std::string& path) {
   YAML::Node root;
   try {
-    root = YAML::Load(text);
+    // Every document is read: YAML::Load stopped after the first, so a second one (after
+    // `---`), its studies and even its syntax errors were passed over without a word.
+    const std::vector<YAML::Node> documents = YAML::LoadAll(text);
+    const auto second =
+        std::find_if(documents.begin() + (documents.empty() ? 0 : 1), documents.end(),
+                     [](const YAML::Node& n) { return !n.IsNull(); });
+    if (second != documents.end()) {  // an empty one (a `---` at the end) holds nothing
+      const int line = second->Mark().line;
+      throw StudyFileError(path, line >= 0 ? line + 1 : 0, "",
+                           "a study file holds one YAML document; a second one starts here "
+                           "(put every study in the first one's 'studies' list)");
+    }
+    if (!documents.empty()) root = documents.front();
   } catch (const YAML::ParserException& error) {
     throw StudyFileError(path, error.mark.line + 1, "", "YAML syntax error: " + error.msg);
   }
