@@ -146,22 +146,24 @@ void print_summaries(std::ostream& out, std::span<const io::StudyData> studies,
   }
 }
 
-void print_status_table(std::ostream& out, const io::ResultReader& reader) {
+void print_status_table(std::ostream& out, const io::ResultReader& reader, bool run_alive) {
   const io::ResultData& data = reader.data();
   std::vector<std::vector<std::string>> rows{
       {"study", "algorithm", "status", "completed", "failed", "running", "done", "remaining"}};
   std::vector<nlohmann::json> failures;
+  bool gone = false;
   for (std::size_t s = 0; s < data.studies.size(); ++s) {
     const auto& study = data.studies[s];
-    const auto json = tools::study_status_json(reader, s);
+    const auto json = tools::study_status_json(reader, s, run_alive);
     const auto& progress = json["progress"];
     const auto count = [&progress](const char* key) {
       return std::to_string(progress[key].get<std::int64_t>());
     };
-    rows.push_back({study.name, study.algorithm, std::string(study::name_of(study.status)),
+    rows.push_back({study.name, study.algorithm, json["status"].get<std::string>(),
                     count("completed") + "/" + count("total"), count("failed"), count("running"),
                     count("percentage") + "%", json["estimated_remaining"].get<std::string>()});
     failures.push_back(json["failures"]);
+    if (json.contains("reason") && json["reason"] == tools::kRunGoneReason) gone = true;
   }
   const auto lines = aligned_lines(rows);
   out << lines[0] << "\n";
@@ -176,6 +178,7 @@ void print_status_table(std::ostream& out, const io::ResultReader& reader) {
     reader.summary(s);
     print_sweep_dimension(out, data.studies[s], data.study(s));
   }
+  if (gone) out << "INTERRUPTED: " << tools::kRunGoneReason << "\n";
 }
 
 }  // namespace fracstudy::cli

@@ -15,6 +15,8 @@ void print_summaries(std::ostream& out, std::span<const io::StudyData> studies,
                      std::span<const study::StudySpec> specs);
 
 /// One line per study: status, counts, percentage, estimated time left, failures.
-void print_status_table(std::ostream& out, const io::ResultReader& reader);
+/// With `run_alive` false, studies the file says are running show as INTERRUPTED, with the
+/// reason (tools::study_status_json).
+void print_status_table(std::ostream& out, const io::ResultReader& reader, bool run_alive = true);
 
 }  // namespace fracstudy::cli

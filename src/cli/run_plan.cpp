@@ -160,6 +160,7 @@ std::optional<RunPlan> prepare_run(const std::vector<std::string>& args) {
                                  : plan.file.output.value_or(default_output(plan.file.path));
   io::check_output_path(output, plan.file.path);
   plan.output = io::real_output_path(output);
+  io::check_companion_files(plan.output);
   if (fs::exists(plan.output)) {
     if (!resume && !force) {
       throw UsageError(plan.output + ": already exists; use --resume to finish its unfinished " +
@@ -189,6 +190,7 @@ std::optional<RunPlan> prepare_retry(const std::vector<std::string>& args) {
   read_run_options(*values, plan);
   const std::string file = (*values)["file"].as<std::string>();
   plan.output = io::real_output_path(file);
+  io::check_companion_files(plan.output);
   io::check_readable(plan.output);  // a damaged file must not crash rank 0
   const io::ResultReader reader(plan.output);
   plan.file = reader.data().study_file;  // parsed once, by the reader

@@ -1,6 +1,7 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "fracstudy/io/output_file.hpp"
 #include "fracstudy/tools/status.hpp"
 #include "options.hpp"
 #include "report.hpp"
@@ -23,13 +24,16 @@ int status_command(const CommandLine& line) {
   const bool json = values->count("json") > 0;
   io::read_isolated(path, [&] {
     const io::ResultReader reader(path);
+    // Looked at after the file is read: a run that ended meanwhile wrote its last status
+    // first, and one that starts takes the lock before it writes.
+    const bool run_alive = io::run_holds_lock(io::real_output_path(path));
     if (json) {
       nlohmann::json studies = nlohmann::json::array();
       for (std::size_t s = 0; s < reader.data().studies.size(); ++s)
-        studies.push_back(tools::study_status_json(reader, s));
+        studies.push_back(tools::study_status_json(reader, s, run_alive));
       std::cout << nlohmann::json{{"file", path}, {"studies", studies}}.dump(2) << "\n";
     } else {
-      print_status_table(std::cout, reader);
+      print_status_table(std::cout, reader, run_alive);
     }
   });
   return 0;

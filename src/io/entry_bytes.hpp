@@ -2,18 +2,37 @@
 // What the journals (journal.cpp, relay_journal.cpp) share to write and read their entries:
 // fixed-size values in the machine's byte order, a CRC-32 per entry, whole writes. Private
 // to the io layer.
+#include <fcntl.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
 #include "fracstudy/io/errors.hpp"
 
 namespace fracstudy::io::detail {
+
+/// Whether the file at `path` is empty or starts with one of the 4-byte `magics` (a
+/// journal's header); false when it cannot be read.
+inline bool file_starts_with_one_of(const std::string& path,
+                                    std::initializer_list<const char*> magics) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return false;
+  char header[4] = {};
+  const ssize_t got = ::pread(fd, header, sizeof header, 0);
+  ::close(fd);
+  if (got == 0) return true;
+  if (got != static_cast<ssize_t>(sizeof header)) return false;
+  for (const char* magic : magics) {
+    if (std::memcmp(header, magic, sizeof header) == 0) return true;
+  }
+  return false;
+}
 
 /// CRC-32 (IEEE 802.3, zlib's), to tell a complete entry from one a kill cut short.
 inline std::uint32_t crc32_of(const char* data, std::size_t size) {

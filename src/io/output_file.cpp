@@ -16,6 +16,8 @@
 #include <vector>
 
 #include "fracstudy/io/errors.hpp"
+#include "fracstudy/io/journal.hpp"
+#include "fracstudy/io/relay_journal.hpp"
 
 namespace fracstudy::io {
 namespace {
@@ -51,11 +53,23 @@ bool holder_is_ending(int fd) {
 
 }  // namespace
 
-OutputLock::OutputLock(const std::string& output) {
+std::string lock_path(const std::string& output) {
   // Hidden, beside the result file; left in place (only the lock on it matters).
   const fs::path target(output);
-  const std::string path =
-      (target.parent_path() / ("." + target.filename().string() + ".lock")).string();
+  return (target.parent_path() / ("." + target.filename().string() + ".lock")).string();
+}
+
+bool run_holds_lock(const std::string& output) {
+  const std::string lock = lock_path(output);
+  const int fd = ::open(lock.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool held = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  ::close(fd);  // releases a lock taken
+  return held;
+}
+
+OutputLock::OutputLock(const std::string& output) {
+  const std::string path = lock_path(output);
   fd_ = ::open(path.c_str(), O_RDWR | O_CREAT, 0644);
   if (fd_ < 0) {
     throw ResultFileError(path + ": cannot create the lock file (" + std::strerror(errno) + ")");
@@ -98,9 +112,57 @@ std::string real_output_path(const std::string& path) {
   return real.string();
 }
 
+namespace {
+
+/// The longest suffix a run adds to its result file's name: `.journal.relay` and a rank.
+constexpr std::size_t kLongestSuffix = std::string_view(".journal.relay").size() + 10;
+
+/// Refuses a result file's name whose companions' names would be too long to create (the
+/// run used to create the result file, then fail on its journal, exit 1, for ever).
+void check_name_length(const std::string& output) {
+  const fs::path path(output);
+  const std::string name = path.filename().string();
+  const fs::path folder = path.parent_path().empty() ? fs::path(".") : path.parent_path();
+  long name_max = ::pathconf(folder.c_str(), _PC_NAME_MAX);
+  if (name_max <= 0) name_max = 255;  // a folder still to be made, or no figure: the usual
+  const auto allowed = static_cast<std::size_t>(name_max) - kLongestSuffix;
+  if (name.size() > allowed) {
+    throw ResultFileError(output + ": the file name is too long (" + std::to_string(name.size()) +
+                          " characters; at most " + std::to_string(allowed) +
+                          " here, as a run writes its journals " +
+                          "beside it under the same name and a suffix)");
+  }
+}
+
+}  // namespace
+
+void check_companion_files(const std::string& path) {
+  check_name_length(path);
+  const auto refuse_foreign = [&](const std::string& companion, bool is_ours) {
+    std::error_code error;
+    // A link is removed as a link, never written through: no harm to anything.
+    if (!fs::is_regular_file(fs::symlink_status(companion, error)) || is_ours) return;
+    throw ResultFileError(companion + ": is not a journal of " + path + ", but a run of " + path +
+                          " writes there; move it away first (nothing was changed)");
+  };
+  const std::string journal = journal_path(path);
+  for (const std::string& companion : {journal, journal + ".tmp"}) {
+    refuse_foreign(companion, !fs::exists(companion) || is_journal_or_empty(companion));
+  }
+  for (const std::string& relay : relay_journal_paths(path)) {
+    refuse_foreign(relay, is_relay_journal_or_empty(relay));
+  }
+}
+
+std::string result_temporary_path(const std::string& path) {
+  const fs::path file(path);
+  return (file.parent_path() / ("." + file.filename().string() + ".tmp")).string();
+}
+
 void check_output_path(const std::string& output, const std::string& study_path) {
   if (output.empty()) throw ResultFileError("the result file's name is empty");
   const fs::path path(output);
+  if (path.has_filename()) check_name_length(output);
   if (!path.has_filename()) {
     throw ResultFileError(output + ": names a folder; give a result file, e.g. " + output +
                           "results.h5");
@@ -123,7 +185,7 @@ void check_writable(const std::string& path) {
   const fs::path parent = fs::path(path).parent_path();
   std::error_code ignored;
   if (!parent.empty()) fs::create_directories(parent, ignored);
-  const std::string probe = path + ".tmp";
+  const std::string probe = result_temporary_path(path);
   const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
   if (fd < 0 && errno != EEXIST) {
     throw ResultFileError(path + ": cannot write the result file here (" + std::strerror(errno) +

@@ -180,6 +180,10 @@ std::vector<std::string> relay_journal_paths(const std::string& result_path) {
   return paths;
 }
 
+bool is_relay_journal_or_empty(const std::string& path) {
+  return detail::file_starts_with_one_of(path, {kMagic});
+}
+
 void remove_relay_journals(const std::string& result_path) {
   for (const auto& path : relay_journal_paths(result_path))
     ::unlink(path.c_str());  // a link is removed, never what it points to

@@ -12,6 +12,7 @@
 
 #include "fracstudy/io/child_process.hpp"
 #include "fracstudy/io/errors.hpp"
+#include "fracstudy/io/output_file.hpp"
 #include "fracstudy/io/result_file.hpp"
 #include "fracstudy/study/progress.hpp"
 #include "fracstudy/version.hpp"
@@ -220,7 +221,7 @@ void write_file_contents(const std::string& path, const ResultSnapshot& snapshot
 
 void write_result_file(const std::string& path, const ResultSnapshot& snapshot) {
   detail::silence_hdf5_errors();
-  const std::string temporary = path + ".tmp";
+  const std::string temporary = result_temporary_path(path);
   try {
     // In a child: a write that fails (a full disk) leaves HDF5's state broken, and that
     // must not stay in rank 0, which goes on, and would crash at exit.

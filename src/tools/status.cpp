@@ -38,26 +38,38 @@ std::string duration_in_words(double seconds) {
   return words(seconds / 86400, "day");
 }
 
-nlohmann::json study_status_json(const io::ResultReader& reader, std::size_t s) {
+study::StudyStatus effective_status(const io::StudyData& study, bool run_alive) {
+  const bool in_progress =
+      study.status == study::StudyStatus::Running || study.status == study::StudyStatus::Created;
+  return in_progress && !run_alive ? study::StudyStatus::Interrupted : study.status;
+}
+
+nlohmann::json study_status_json(const io::ResultReader& reader, std::size_t s, bool run_alive) {
   const io::StudyData& study = reader.data().studies.at(s);
   const study::ProgressTally progress = reader.progress(s);
-  const auto& counts = progress.counts;
-  const auto remaining = study::estimated_remaining_s(progress.work);
+  auto counts = progress.counts;
+  const study::StudyStatus shown = effective_status(study, run_alive);
+  const bool gone = shown != study.status;
+  if (gone) counts.running = 0;  // nothing runs: the tasks it held wait for the resume
+  // NaN: no estimate (nothing done yet, or nothing running to finish it).
+  const double remaining_s =
+      gone ? std::nan("") : study::estimated_remaining_s(progress.work).value_or(std::nan(""));
   nlohmann::json failures = nlohmann::json::object();
   for (const auto& [reason, count] : progress.failures)
     failures[reason] = count;
   nlohmann::json status = {
       {"study_id", study.name},
       {"algorithm", study.algorithm},
-      {"status", study::name_of(study.status)},
+      {"status", study::name_of(shown)},
       {"progress",
        {{"total", counts.total},
         {"completed", counts.completed},
         {"failed", counts.failed},
         {"running", counts.running},
         {"percentage", counts.percentage()}}},
-      {"estimated_remaining", duration_in_words(remaining.value_or(std::nan("")))},
-      {"estimated_remaining_s", remaining ? nlohmann::json(*remaining) : nlohmann::json(nullptr)},
+      {"estimated_remaining", duration_in_words(remaining_s)},
+      {"estimated_remaining_s",
+       std::isnan(remaining_s) ? nlohmann::json(nullptr) : nlohmann::json(remaining_s)},
       {"failures", failures},
       {"created_at", study.created_at},
       {"started_at", study.started_at},
@@ -65,6 +77,7 @@ nlohmann::json study_status_json(const io::ResultReader& reader, std::size_t s) 
   const bool stopped = study.status == study::StudyStatus::Interrupted ||
                        study.status == study::StudyStatus::Cancelled;
   if (stopped && !reader.data().stop_reason.empty()) status["reason"] = reader.data().stop_reason;
+  if (gone) status["reason"] = kRunGoneReason;
   return status;
 }
 

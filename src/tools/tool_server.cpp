@@ -20,6 +20,7 @@
 
 #include "definitions.hpp"
 #include "fracstudy/io/child_process.hpp"
+#include "fracstudy/io/output_file.hpp"
 #include "fracstudy/io/result_file.hpp"
 #include "fracstudy/kernels/models.hpp"
 #include "fracstudy/study/errors.hpp"
@@ -201,12 +202,7 @@ std::string last_words(const std::string& log) {
 /// Whether a process holds the lock of the result file `file` (rank 0 of a run holds it
 /// from its start to its end, whatever became of the mpirun above it).
 bool run_holds_lock(const std::filesystem::path& file) {
-  const auto lock = file.parent_path() / ("." + file.filename().string() + ".lock");
-  const int fd = ::open(lock.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) return false;
-  const bool held = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
-  ::close(fd);  // releases a lock taken
-  return held;
+  return io::run_holds_lock(file.string());
 }
 
 /// The command of a study's run: a first run, or a retry of the runs before it.

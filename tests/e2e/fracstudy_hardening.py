@@ -57,6 +57,19 @@ def holder_identity():
     return f"{os.getpid()} {start_ticks}\n"
 
 
+def fcntl_lock_held(path):
+    """Whether some process holds the flock of `path` (a run's lock file)."""
+    try:
+        with open(path, "rb") as f:
+            try:
+                fcntl.flock(f, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                return False
+            except BlockingIOError:
+                return True
+    except FileNotFoundError:
+        return False
+
+
 def completed_in(path, study):
     try:
         with h5py.File(path, "r") as f:
@@ -231,6 +244,50 @@ class Paths(TempDirTest):
                          sorted([names["alive"], names["other_node"],
                                  f"c.h5.tmp.{host}.{gone.pid}.{gone_ticks + 1}"]))
 
+    def test_files_at_the_names_a_run_writes_beside_its_result_are_never_deleted(self):
+        # A run of o.h5 writes o.h5.journal, o.h5.journal.tmp and o.h5.journal.relayN beside
+        # it and removed whatever it found there: a finished result file someone had named
+        # so was deleted without a word. Now such a file is refused (exit 2, nothing
+        # changed); a journal a killed run left is still taken over.
+        self.write("s.yaml", SMALL)
+        for companion in ("o.h5.journal", "o.h5.journal.tmp", "o.h5.journal.relay1"):
+            victim = self.dir / companion
+            self.assertEqual(run(["run", "s.yaml", "-o", companion], cwd=self.dir).returncode, 0)
+            before = digest(victim)
+            for args in (["run", "s.yaml", "-o", "o.h5"], ["run", "s.yaml", "-o", "o.h5",
+                                                           "--force"]):
+                proc = run(args, cwd=self.dir)
+                self.assertEqual(proc.returncode, 2, proc.stderr)
+                self.assertIn(f"{companion}: is not a journal of", proc.stderr)
+                self.assertEqual(len(proc.stderr.strip().splitlines()), 1, proc.stderr)
+                self.assertFalse((self.dir / "o.h5").exists())
+                self.assertEqual(digest(victim), before)
+            victim.unlink()
+            (self.dir / f".{companion}.lock").unlink()
+        # The result file's own temporary is hidden now: a file named o.h5.tmp is not its.
+        self.assertEqual(run(["run", "s.yaml", "-o", "o.h5.tmp"], cwd=self.dir).returncode, 0)
+        before = digest(self.dir / "o.h5.tmp")
+        self.assertEqual(run(["run", "s.yaml", "-o", "o.h5"], cwd=self.dir).returncode, 0)
+        self.assertEqual(digest(self.dir / "o.h5.tmp"), before)
+        # An empty journal (cut before its header) is a run's: taken over as before.
+        (self.dir / "p.h5.journal").write_bytes(b"")
+        self.assertEqual(run(["run", "s.yaml", "-o", "p.h5"], cwd=self.dir).returncode, 0)
+
+    def test_a_result_name_too_long_for_its_journals_is_refused_before_anything(self):
+        # 246 characters fit a file system's 255 but not o.h5.journal.tmp: the run made the
+        # file, then failed on its journal, exit 1, and no resume could finish it.
+        self.write("s.yaml", SMALL)
+        for name in ("x" * 242 + ".h5", "newdir/" + "y" * 300 + ".h5"):
+            listing = sorted(self.dir.iterdir())
+            proc = run(["run", "s.yaml", "-o", name], cwd=self.dir)
+            self.assertEqual(proc.returncode, 2, proc.stderr)
+            self.assertIn("the file name is too long", proc.stderr)
+            self.assertEqual(sorted(self.dir.iterdir()), listing, "something was created")
+        proc = run(["run", "s.yaml", "-o", "z" * 231 + ".h5"], cwd=self.dir)  # the longest: 234
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        proc = run(["run", "s.yaml", "-o", "z" * 228 + ".h5"], cwd=self.dir)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+
     def test_links_planted_at_the_temporary_names_lead_nowhere(self):
         # Whoever can write the folder may plant links where the run writes its temporary
         # files; the run replaces them and never writes through them into another file.
@@ -262,6 +319,35 @@ class Paths(TempDirTest):
         proc = run(["run", str(study), "-o", str(link), "--force"])
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assertTrue(link.is_symlink())
+
+    def test_status_of_a_killed_run_says_interrupted_not_running_for_ever(self):
+        # A job killed with SIGKILL leaves the file saying RUNNING (its last checkpoint);
+        # `status` read that for ever, with tasks "running" and a finite ETA. No run holds
+        # the file's lock now, so the studies are INTERRUPTED, with the way to finish them.
+        study = self.write("long.yaml", LONG)
+        out = self.dir / "long.h5"
+        proc = start(["run", str(study), "-o", str(out)])
+        deadline = time.time() + 60
+        while completed_in(out, "long") < 5 and time.time() < deadline:
+            time.sleep(0.05)
+        live = json.loads(run(["status", str(out), "--json"]).stdout)["studies"][0]
+        self.assertEqual(live["status"], "RUNNING")  # the lock is held: a live run
+        subprocess.run(["pkill", "-KILL", "-s", str(proc.pid)], check=False)
+        proc.wait()
+        deadline = time.time() + 30
+        while fcntl_lock_held(self.dir / ".long.h5.lock") and time.time() < deadline:
+            time.sleep(0.05)
+        seen = json.loads(run(["status", str(out), "--json"]).stdout)["studies"][0]
+        self.assertEqual(seen["status"], "INTERRUPTED", seen)
+        self.assertEqual(seen["progress"]["running"], 0)
+        self.assertIsNone(seen["estimated_remaining_s"])
+        self.assertIn("--resume", seen["reason"])
+        table = run(["status", str(out)])
+        self.assertIn("INTERRUPTED", table.stdout)
+        resumed = run(["run", str(study), "-o", str(out), "--resume"], ranks=3)
+        self.assertEqual(resumed.returncode, 0, resumed.stderr)
+        final = json.loads(run(["status", str(out), "--json"]).stdout)["studies"][0]
+        self.assertEqual(final["status"], "COMPLETED")
 
     def test_resume_right_after_mpirun_is_killed_waits_for_its_ranks(self):
         # kill -9 of mpirun alone: its ranks (in process groups of their own) notice and

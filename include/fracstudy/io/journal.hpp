@@ -24,6 +24,11 @@ using RecordUpdate = std::pair<std::size_t, study::TaskRecord>;
 /// The journal next to a result file.
 std::string journal_path(const std::string& result_path);
 
+/// Whether `path` holds what a run's journal code writes there (a journal of any version, or
+/// one cut before its header: empty), so that a run may replace it; another file at a
+/// journal's name is someone's and must not be.
+bool is_journal_or_empty(const std::string& path);
+
 /// Replaces the journal with an empty one of `generation` (atomically).
 void start_journal(const std::string& result_path, std::uint64_t generation);
 

@@ -38,6 +38,9 @@ std::string relay_journal_path(const std::string& result_path, int relay_rank);
 /// Every relay journal beside `result_path` (whatever rank wrote it), sorted.
 std::vector<std::string> relay_journal_paths(const std::string& result_path);
 
+/// Whether `path` holds a relay journal, or is empty (one cut before its header).
+bool is_relay_journal_or_empty(const std::string& path);
+
 /// Removes every relay journal beside `result_path` (their results are in the file).
 void remove_relay_journals(const std::string& result_path);
 

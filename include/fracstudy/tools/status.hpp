@@ -11,8 +11,19 @@ namespace fracstudy::tools {
 
 /// The status of study `s` of a result file in the product brief's JSON shape, plus running
 /// count, failures by reason, timestamps and `estimated_remaining_s` (the same estimate as
-/// the progress lines of `run`: study::estimated_remaining_s).
-nlohmann::json study_status_json(const io::ResultReader& reader, std::size_t s);
+/// the progress lines of `run`: study::estimated_remaining_s). With `run_alive` false (no
+/// run holds the file's lock), a study the file says is RUNNING or CREATED is INTERRUPTED:
+/// its job was killed or lost without a word, and nothing will ever finish it but a resume.
+nlohmann::json study_status_json(const io::ResultReader& reader, std::size_t s,
+                                 bool run_alive = true);
+
+/// The status of study `s` as study_status_json tells it.
+study::StudyStatus effective_status(const io::StudyData& study, bool run_alive);
+
+/// The reason given for a study whose run is gone without a word.
+inline constexpr const char* kRunGoneReason =
+    "no run is writing this file: its job ended without a word (killed or lost); resume it "
+    "with `fracstudy run STUDY.yaml -o FILE --resume`";
 
 /// The summary rows of one study: the parameter values, n_samples, n_failed, the
 /// statistics of every metric (e.g. mean_df, std_df, sem_df; NaN as null), and `flags`
