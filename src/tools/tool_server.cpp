@@ -823,6 +823,14 @@ json ToolServer::run_status_of(const std::string& id) const {
     status["resumable"] = true;
     status["reason"] =
         std::string(kCancelledWaiting) + "; it never started (retry_failed_simulations starts it)";
+  } else if (!active && !workspace_.read_file(id, kLaunchFile) &&
+             !workspace_.read_file(id, kLogFile, 1)) {
+    // Never launched, never failed to start (that leaves a log), not in the queue: its
+    // run_parametric_study is still writing it (the queue entry or the launch comes last).
+    // Seen as FAILED, "ended without results", an agent sharing the workspace gave up a
+    // study about to start.
+    status["status"] = study::name_of(study::StudyStatus::Created);
+    status["active"] = true;  // about to wait or run: not finished
   } else if (!active) {
     status["resumable"] = false;
     status["reason"] =

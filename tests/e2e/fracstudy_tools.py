@@ -737,6 +737,27 @@ class Liveness(unittest.TestCase):
             self.assertFalse(status["resumable"])
             jsonschema.validate(status, output_schema_of("check_study_status"))
 
+    def test_a_study_being_created_is_not_seen_as_failed(self):
+        # Between the folder's mkdir and its queue entry or launch, another session saw the
+        # study FAILED ("ended without results", not resumable) and an agent gave it up.
+        # Its folder as its creator leaves it midway: the study file, no launch, no log.
+        with tempfile.TemporaryDirectory() as ws:
+            tool(ws, "run_parametric_study", {"algorithm": "DLA", "values": [100],
+                                              "name": "done"})
+            wait_until_ended(ws, "done")
+            young = Path(ws) / "young"
+            young.mkdir()
+            (young / "study.yaml").write_text((Path(ws) / "done" / "study.yaml").read_text()
+                                              .replace("name: done", "name: young"))
+            code, status = tool(ws, "check_study_status", {"study_id": "young"})
+            self.assertEqual(code, 0, status)
+            self.assertEqual(status["status"], "CREATED", status)
+            self.assertTrue(status["active"])
+            self.assertNotIn("reason", status)
+            jsonschema.validate(status, output_schema_of("check_study_status"))
+            code, waited = tool(ws, "wait_for_study", {"study_id": "young", "timeout_s": 0})
+            self.assertFalse(waited["finished"], waited)
+
     def test_fifos_planted_in_a_study_folder_block_no_call(self):
         with tempfile.TemporaryDirectory() as ws:
             code, started = tool(ws, "run_parametric_study",
