@@ -139,11 +139,14 @@ int export_command(const CommandLine& line) {
   if (table_name != "tasks" && table_name != "summary") {
     throw UsageError("--table: must be tasks or summary, got '" + table_name + "'");
   }
+  const std::string only = values->count("study") ? (*values)["study"].as<std::string>() : "";
+  if (values->count("study") && only.empty()) {  // it exported every study without a word
+    throw UsageError(
+        "--study: the name is empty; give a study's name, or leave --study out "
+        "for every study");
+  }
   const std::string path = (*values)["file"].as<std::string>();
-  io::read_isolated(path, [&] {
-    print_table(path, table_name, format,
-                values->count("study") ? (*values)["study"].as<std::string>() : "");
-  });
+  io::read_isolated(path, [&] { print_table(path, table_name, format, only); });
   return 0;
 }
 

@@ -75,7 +75,13 @@ class Validator {
   /// A mapping key's text; a list or mapping used as a key is refused.
   std::string key_name(const YAML::Node& key, const std::string& prefix) const {
     if (!key.IsScalar()) fail(key, prefix, "keys must be plain names, got " + scalar_text(key));
-    return key.as<std::string>();
+    const std::string name = key.as<std::string>();
+    if (name == "<<") {  // yaml-cpp reads a merge key as a plain key
+      fail(key, prefix.empty() ? name : prefix + "." + name,
+           "YAML merge keys are not supported; write the keys out (an alias of a whole value, "
+           "*name, works)");
+    }
+    return name;
   }
 
   /// Throws for keys outside `known` and for keys given twice.

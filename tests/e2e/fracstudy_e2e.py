@@ -364,6 +364,7 @@ class BadInput(TempDirTest):
                                (["simulate", "--algorithm", "DLA", "--volume-fraction", "0.1"],
                                 "does not use"),
                                (["export", str(self.dir / "x.h5"), "--format", "xml"], "csv or json"),
+                               (["export", str(self.dir / "x.h5"), "--study", ""], "name is empty"),
                                (["submit", str(DATA / "format1" / "before_metric_table.yaml"), "--nodes", "3"],
                                 "--ntasks-per-node"),
                                (["submit", str(DATA / "format1" / "before_metric_table.yaml"), "--relays",
