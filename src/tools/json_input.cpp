@@ -27,6 +27,14 @@ std::optional<nlohmann::json> parse_untrusted_json(std::string_view text, std::s
   return std::nullopt;
 }
 
+std::string echo(const std::string& text) {
+  if (text.size() <= 64) return text;
+  std::size_t cut = 64;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80)
+    --cut;  // a continuation byte: back to the start of its character
+  return text.substr(0, cut) + "...";
+}
+
 std::string dump_untrusted(const nlohmann::json& message, int indent) {
   return message.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
 }

@@ -42,17 +42,6 @@ json result_response(const json& id, json result) {
   return {{"jsonrpc", "2.0"}, {"id", id}, {"result", std::move(result)}};
 }
 
-/// What a client sent, as far as an error message repeats it: at most 64 bytes, cut
-/// between two characters (a cut inside one made the answer invalid UTF-8, and its
-/// serialisation threw: the server ended).
-std::string echo(const std::string& text) {
-  if (text.size() <= 64) return text;
-  std::size_t cut = 64;
-  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80)
-    --cut;  // a continuation byte: back to the start of its character
-  return text.substr(0, cut) + "...";
-}
-
 /// The version to speak: the client's when we know it, else our newest.
 std::string negotiate(const json& params) {
   const std::string asked = text_field(params, "protocolVersion");

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <regex>
 
+#include "fracstudy/tools/json_input.hpp"
+
 namespace fracstudy::tools {
 namespace {
 
@@ -169,11 +171,11 @@ class Validator {
         for (const auto& [name, unused] : properties.items()) {
           known += (known.empty() ? "" : ", ") + name;
         }
-        return SchemaViolation{join_field(field, key),
+        return SchemaViolation{join_field(field, echo(key)),
                                known.empty() ? "is not a known field (this tool takes none)"
                                              : "is not a known field (known: " + known + ")"};
       }
-      if (auto v = check(additional, value, join_field(field, key))) return v;
+      if (auto v = check(additional, value, join_field(field, echo(key)))) return v;
     }
     return std::nullopt;
   }

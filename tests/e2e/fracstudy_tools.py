@@ -508,6 +508,12 @@ class McpProtocol(unittest.TestCase):
                                   timeout=60, env=MPI_ENV)
             self.assertEqual(proc.returncode, 2, proc.stderr)
             self.assertIn("nested deeper than", json.loads(proc.stdout)["error"]["message"])
+            # An unknown field's name is echoed cut short, not whole (800 kB came back twice).
+            proc = subprocess.run([BIN, "tool", "--workspace", tmp, "list_studies"],
+                                  input=json.dumps({"k" * 800000: 1}), capture_output=True,
+                                  text=True, timeout=60, env=MPI_ENV)
+            self.assertEqual(proc.returncode, 2, proc.stderr)
+            self.assertLess(len(proc.stdout), 2000)
 
     def test_an_oversized_message_is_answered_and_skipped(self):
         # Two megabytes on one line (past the 1 MiB cap): an invalid-request error, then

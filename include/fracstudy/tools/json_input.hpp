@@ -24,6 +24,10 @@ inline nlohmann::json parse_untrusted_or_discarded(std::string_view text) {
   return value ? std::move(*value) : nlohmann::json(nlohmann::json::value_t::discarded);
 }
 
+/// What a client sent, as far as an answer repeats it: at most 64 bytes, cut between two
+/// characters (a cut inside one made the answer invalid UTF-8), "..." after a cut.
+std::string echo(const std::string& text);
+
 /// `message` as one line of JSON; text that is not valid UTF-8 (a file name in an error,
 /// a client's string cut short) is replaced rather than thrown on.
 std::string dump_untrusted(const nlohmann::json& message, int indent = -1);
