@@ -292,7 +292,8 @@ std::string journal_path(const std::string& result_path) {
 }
 
 bool is_journal_or_empty(const std::string& path) {
-  return detail::file_starts_with_one_of(path, {kMagic, kMagicVersion3, kMagicVersion2, kMagicVersion1});
+  return detail::file_starts_with_one_of(path,
+                                         {kMagic, kMagicVersion3, kMagicVersion2, kMagicVersion1});
 }
 
 void start_journal(const std::string& result_path, std::uint64_t generation) {
