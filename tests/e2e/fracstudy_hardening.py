@@ -320,16 +320,22 @@ class Paths(TempDirTest):
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assertTrue(link.is_symlink())
 
-    def test_status_of_a_killed_run_says_interrupted_not_running_for_ever(self):
-        # A job killed with SIGKILL leaves the file saying RUNNING (its last checkpoint);
-        # `status` read that for ever, with tasks "running" and a finite ETA. No run holds
-        # the file's lock now, so the studies are INTERRUPTED, with the way to finish them.
+    def long_run_with_five_tasks_done(self):
+        """Starts the LONG study under mpirun; returns (study, result file, process) once the
+        file holds 5 completed tasks (or after a minute)."""
         study = self.write("long.yaml", LONG)
         out = self.dir / "long.h5"
         proc = start(["run", str(study), "-o", str(out)])
         deadline = time.time() + 60
         while completed_in(out, "long") < 5 and time.time() < deadline:
             time.sleep(0.05)
+        return study, out, proc
+
+    def test_status_of_a_killed_run_says_interrupted_not_running_for_ever(self):
+        # A job killed with SIGKILL leaves the file saying RUNNING (its last checkpoint);
+        # `status` read that for ever, with tasks "running" and a finite ETA. No run holds
+        # the file's lock now, so the studies are INTERRUPTED, with the way to finish them.
+        study, out, proc = self.long_run_with_five_tasks_done()
         live = json.loads(run(["status", str(out), "--json"]).stdout)["studies"][0]
         self.assertEqual(live["status"], "RUNNING")  # the lock is held: a live run
         subprocess.run(["pkill", "-KILL", "-s", str(proc.pid)], check=False)
@@ -352,12 +358,7 @@ class Paths(TempDirTest):
     def test_resume_right_after_mpirun_is_killed_waits_for_its_ranks(self):
         # kill -9 of mpirun alone: its ranks (in process groups of their own) notice and
         # exit within seconds, holding the lock until then. The resume waits for them.
-        study = self.write("long.yaml", LONG)
-        out = self.dir / "long.h5"
-        proc = start(["run", str(study), "-o", str(out)])
-        deadline = time.time() + 60
-        while completed_in(out, "long") < 5 and time.time() < deadline:
-            time.sleep(0.05)
+        study, out, proc = self.long_run_with_five_tasks_done()
         proc.kill()
         proc.wait()
         resumed = run(["run", str(study), "-o", str(out), "--resume"], ranks=3)

@@ -387,6 +387,15 @@ class Admission(unittest.TestCase):
 class McpProtocol(unittest.TestCase):
     """Malformed JSON-RPC gets JSON-RPC errors; stdout carries nothing but protocol."""
 
+    def serve(self, workspace, lines):
+        """The replies of `fracstudy mcp` to `lines`, one message each, in one session that
+        must end with exit 0."""
+        proc = subprocess.run([BIN, "mcp", "--workspace", workspace],
+                              input="\n".join(lines) + "\n", capture_output=True, text=True,
+                              timeout=60, env=MPI_ENV)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        return [json.loads(line) for line in proc.stdout.splitlines()]
+
     def test_malformed_requests(self):
         # Ten malformed messages, each answered with a JSON-RPC error, between a session's
         # start and a ping that shows the server alive at the end.
@@ -420,10 +429,7 @@ class McpProtocol(unittest.TestCase):
                                                      "values": [100]}}}),
                 json.dumps({"jsonrpc": "2.0", "id": 10, "method": "ping"}),
             ]
-            proc = subprocess.run([BIN, "mcp", "--workspace", tmp], input="\n".join(lines) + "\n",
-                                  capture_output=True, text=True, timeout=60, env=MPI_ENV)
-            self.assertEqual(proc.returncode, 0, proc.stderr)
-            replies = [json.loads(line) for line in proc.stdout.splitlines()]
+            replies = self.serve(tmp, lines)
             self.assertEqual(len(replies), 15)  # the notification gets no answer
             # A tool call is answered from a thread of its own, whenever it is done.
             hostile = next(r for r in replies if r.get("id") == 9)
@@ -453,11 +459,8 @@ class McpProtocol(unittest.TestCase):
                 json.dumps({"jsonrpc": ["2.0"], "id": {"a": 1}, "method": 7}),
                 json.dumps({"jsonrpc": "2.0", "id": 5, "method": "ping"}),
             ]
-            proc = subprocess.run([BIN, "mcp", "--workspace", tmp], input="\n".join(lines) + "\n",
-                                  capture_output=True, text=True, timeout=60, env=MPI_ENV)
-            self.assertEqual(proc.returncode, 0, proc.stderr)
-            replies = [json.loads(line) for line in proc.stdout.splitlines()]
-            self.assertEqual(len(replies), 6, proc.stdout[:2000])
+            replies = self.serve(tmp, lines)
+            self.assertEqual(len(replies), 6, replies)
             self.assertEqual(replies[0]["error"]["code"], -32600)
             self.assertEqual(replies[1]["result"]["protocolVersion"], "2025-06-18")
             self.assertEqual(replies[2]["error"]["code"], -32601)
@@ -487,11 +490,8 @@ class McpProtocol(unittest.TestCase):
                             "params": {"cursor": "garbage"}}),
                 json.dumps({"jsonrpc": "2.0", "id": 6, "method": "ping"}),
             ]
-            proc = subprocess.run([BIN, "mcp", "--workspace", tmp], input="\n".join(lines) + "\n",
-                                  capture_output=True, text=True, timeout=60, env=MPI_ENV)
-            self.assertEqual(proc.returncode, 0, proc.stderr)
-            replies = [json.loads(line) for line in proc.stdout.splitlines()]
-            self.assertEqual(len(replies), 7, proc.stdout[:2000])
+            replies = self.serve(tmp, lines)
+            self.assertEqual(len(replies), 7, replies)
             # Only the version whose rules it follows is offered (2024-11-05 has no batches
             # refused and no resource links); the client decides.
             self.assertEqual(replies[0]["result"]["protocolVersion"], "2025-06-18")
