@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -70,7 +71,19 @@ bool run_holds_lock(const std::string& output) {
 
 OutputLock::OutputLock(const std::string& output) {
   const std::string path = lock_path(output);
-  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT, 0644);
+  // Never through a link: the lock file is emptied and rewritten, and a link planted at
+  // its name led that into someone else's file (and `status` took the run for gone).
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK, 0644);
+  struct stat opened {};
+  if (fd_ >= 0 && (::fstat(fd_, &opened) != 0 || !S_ISREG(opened.st_mode))) {
+    ::close(fd_);
+    throw ResultFileError(path + ": is not a regular file; remove it (it is the lock of " + output +
+                          ", a file a run makes)");
+  }
+  if (fd_ < 0 && errno == ELOOP) {
+    throw ResultFileError(path + ": is a symbolic link; remove it (it is the lock of " + output +
+                          ", a file a run makes, never followed)");
+  }
   if (fd_ < 0) {
     throw ResultFileError(path + ": cannot create the lock file (" + std::strerror(errno) + ")");
   }
@@ -140,8 +153,14 @@ void check_companion_files(const std::string& path) {
   check_name_length(path);
   const auto refuse_foreign = [&](const std::string& companion, bool is_ours) {
     std::error_code error;
+    const fs::file_status status = fs::symlink_status(companion, error);
     // A link is removed as a link, never written through: no harm to anything.
-    if (!fs::is_regular_file(fs::symlink_status(companion, error)) || is_ours) return;
+    if (!fs::exists(status) || fs::is_symlink(status)) return;
+    if (!fs::is_regular_file(status)) {  // a folder: the run made the file, then failed
+      throw ResultFileError(companion + ": is not a file, but a run of " + path +
+                            " writes its journal there; move it away first (nothing was changed)");
+    }
+    if (is_ours) return;
     throw ResultFileError(companion + ": is not a journal of " + path + ", but a run of " + path +
                           " writes there; move it away first (nothing was changed)");
   };

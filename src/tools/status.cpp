@@ -51,9 +51,13 @@ nlohmann::json study_status_json(const io::ResultReader& reader, std::size_t s, 
   const study::StudyStatus shown = effective_status(study, run_alive);
   const bool gone = shown != study.status;
   if (gone) counts.running = 0;  // nothing runs: the tasks it held wait for the resume
+  // A stopped study has no time left to estimate until it is resumed.
+  const bool stopped_here =
+      shown == study::StudyStatus::Interrupted || shown == study::StudyStatus::Cancelled;
   // NaN: no estimate (nothing done yet, or nothing running to finish it).
   const double remaining_s =
-      gone ? std::nan("") : study::estimated_remaining_s(progress.work).value_or(std::nan(""));
+      stopped_here ? std::nan("")
+                   : study::estimated_remaining_s(progress.work).value_or(std::nan(""));
   nlohmann::json failures = nlohmann::json::object();
   for (const auto& [reason, count] : progress.failures)
     failures[reason] = count;

@@ -269,6 +269,15 @@ class Paths(TempDirTest):
         before = digest(self.dir / "o.h5.tmp")
         self.assertEqual(run(["run", "s.yaml", "-o", "o.h5"], cwd=self.dir).returncode, 0)
         self.assertEqual(digest(self.dir / "o.h5.tmp"), before)
+        # A folder at a journal's name: refused before anything is created (the run made
+        # the file, then failed on its journal, exit 1, and no resume could finish it).
+        for companion in ("q.h5.journal", "q.h5.journal.tmp"):
+            (self.dir / companion).mkdir()
+            proc = run(["run", "s.yaml", "-o", "q.h5"], cwd=self.dir)
+            self.assertEqual(proc.returncode, 2, proc.stderr)
+            self.assertIn(f"{companion}: is not a file", proc.stderr)
+            self.assertFalse((self.dir / "q.h5").exists())
+            (self.dir / companion).rmdir()
         # An empty journal (cut before its header) is a run's: taken over as before.
         (self.dir / "p.h5.journal").write_bytes(b"")
         self.assertEqual(run(["run", "s.yaml", "-o", "p.h5"], cwd=self.dir).returncode, 0)
@@ -299,6 +308,14 @@ class Paths(TempDirTest):
         (self.dir / "out.h5.tmp").symlink_to(victim)
         (self.dir / "out.h5.journal.tmp").symlink_to(victim)
         (self.dir / "cluster.h5.tmp").symlink_to(victim)
+        # The lock file is emptied and rewritten by the run: a link there is refused (it
+        # was followed, and its target overwritten with the run's pid).
+        (self.dir / ".out.h5.lock").symlink_to(victim)
+        proc = run(["run", "s.yaml", "-o", "out.h5"], cwd=self.dir)
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        self.assertIn(".out.h5.lock: is a symbolic link", proc.stderr)
+        self.assertFalse((self.dir / "out.h5").exists())
+        (self.dir / ".out.h5.lock").unlink()
         proc = run(["run", "s.yaml", "-o", "out.h5"], cwd=self.dir)
         self.assertEqual(proc.returncode, 0, proc.stderr)
         proc = run(["simulate", "--algorithm", "DLA", "--n-particles", "50",
