@@ -57,3 +57,23 @@ TEST(Metrics, AnEstimateOutsideItsMetricsRangeIsNoValueSoTheTaskCanBeContinued) 
   EXPECT_EQ(values.value("df"), 1.9);
   EXPECT_FALSE(fracstudy::kernels::check_completed(values).has_value());
 }
+
+TEST(Metrics, WhatComesFromTheSameFitAsARejectedEstimateIsNoValueEither) {
+  // A 40-particle CCA cluster at volume fraction 0.2 (seed 17) fitted df = 27, rejected,
+  // while kf = exp(-df x intercept) = 6.6e-25 from that fit was kept and averaged.
+  fracstudy::kernels::SimulationResult result;
+  result.rg = 5.0;
+  result.fit.df = 27.0;
+  result.fit.df_err = 3.0;
+  result.fit.kf = 6.6e-25;
+  result.mass_radius.df = 2.1;
+  result.mass_radius.df_err = 0.05;
+  const auto values = fracstudy::kernels::MetricValues::of(result);
+  EXPECT_TRUE(std::isnan(values.value("df")));
+  EXPECT_TRUE(std::isnan(values.value("kf")));
+  EXPECT_TRUE(std::isnan(values.value("df_err")));
+  EXPECT_EQ(values.value("df_mr"), 2.1);  // another fit: kept
+  EXPECT_EQ(values.value("df_mr_err"), 0.05);
+  result.fit.df = 1.8;
+  EXPECT_EQ(fracstudy::kernels::MetricValues::of(result).value("kf"), 6.6e-25);
+}

@@ -41,6 +41,9 @@ struct MetricDefinition {
   double lowest = 0;
   double highest = std::numeric_limits<double>::infinity();
   bool in_every_completed_task = false;  ///< never NaN once a task completed
+  /// The estimate this one comes from the same fit as ("" for none): when that one is
+  /// rejected (NaN), so is this (a CCA fit whose df of 27 was rejected still gave kf 6.6e-25).
+  std::string_view same_fit_as = "";
 };
 
 /// Every metric, in column order. Only append: the journal and old files know metrics by
@@ -61,7 +64,8 @@ inline constexpr MetricDefinition kMetrics[] = {
     {.name = "kf",
      .unit = "",
      .description = "fractal prefactor in N = kf (Rg/a)^df, from the same fit",
-     .value_of = [](const SimulationResult& r) { return r.fit.kf; }},
+     .value_of = [](const SimulationResult& r) { return r.fit.kf; },
+     .same_fit_as = "df"},
     {.name = "fit_n_min",
      .unit = "particles",
      .description = "smallest cluster size N in the df fit",
@@ -88,7 +92,8 @@ inline constexpr MetricDefinition kMetrics[] = {
      .description = "standard error of df: the scatter of df over 4 sub-windows of the fit, "
                     "divided by 2",
      .value_of = [](const SimulationResult& r) { return r.fit.df_err; },
-     .highest = 100},
+     .highest = 100,
+     .same_fit_as = "df"},
     {.name = "df_mr",
      .unit = "",
      .description = "fractal dimension from the mass-radius relation M(r) ~ r^df, M(r) the "
@@ -101,7 +106,8 @@ inline constexpr MetricDefinition kMetrics[] = {
      .unit = "",
      .description = "standard error of df_mr (sub-window scatter, as df_err)",
      .value_of = [](const SimulationResult& r) { return r.mass_radius.df_err; },
-     .highest = 100},
+     .highest = 100,
+     .same_fit_as = "df_mr"},
     {.name = "df_sq",
      .unit = "",
      .description = "fractal dimension from the structure factor S(q) ~ q^-df of the final "
@@ -113,7 +119,8 @@ inline constexpr MetricDefinition kMetrics[] = {
      .unit = "",
      .description = "standard error of df_sq (sub-window scatter, as df_err)",
      .value_of = [](const SimulationResult& r) { return r.structure_factor.df_err; },
-     .highest = 100},
+     .highest = 100,
+     .same_fit_as = "df_sq"},
 };
 
 inline constexpr std::size_t kMetricCount = std::size(kMetrics);
@@ -133,6 +140,12 @@ constexpr std::optional<std::size_t> metric_index(std::string_view name) {
 inline double metric_value(const MetricDefinition& metric, const SimulationResult& result) {
   const double value = metric.value_of(result);
   if (metric.in_every_completed_task || std::isnan(value)) return value;
+  if (!metric.same_fit_as.empty()) {
+    const auto estimate = metric_index(metric.same_fit_as);
+    if (estimate && std::isnan(metric_value(kMetrics[*estimate], result))) {
+      return std::numeric_limits<double>::quiet_NaN();
+    }
+  }
   return value >= metric.lowest && value <= metric.highest
              ? value
              : std::numeric_limits<double>::quiet_NaN();
