@@ -4,11 +4,13 @@ of `fracstudy-plot`.
 Run by ctest with Debian's /usr/bin/python3 (h5py, matplotlib). Environment: FRACSTUDY_BIN,
 FRACSTUDY_PLOT (the plot script), MPIEXEC. Select a group with its class name.
 """
+import importlib.machinery
 import os
 import shlex
 import subprocess
 import sys
 import tempfile
+import types
 import unittest
 from pathlib import Path
 
@@ -225,8 +227,44 @@ class Plots(TempDirTest):
     def test_a_file_that_is_not_a_result_is_refused(self):
         bogus = self.write("bogus.h5", "not hdf5")
         proc = subprocess.run(["/usr/bin/python3", PLOT, str(bogus)], capture_output=True, text=True)
-        self.assertNotEqual(proc.returncode, 0)
+        self.assertEqual(proc.returncode, 2)
         self.assertIn("bogus.h5", proc.stderr)
+        self.assertFalse((self.dir / "bogus_plots").exists())  # nothing made on bad input
+
+    def test_bad_options_are_refused_in_one_line_and_nothing_is_made(self):
+        # Each used to print a traceback, exit 0 or 1, draw fewer clusters, or make the folder.
+        afile = self.write("afile", "")
+        for extra, fragment in ((["-o", str(afile)], "is a file, not a folder"),
+                                (["-o", "/proc/x/y"], "cannot make the folder"),
+                                (["--study", "dla_sweep", "--study", "nope"], "no study named 'nope'"),
+                                (["--max-clusters", "-1"], "--max-clusters"),
+                                (["--metric", "nope", "-o", str(self.dir / "d")], "--metric")):
+            with self.subTest(extra=extra):
+                proc = subprocess.run(["/usr/bin/python3", PLOT, str(self.result), *extra],
+                                      capture_output=True, text=True, timeout=120)
+                self.assertEqual(proc.returncode, 2, proc.stderr)
+                self.assertIn(fragment, proc.stderr)
+                self.assertEqual(len(proc.stderr.strip().splitlines()), 1, proc.stderr)
+        self.assertEqual(sorted(p.name for p in self.dir.iterdir()), ["afile"])
+
+    def test_rg_against_n_fits_each_point_of_the_other_parameters_apart(self):
+        # A grid over N and the dimension was fitted as one line (df 2.05 from a 2D 1.89
+        # and a 3D 2.24) under a title saying 2D; a single particle (Rg 0) made it NaN.
+        # Here a grid over N and the sticking probability: one fit for each probability.
+        loader = importlib.machinery.SourceFileLoader("fracstudy_plot", PLOT)
+        plot = types.ModuleType(loader.name)
+        loader.exec_module(plot)
+        figures = []
+        plot.save = lambda fig, *args: figures.append(fig)
+        with h5py.File(self.result, "r") as f:
+            study = plot.Study("dla3d_grid", f["studies"]["dla3d_grid"])
+        study.tasks = np.concatenate([study.tasks, study.tasks[:1]])
+        study.tasks["rg"][-1], study.tasks["n_particles"][-1] = 0.0, 1  # a single particle
+        plot.rg_against_n(study, None, ["png"], [])
+        labels = [t.get_text() for t in figures[0].axes[0].get_legend().get_texts()]
+        fits = [label for label in labels if "fit" in label]
+        self.assertEqual(len(fits), len(np.unique(study.tasks["sticking_probability"])), labels)
+        self.assertTrue(all("nan" not in label for label in labels), labels)
 
 
 class Clusters(TempDirTest):
