@@ -276,7 +276,14 @@ class Validator {
     std::vector<double> result;
     for (std::int64_t i = 0; i < static_cast<std::int64_t>(count); ++i) {
       // Computed from the index, not by accumulation, so 0.1 steps do not drift.
-      const double value = start + static_cast<double>(i) * step;
+      double value = start + static_cast<double>(i) * step;
+      // A last value that rounding carried just past stop, and so out of the parameter's
+      // range (0.09 + 13 x 0.07 = 1.0000000000000002 for a sticking probability), is stop:
+      // the range was refused with "value 1 must be ... <= 1". Values that were accepted
+      // stay as they were (a file to continue holds them).
+      if (check_parameter(parameter, value) && std::abs(value - stop) <= 1e-9 * std::abs(step)) {
+        value = stop;
+      }
       if (auto broken = check_parameter(parameter, value)) {
         fail(range, path, "value " + format(value) + " " + *broken);
       }

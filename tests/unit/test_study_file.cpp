@@ -62,6 +62,21 @@ studies:
   EXPECT_DOUBLE_EQ(points[2].sticking_probability, 0.1 + 2 * 0.1);
 }
 
+TEST(StudyFile, ARangeWhoseLastValueRoundingCarriesPastItsLimitEndsAtStop) {
+  // 0.09 + 13 x 0.07 is 1.0000000000000002: the range was refused, "value 1 must be a number
+  // with 0 < p <= 1".
+  const auto file = parse(R"(
+studies:
+  - name: r
+    algorithm: DLA
+    variable_parameter: sticking_probability
+    range: {start: 0.09, stop: 1.0, step: 0.07}
+)");
+  const auto& points = file.studies[0].points;
+  ASSERT_EQ(points.size(), 14u);
+  EXPECT_EQ(points.back().sticking_probability, 1.0);
+}
+
 TEST(StudyFile, GridIsEveryCombinationLastKeyFastest) {
   const auto file = parse(R"(
 execution: {chunk_size: 8, max_retries: 0, task_time_limit_s: 30, checkpoint_interval_s: 2}
