@@ -1,6 +1,8 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "fracstudy/io/errors.hpp"
+#include "fracstudy/io/output_file.hpp"
 #include "fracstudy/study/parser.hpp"
 #include "memory.hpp"
 #include "options.hpp"
@@ -20,6 +22,13 @@ int validate_command(const CommandLine& line) {
   if (!values) return 0;
   const auto file = study::load_study_file((*values)["study"].as<std::string>());
   check_fits_in_memory(file);
+  if (file.output) {  // `run` refuses these: so must `validate` (it said "valid")
+    try {
+      io::check_output_path(*file.output, file.path);
+    } catch (const io::ResultFileError& error) {
+      throw io::ResultFileError(file.path + ": output: " + error.what());
+    }
+  }
   std::cout << file.path << ": valid, " << file.studies.size() << " "
             << (file.studies.size() == 1 ? "study" : "studies") << ", " << file.task_count()
             << " tasks\n";

@@ -95,6 +95,10 @@ class Paths(TempDirTest):
         self.refused(["run", str(study), "-o", str(study), "--force"], "is the study file")
         self.refused(["run", "s.yaml", "-o", "./s.yaml", "--force"], "is the study file")
         self.assertEqual(digest(study), before)
+        # `validate` says what `run` will say of the file's own `output:` (it said "valid").
+        for output, fragment in (("s2.yaml", "is the study file"), ("dir/", "names a folder")):
+            self.write("s2.yaml", f"output: {output}\n" + SMALL)
+            self.refused(["validate", "s2.yaml"], fragment)
 
     def test_a_folder_is_never_the_result_file(self):
         study = self.write("s.yaml", SMALL)
