@@ -40,7 +40,13 @@ void print_table(const std::string& path, const std::string& table_name, const s
   for (std::size_t s = 0; s < data.studies.size(); ++s) {
     if (only.empty() || data.studies[s].name == only) chosen.push_back(s);
   }
-  if (chosen.empty()) throw UsageError("--study: no study named '" + only + "' in the file");
+  if (chosen.empty()) {
+    std::string names;
+    for (const auto& study : data.studies)
+      names += (names.empty() ? "" : ", ") + study.name;
+    throw UsageError("--study: no study named '" + only + "' in " + path + " (it has: " + names +
+                     ")");
+  }
   auto for_each_row = [&](std::size_t s, const io::ResultReader::RowVisitor& visit) {
     if (table_name == "tasks") return reader.for_each_row(s, visit);
     // A summary row ends with its flags (tools::point_flags), joined by ';'.

@@ -652,7 +652,7 @@ class BadResultFiles(TempDirTest):
             (["run", str(self.study_file), "--drain-grace", "-1"], "--drain-grace"),
             (["run", str(self.study_file), "--frobnicate"], "unrecognised option"),
             (["export", str(good), "--table", "points"], "tasks or summary"),
-            (["export", str(good), "--study", "nope"], "no study named 'nope'"),
+            (["export", str(good), "--study", "nope"], "good.h5 (it has: "),
         ]
         before = {p: digest(p) for p in (text_file, foreign, truncated, good, edited)}
         listing = sorted(self.dir.iterdir())
