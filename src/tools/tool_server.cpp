@@ -743,7 +743,7 @@ json ToolServer::status_of(const std::string& id) const {
 
 json ToolServer::status_of(const std::string& id, const std::vector<QueuedStudy>& waiting) const {
   const auto position = position_in(waiting, id);
-  json status = run_status_of(id);
+  json status = run_status_of(id, position.has_value());
   if (position) {
     status["status"] = study::name_of(study::StudyStatus::Queued);
     status["queue_position"] = *position;
@@ -758,7 +758,7 @@ json ToolServer::status_of(const std::string& id, const std::vector<QueuedStudy>
   return status;
 }
 
-json ToolServer::run_status_of(const std::string& id) const {
+json ToolServer::run_status_of(const std::string& id, bool queued) const {
   const bool active = is_active(id);
   const auto status_in_file =
       read_results(workspace_.file(id, kResultFile),
@@ -823,7 +823,7 @@ json ToolServer::run_status_of(const std::string& id) const {
     status["resumable"] = true;
     status["reason"] =
         std::string(kCancelledWaiting) + "; it never started (retry_failed_simulations starts it)";
-  } else if (!active && !workspace_.read_file(id, kLaunchFile) &&
+  } else if (!active && !queued && !workspace_.read_file(id, kLaunchFile) &&
              !workspace_.read_file(id, kLogFile, 1)) {
     // Never launched, never failed to start (that leaves a log), not in the queue: its
     // run_parametric_study is still writing it (the queue entry or the launch comes last).

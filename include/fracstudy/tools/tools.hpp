@@ -155,8 +155,9 @@ class ToolServer {
   nlohmann::json status_of(const std::string& id) const;
   /// The same, with the queue as already read.
   nlohmann::json status_of(const std::string& id, const std::vector<QueuedStudy>& waiting) const;
-  /// The status of the study's runs (without its place in the queue).
-  nlohmann::json run_status_of(const std::string& id) const;
+  /// The status of the study's runs (without its place in the queue; `queued`: it has one,
+  /// so it is waiting, not being created).
+  nlohmann::json run_status_of(const std::string& id, bool queued) const;
   /// Whether a run of the study is going: its launch (mpirun, or the batch job) or its
   /// rank 0 (the result file's lock), which outlives a killed mpirun for a while.
   bool is_active(const std::string& id) const;
