@@ -151,7 +151,8 @@ void check_name_length(const std::string& output) {
 
 void check_companion_files(const std::string& path) {
   check_name_length(path);
-  const auto refuse_foreign = [&](const std::string& companion, bool is_ours) {
+  const auto refuse_foreign = [&](const std::string& companion,
+                                  bool (*is_ours)(const std::string&)) {
     std::error_code error;
     const fs::file_status status = fs::symlink_status(companion, error);
     // A link is removed as a link, never written through: no harm to anything.
@@ -160,16 +161,16 @@ void check_companion_files(const std::string& path) {
       throw ResultFileError(companion + ": is not a file, but a run of " + path +
                             " writes its journal there; move it away first (nothing was changed)");
     }
-    if (is_ours) return;
+    if (is_ours(companion)) return;
     throw ResultFileError(companion + ": is not a journal of " + path + ", but a run of " + path +
                           " writes there; move it away first (nothing was changed)");
   };
   const std::string journal = journal_path(path);
   for (const std::string& companion : {journal, journal + ".tmp"}) {
-    refuse_foreign(companion, !fs::exists(companion) || is_journal_or_empty(companion));
+    refuse_foreign(companion, is_journal_or_empty);
   }
   for (const std::string& relay : relay_journal_paths(path)) {
-    refuse_foreign(relay, is_relay_journal_or_empty(relay));
+    refuse_foreign(relay, is_relay_journal_or_empty);
   }
 }
 

@@ -38,11 +38,16 @@ std::string duration_in_words(double seconds) {
   return words(seconds / 86400, "day");
 }
 
+namespace {
+
+/// The status study_status_json tells: a study in progress whose run is gone is INTERRUPTED.
 study::StudyStatus effective_status(const io::StudyData& study, bool run_alive) {
   const bool in_progress =
       study.status == study::StudyStatus::Running || study.status == study::StudyStatus::Created;
   return in_progress && !run_alive ? study::StudyStatus::Interrupted : study.status;
 }
+
+}  // namespace
 
 nlohmann::json study_status_json(const io::ResultReader& reader, std::size_t s, bool run_alive) {
   const io::StudyData& study = reader.data().studies.at(s);

@@ -199,12 +199,6 @@ std::string last_words(const std::string& log) {
   return found.size() <= 300 ? found : found.substr(0, 300) + "...";
 }
 
-/// Whether a process holds the lock of the result file `file` (rank 0 of a run holds it
-/// from its start to its end, whatever became of the mpirun above it).
-bool run_holds_lock(const std::filesystem::path& file) {
-  return io::run_holds_lock(file.string());
-}
-
 /// The command of a study's run: a first run, or a retry of the runs before it.
 std::vector<std::string> run_command(bool retry) {
   if (retry) return {"retry", kResultFile};
@@ -577,7 +571,7 @@ bool ToolServer::cancel_if_own(const std::string& id) const {
 }
 
 bool ToolServer::is_active(const std::string& id) const {
-  if (run_holds_lock(workspace_.file(id, kResultFile))) return true;
+  if (io::run_holds_lock(workspace_.file(id, kResultFile).string())) return true;
   const auto launch = workspace_.read_file(id, kLaunchFile);
   if (!launch) return false;
   const auto parsed = parse_untrusted_or_discarded(*launch);

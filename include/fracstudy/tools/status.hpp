@@ -17,9 +17,6 @@ namespace fracstudy::tools {
 nlohmann::json study_status_json(const io::ResultReader& reader, std::size_t s,
                                  bool run_alive = true);
 
-/// The status of study `s` as study_status_json tells it.
-study::StudyStatus effective_status(const io::StudyData& study, bool run_alive);
-
 /// The reason given for a study whose run is gone without a word.
 inline constexpr const char* kRunGoneReason =
     "no run is writing this file: its job ended without a word (killed or lost); resume it "
