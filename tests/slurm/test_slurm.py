@@ -126,20 +126,26 @@ class Slurm(unittest.TestCase):
         # What `#SBATCH --signal=B:USR1@T` does at the end of each allocation, sent early:
         # the script drains the study, which exits 3, and requeues the job. Twice the long
         # study's tasks: a drain lets the running chunks finish (about 16 tasks a worker
-        # here), so the first allocation ends near 40 done, and the second must still have
-        # work left after the signal that it gets past 60 (with 80 tasks and a signal at
-        # 30, a faster kernel once finished them all in the second allocation).
+        # here), so the first allocation ends near 40-60 done, and the second must still
+        # have work left after its signal (with 80 tasks and a signal at 30, a faster kernel
+        # once finished them all in the second allocation).
         study = self.dir / "longer.yaml"
         study.write_text(LONG_STUDY.replace("repetitions: 20", "repetitions: 40"))
         job = self.submit(study, env={"FRACSTUDY_DRAIN_GRACE": "3"})
         out = self.dir / "longer.h5"
-        for allocation, completed in ((1, 8), (2, 60)):
+        # Each signal waits for 8 tasks more than the allocation began with: a fixed 60 for
+        # the second was already met when the first drain ended at 61, and at a fast hour
+        # the second allocation finished all 160 before that early signal took hold.
+        completed = 0
+        for allocation in (1, 2):
+            completed += 8
             self.wait_for_job(job, lambda: completed_in(out) >= completed, 120,
                               f"{completed} tasks")
             self.assertEqual(slurm("scancel", "--signal=USR1", "--batch", job).returncode, 0)
             # A requeued job restarts in about 12 s; minutes when the machine is loaded.
             self.wait_for_job(job, lambda: f"allocation {allocation + 1} " in self.log(job),
                               240, f"allocation {allocation + 1}")
+            completed = completed_in(out)  # what the drain left
         self.wait_until_gone(job)
         log = self.log(job)
         self.assertEqual(log.count("requeueing job"), 2, log)
