@@ -143,20 +143,39 @@ inline double standard_cauchy(Rng& rng) {
   }
 }
 
-/// Where a Brownian walker at `x`, outside the circle of radius `radius` about the origin
-/// (|x| = rho > radius), first hits that circle. The hitting angle theta from x's direction
-/// has the Poisson-kernel density (rho^2 - R^2) / (2 pi (rho^2 + R^2 - 2 rho R cos theta)),
-/// sampled exactly by tan(theta/2) = ((rho - R)/(rho + R)) tan(pi (u - 1/2)). In 2D the
-/// walk is recurrent: it always returns.
-inline Vec<2> first_passage_to_circle(const Vec<2>& x, double radius, Rng& rng) {
-  const double rho = norm<2>(x);
-  const double half_tan = (rho - radius) / (rho + radius) * standard_cauchy(rng);
+/// The unit vector along `offset`, or the first axis for a zero offset (then any axis
+/// serves: the laws below are isotropic about a walker at the centre).
+template <std::size_t D>
+Vec<D> axis_of(const Vec<D>& offset, double length) {
+  if (length > 0) return scaled<D>(1.0 / length, offset);
+  Vec<D> axis{};
+  axis[0] = 1.0;
+  return axis;
+}
+
+/// Where a Brownian walker at `x`, at distance rho != R from `centre`, first hits the
+/// circle of radius R about it: inside the disk (the exit point from a free disk) or
+/// outside it (in 2D the walk is recurrent: it always returns). Both cases have the
+/// Poisson-kernel density |R^2 - rho^2| / (2 pi (rho^2 + R^2 - 2 rho R cos theta)) for the
+/// angle theta from x's direction, sampled exactly by
+/// tan(theta/2) = (|R - rho| / (R + rho)) tan(pi (u - 1/2)).
+inline Vec<2> first_passage_to_circle(const Vec<2>& x, const Vec<2>& centre, double radius,
+                                      Rng& rng) {
+  const Vec<2> offset = add_scaled<2>(x, -1.0, centre);
+  const double rho = norm<2>(offset);
+  const double half_tan = std::abs(rho - radius) / (rho + radius) * standard_cauchy(rng);
   // cos and sin of theta from t = tan(theta/2): (1 - t^2)/(1 + t^2) and 2t/(1 + t^2).
   const double denominator = 1.0 + half_tan * half_tan;
   const double cos_theta = (1.0 - half_tan * half_tan) / denominator;
   const double sin_theta = 2.0 * half_tan / denominator;
-  const double ux = x[0] / rho, uy = x[1] / rho;
-  return {radius * (ux * cos_theta - uy * sin_theta), radius * (ux * sin_theta + uy * cos_theta)};
+  const Vec<2> u = axis_of<2>(offset, rho);
+  return {centre[0] + radius * (u[0] * cos_theta - u[1] * sin_theta),
+          centre[1] + radius * (u[0] * sin_theta + u[1] * cos_theta)};
+}
+
+/// The same about the origin, from outside the circle (a stray walker's return).
+inline Vec<2> first_passage_to_circle(const Vec<2>& x, double radius, Rng& rng) {
+  return first_passage_to_circle(x, Vec<2>{}, radius, rng);
 }
 
 /// Two unit vectors completing the unit vector n to an orthonormal basis, without
@@ -170,32 +189,58 @@ inline std::array<Vec<3>, 2> orthonormal_complement(const Vec<3>& n) {
           Vec<3>{b, sign + n[1] * n[1] * a, -n[1]}};
 }
 
-/// Where a Brownian walker at `x`, outside the sphere of radius `radius` about the origin
-/// (|x| = rho > radius), first hits that sphere; nullopt when it escapes to infinity,
-/// which happens with probability 1 - R/rho. Given a return, the squared distance
-/// w = rho^2 + R^2 - 2 rho R cos theta from x to the hitting point has density
-/// proportional to w^(-3/2) (exterior Poisson kernel), so
-/// w^(-1/2) = 1/(rho - R) - u (1/(rho - R) - 1/(rho + R)); the azimuth is uniform.
-inline std::optional<Vec<3>> first_passage_to_sphere(const Vec<3>& x, double radius, Rng& rng) {
-  const double rho = norm<3>(x);
-  if (rng.uniform() * rho >= radius) return std::nullopt;  // escapes: P = 1 - R/rho
-  const double near = 1.0 / (rho - radius), far = 1.0 / (rho + radius);
-  const double inv_distance = near - rng.uniform() * (near - far);
-  const double w = 1.0 / (inv_distance * inv_distance);
-  // 1 - cos theta = (w - (rho - R)^2) / (2 rho R), written so that small angles keep
-  // their precision.
-  const double gap = rho - radius;
-  const double one_minus_cos = std::max(0.0, (w - gap * gap) / (2.0 * rho * radius));
+/// The point where a Brownian walker at `x`, at distance rho != R from `centre`, hits the
+/// sphere of radius R about it, given that it does (always from inside; from outside with
+/// probability R / rho). Inside and outside alike the squared distance w = rho^2 + R^2 -
+/// 2 rho R cos theta from x to the hitting point has density proportional to w^(-3/2)
+/// (the Poisson kernel, a uniform measure in w on the sphere), so w^(-1/2) is uniform
+/// between 1/(R + rho) and 1/|R - rho|; the azimuth is uniform.
+inline Vec<3> hit_on_sphere(const Vec<3>& x, const Vec<3>& centre, double radius, Rng& rng) {
+  const Vec<3> offset = add_scaled<3>(x, -1.0, centre);
+  const double rho = norm<3>(offset);
+  // With near = 1/|R - rho|, far = 1/(R + rho) and s = near - u (near - far) = w^(-1/2),
+  // 1 - cos theta = (w - (R - rho)^2) / (2 rho R) = u (near + s) / (|R^2 - rho^2| near^2 s^2
+  // max(R, rho)): written without a difference of close numbers or a division by rho, so
+  // that a walker near either the centre or the sphere keeps its precision.
+  const double spread = std::abs(radius * radius - rho * rho);
+  const double near = 1.0 / std::abs(radius - rho);
+  const double u = rng.uniform();
+  const double s = near - u * (2.0 * std::min(radius, rho) / spread);
+  const double one_minus_cos =
+      std::clamp(u * (near + s) / (spread * near * near * s * s * std::max(radius, rho)), 0.0, 2.0);
   const double cos_theta = 1.0 - one_minus_cos;
-  const double sin_theta = std::sqrt(std::max(0.0, one_minus_cos * (1.0 + cos_theta)));
-  const Vec<3> axis = scaled<3>(1.0 / rho, x);
+  const double sin_theta = std::sqrt(one_minus_cos * (1.0 + cos_theta));
+  const Vec<3> axis = axis_of<3>(offset, rho);
   const auto [e1, e2] = orthonormal_complement(axis);
   const Vec<2> azimuth = uniform_unit_circle(rng);
   Vec<3> hit;
   for (std::size_t k = 0; k < 3; ++k) {
-    hit[k] = radius * (cos_theta * axis[k] + sin_theta * (azimuth[0] * e1[k] + azimuth[1] * e2[k]));
+    hit[k] = centre[k] +
+             radius * (cos_theta * axis[k] + sin_theta * (azimuth[0] * e1[k] + azimuth[1] * e2[k]));
   }
   return hit;
+}
+
+/// Where a Brownian walker at `x`, outside the sphere of radius `radius` about the origin
+/// (|x| = rho > radius), first hits that sphere; nullopt when it escapes to infinity,
+/// which happens with probability 1 - R/rho.
+inline std::optional<Vec<3>> first_passage_to_sphere(const Vec<3>& x, double radius, Rng& rng) {
+  if (rng.uniform() * norm<3>(x) >= radius) return std::nullopt;  // escapes: P = 1 - R/rho
+  return hit_on_sphere(x, Vec<3>{}, radius, rng);
+}
+
+/// Where a Brownian walker at `x`, inside a ball of radius `radius` about `centre` that
+/// nothing obstructs, first leaves it (a walk-on-spheres move from a ball not centred on
+/// the walker: every point of the ball's surface can be reached, so the move is as long
+/// as the ball allows, not as the walker's distance from its edge).
+template <std::size_t D>
+Vec<D> exit_from_ball(const Vec<D>& x, const Vec<D>& centre, double radius, Rng& rng) {
+  static_assert(D == 2 || D == 3);
+  if constexpr (D == 2) {
+    return first_passage_to_circle(x, centre, radius, rng);
+  } else {
+    return hit_on_sphere(x, centre, radius, rng);
+  }
 }
 
 }  // namespace fracstudy::kernels::detail

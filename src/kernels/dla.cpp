@@ -17,10 +17,13 @@
 //
 // One walker at a time is released on a circle/sphere just outside the cluster and moves as
 // a Brownian particle, sampled exactly by large steps:
-//  - far from the cluster it jumps to a uniform point of a sphere around it that provably
-//    touches no particle (the exit point of Brownian motion from a ball is uniform); the
-//    occupancy grid's distance maps make that sphere nearly as large as the gap to the
-//    nearest particle, near the cluster and far from it (fewer, longer jumps);
+//  - away from contact it jumps to the point where Brownian motion first leaves a ball
+//    that holds it and provably touches no particle (walk on spheres, Muller 1956). The
+//    occupancy grid's distance maps certify balls around their cells' middles, near the
+//    cluster and far from it; the walker need not be at the ball's centre: from an inner
+//    point the exit point follows the Poisson kernel, sampled exactly (brownian.hpp), and
+//    the move is as long as the ball allows rather than the walker's distance from its
+//    edge (since 0.5.0: 40-45% fewer jumps than balls centred on the walker);
 //  - within kMinStep of contact it takes steps of length kMinStep, and the first contact
 //    along each step is found exactly (ray against the radius-2r spheres around centres);
 //  - a contact sticks with the sticking probability, otherwise the walk goes on from the
@@ -69,7 +72,8 @@ class DlaGrowth {
  public:
   /// Starts a cluster with its seed particle at the origin.
   DlaGrowth(const SimulationParameters& p, std::uint64_t seed, Deadline deadline)
-      : sticking_probability_(p.sticking_probability),
+      : target_(p.n_particles),
+        sticking_probability_(p.sticking_probability),
         rng_(seed),
         deadline_check_(deadline, kStepsPerDeadlineCheck),
         grid_(kCellSize, 8 * kCellSize),
@@ -104,38 +108,50 @@ class DlaGrowth {
     Vec<D> x = detail::scaled<D>(launch_radius(), detail::random_direction<D>(rng_));
     for (;;) {
       deadline_check_.tick();
-      const double gap = free_path(x);
-      const Vec<D> direction = detail::random_direction<D>(rng_);
-      if (gap >= kMinStep) {
-        x = detail::add_scaled<D>(x, gap, direction);
-      } else if (const auto contact =
-                     grid_.first_contact(x, direction, kMinStep, kContactDistance)) {
-        x = detail::add_scaled<D>(x, *contact, direction);
-        if (rng_.bernoulli(sticking_probability_)) return x;
-        // no stick: walk on from the contact point
+      const Ball ball = free_ball(x);
+      if (ball.clearance() >= kMinStep) {
+        // A ball centred on the walker: a uniform point of its surface (the direction does
+        // not depend on x, so it is drawn off the jump's critical path).
+        x = ball.offset == 0
+                ? detail::add_scaled<D>(x, ball.radius, detail::random_direction<D>(rng_))
+                : detail::exit_from_ball<D>(x, ball.middle, ball.radius, rng_);
       } else {
-        x = detail::add_scaled<D>(x, kMinStep, direction);
+        const Vec<D> direction = detail::random_direction<D>(rng_);
+        if (const auto contact = grid_.first_contact(x, direction, kMinStep, kContactDistance)) {
+          x = detail::add_scaled<D>(x, *contact, direction);
+          if (rng_.bernoulli(sticking_probability_)) return x;
+          // no stick: walk on from the contact point
+        } else {
+          x = detail::add_scaled<D>(x, kMinStep, direction);
+        }
       }
       const double launch = launch_radius();
       if (detail::dot<D>(x, x) > launch * launch) x = return_to_launch_sphere(x);
     }
   }
 
-  /// A lower bound on how far the walker at x can move in any direction without touching a
-  /// particle: (distance to the nearest centre) - 2r, bounded below cheaply both by the
-  /// occupancy grid and by the cluster's bounding sphere. The sphere's bound needs |x|, a
-  /// square root on every jump's critical path (it queues with the walk's other square
-  /// roots and divisions), so it is taken only where it beats the grid's: rarely, since
-  /// the grid's coarse maps see the whole cluster.
-  double free_path(const Vec<D>& x) const {
-    const double from_grid = grid_.nearest_distance_bound(x);
-    const double sphere_beats_grid_beyond = from_grid + max_centre_distance_;
+  using Ball = typename detail::OccupancyGrid<D>::FreeBall;
+
+  /// A ball around the walker at x that no particle reaches into (its surface touches none),
+  /// from the occupancy grid or, beyond the grid's coarse maps, from the cluster's bounding
+  /// sphere. The sphere's ball needs |x|, a square root on every jump's critical path (it
+  /// queues with the walk's other square roots and divisions), so it is taken only where it
+  /// can beat the grid's: rarely, since the grid's coarse maps see the whole cluster.
+  Ball free_ball(const Vec<D>& x) const {
+    const Ball from_grid = grid_.free_ball(x, kContactDistance, kMinStep);
+    const double sphere_beats_grid_beyond =
+        from_grid.clearance() + kContactDistance + max_centre_distance_;
     if (sphere_beats_grid_beyond < 0 ||
         detail::dot<D>(x, x) > sphere_beats_grid_beyond * sphere_beats_grid_beyond) {
-      const double beyond_cluster = detail::norm<D>(x) - max_centre_distance_;
-      return std::max(beyond_cluster, from_grid) - kContactDistance;
+      const double beyond_cluster = detail::norm<D>(x) - max_centre_distance_ - kContactDistance;
+      const double grid_score =
+          from_grid.radius * from_grid.radius - from_grid.offset * from_grid.offset;
+      if (beyond_cluster >= kMinStep &&
+          (from_grid.clearance() < kMinStep || beyond_cluster * beyond_cluster > grid_score)) {
+        return {x, beyond_cluster, 0.0};
+      }
     }
-    return from_grid - kContactDistance;
+    return from_grid;
   }
 
   /// Where a walker outside the launch sphere first comes back to it; one that would
@@ -155,10 +171,25 @@ class DlaGrowth {
     // Keep every point a walker can occupy (inside the launch sphere) one cell inside
     // the grid.
     grid_.cover(launch_radius() + kCellSize);
+    if (history_.size() + 1 == target_ / kSizeAheadAt) size_grid_ahead();
     grid_.insert(x);
     history_.add(x);
   }
 
+  /// Once the cluster has a 20th of its particles, the grid is made wide enough for the
+  /// radius it will likely end with, (N / n)^(1/df) times today's, with a margin: the
+  /// rebuilds on the way there (each refiles every centre into every level, at 1.25x the
+  /// width at a time near the end) were 0.7 filings per particle in 3D. A cluster that
+  /// outgrows the estimate is covered by the usual rebuilds.
+  void size_grid_ahead() {
+    constexpr double kDimension = D == 2 ? 1.68 : 2.45;  // a little below df: a wider guess
+    constexpr double kMargin = 1.2;
+    const double growth = std::pow(static_cast<double>(kSizeAheadAt), 1.0 / kDimension);
+    grid_.cover(kMargin * growth * max_centre_distance_ + kLaunchMargin + kCellSize);
+  }
+  static constexpr std::int64_t kSizeAheadAt = 20;
+
+  std::int64_t target_;
   double sticking_probability_;
   Rng rng_;
   detail::DeadlineCheck deadline_check_;

@@ -121,6 +121,50 @@ class OccupancyGrid {
     return std::max(map_bound, std::min(nearest, block_clearance(x, cell)));
   }
 
+  /// A ball that holds x and no point within `margin` of any centre: every centre is at
+  /// least radius + margin from its middle. A walker inside may go to any point of its
+  /// surface in one move (exit_from_ball), not only as far as its nearest edge.
+  struct FreeBall {
+    Vec<D> middle;
+    double radius;
+    double offset;  ///< |x - middle|
+    /// How far x may move in any direction: to the ball's nearest edge.
+    double clearance() const { return radius - offset; }
+  };
+
+  /// Of the balls the grid certifies around x (a map cell's middle with its entry, a capped
+  /// finer level's, or x itself with the exact distance) whose clearance is at least
+  /// `least_clearance`, the one a walker at x leaves with the largest mean squared
+  /// displacement, radius^2 - offset^2 (the Brownian time the move stands for). When none
+  /// clears that: a ball centred on x with the best clearance of them, so that a walker takes
+  /// a short step exactly where nearest_distance_bound would have it take one. An empty
+  /// grid gives a ball of infinite radius.
+  FreeBall free_ball(const Vec<D>& x, double margin, double least_clearance) const {
+    if (centres_.empty()) return {x, std::numeric_limits<double>::infinity(), 0.0};
+    const Cell cell = cell_of(x);
+    if (!inside(cell)) return {x, distance_to_cube(x) - margin, 0.0};
+    const auto [level, mapped] = first_uncapped_level(cell);
+    BallChoice choice{x, margin, least_clearance};
+    if (level > 0) {
+      choice.consider_map(*this, coarsened(cell, level - 1), level - 1, kCapped);
+      if (level < level_count()) choice.consider_map(*this, coarsened(cell, level), level, mapped);
+      return choice.best();
+    }
+    choice.consider_map(*this, cell, 0, mapped);
+    if (choice.best_clears(cell_size_ - margin)) return choice.best();
+    // Close to the cluster: the exact distance from the centres in the 3^D block, as
+    // nearest_distance_bound takes it.
+    double nearest_sq = std::numeric_limits<double>::infinity();
+    for_each_centre_near(x, cell, [&](std::int32_t, const Vec<D>& centre) {
+      const Vec<D> offset = add_scaled<D>(x, -1.0, centre);
+      nearest_sq = std::min(nearest_sq, dot<D>(offset, offset));
+    });
+    const double nearest = std::sqrt(nearest_sq);
+    choice.consider_centred(nearest < cell_size_ ? nearest
+                                                 : std::min(nearest, block_clearance(x, cell)));
+    return choice.best();
+  }
+
   /// The smallest t in [0, length] at which the point x + t u (u a unit vector) comes within
   /// `contact` of a centre, or nullopt. A point already within `contact` of a centre and
   /// moving towards it touches at t = 0. Needs contact + length <= the level-0 cell size,
@@ -395,6 +439,69 @@ class OccupancyGrid {
     return bound;
   }
 
+  /// The best of the balls free_ball offers a walker at x: the largest radius^2 - offset^2
+  /// among those that clear `least_clearance` (radius - offset, compared squared: no square
+  /// root until the choice is made), else the best clearance.
+  class BallChoice {
+   public:
+    BallChoice(const Vec<D>& x, double margin, double least_clearance)
+        : x_(x), margin_(margin), least_clearance_(least_clearance) {}
+
+    /// The ball of a map cell's middle z: every centre at least its entry less the slack
+    /// from z.
+    void consider_map(const OccupancyGrid& grid, const Cell& cell, std::size_t level,
+                      std::uint8_t mapped) {
+      const MapLevel& map_level = grid.levels_[level];
+      const Vec<D> z = grid.middle_of(cell, level);
+      const Vec<D> offset = add_scaled<D>(x_, -1.0, z);
+      consider(z, map_level.room[mapped] - map_level.slack - margin_, dot<D>(offset, offset));
+    }
+    /// The ball centred on x of the given distance to the nearest centre.
+    void consider_centred(double distance) { consider(x_, distance - margin_, 0.0); }
+
+    /// Whether the chosen ball clears `clearance` too.
+    bool best_clears(double clearance) const {
+      return eligible_ && clears(best_radius_, best_offset_sq_, clearance);
+    }
+
+    FreeBall best() const {
+      if (!eligible_) return {x_, fallback_clearance_, 0.0};
+      return {best_middle_, best_radius_, std::sqrt(best_offset_sq_)};
+    }
+
+   private:
+    /// radius - sqrt(offset_sq) >= clearance, for clearance >= 0.
+    static bool clears(double radius, double offset_sq, double clearance) {
+      const double room = radius - clearance;
+      return room >= 0 && room * room >= offset_sq;
+    }
+
+    void consider(const Vec<D>& middle, double radius, double offset_sq) {
+      if (clears(radius, offset_sq, least_clearance_)) {
+        const double score = radius * radius - offset_sq;
+        if (!eligible_ || score > best_score_) {
+          eligible_ = true;
+          best_score_ = score;
+          best_middle_ = middle;
+          best_radius_ = radius;
+          best_offset_sq_ = offset_sq;
+        }
+      } else if (!eligible_) {
+        fallback_clearance_ = std::max(fallback_clearance_, radius - std::sqrt(offset_sq));
+      }
+    }
+
+    Vec<D> x_;
+    double margin_;
+    double least_clearance_;
+    bool eligible_ = false;
+    double best_score_ = 0;
+    Vec<D> best_middle_{};
+    double best_radius_ = 0;
+    double best_offset_sq_ = 0;
+    double fallback_clearance_ = -std::numeric_limits<double>::infinity();
+  };
+
   /// The middle point of a cell of `level`.
   Vec<D> middle_of(const Cell& cell, std::size_t level) const {
     const double side = levels_[level].cell_size;
@@ -447,8 +554,10 @@ class OccupancyGrid {
           for (std::size_t k = 0; k < D; ++k) {
             d_sq += axis_sq[k][static_cast<std::size_t>(c[k] - cell[k] + reach)];
           }
-          if (d_sq >= reach_sq) return;
-          entries[local] = std::min(entries[local], static_cast<std::uint8_t>(d_sq * scale));
+          // Without a branch (whether a cell of the box is within the reach is a coin toss
+          // for the branch predictor): a cell beyond it keeps its entry.
+          const double scaled = d_sq < reach_sq ? d_sq * scale : double{kCapped};
+          entries[local] = std::min(entries[local], static_cast<std::uint8_t>(scaled));
         });
   }
 
@@ -532,8 +641,18 @@ class OccupancyGrid {
       }
       tiles[which_tile(corner)] = tile_data(tile);
     });
-    for_each_in_box(lo, hi, row_wanted,
-                    [&](const Cell& c) { f(c, tiles[which_tile(c)], local_place(c)); });
+    // Row by row (the first axis fastest): the other axes' tile and place bits are taken
+    // once a row, not once a cell (the per-cell bit work was most of a map update's time).
+    for_each_row_in_box(lo, hi, row_wanted, [&](Cell& c) {
+      const std::size_t row_tile = which_tile(c);
+      // The first axis takes a place's lowest bits (local_place).
+      const std::size_t row_local = local_place(c) & ~static_cast<std::size_t>(kTileSide - 1);
+      for (; c[0] <= hi[0]; ++c[0]) {
+        const auto tile_bit = static_cast<std::size_t>((c[0] >> kTileShift) - first_tile[0]);
+        f(c, tiles[row_tile | tile_bit],
+          row_local | static_cast<std::size_t>(c[0] & (kTileSide - 1)));
+      }
+    });
   }
 
   /// A cell's place within its tile.
@@ -720,23 +839,29 @@ class OccupancyGrid {
   /// cell) holds.
   template <typename RowWanted, typename F>
   static void for_each_in_box(const Cell& lo, const Cell& hi, RowWanted&& row_wanted, F&& f) {
+    for_each_row_in_box(lo, hi, row_wanted, [&](Cell& c) {
+      for (; c[0] <= hi[0]; ++c[0]) {
+        f(static_cast<const Cell&>(c));
+      }
+    });
+  }
+
+  /// Calls row(c) with c the first cell (c[0] = lo[0]) of each row of the box lo <= c <= hi
+  /// along the first axis for which row_wanted(c) holds; row may advance c[0].
+  template <typename RowWanted, typename Row>
+  static void for_each_row_in_box(const Cell& lo, const Cell& hi, RowWanted&& row_wanted,
+                                  Row&& row) {
     Cell c;
     if constexpr (D == 2) {
       for (c[1] = lo[1]; c[1] <= hi[1]; ++c[1]) {
         c[0] = lo[0];
-        if (!row_wanted(c)) continue;
-        for (; c[0] <= hi[0]; ++c[0]) {
-          f(c);
-        }
+        if (row_wanted(static_cast<const Cell&>(c))) row(c);
       }
     } else {
       for (c[2] = lo[2]; c[2] <= hi[2]; ++c[2]) {
         for (c[1] = lo[1]; c[1] <= hi[1]; ++c[1]) {
           c[0] = lo[0];
-          if (!row_wanted(c)) continue;
-          for (; c[0] <= hi[0]; ++c[0]) {
-            f(c);
-          }
+          if (row_wanted(static_cast<const Cell&>(c))) row(c);
         }
       }
     }

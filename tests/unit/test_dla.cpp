@@ -188,6 +188,57 @@ TEST(DlaBrownian, FirstPassageToASphereFollowsTheHarmonicMeasure) {
   }
 }
 
+// From inside a ball (the walk's moves from a free ball not centred on the walker), with
+// q = rho / R now: the Poisson kernel's series give E[cos k theta] = q^k in 2D and
+// E[P_l(cos theta)] = q^l in 3D (r^l P_l and r^k cos k theta are harmonic), whatever the
+// ball's centre. A walker at the centre (q = 0) leaves uniformly; one at the edge leaves
+// where it is. Tolerances are 5 standard errors of the sample means.
+
+TEST(DlaBrownian, ExitFromABallFollowsTheHarmonicMeasure) {
+  Rng rng(97);
+  const double radius = 5.0;
+  for (double q : {0.0, 1e-9, 0.3, 0.8, 0.999}) {
+    {
+      const Vec<2> centre = {-4.0, 11.0}, direction = {0.6, -0.8};
+      const Vec<2> x = detail::add_scaled<2>(centre, q * radius, direction);
+      std::vector<double> cos1, cos2, perpendicular;
+      for (int i = 0; i < 100000; ++i) {
+        const Vec<2> offset =
+            detail::add_scaled<2>(detail::exit_from_ball<2>(x, centre, radius, rng), -1.0, centre);
+        ASSERT_NEAR(detail::norm<2>(offset), radius, 1e-12 * radius);
+        const double c = detail::dot<2>(offset, direction) / radius;
+        cos1.push_back(c);
+        cos2.push_back(2 * c * c - 1);
+        perpendicular.push_back((offset[0] * direction[1] - offset[1] * direction[0]) / radius);
+      }
+      for (const auto& [values, expected] :
+           {std::pair{&cos1, q}, std::pair{&cos2, q * q}, std::pair{&perpendicular, 0.0}}) {
+        const Estimate e = estimate(*values);
+        EXPECT_NEAR(e.mean, expected, 5 * e.sem + 1e-9) << "2D, rho/R = " << q;
+      }
+    }
+    const Vec<3> centre = {7.0, -2.0, 0.5}, direction = {2.0 / 7, -3.0 / 7, 6.0 / 7};
+    const Vec<3> x = detail::add_scaled<3>(centre, q * radius, direction);
+    std::vector<double> p1, p2, across1, across2;
+    for (int i = 0; i < 200000; ++i) {
+      const Vec<3> offset =
+          detail::add_scaled<3>(detail::exit_from_ball<3>(x, centre, radius, rng), -1.0, centre);
+      ASSERT_NEAR(detail::norm<3>(offset), radius, 1e-12 * radius);
+      const double mu = detail::dot<3>(offset, direction) / radius;
+      p1.push_back(mu);
+      p2.push_back((3 * mu * mu - 1) / 2);
+      across1.push_back((offset[0] * 3.0 + offset[1] * 2.0) / (radius * std::sqrt(13.0)));
+      across2.push_back(detail::dot<3>(offset, Vec<3>{-6.0, -2.0, 1.0}) /
+                        (radius * std::sqrt(41.0)));
+    }
+    for (const auto& [values, expected] : {std::pair{&p1, q}, std::pair{&p2, q * q},
+                                           std::pair{&across1, 0.0}, std::pair{&across2, 0.0}}) {
+      const Estimate e = estimate(*values);
+      EXPECT_NEAR(e.mean, expected, 5 * e.sem + 1e-9) << "3D, rho/R = " << q;
+    }
+  }
+}
+
 // ---- The occupancy grid against brute force ----
 
 /// How a test grid comes to cover its centres: made wide enough at once, or grown as the
@@ -231,6 +282,20 @@ void expect_grid_answers_like_brute_force(const detail::OccupancyGrid<D>& grid, 
   ASSERT_LE(bound, nearest + 1e-12);
   if (nearest < cell) {
     ASSERT_NEAR(bound, nearest, 1e-12);
+  }
+  // The walk's free ball: it holds x, no centre comes within the contact distance 2 of it,
+  // and the walker takes a short step (clearance below 0.5) exactly where the bound would
+  // have it take one.
+  const auto ball = grid.free_ball(x, 2.0, 0.5);
+  ASSERT_NEAR(detail::norm<D>(detail::add_scaled<D>(x, -1.0, ball.middle)), ball.offset, 1e-9);
+  if (ball.clearance() >= 0.5) {
+    for (const auto& c : centres) {
+      ASSERT_GE(detail::norm<D>(detail::add_scaled<D>(c, -1.0, ball.middle)),
+                ball.radius + 2.0 - 1e-9);
+    }
+  }
+  if (std::abs(bound - 2.5) > 1e-9) {
+    ASSERT_EQ(ball.clearance() >= 0.5, bound - 2.0 >= 0.5) << "bound " << bound;
   }
   const double length = 0.5;
   const double first = brute_force_first_contact<D>(x, u, centres);
