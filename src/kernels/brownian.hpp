@@ -202,8 +202,10 @@ inline Vec<3> hit_on_sphere(const Vec<3>& x, const Vec<3>& centre, double radius
   // 1 - cos theta = (w - (R - rho)^2) / (2 rho R) = u (near + s) / (|R^2 - rho^2| near^2 s^2
   // max(R, rho)): written without a difference of close numbers or a division by rho, so
   // that a walker near either the centre or the sphere keeps its precision.
-  const double spread = std::abs(radius * radius - rho * rho);
-  const double near = 1.0 / std::abs(radius - rho);
+  // |R^2 - rho^2| as a product: the difference of the squares lost digits for rho near R.
+  const double gap = std::abs(radius - rho);
+  const double spread = gap * (radius + rho);
+  const double near = 1.0 / gap;
   const double u = rng.uniform();
   const double s = near - u * (2.0 * std::min(radius, rho) / spread);
   const double one_minus_cos =

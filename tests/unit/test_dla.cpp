@@ -272,6 +272,26 @@ double brute_force_first_contact(const Vec<D>& x, const Vec<D>& u,
   return first;
 }
 
+/// The walk's free ball at x (contact distance 2, short steps of 0.5) against brute force:
+/// it holds x, no centre comes within the contact distance of it, and the walker takes a
+/// short step (clearance below 0.5) exactly where the grid's bound would have it take one.
+template <std::size_t D>
+void expect_free_ball_is_free(const detail::OccupancyGrid<D>& grid, const Vec<D>& x,
+                              const std::vector<Vec<D>>& centres) {
+  const auto ball = grid.free_ball(x, 2.0, 0.5);
+  ASSERT_NEAR(detail::norm<D>(detail::add_scaled<D>(x, -1.0, ball.middle)), ball.offset, 1e-9);
+  if (ball.clearance() >= 0.5) {
+    for (const auto& c : centres) {
+      ASSERT_GE(detail::norm<D>(detail::add_scaled<D>(c, -1.0, ball.middle)),
+                ball.radius + 2.0 - 1e-9);
+    }
+  }
+  const double bound = grid.nearest_distance_bound(x);
+  if (std::abs(bound - 2.5) > 1e-9) {
+    ASSERT_EQ(ball.clearance() >= 0.5, bound - 2.0 >= 0.5) << "bound " << bound;
+  }
+}
+
 /// The grid's bound and contact at x (segment of length 0.5 along u) against brute force.
 template <std::size_t D>
 void expect_grid_answers_like_brute_force(const detail::OccupancyGrid<D>& grid, const Vec<D>& x,
@@ -283,20 +303,7 @@ void expect_grid_answers_like_brute_force(const detail::OccupancyGrid<D>& grid, 
   if (nearest < cell) {
     ASSERT_NEAR(bound, nearest, 1e-12);
   }
-  // The walk's free ball: it holds x, no centre comes within the contact distance 2 of it,
-  // and the walker takes a short step (clearance below 0.5) exactly where the bound would
-  // have it take one.
-  const auto ball = grid.free_ball(x, 2.0, 0.5);
-  ASSERT_NEAR(detail::norm<D>(detail::add_scaled<D>(x, -1.0, ball.middle)), ball.offset, 1e-9);
-  if (ball.clearance() >= 0.5) {
-    for (const auto& c : centres) {
-      ASSERT_GE(detail::norm<D>(detail::add_scaled<D>(c, -1.0, ball.middle)),
-                ball.radius + 2.0 - 1e-9);
-    }
-  }
-  if (std::abs(bound - 2.5) > 1e-9) {
-    ASSERT_EQ(ball.clearance() >= 0.5, bound - 2.0 >= 0.5) << "bound " << bound;
-  }
+  expect_free_ball_is_free<D>(grid, x, centres);
   const double length = 0.5;
   const double first = brute_force_first_contact<D>(x, u, centres);
   const auto contact = grid.first_contact(x, u, length, 2.0);
@@ -431,6 +438,15 @@ void check_bounds_on_a_large_sparse_grid(std::uint64_t seed) {
       ASSERT_NEAR(bound, nearest, 1e-9);
     }
     ASSERT_GE(bound, 0.15 * nearest - cell) << "query " << query << ": nearest " << nearest;
+    expect_free_ball_is_free<D>(grid, x, centres);
+  }
+  // The balls of walkers beyond the grid's cube too (up to 20 a outside it).
+  for (int query = 0; query < 500; ++query) {
+    Vec<D> x;
+    for (auto& coordinate : x) {
+      coordinate = 2.0 * 320.0 * (rng.uniform() - 0.5);
+    }
+    expect_free_ball_is_free<D>(grid, x, centres);
   }
 }
 
