@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "../../src/kernels/brownian.hpp"
@@ -134,27 +135,66 @@ TEST(DlaBrownian, DirectionsAreUnitAndIsotropic) {
 //    series of the exterior Poisson kernel), P_1 = mu, P_2 = (3 mu^2 - 1) / 2.
 // Tolerances are 5 standard errors of the sample means.
 
+namespace {
+
+/// Checks hitting points (relative to the circle's centre, radius R) against the harmonic
+/// measure seen from the direction `direction`: E[cos theta] = q, E[cos 2 theta] = q^2, and
+/// no side across the axis preferred.
+void expect_circle_law(const std::vector<Vec<2>>& hits, double radius, const Vec<2>& direction,
+                       double q, const std::string& label) {
+  std::vector<double> cos1, cos2, perpendicular;
+  for (const Vec<2>& hit : hits) {
+    ASSERT_NEAR(detail::norm<2>(hit), radius, 1e-12 * radius) << label;
+    const double c = detail::dot<2>(hit, direction) / radius;
+    cos1.push_back(c);
+    cos2.push_back(2 * c * c - 1);
+    perpendicular.push_back((hit[0] * direction[1] - hit[1] * direction[0]) / radius);
+  }
+  for (const auto& [values, expected] :
+       {std::pair{&cos1, q}, std::pair{&cos2, q * q}, std::pair{&perpendicular, 0.0}}) {
+    const Estimate e = estimate(*values);
+    EXPECT_NEAR(e.mean, expected, 5 * e.sem + 1e-9) << label;
+  }
+}
+
+/// The same on a sphere: E[P_1(mu)] = q, E[P_2(mu)] = q^2, and components across the axis
+/// averaging to zero (a uniform azimuth).
+void expect_sphere_law(const std::vector<Vec<3>>& hits, double radius, const Vec<3>& direction,
+                       double q, const std::string& label) {
+  std::vector<double> p1, p2, across1, across2;
+  for (const Vec<3>& hit : hits) {
+    ASSERT_NEAR(detail::norm<3>(hit), radius, 1e-12 * radius) << label;
+    const double mu = detail::dot<3>(hit, direction) / radius;
+    p1.push_back(mu);
+    p2.push_back((3 * mu * mu - 1) / 2);
+    across1.push_back((hit[0] * 3.0 + hit[1] * 2.0) / (radius * std::sqrt(13.0)));
+    across2.push_back(detail::dot<3>(hit, Vec<3>{-6.0, -2.0, 1.0}) / (radius * std::sqrt(41.0)));
+  }
+  for (const auto& [values, expected] : {std::pair{&p1, q}, std::pair{&p2, q * q},
+                                         std::pair{&across1, 0.0}, std::pair{&across2, 0.0}}) {
+    const Estimate e = estimate(*values);
+    EXPECT_NEAR(e.mean, expected, 5 * e.sem + 1e-9) << label;
+  }
+}
+
+// Directions along which the walkers start, orthogonal to the across-the-axis components
+// the checks above average.
+const Vec<2> kDirection2 = {0.6, -0.8};
+const Vec<3> kDirection3 = {2.0 / 7, -3.0 / 7, 6.0 / 7};
+
+}  // namespace
+
 TEST(DlaBrownian, FirstPassageToACircleFollowsTheHarmonicMeasure) {
   Rng rng(99);
   const double radius = 7.0;
   for (double rho_over_r : {1.02, 1.5, 4.0, 30.0}) {
-    const double q = 1.0 / rho_over_r;
-    const Vec<2> direction = {0.6, -0.8};
-    const Vec<2> x = detail::scaled<2>(radius * rho_over_r, direction);
-    std::vector<double> cos1, cos2, perpendicular;
+    const Vec<2> x = detail::scaled<2>(radius * rho_over_r, kDirection2);
+    std::vector<Vec<2>> hits;
     for (int i = 0; i < 100000; ++i) {
-      const Vec<2> hit = detail::first_passage_to_circle(x, radius, rng);
-      ASSERT_NEAR(detail::norm<2>(hit), radius, 1e-12 * radius);
-      const double c = detail::dot<2>(hit, direction) / radius;
-      cos1.push_back(c);
-      cos2.push_back(2 * c * c - 1);
-      perpendicular.push_back((hit[0] * direction[1] - hit[1] * direction[0]) / radius);
+      hits.push_back(detail::first_passage_to_circle(x, radius, rng));
     }
-    for (const auto& [values, expected] :
-         {std::pair{&cos1, q}, std::pair{&cos2, q * q}, std::pair{&perpendicular, 0.0}}) {
-      const Estimate e = estimate(*values);
-      EXPECT_NEAR(e.mean, expected, 5 * e.sem + 1e-12) << "rho/R = " << rho_over_r;
-    }
+    expect_circle_law(hits, radius, kDirection2, 1.0 / rho_over_r,
+                      "rho/R = " + std::to_string(rho_over_r));
   }
 }
 
@@ -163,28 +203,15 @@ TEST(DlaBrownian, FirstPassageToASphereFollowsTheHarmonicMeasure) {
   const double radius = 3.0;
   for (double rho_over_r : {1.02, 1.5, 4.0, 30.0}) {
     const double q = 1.0 / rho_over_r;
-    const Vec<3> direction = {2.0 / 7, -3.0 / 7, 6.0 / 7};
-    const Vec<3> x = detail::scaled<3>(radius * rho_over_r, direction);
+    const Vec<3> x = detail::scaled<3>(radius * rho_over_r, kDirection3);
     const int trials = 200000;
-    std::vector<double> p1, p2, across1, across2;
+    std::vector<Vec<3>> hits;
     for (int i = 0; i < trials; ++i) {
-      const auto hit = detail::first_passage_to_sphere(x, radius, rng);
-      if (!hit) continue;
-      ASSERT_NEAR(detail::norm<3>(*hit), radius, 1e-12 * radius);
-      const double mu = detail::dot<3>(*hit, direction) / radius;
-      p1.push_back(mu);
-      p2.push_back((3 * mu * mu - 1) / 2);
-      // Components across the axis average to zero when the azimuth is uniform.
-      across1.push_back(((*hit)[0] * 3.0 + (*hit)[1] * 2.0) / (radius * std::sqrt(13.0)));
-      across2.push_back(detail::dot<3>(*hit, Vec<3>{-6.0, -2.0, 1.0}) / (radius * std::sqrt(41.0)));
+      if (const auto hit = detail::first_passage_to_sphere(x, radius, rng)) hits.push_back(*hit);
     }
-    const double returned = static_cast<double>(p1.size()) / trials;
+    const double returned = static_cast<double>(hits.size()) / trials;
     EXPECT_NEAR(returned, q, 5 * std::sqrt(q * (1 - q) / trials)) << "rho/R = " << rho_over_r;
-    for (const auto& [values, expected] : {std::pair{&p1, q}, std::pair{&p2, q * q},
-                                           std::pair{&across1, 0.0}, std::pair{&across2, 0.0}}) {
-      const Estimate e = estimate(*values);
-      EXPECT_NEAR(e.mean, expected, 5 * e.sem + 1e-12) << "rho/R = " << rho_over_r;
-    }
+    expect_sphere_law(hits, radius, kDirection3, q, "rho/R = " + std::to_string(rho_over_r));
   }
 }
 
@@ -198,44 +225,22 @@ TEST(DlaBrownian, ExitFromABallFollowsTheHarmonicMeasure) {
   Rng rng(97);
   const double radius = 5.0;
   for (double q : {0.0, 1e-9, 0.3, 0.8, 0.999}) {
-    {
-      const Vec<2> centre = {-4.0, 11.0}, direction = {0.6, -0.8};
-      const Vec<2> x = detail::add_scaled<2>(centre, q * radius, direction);
-      std::vector<double> cos1, cos2, perpendicular;
-      for (int i = 0; i < 100000; ++i) {
-        const Vec<2> offset =
-            detail::add_scaled<2>(detail::exit_from_ball<2>(x, centre, radius, rng), -1.0, centre);
-        ASSERT_NEAR(detail::norm<2>(offset), radius, 1e-12 * radius);
-        const double c = detail::dot<2>(offset, direction) / radius;
-        cos1.push_back(c);
-        cos2.push_back(2 * c * c - 1);
-        perpendicular.push_back((offset[0] * direction[1] - offset[1] * direction[0]) / radius);
-      }
-      for (const auto& [values, expected] :
-           {std::pair{&cos1, q}, std::pair{&cos2, q * q}, std::pair{&perpendicular, 0.0}}) {
-        const Estimate e = estimate(*values);
-        EXPECT_NEAR(e.mean, expected, 5 * e.sem + 1e-9) << "2D, rho/R = " << q;
-      }
+    const Vec<2> centre2 = {-4.0, 11.0};
+    const Vec<2> x2 = detail::add_scaled<2>(centre2, q * radius, kDirection2);
+    std::vector<Vec<2>> hits2;
+    for (int i = 0; i < 100000; ++i) {
+      hits2.push_back(detail::add_scaled<2>(detail::exit_from_ball<2>(x2, centre2, radius, rng),
+                                            -1.0, centre2));
     }
-    const Vec<3> centre = {7.0, -2.0, 0.5}, direction = {2.0 / 7, -3.0 / 7, 6.0 / 7};
-    const Vec<3> x = detail::add_scaled<3>(centre, q * radius, direction);
-    std::vector<double> p1, p2, across1, across2;
+    expect_circle_law(hits2, radius, kDirection2, q, "2D, rho/R = " + std::to_string(q));
+    const Vec<3> centre3 = {7.0, -2.0, 0.5};
+    const Vec<3> x3 = detail::add_scaled<3>(centre3, q * radius, kDirection3);
+    std::vector<Vec<3>> hits3;
     for (int i = 0; i < 200000; ++i) {
-      const Vec<3> offset =
-          detail::add_scaled<3>(detail::exit_from_ball<3>(x, centre, radius, rng), -1.0, centre);
-      ASSERT_NEAR(detail::norm<3>(offset), radius, 1e-12 * radius);
-      const double mu = detail::dot<3>(offset, direction) / radius;
-      p1.push_back(mu);
-      p2.push_back((3 * mu * mu - 1) / 2);
-      across1.push_back((offset[0] * 3.0 + offset[1] * 2.0) / (radius * std::sqrt(13.0)));
-      across2.push_back(detail::dot<3>(offset, Vec<3>{-6.0, -2.0, 1.0}) /
-                        (radius * std::sqrt(41.0)));
+      hits3.push_back(detail::add_scaled<3>(detail::exit_from_ball<3>(x3, centre3, radius, rng),
+                                            -1.0, centre3));
     }
-    for (const auto& [values, expected] : {std::pair{&p1, q}, std::pair{&p2, q * q},
-                                           std::pair{&across1, 0.0}, std::pair{&across2, 0.0}}) {
-      const Estimate e = estimate(*values);
-      EXPECT_NEAR(e.mean, expected, 5 * e.sem + 1e-9) << "3D, rho/R = " << q;
-    }
+    expect_sphere_law(hits3, radius, kDirection3, q, "3D, rho/R = " + std::to_string(q));
   }
 }
 
