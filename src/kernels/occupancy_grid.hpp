@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "brownian.hpp"
-#include "huge_pages.hpp"
+#include "fracstudy/kernels/huge_pages.hpp"
 
 namespace fracstudy::kernels::detail {
 

@@ -55,7 +55,7 @@ Scheduler::Scheduler(RunLength<std::size_t> study_of_task, study::TaskRecords re
   if (!options_.task_cost.empty()) order_by_cost();
   // A task that was computing when the job died runs after the others: if it is what ends
   // the job, everything else is done first; if not, random kills rarely meet it again.
-  queue_.insert(queue_.end(), interrupted.begin(), interrupted.end());
+  queue_.append(interrupted);
 }
 
 void Scheduler::order_by_cost() {

@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "../../src/kernels/brownian.hpp"
-#include "../../src/kernels/huge_pages.hpp"
 #include "../../src/kernels/occupancy_grid.hpp"
 #include "../support/kernel_checks.hpp"
+#include "fracstudy/kernels/huge_pages.hpp"
 #include "fracstudy/kernels/models.hpp"
 #include "fracstudy/kernels/random.hpp"
 
@@ -473,21 +473,29 @@ TEST(DlaGrid, ATouchingWalkerHeadingInContactsAtOnce) {
 TEST(HugePages, LargeArraysAreAlignedToAHugePageAndKeepTheirValues) {
   // Large buffers start on a 2 MiB boundary (what lets the kernel back them with huge
   // pages); small ones are ordinary; growing keeps every value.
-  fracstudy::kernels::detail::HugePageVector<std::int32_t> values;
+  fracstudy::kernels::HugePageVector<std::int32_t> values;
   for (std::int32_t i = 0; i < 3'000'000; ++i)
     values.push_back(i);
   EXPECT_EQ(reinterpret_cast<std::uintptr_t>(values.data()) % (std::uintptr_t{2} << 20), 0u);
   for (std::int32_t i = 0; i < 3'000'000; i += 99'991)
     ASSERT_EQ(values[static_cast<std::size_t>(i)], i);
-  fracstudy::kernels::detail::HugePageVector<std::int32_t> small(16, 7);
+  fracstudy::kernels::HugePageVector<std::int32_t> small(16, 7);
   EXPECT_EQ(small[15], 7);
+}
+
+TEST(HugePages, AnArrayOfOneHugePageIsOnHugePages) {
+  // From 2 MiB up (the coordinator's per-task arrays of 10^6 tasks are 4 MB): one fault per
+  // huge page, not per 4 KiB, when it is first written or written after a fork.
+  fracstudy::kernels::HugePageVector<std::byte> values(std::size_t{2} << 20, std::byte{1});
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(values.data()) % (std::uintptr_t{2} << 20), 0u);
+  EXPECT_EQ(values.back(), std::byte{1});
 }
 
 TEST(HugePages, AChunkedArrayKeepsItsValuesAndNeverMovesAFullChunk) {
   // The grid's tiles live in a ChunkedArray: growing it must keep every value, leave the
   // elements of full chunks where they were (no copy, no doubled buffer) and hold at most
   // one chunk more than it uses.
-  using Array = fracstudy::kernels::detail::ChunkedArray<std::int32_t>;
+  using Array = fracstudy::kernels::ChunkedArray<std::int32_t>;
   constexpr std::size_t kBlock = 64;
   Array values;
   values.append(kBlock, -1);

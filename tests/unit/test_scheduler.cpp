@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <deque>
+#include <random>
 
 #include "fracstudy/sched/scheduler.hpp"
 #include "fracstudy/study/progress.hpp"
@@ -563,4 +565,51 @@ TEST(Scheduler, QueuesTheWaitingTasksDearestFirstAndInStudyOrderAmongEqualCosts)
     s.record(1, success(chunk[0].task), 0);
   }
   EXPECT_EQ(handed_out, waiting);
+}
+
+TEST(TaskQueue, KeepsTheOrderOfADequeUnderAnyMixOfOperations) {
+  // The scheduler's queue against std::deque, the container it replaced: tasks pushed at
+  // either end, taken from the front, the whole read in order, emptied and filled again.
+  TaskQueue queue;
+  std::deque<std::size_t> expected;
+  std::mt19937_64 random(7);  // only the test's choice of operations
+  for (int step = 0; step < 20000; ++step) {
+    const auto task = static_cast<std::size_t>(step);
+    switch (random() % 8) {
+      case 0:
+        queue.push_front(task);
+        expected.push_front(task);
+        break;
+      case 1:
+      case 2:
+        if (!expected.empty()) {
+          ASSERT_EQ(queue.front(), expected.front()) << "step " << step;
+          queue.pop_front();
+          expected.pop_front();
+        }
+        break;
+      case 3: {
+        const std::vector<std::size_t> tasks{task, task + 100000};
+        queue.append(tasks);
+        expected.insert(expected.end(), tasks.begin(), tasks.end());
+        break;
+      }
+      default:
+        queue.push_back(task);
+        expected.push_back(task);
+    }
+    if (step % 5000 == 4999) {  // emptied by a drain, then refilled
+      while (!expected.empty()) {
+        ASSERT_EQ(queue.front(), expected.front());
+        queue.pop_front();
+        expected.pop_front();
+      }
+      ASSERT_TRUE(queue.empty());
+    }
+    ASSERT_EQ(queue.size(), expected.size()) << "step " << step;
+    if (step % 97 == 0) {
+      ASSERT_TRUE(std::equal(queue.begin(), queue.end(), expected.begin(), expected.end()))
+          << "step " << step;
+    }
+  }
 }

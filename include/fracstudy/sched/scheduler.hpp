@@ -8,8 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "fracstudy/kernels/huge_pages.hpp"
 #include "fracstudy/sched/node_health.hpp"
 #include "fracstudy/sched/run_length.hpp"
+#include "fracstudy/sched/task_queue.hpp"
 #include "fracstudy/study/progress.hpp"
 #include "fracstudy/study/records.hpp"
 #include "fracstudy/study/status.hpp"
@@ -176,12 +178,14 @@ class Scheduler {
   void complete(std::size_t task, double now_s);
 
   RunLength<std::size_t> study_of_task_;
-  std::vector<int> budget_base_;  // attempts before this run, when the budget is fresh
+  // The arrays of one entry per task are on huge pages, as the records' are: written task by
+  // task after every fork of the result file's writer (kernels/huge_pages.hpp).
+  kernels::HugePageVector<int> budget_base_;  // attempts before this run, when the budget is fresh
   study::TaskRecords records_;
   std::vector<std::uint32_t> host_id_of_rank_;  // each rank's host in records_
   std::vector<StudyCounts> counts_;
   SchedulerOptions options_;
-  std::deque<std::size_t> queue_;  // ready to run, in order
+  TaskQueue queue_;  // ready to run, in order
   struct ReadyRetry {
     std::size_t task;
     int failed_on;         // the requesting rank of the failed attempt
@@ -190,7 +194,7 @@ class Scheduler {
   std::deque<ReadyRetry> ready_retries_;              // backoff over, served before the queue
   std::vector<DelayedRetry> retries_;                 // failed attempts waiting for their backoff
   std::vector<std::vector<std::size_t>> running_on_;  // per worker rank (may hold finished)
-  std::vector<int> running_worker_;  // per task: the worker running it, or kNotRunning
+  kernels::HugePageVector<int> running_worker_;       // per task: its worker, or kNotRunning
   static constexpr int kNotRunning = -1;
   std::size_t unfinished_ = 0;
   std::vector<std::size_t> changed_;  // tasks changed since the last take, each once

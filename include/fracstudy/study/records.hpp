@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "fracstudy/kernels/huge_pages.hpp"
 #include "fracstudy/study/index_iterator.hpp"
 #include "fracstudy/study/status.hpp"
 
@@ -107,7 +108,9 @@ class TaskRecords {
     double wall_time_s = kNoValue;
   };
   static_assert(sizeof(Fixed) == 24, "rank 0 keeps one per task: keep it small");
-  std::vector<Fixed> fixed_;
+  // On huge pages: written task by task after every fork of the result file's writer
+  // (kernels/huge_pages.hpp).
+  kernels::HugePageVector<Fixed> fixed_;
   // In memory: allocated at the first metrics set (none when store_ holds them).
   std::vector<kernels::MetricValues> metrics_;
   std::unique_ptr<MetricStore> store_;

@@ -1,11 +1,15 @@
 #pragma once
-/// Large arrays on transparent huge pages (private to the kernels). A 10^7-particle
-/// cluster's occupancy grid spans hundreds of megabytes read at random places, one jump
-/// after another: with 4 KiB pages nearly every read of the tile directory or a coarse map
-/// also misses the TLB (docs/performance.md, "where 2D DLA's time per particle goes").
-/// Linux maps an madvise(MADV_HUGEPAGE)d range with 2 MiB pages when it can, which covers
-/// 512 times more memory per TLB entry. Only a hint: where the kernel declines or lacks
-/// it, the array is an ordinary one. The contents, and so the results, never change.
+/// Large arrays on transparent huge pages. A 10^7-particle cluster's occupancy grid spans
+/// hundreds of megabytes read at random places, one jump after another: with 4 KiB pages
+/// nearly every read of the tile directory or a coarse map also misses the TLB
+/// (docs/performance.md, "where 2D DLA's time per particle goes"). The coordinator's
+/// per-task arrays are written once per task after its result file's writer was forked
+/// (io::in_child_process): the fork leaves every page copy-on-write, and each first write
+/// to a 4 KiB page took a page fault, half of rank 0's time per result at a slow hour; a
+/// huge page takes one fault per 2 MiB. Linux maps an madvise(MADV_HUGEPAGE)d range with
+/// 2 MiB pages when it can, which covers 512 times more memory per TLB entry. Only a hint:
+/// where the kernel declines or lacks it, the array is an ordinary one. The contents, and
+/// so the results, never change.
 #include <sys/mman.h>
 
 #include <cstddef>
@@ -15,16 +19,16 @@
 #include <new>
 #include <vector>
 
-namespace fracstudy::kernels::detail {
+namespace fracstudy::kernels {
 
 template <typename T>
 struct HugePageAllocator {
   using value_type = T;
 
   static constexpr std::size_t kHugePage = std::size_t{2} << 20;
-  /// Smaller arrays stay on ordinary pages: rounding them up to 2 MiB would waste memory
-  /// for the many small clusters of a study.
-  static constexpr std::size_t kThreshold = std::size_t{4} << 20;
+  /// Arrays smaller than a huge page stay on ordinary pages: rounding them up would waste
+  /// memory for the many small clusters of a study.
+  static constexpr std::size_t kThreshold = kHugePage;
 
   HugePageAllocator() = default;
   template <typename U>
@@ -120,4 +124,4 @@ class ChunkedArray {
   std::size_t size_ = 0;
 };
 
-}  // namespace fracstudy::kernels::detail
+}  // namespace fracstudy::kernels
