@@ -3,7 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <mpi.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <cmath>
+#include <cstring>
+#include <vector>
 
 #include "fracstudy/exec/coordinator.hpp"
 #include "fracstudy/exec/task_runner.hpp"
@@ -95,4 +100,22 @@ TEST(MpiTransport, AFailedMpiCallIsAnErrorThatNamesTheCallAndMpisReason) {
     EXPECT_NE(what.find("MPI_Send"), std::string::npos) << what;
     EXPECT_NE(what.find("rank"), std::string::npos) << what;  // MPI's own words
   }
+}
+
+TEST(MpiTransport, AFreedMessagesMemoryStaysInTheProcessForTheNext) {
+#ifdef __GLIBC__
+  // MpiEnvironment (in the test main, as in fracstudy) keeps a freed payload of a few MB
+  // in the heap: glibc's defaults map such a block afresh and unmap it when freed, and each
+  // next message of a run then faulted its pages in again (docs/performance.md).
+  constexpr std::size_t kPayload = std::size_t{16} << 20;
+  const std::size_t mapped_before = mallinfo2().hblkhd;
+  {
+    std::vector<std::byte> payload(kPayload);
+    std::memset(payload.data(), 1, payload.size());
+    EXPECT_EQ(mallinfo2().hblkhd, mapped_before) << "the payload was mapped on its own";
+  }
+  EXPECT_GE(mallinfo2().fordblks, kPayload) << "the freed payload went back to the kernel";
+#else
+  GTEST_SKIP() << "glibc's allocator only";
+#endif
 }
