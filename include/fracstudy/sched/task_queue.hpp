@@ -26,6 +26,9 @@ class TaskQueue {
   }
   std::size_t front() const { return (*this)[0]; }
 
+  /// Makes room for `count` tasks pushed at the back: filling the queue of ten million
+  /// tasks then never holds two buffers (rank 0's peak).
+  void reserve(std::size_t count) { queued_.reserve(count); }
   void push_back(std::size_t task) { queued_.push_back(task); }
   template <typename Range>
   void append(const Range& tasks) {
@@ -39,11 +42,14 @@ class TaskQueue {
       returned_.push_back(task);
     }
   }
+  /// Taking the last task frees the queue's memory: the tasks taken are not freed as they
+  /// go (that wrote to the allocator's pages), so they are freed at once when all are.
   void pop_front() {
     if (!returned_.empty()) {
       returned_.pop_back();
     } else if (++head_ == queued_.size()) {
-      clear();
+      queued_ = {};
+      head_ = 0;
     }
   }
   void clear() {
