@@ -584,6 +584,32 @@ class Orphans(TempDirTest):
         os.killpg(proc.pid, signal.SIGKILL)  # mpirun's group; each rank has its own
         self.assert_gone_within(list(children), 15)
 
+    def test_a_run_without_mpirun_starts_no_mpi_daemon_that_could_outlive_it(self):
+        # Open MPI starts a daemon (orted) for a process started without mpirun. Seen in CI:
+        # one left blocked after its run had exited, holding the run's stdout, so the test
+        # reading that output waited for ever. A run of one rank needs no daemon.
+        study = self.write("one.yaml", """\
+seed: 5
+studies:
+  - name: one
+    algorithm: DLA
+    variable_parameter: n_particles
+    values: [3000, 6000]
+    repetitions: 6
+""")
+        proc = subprocess.Popen([BIN, "run", str(study), "-o", str(self.dir / "one.h5"), "-q"],
+                                env=MPI_ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                start_new_session=True)
+        self.addCleanup(kill_session, proc)
+        daemons = set()
+        while proc.poll() is None:
+            daemons |= {pid for pid, (parent, command, _) in processes().items()
+                        if parent == proc.pid and command[0].endswith(b"orted")}
+            time.sleep(0.02)
+        _, stderr = proc.communicate(timeout=30)  # its output ends with it
+        self.assertEqual(proc.returncode, 0, stderr)
+        self.assertEqual(daemons, set(), "the run of one rank started an MPI daemon")
+
 
 class OutputLock(unittest.TestCase):
     def test_a_second_run_on_a_file_being_written_is_refused(self):
