@@ -32,7 +32,6 @@ Scheduler::Scheduler(RunLength<std::size_t> study_of_task, study::TaskRecords re
   for (auto& counts : counts_)
     counts.work.workers = options_.worker_count;
   std::vector<std::size_t> interrupted;  // computing when the job died: they go last
-  queue_.reserve(records_.size());
   for (std::size_t task = 0; task < records_.size(); ++task) {
     StudyCounts& counts = counts_[study_of_task_[task]];
     bool was_running = false;

@@ -26,9 +26,6 @@ class TaskQueue {
   }
   std::size_t front() const { return (*this)[0]; }
 
-  /// Makes room for `count` tasks pushed at the back: filling the queue of ten million
-  /// tasks then never holds two buffers (rank 0's peak).
-  void reserve(std::size_t count) { queued_.reserve(count); }
   void push_back(std::size_t task) { queued_.push_back(task); }
   template <typename Range>
   void append(const Range& tasks) {
