@@ -106,6 +106,7 @@ class DlaGrowth {
   /// Releases one walker and returns the point where it sticks.
   Vec<D> walk_until_stuck() {
     Vec<D> x = detail::scaled<D>(launch_radius(), detail::random_direction<D>(rng_));
+    grid_.expect_far_query();
     for (;;) {
       deadline_check_.tick();
       const Ball ball = free_ball(x);

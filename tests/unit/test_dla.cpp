@@ -516,7 +516,8 @@ TEST(HugePages, AChunkedArrayKeepsItsValuesAndNeverMovesAFullChunk) {
 
 TEST(DlaGrid, ABoundDoesNotDependOnTheQueryBeforeIt) {
   // A query starts its search of the map levels where the last one ended (a hint for a
-  // walker's next jump): from any start, the bound must be the same, bit for bit.
+  // walker's next jump): from any start, the bound and the free ball must be the same, bit
+  // for bit.
   Rng rng(11);
   detail::OccupancyGrid<2> grid(3.0, 3.0);
   std::vector<Vec<2>> chain = {Vec<2>{}};
@@ -539,13 +540,28 @@ TEST(DlaGrid, ABoundDoesNotDependOnTheQueryBeforeIt) {
           Vec<2>{near[0] + 24 * (rng.uniform() - 0.5), near[1] + 24 * (rng.uniform() - 0.5)});
     }
   }
-  std::vector<double> forwards;
+  struct Answer {
+    double bound;
+    Vec<2> ball_middle;
+    double ball_radius;
+    bool operator==(const Answer&) const = default;
+  };
+  const auto answer = [&](const Vec<2>& x) {
+    const auto ball = grid.free_ball(x, 2.0, 0.5);
+    return Answer{grid.nearest_distance_bound(x), ball.middle, ball.radius};
+  };
+  std::vector<Answer> forwards;
   for (const auto& x : points) {
-    forwards.push_back(grid.nearest_distance_bound(x));
+    forwards.push_back(answer(x));
   }
   for (std::size_t i = points.size(); i-- > 0;) {
-    // Before each point, a query far away (a coarse level) or right at the tip (level 0).
-    grid.nearest_distance_bound(i % 3 == 0 ? Vec<2>{reach, reach} : tip);
-    ASSERT_EQ(grid.nearest_distance_bound(points[i]), forwards[i]) << "point " << i;
+    // Before each point, a query far away (a coarse level), right at the tip (level 0), or
+    // the word that a new walker comes (the coarsest level).
+    if (i % 3 == 2) {
+      grid.expect_far_query();
+    } else {
+      grid.nearest_distance_bound(i % 3 == 0 ? Vec<2>{reach, reach} : tip);
+    }
+    ASSERT_TRUE(answer(points[i]) == forwards[i]) << "point " << i;
   }
 }
