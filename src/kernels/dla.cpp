@@ -40,8 +40,8 @@
 // the clusters follow the same law. What changes is the speed: one walker's moves form one
 // long chain of dependent loads and arithmetic, and the other walker's work fills its
 // waits (memory, square roots), with the grid loading each walker's next map line and
-// list heads a step ahead (2D: about 0.94x the time at 10^6 and 0.89x at 10^7; 3D: the
-// same time at 10^6).
+// list heads a step ahead (2D, two rounds side by side: 0.93-0.96x the time at 10^6 and
+// 0.90-0.96x at 10^7; 3D: the same time at 10^6).
 
 namespace fracstudy::kernels {
 namespace {
