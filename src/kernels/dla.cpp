@@ -41,7 +41,9 @@
 // long chain of dependent loads and arithmetic, and the other walker's work fills its
 // waits (memory, square roots), with the grid loading each walker's next map line and
 // list heads a step ahead (2D, two rounds side by side: 0.93-0.96x the time at 10^6 and
-// 0.90-0.96x at 10^7; 3D: the same time at 10^6).
+// 0.90-0.96x at 10^7; 3D: the same time at 10^6). Where contacts rarely stick (sticking
+// probability below kTwoWalkersFrom) one walker walks at a time, as before 0.6.0 (since
+// 0.7.0; 0.6.0 was up to 1.46x slower there).
 
 namespace fracstudy::kernels {
 namespace {
@@ -70,6 +72,14 @@ static_assert(kCellSize >= kContactDistance + kMinStep);
 /// cluster at a uniform point); a thin margin saves the walk in from far away.
 constexpr double kLaunchMargin = 5.0;
 
+/// The least sticking probability at which two walkers walk in turn. Where contacts rarely
+/// stick, a walker spends its life in short steps at the cluster's surface, right where the
+/// current walker's particle lands: many of the next walker's moves are undone, and short
+/// steps gain little from loads started a step ahead. Measured (2D, CPU time against one
+/// walker, 2026-12-03): 1.46x the time at p = 10^-4 (N = 1000), 1.07-1.11x at 10^-3..0.1,
+/// even at 0.3, 0.97-0.99x at 0.5-0.7, 0.9-0.96x at 1.
+constexpr double kTwoWalkersFrom = 0.5;
+
 /// Walker steps between two deadline checks: a few thousand steps take well under a
 /// millisecond, and reading the clock that rarely costs nothing measurable.
 constexpr std::int64_t kStepsPerDeadlineCheck = 4096;
@@ -94,11 +104,12 @@ class DlaGrowth {
     attach(Vec<D>{});  // the seed particle at the origin
   }
 
-  /// Grows the cluster to n particles, two walkers at a time: each step of the current
-  /// walker is followed by one of the next, which waits where it sticks until the current
-  /// one has (see Walker).
+  /// Grows the cluster to n particles, two walkers at a time where that pays (see
+  /// kTwoWalkersFrom): each step of the current walker is followed by one of the next, which
+  /// waits where it sticks until the current one has (see Walker).
   void grow(std::int64_t n) {
     if (history_.size() >= n) return;
+    if (sticking_probability_ < kTwoWalkersFrom) return grow_one_walker_at_a_time(n);
     launch(0);
     launch(1);
     for (;;) {
@@ -113,6 +124,19 @@ class DlaGrowth {
         continue;
       }
       if (!walkers_[1 - current_].stuck) move(1 - current_);
+    }
+  }
+
+  /// Grows the cluster to n particles with one walker at a time (the random numbers fall as
+  /// they did before 0.6.0, so these clusters are 0.5.0's).
+  void grow_one_walker_at_a_time(std::int64_t n) {
+    Walker& walker = walkers_[0];
+    while (history_.size() < n) {
+      launch(0);
+      while (!walker.stuck) {
+        step(walker, false);
+      }
+      attach(*walker.stuck);
     }
   }
 
