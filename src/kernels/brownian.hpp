@@ -158,11 +158,11 @@ Vec<D> axis_of(const Vec<D>& offset, double length) {
 /// outside it (in 2D the walk is recurrent: it always returns). Both cases have the
 /// Poisson-kernel density |R^2 - rho^2| / (2 pi (rho^2 + R^2 - 2 rho R cos theta)) for the
 /// angle theta from x's direction, sampled exactly by
-/// tan(theta/2) = (|R - rho| / (R + rho)) tan(pi (u - 1/2)).
+/// tan(theta/2) = (|R - rho| / (R + rho)) tan(pi (u - 1/2)). `rho` is |x - centre|, which a
+/// walker's ball already knows: its square root is not taken again on the walk's critical path.
 inline Vec<2> first_passage_to_circle(const Vec<2>& x, const Vec<2>& centre, double radius,
-                                      Rng& rng) {
+                                      double rho, Rng& rng) {
   const Vec<2> offset = add_scaled<2>(x, -1.0, centre);
-  const double rho = norm<2>(offset);
   const double half_tan = std::abs(rho - radius) / (rho + radius) * standard_cauchy(rng);
   // cos and sin of theta from t = tan(theta/2): (1 - t^2)/(1 + t^2) and 2t/(1 + t^2).
   const double denominator = 1.0 + half_tan * half_tan;
@@ -175,7 +175,7 @@ inline Vec<2> first_passage_to_circle(const Vec<2>& x, const Vec<2>& centre, dou
 
 /// The same about the origin, from outside the circle (a stray walker's return).
 inline Vec<2> first_passage_to_circle(const Vec<2>& x, double radius, Rng& rng) {
-  return first_passage_to_circle(x, Vec<2>{}, radius, rng);
+  return first_passage_to_circle(x, Vec<2>{}, radius, norm<2>(x), rng);
 }
 
 /// Two unit vectors completing the unit vector n to an orthonormal basis, without
@@ -194,10 +194,11 @@ inline std::array<Vec<3>, 2> orthonormal_complement(const Vec<3>& n) {
 /// probability R / rho). Inside and outside alike the squared distance w = rho^2 + R^2 -
 /// 2 rho R cos theta from x to the hitting point has density proportional to w^(-3/2)
 /// (the Poisson kernel, a uniform measure in w on the sphere), so w^(-1/2) is uniform
-/// between 1/(R + rho) and 1/|R - rho|; the azimuth is uniform.
-inline Vec<3> hit_on_sphere(const Vec<3>& x, const Vec<3>& centre, double radius, Rng& rng) {
+/// between 1/(R + rho) and 1/|R - rho|; the azimuth is uniform. `rho` is |x - centre|, as
+/// the caller has it.
+inline Vec<3> hit_on_sphere(const Vec<3>& x, const Vec<3>& centre, double radius, double rho,
+                            Rng& rng) {
   const Vec<3> offset = add_scaled<3>(x, -1.0, centre);
-  const double rho = norm<3>(offset);
   // With near = 1/|R - rho|, far = 1/(R + rho) and s = near - u (near - far) = w^(-1/2),
   // 1 - cos theta = (w - (R - rho)^2) / (2 rho R) = u (near + s) / (|R^2 - rho^2| near^2 s^2
   // max(R, rho)): written without a difference of close numbers or a division by rho, so
@@ -227,22 +228,30 @@ inline Vec<3> hit_on_sphere(const Vec<3>& x, const Vec<3>& centre, double radius
 /// (|x| = rho > radius), first hits that sphere; nullopt when it escapes to infinity,
 /// which happens with probability 1 - R/rho.
 inline std::optional<Vec<3>> first_passage_to_sphere(const Vec<3>& x, double radius, Rng& rng) {
-  if (rng.uniform() * norm<3>(x) >= radius) return std::nullopt;  // escapes: P = 1 - R/rho
-  return hit_on_sphere(x, Vec<3>{}, radius, rng);
+  const double rho = norm<3>(x);
+  if (rng.uniform() * rho >= radius) return std::nullopt;  // escapes: P = 1 - R/rho
+  return hit_on_sphere(x, Vec<3>{}, radius, rho, rng);
 }
 
 /// Where a Brownian walker at `x`, inside a ball of radius `radius` about `centre` that
 /// nothing obstructs, first leaves it (a walk-on-spheres move from a ball not centred on
 /// the walker: every point of the ball's surface can be reached, so the move is as long
-/// as the ball allows, not as the walker's distance from its edge).
+/// as the ball allows, not as the walker's distance from its edge). `offset` is |x - centre|.
 template <std::size_t D>
-Vec<D> exit_from_ball(const Vec<D>& x, const Vec<D>& centre, double radius, Rng& rng) {
+Vec<D> exit_from_ball(const Vec<D>& x, const Vec<D>& centre, double radius, double offset,
+                      Rng& rng) {
   static_assert(D == 2 || D == 3);
   if constexpr (D == 2) {
-    return first_passage_to_circle(x, centre, radius, rng);
+    return first_passage_to_circle(x, centre, radius, offset, rng);
   } else {
-    return hit_on_sphere(x, centre, radius, rng);
+    return hit_on_sphere(x, centre, radius, offset, rng);
   }
+}
+
+/// The same, with |x - centre| computed here.
+template <std::size_t D>
+Vec<D> exit_from_ball(const Vec<D>& x, const Vec<D>& centre, double radius, Rng& rng) {
+  return exit_from_ball<D>(x, centre, radius, norm<D>(add_scaled<D>(x, -1.0, centre)), rng);
 }
 
 }  // namespace fracstudy::kernels::detail

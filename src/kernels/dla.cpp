@@ -202,7 +202,7 @@ class DlaGrowth {
       // not depend on x, so it is drawn off the jump's critical path).
       x = ball.offset == 0
               ? detail::add_scaled<D>(x, ball.radius, detail::random_direction<D>(rng_))
-              : detail::exit_from_ball<D>(x, ball.middle, ball.radius, rng_);
+              : detail::exit_from_ball<D>(x, ball.middle, ball.radius, ball.offset, rng_);
       if (keep) keep_move(walker, from, ball.middle, ball.radius);
     } else {
       const Vec<D> direction = detail::random_direction<D>(rng_);
