@@ -377,6 +377,47 @@ void check_queries_between_insertions(std::uint64_t seed) {
   }
 }
 
+template <std::size_t D>
+void check_two_walkers_between_insertions(std::uint64_t seed) {
+  // Two walkers query in turn, each with its own cursor and kept block of centres (the 4^D
+  // cells around it), and a centre is inserted near one of them: anywhere from inside its
+  // block to a little beyond it (2 to 9 a away, cells of 3 a), so in every ring of the block
+  // and outside. The walker whose block got the centre must see it on its next queries,
+  // wherever it moves within its block; the other walker's block is untouched and its answers
+  // must stay right too.
+  Rng rng(seed);
+  const double cell = 3.0;
+  detail::OccupancyGrid<D> grid(cell, 40.0);
+  std::vector<Vec<D>> centres;
+  std::array<Vec<D>, 2> walkers{};
+  for (std::size_t step = 0; step < 800; ++step) {
+    const std::size_t near = step % 2;
+    if (step % 50 < 2) {  // now and then a walker moves to another place
+      for (auto& coordinate : walkers[near]) {
+        coordinate = 40.0 * (rng.uniform() - 0.5);
+      }
+    }
+    for (std::size_t k = 0; k < 2; ++k) {
+      grid.use_cursor(k);
+      expect_grid_answers_like_brute_force<D>(grid, walkers[k], detail::random_direction<D>(rng),
+                                              centres, cell);
+    }
+    centres.push_back(detail::add_scaled<D>(walkers[near], 2.0 + 7.0 * rng.uniform(),
+                                            detail::random_direction<D>(rng)));
+    grid.insert(centres.back());
+    for (int repeat = 0; repeat < 4; ++repeat) {
+      for (std::size_t k = 0; k < 2; ++k) {
+        // A point within half a cell of the walker: the same kept block, often another cell.
+        const Vec<D> x = detail::add_scaled<D>(walkers[k], 0.5 * cell * rng.uniform(),
+                                               detail::random_direction<D>(rng));
+        grid.use_cursor(k);
+        expect_grid_answers_like_brute_force<D>(grid, x, detail::random_direction<D>(rng), centres,
+                                                cell);
+      }
+    }
+  }
+}
+
 TEST(DlaGrid, NearestDistanceAndContactsMatchBruteForce) {
   check_grid_against_brute_force<2>(1);
   check_grid_against_brute_force<3>(2);
@@ -392,6 +433,11 @@ TEST(DlaGrid, AGridRebuiltWiderAsCentresComeStillMatchesBruteForce) {
 TEST(DlaGrid, QueriesBetweenInsertionsSeeEveryCentreBeforeThem) {
   check_queries_between_insertions<2>(7);
   check_queries_between_insertions<3>(8);
+}
+
+TEST(DlaGrid, TwoWalkersSeeEveryCentreInsertedInOrAroundTheirKeptBlocks) {
+  check_two_walkers_between_insertions<2>(9);
+  check_two_walkers_between_insertions<3>(10);
 }
 
 TEST(DlaGrid, TakingTheCentresGivesThemAllInOrderAndEmptiesTheGrid) {
