@@ -96,7 +96,7 @@ class OccupancyGrid {
   void insert(const Vec<D>& centre) {
     // A walker's kept centres go stale only if the new one lies in its kept cells: the other
     // walker, near the cluster elsewhere, keeps them (emptying every walker's block at each
-    // insertion made 4.7% more refills in 2D at 10^6 and 10^7; the time within the noise).
+    // insertion made 5% more refills in 2D at 10^6 and 10^7; the time within the noise).
     const Cell cell = cell_of(centre);
     for (Cursor& cursor : cursors_) {
       if (cursor.near.holds(cell)) cursor.near.valid = false;
