@@ -300,6 +300,16 @@ void expect_free_ball_is_free(const detail::OccupancyGrid<D>& grid, const Vec<D>
   }
 }
 
+/// A point drawn uniformly from the cube of the given side centred on the origin.
+template <std::size_t D>
+Vec<D> uniform_point_in_cube(Rng& rng, double side) {
+  Vec<D> point;
+  for (auto& coordinate : point) {
+    coordinate = side * (rng.uniform() - 0.5);
+  }
+  return point;
+}
+
 /// The grid's bound and contact at x (segment of length 0.5 along u) against brute force.
 template <std::size_t D>
 void expect_grid_answers_like_brute_force(const detail::OccupancyGrid<D>& grid, const Vec<D>& x,
@@ -330,19 +340,14 @@ void check_grid_against_brute_force(std::uint64_t seed, Covering covering = Cove
   detail::OccupancyGrid<D> grid(cell, covering == Covering::AtOnce ? half_width : cell);
   std::vector<Vec<D>> centres;
   for (int i = 0; i < 300; ++i) {
-    Vec<D> c;  // clustered near the middle so that far, empty regions exist too
-    for (auto& coordinate : c) {
-      coordinate = 20.0 * (rng.uniform() - 0.5);
-    }
+    // clustered near the middle so that far, empty regions exist too
+    const Vec<D> c = uniform_point_in_cube<D>(rng, 20.0);
     centres.push_back(c);
     if (covering == Covering::Growing) grid.cover(detail::norm<D>(c) + cell);
     grid.insert(c);
   }
   for (int query = 0; query < 20000; ++query) {
-    Vec<D> x;
-    for (auto& coordinate : x) {
-      coordinate = 2.0 * 38.0 * (rng.uniform() - 0.5);
-    }
+    const Vec<D> x = uniform_point_in_cube<D>(rng, 2.0 * 38.0);
     expect_grid_answers_like_brute_force<D>(grid, x, detail::random_direction<D>(rng), centres,
                                             cell);
   }
@@ -361,10 +366,7 @@ void check_queries_between_insertions(std::uint64_t seed) {
   std::vector<Vec<D>> centres;
   for (int step = 0; step < 600; ++step) {
     const double spread = step < 200 ? 60.0 : 6.0;
-    Vec<D> x;
-    for (auto& coordinate : x) {
-      coordinate = spread * (rng.uniform() - 0.5);
-    }
+    const Vec<D> x = uniform_point_in_cube<D>(rng, spread);
     expect_grid_answers_like_brute_force<D>(grid, x, detail::random_direction<D>(rng), centres,
                                             cell);
     // The new centre is 1.5 from the walker: nearer than the contact distance.
@@ -393,9 +395,7 @@ void check_two_walkers_between_insertions(std::uint64_t seed) {
   for (std::size_t step = 0; step < 800; ++step) {
     const std::size_t near = step % 2;
     if (step % 50 < 2) {  // now and then a walker moves to another place
-      for (auto& coordinate : walkers[near]) {
-        coordinate = 40.0 * (rng.uniform() - 0.5);
-      }
+      walkers[near] = uniform_point_in_cube<D>(rng, 40.0);
     }
     for (std::size_t k = 0; k < 2; ++k) {
       grid.use_cursor(k);
@@ -478,10 +478,7 @@ void check_bounds_on_a_large_sparse_grid(std::uint64_t seed) {
     grid.insert(next);
   }
   for (int query = 0; query < 5000; ++query) {
-    Vec<D> x;
-    for (auto& coordinate : x) {
-      coordinate = 2.0 * 290.0 * (rng.uniform() - 0.5);
-    }
+    const Vec<D> x = uniform_point_in_cube<D>(rng, 2.0 * 290.0);
     double nearest = std::numeric_limits<double>::infinity();
     for (const auto& c : centres) {
       nearest = std::min(nearest, detail::norm<D>(detail::add_scaled<D>(x, -1.0, c)));
@@ -496,10 +493,7 @@ void check_bounds_on_a_large_sparse_grid(std::uint64_t seed) {
   }
   // The balls of walkers beyond the grid's cube too (up to 20 a outside it).
   for (int query = 0; query < 500; ++query) {
-    Vec<D> x;
-    for (auto& coordinate : x) {
-      coordinate = 2.0 * 320.0 * (rng.uniform() - 0.5);
-    }
+    const Vec<D> x = uniform_point_in_cube<D>(rng, 2.0 * 320.0);
     expect_free_ball_is_free<D>(grid, x, centres);
   }
 }
