@@ -215,8 +215,11 @@ class ToolsOnSlurm(unittest.TestCase):
                        "--sbatch-arg=--ntasks=2", "--study-time-limit", "3"]
             started = subprocess.run(
                 command + ["run_parametric_study",
-                           json.dumps({"algorithm": "DLA", "values": [100000], "repetitions": 10,
-                                       "name": "budget"})],
+                           # 15 s of work or so for the one worker, five times the budget:
+                           # 10 tasks (2.5 s in all) once completed inside it.
+                           json.dumps({"algorithm": "DLA",
+                                       "values": [100000, 99000, 98000, 97000, 96000, 95000],
+                                       "repetitions": 10, "name": "budget"})],
                 capture_output=True, text=True, env=ENV, timeout=60)
             self.assertEqual(started.returncode, 0, started.stdout + started.stderr)
             launch = json.loads((workspace / "budget" / "launch.json").read_text())
