@@ -319,7 +319,7 @@ class Cancels(unittest.TestCase):
 
     def test_a_cancel_at_once_after_the_start_ends_cancelled_and_retry_finishes(self):
         with tempfile.TemporaryDirectory() as ws:
-            long = {"algorithm": "DLA", "values": [30000], "repetitions": 10, "name": "long"}
+            long = {**SECONDS_OF_WORK, "name": "long"}
             code, started = tool(ws, "run_parametric_study", long)
             self.assertEqual(code, 0, started)
             code, cancelled = tool(ws, "cancel_study", {"study_id": "long"})
@@ -328,14 +328,14 @@ class Cancels(unittest.TestCase):
             wait_until_inactive(ws, "long")
             code, status = tool(ws, "check_study_status", {"study_id": "long"})
             self.assertEqual(status["status"], "CANCELLED", status)
-            self.assertLess(status["progress"]["completed"], 10)
+            self.assertLess(status["progress"]["completed"], 60)
             self.assertTrue(status["resumable"], status)
             self.assertIn("stopped as cancel asked", status["reason"])
             code, retried = tool(ws, "retry_failed_simulations", {"study_id": "long"})
             self.assertEqual(code, 0, retried)
             status = wait_until_ended(ws, "long")
             self.assertEqual(status["status"], "COMPLETED")
-            self.assertEqual(status["progress"]["completed"], 10)
+            self.assertEqual(status["progress"]["completed"], 60)
 
 
 class Admission(unittest.TestCase):
