@@ -345,9 +345,9 @@ class Admission(unittest.TestCase):
     def test_parallel_starts_and_a_retry_respect_the_running_cap(self):
         with tempfile.TemporaryDirectory() as ws:
             # Long enough that no running study ends (and starts a waiting one, freeing a place
-            # in the queue) before the retry below: 3·10^4 particles ran out once at a fast hour
-            # (the tools allow at most 10 repetitions, so the clusters are larger instead).
-            long = {"algorithm": "DLA", "values": [100000], "repetitions": 10}
+            # in the queue) before the retry below: 3·10^4 particles ran out once at a fast hour,
+            # and 10 clusters of 10^5 take 2.5 s by now. The studies are cancelled at the end.
+            long = SECONDS_OF_WORK
             options = ("--max-running", "2", "--max-queued", "16", "--max-calls-per-minute",
                        "1000")
             # A study stopped before its end: a retry would start it again.
