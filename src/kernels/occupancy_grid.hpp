@@ -103,7 +103,7 @@ class OccupancyGrid {
     }
     centres_.push_back(centre);
     next_.push_back(kNone);
-    index(centres_.size() - 1);
+    index(centres_.size() - 1, cell);
   }
 
   /// A lower bound on the distance from x to the nearest centre, exact when that distance
@@ -262,7 +262,7 @@ class OccupancyGrid {
     centres_ = std::move(centres);
     next_ = std::move(next);
     for (std::size_t i = 0; i < centres_.size(); ++i) {
-      index(i);
+      index(i, cell_of(centres_[i]));
     }
   }
 
@@ -294,12 +294,11 @@ class OccupancyGrid {
     return tile_directory + coarse_maps;
   }
 
-  /// Files centre i (already in centres_) in its level-0 cell and lowers the maps around it
+  /// Files centre i (already in centres_) in its level-0 `cell` and lowers the maps around it
   /// at the levels it represents (see kExactLevels): levels 0 to kExactLevels - 1 always, and
   /// one more for each level j = 0, 1, ... in a row whose cell it is the first centre of.
-  void index(std::size_t i) {
+  void index(std::size_t i, const Cell& cell) {
     const Vec<D>& centre = centres_[i];
-    const Cell cell = cell_of(centre);
     prefetch_map_tiles(cell, std::min(kExactLevels + 1, level_count()));
     update_map(0, centre, cell);
     // Filed at once: a later level's tiles may move the lists' first chunk. An empty list
