@@ -47,7 +47,7 @@ for seed in $seeds; do
     small_median=$(printf '%s\n' "${small_times[@]}" | median)
     ratio=$(awk -v l="$large_seconds" -v s="$small_median" -v nl="$large" -v ns="$small" \
       'BEGIN { printf "%.3f", (l / nl) / (s / ns) }')
-    ratios[$binary]+="$ratio "
+    ratios[$binary]+="$ratio"$'\n'
     printf '%-6s %-28s %-10s %-8s %-6s %s\n' "$seed" "${small_times[*]}" "$large_seconds" \
       "$((large_rss / 1024))" "$ratio" "$binary"
   done
@@ -55,5 +55,5 @@ for seed in $seeds; do
 done
 for binary in "${binaries[@]}"; do
   echo "median ratio of the time per particle, $large against $small, $binary:" \
-    "$(printf '%s\n' ${ratios[$binary]} | median)"
+    "$(printf '%s' "${ratios[$binary]}" | median)"
 done
