@@ -15,6 +15,7 @@ import h5py
 import numpy as np
 
 BIN = os.environ["FRACSTUDY_BIN"]
+SBATCH_SCRIPT = Path(__file__).resolve().parents[2] / "slurm" / "fracstudy.sbatch"
 MPIEXEC = os.environ.get("MPIEXEC", "mpirun")
 ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
            OMPI_MCA_mpi_yield_when_idle="1", OMPI_MCA_rmaps_base_oversubscribe="1")
@@ -161,6 +162,22 @@ class Slurm(unittest.TestCase):
         wait_for(lambda: "allocation 2 " in self.log(job), 120, "allocation 2")
         self.wait_until_gone(job)
         self.check_same_as_clean_run(out)
+
+    def test_a_rank_dying_under_srun_ends_the_job_at_once(self):
+        # Rank 2 dies at start-up (a segfault, as Open MPI's start-up across nodes once did
+        # in CI). The step must end at once, not leave ranks 0 and 1 waiting for it until
+        # the time limit (an hour here) with the nodes held.
+        wrapper = self.dir / "dies-as-rank-2"
+        wrapper.write_text(f'#!/bin/sh\n[ "$SLURM_PROCID" = 2 ] && kill -SEGV $$\nexec {BIN} "$@"\n')
+        wrapper.chmod(0o755)
+        proc = slurm("sbatch", "--parsable", f"--chdir={self.dir}", "--ntasks=3",
+                     f"--export=ALL,FRACSTUDY={wrapper},FRACSTUDY_LAUNCH=srun", str(SBATCH_SCRIPT),
+                     str(self.study), str(self.dir / "long.h5"))
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        job = proc.stdout.strip().split(";")[0]
+        self.wait_for_job(job, lambda: job_state(job) == "", 60, "the job to end")
+        self.assertIn("finished with exit code", self.log(job))
+        self.assertNotIn("finished with exit code 0", self.log(job))
 
     def test_scancel_leaves_a_readable_file_that_resume_completes(self):
         job = self.submit(self.study)
