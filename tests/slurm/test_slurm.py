@@ -168,11 +168,12 @@ class Slurm(unittest.TestCase):
         # in CI). The step must end at once, not leave ranks 0 and 1 waiting for it until
         # the time limit (an hour here) with the nodes held.
         wrapper = self.dir / "dies-as-rank-2"
-        wrapper.write_text(f'#!/bin/sh\n[ "$SLURM_PROCID" = 2 ] && kill -SEGV $$\nexec {BIN} "$@"\n')
+        wrapper.write_text('#!/bin/sh\n[ "$SLURM_PROCID" = 2 ] && kill -SEGV $$\n'
+                           f'exec {BIN} "$@"\n')
         wrapper.chmod(0o755)
         proc = slurm("sbatch", "--parsable", f"--chdir={self.dir}", "--ntasks=3",
-                     f"--export=ALL,FRACSTUDY={wrapper},FRACSTUDY_LAUNCH=srun", str(SBATCH_SCRIPT),
-                     str(self.study), str(self.dir / "long.h5"))
+                     f"--export=ALL,FRACSTUDY={wrapper},FRACSTUDY_LAUNCH=srun",
+                     str(SBATCH_SCRIPT), str(self.study), str(self.dir / "long.h5"))
         self.assertEqual(proc.returncode, 0, proc.stderr)
         job = proc.stdout.strip().split(";")[0]
         self.wait_for_job(job, lambda: job_state(job) == "", 60, "the job to end")
